@@ -1,0 +1,216 @@
+"""The Django admin for the portfolio domain, with every record's history.
+
+Initiative writes go through the same services as the browser: the stage and
+the lifecycle bookkeeping are read-only here, and an edit made against a
+stale version is refused.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from portfolio import services
+from portfolio.exceptions import DomainError
+from portfolio.models import (
+    Activity,
+    Dependency,
+    Initiative,
+    StageTransition,
+    Stakeholder,
+    Team,
+    Update,
+    WorkerHeartbeat,
+)
+
+
+@admin.register(Team)
+class TeamAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class StakeholderInline(admin.TabularInline):
+    model = Stakeholder
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class DependencyInline(admin.TabularInline):
+    model = Dependency
+    fk_name = "initiative"
+    extra = 0
+    autocomplete_fields = ["depends_on"]
+    verbose_name = "depends on"
+    verbose_name_plural = "depends on"
+
+
+class StageTransitionInline(admin.TabularInline):
+    model = StageTransition
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_stage", "to_stage", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class InitiativeAdminForm(forms.ModelForm):
+    # The version the editor loaded; a save against an older one is refused.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Initiative
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        # The services enforce these too; checking here keeps the admin's
+        # field-level errors and the editor's input.
+        cleaned = super().clean()
+        owner = cleaned.get("owner")
+        if owner is not None and not owner.is_active:
+            self.add_error("owner", services.OWNER_INACTIVE)
+        loaded = cleaned.get("loaded_version")
+        if self.instance.pk and loaded and loaded != self.instance.version:
+            raise ValidationError(services.STALE_VERSION.format(
+                expected=loaded, current=self.instance.version))
+        return cleaned
+
+
+@admin.register(Initiative)
+class InitiativeAdmin(SimpleHistoryAdmin):
+    form = InitiativeAdminForm
+    list_display = ["title", "team", "owner", "stage", "health", "risk_tier", "last_activity_at"]
+    list_filter = ["stage", "health", "category", "risk_tier", "team"]
+    search_fields = ["title", "summary"]
+    list_select_related = ["team", "owner"]
+    autocomplete_fields = ["owner", "sponsor", "production_owner", "team"]
+    readonly_fields = ["stage", "stage_changed_at", "retirement_reason", "version", "created_by",
+                       "created_at", "updated_at", "last_activity_at"]
+    inlines = [StakeholderInline, DependencyInline, StageTransitionInline]
+    history_list_display = ["stage", "health", "owner"]
+    fieldsets = [
+        ("What and why", {"fields": ["title", "summary", "category", "team"]}),
+        ("Who", {"fields": ["owner", "sponsor"]}),
+        ("Lifecycle (changed only through stage moves)", {
+            "fields": ["stage", "stage_changed_at", "health", "retirement_reason",
+                       "retirement_lessons", "last_activity_at", "version", "loaded_version"],
+        }),
+        ("AI profile", {"fields": ["uses_personal_data", "customer_facing", "autonomy_level",
+                                   "risk_tier", "model_vendor"]}),
+        ("Sizing and value", {"fields": ["effort_weeks", "reach", "impact", "confidence",
+                                         "business_value", "time_criticality", "risk_reduction",
+                                         "strategic_alignment", "target_production_date"]}),
+        ("Exit contract", {"fields": ["success_metric", "baseline", "target", "decision_date",
+                                      "production_owner", "measured_result"]}),
+        ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # nothing to show about a lifecycle that has not started
+            return [fs for fs in fieldsets if fs[0] not in ("Record",)]
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        now = timezone.now()
+        fields = {name: form.cleaned_data[name] for name in form.changed_data
+                  if name in form.cleaned_data and name != "loaded_version"
+                  and name not in self.readonly_fields}
+        try:
+            if change:
+                expected = form.cleaned_data.get("loaded_version") or obj.version
+                saved = services.initiative_update(
+                    initiative=obj, actor=request.user, now=now, expected_version=expected,
+                    changes=fields,
+                )
+            else:
+                editable = {name: form.cleaned_data[name] for name in form.cleaned_data
+                            if name not in ("loaded_version", "owner", "depends_on")
+                            and name not in self.readonly_fields}
+                saved = services.initiative_create(
+                    actor=request.user, now=now, owner=form.cleaned_data["owner"], **editable,
+                )
+        except (DomainError, ValidationError) as error:
+            # Raised before anything was written; the admin shows it and saves nothing.
+            raise _AdminRefusal(str(getattr(error, "message", error))) from error
+        obj.pk, obj.version = saved.pk, saved.version
+        obj._state.adding = False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _AdminRefusal as refusal:
+            self.message_user(request, str(refusal), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class _AdminRefusal(Exception):
+    pass
+
+
+@admin.register(Stakeholder)
+class StakeholderAdmin(SimpleHistoryAdmin):
+    list_display = ["initiative", "user", "role"]
+    list_filter = ["role"]
+    autocomplete_fields = ["initiative", "user"]
+    list_select_related = ["initiative", "user"]
+
+
+@admin.register(Update)
+class UpdateAdmin(SimpleHistoryAdmin):
+    list_display = ["initiative", "author", "health", "created_at"]
+    list_filter = ["health"]
+    search_fields = ["body", "initiative__title"]
+    autocomplete_fields = ["initiative", "author"]
+    list_select_related = ["initiative", "author"]
+
+
+@admin.register(Dependency)
+class DependencyAdmin(SimpleHistoryAdmin):
+    list_display = ["initiative", "depends_on", "created_at"]
+    autocomplete_fields = ["initiative", "depends_on"]
+    list_select_related = ["initiative", "depends_on"]
+
+
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """Event logs: readable in the admin, written only by services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StageTransition)
+class StageTransitionAdmin(AppendOnlyAdmin):
+    list_display = ["initiative", "from_stage", "to_stage", "actor", "at"]
+    list_filter = ["to_stage"]
+    search_fields = ["initiative__title", "note"]
+    list_select_related = ["initiative", "actor"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(AppendOnlyAdmin):
+    list_display = ["initiative", "kind", "actor", "at"]
+    list_filter = ["kind"]
+    search_fields = ["initiative__title"]
+    list_select_related = ["initiative", "actor"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(AppendOnlyAdmin):
+    list_display = ["name", "beat_at"]

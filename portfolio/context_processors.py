@@ -1,0 +1,24 @@
+"""Navigation fitted to the signed-in user's roles."""
+
+from django.urls import reverse
+
+from portfolio.roles import ROLE_LABELS, Role, can_read_portfolio, roles_of
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = roles_of(user)
+    items = []
+    if not can_read_portfolio(user):
+        return {"nav_items": items, "nav_roles": []}
+    if Role.PM in roles:
+        items.append(("My initiatives", f"{reverse('portfolio:initiative-list')}?owner=me"))
+    items.append(("All initiatives", reverse("portfolio:initiative-list")))
+    if user.is_staff:
+        items.append(("Admin", reverse("admin:index")))
+    return {
+        "nav_items": items,
+        "nav_roles": [ROLE_LABELS[role] for role in Role if role in roles],
+    }

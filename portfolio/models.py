@@ -1,0 +1,421 @@
+"""The portfolio domain: teams, initiatives and everything that hangs off them.
+
+Rules the database can hold are ``Meta.constraints``; rules that need other
+rows or the acting user live in ``portfolio.services``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class Stage(models.TextChoices):
+    IDEA = "idea", "Idea"
+    ASSESSMENT = "assessment", "Assessment"
+    PILOT = "pilot", "Pilot"
+    PRODUCTION = "production", "Production"
+    SCALED = "scaled", "Scaled"
+    PAUSED = "paused", "Paused"
+    RETIRED = "retired", "Retired"
+
+
+# The forward path; paused and retired sit beside it.
+STAGE_ORDER = [Stage.IDEA, Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION, Stage.SCALED]
+
+
+class Health(models.TextChoices):
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    BLOCKED = "blocked", "Blocked"
+
+
+class Category(models.TextChoices):
+    INTERNAL_COPILOT = "internal_copilot", "Internal copilot"
+    WORKFLOW_AUTOMATION = "workflow_automation", "Workflow automation"
+    CUSTOMER_SUPPORT_AI = "customer_support_ai", "Customer support AI"
+    AI_ANALYTICS = "ai_analytics", "AI analytics"
+    AGENTIC_WORKFLOW = "agentic_workflow", "Agentic workflow"
+    PRODUCTIVITY_PLATFORM = "productivity_platform", "Productivity platform"
+    RECOMMENDATION_SYSTEM = "recommendation_system", "Recommendation system"
+    OTHER = "other", "Other"
+
+
+class AutonomyLevel(models.TextChoices):
+    ASSISTIVE = "assistive", "Assistive"
+    HUMAN_IN_THE_LOOP = "human_in_the_loop", "Human in the loop"
+    HUMAN_ON_THE_LOOP = "human_on_the_loop", "Human on the loop"
+    AUTONOMOUS = "autonomous", "Autonomous"
+
+
+AUTONOMY_ORDER = [a.value for a in AutonomyLevel]
+
+
+class RiskTier(models.TextChoices):
+    """The EU AI Act tiers."""
+
+    MINIMAL = "minimal", "Minimal"
+    LIMITED = "limited", "Limited"
+    HIGH = "high", "High"
+    PROHIBITED = "prohibited", "Prohibited"
+
+
+RISK_ORDER = [r.value for r in RiskTier]
+
+
+class RetirementReason(models.TextChoices):
+    DATA_NOT_READY = "data_not_ready", "Data not ready"
+    NO_OWNER = "no_owner", "No owner"
+    COST = "cost", "Cost"
+    RISK = "risk", "Risk"
+    DUPLICATE = "duplicate", "Duplicate"
+    SUPERSEDED = "superseded", "Superseded"
+    VALUE_NOT_PROVEN = "value_not_proven", "Value not proven"
+    OTHER = "other", "Other"
+
+
+IMPACT_CHOICES = [(0.25, "Minimal (0.25)"), (0.5, "Low (0.5)"), (1.0, "Medium (1)"),
+                  (2.0, "High (2)"), (3.0, "Massive (3)")]
+CONFIDENCE_CHOICES = [(50, "Low (50%)"), (80, "Medium (80%)"), (100, "High (100%)")]
+
+
+def _choice_values(choices) -> list:
+    return [value for value, _ in choices]
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="team_name_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InitiativeQuerySet(models.QuerySet):
+    def in_stage(self, *stages: str) -> InitiativeQuerySet:
+        return self.filter(stage__in=stages)
+
+    def with_list_relations(self) -> InitiativeQuerySet:
+        return self.select_related("team", "owner")
+
+
+class Initiative(models.Model):
+    # Identity
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="The problem and the expected outcome.")
+    category = models.CharField(max_length=32, choices=Category.choices, default=Category.OTHER)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="initiatives")
+
+    # Ownership
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_initiatives",
+        help_text="The one accountable person.",
+    )
+    sponsor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="sponsored_initiatives",
+    )
+
+    # Lifecycle and status
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.IDEA)
+    stage_changed_at = models.DateTimeField()
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.ON_TRACK)
+    last_activity_at = models.DateTimeField()
+    retirement_reason = models.CharField(max_length=32, choices=RetirementReason.choices,
+                                         blank=True)
+    retirement_lessons = models.TextField(blank=True)
+
+    # Sizing and value (optional until the initiative is assessed)
+    effort_weeks = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True,
+                                       help_text="Engineer-weeks to build.")
+    reach = models.PositiveIntegerField(null=True, blank=True, help_text="People per quarter.")
+    impact = models.FloatField(choices=IMPACT_CHOICES, null=True, blank=True)
+    confidence = models.PositiveSmallIntegerField(choices=CONFIDENCE_CHOICES, null=True,
+                                                  blank=True, help_text="Percent.")
+    business_value = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_criticality = models.PositiveSmallIntegerField(null=True, blank=True)
+    risk_reduction = models.PositiveSmallIntegerField(null=True, blank=True)
+    strategic_alignment = models.PositiveSmallIntegerField(null=True, blank=True)
+    target_production_date = models.DateField(null=True, blank=True)
+
+    # AI profile (drives governance)
+    uses_personal_data = models.BooleanField(default=False)
+    customer_facing = models.BooleanField(default=False)
+    autonomy_level = models.CharField(max_length=24, choices=AutonomyLevel.choices,
+                                      default=AutonomyLevel.ASSISTIVE)
+    risk_tier = models.CharField(max_length=16, choices=RiskTier.choices,
+                                 default=RiskTier.MINIMAL)
+    model_vendor = models.CharField("model / vendor", max_length=200, blank=True)
+
+    # Exit contract: agreed before pilot, measured before production.
+    success_metric = models.CharField(max_length=200, blank=True)
+    baseline = models.CharField(max_length=100, blank=True)
+    target = models.CharField(max_length=100, blank=True)
+    decision_date = models.DateField(null=True, blank=True)
+    production_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="production_initiatives",
+        help_text="Who will run it in production.",
+    )
+    measured_result = models.CharField(max_length=200, blank=True)
+
+    depends_on = models.ManyToManyField(
+        "self", through="Dependency", symmetrical=False, related_name="dependents", blank=True,
+    )
+
+    # Optimistic locking: every write bumps it; a write carrying an older value is refused.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    history = HistoricalRecords(excluded_fields=["last_activity_at"])
+    objects = InitiativeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        indexes = [
+            models.Index(fields=["stage", "team"], name="initiative_stage_team"),
+            # The initiative list's default order.
+            models.Index(fields=["-last_activity_at", "-id"], name="initiative_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="initiative_title_not_blank"),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values),
+                                   name="initiative_stage_valid"),
+            models.CheckConstraint(condition=Q(health__in=Health.values),
+                                   name="initiative_health_valid"),
+            models.CheckConstraint(condition=Q(category__in=Category.values),
+                                   name="initiative_category_valid"),
+            models.CheckConstraint(condition=Q(autonomy_level__in=AutonomyLevel.values),
+                                   name="initiative_autonomy_valid"),
+            models.CheckConstraint(condition=Q(risk_tier__in=RiskTier.values),
+                                   name="initiative_risk_tier_valid"),
+            models.CheckConstraint(
+                condition=Q(retirement_reason="") | Q(retirement_reason__in=RetirementReason.values),
+                name="initiative_retirement_reason_valid",
+            ),
+            models.CheckConstraint(condition=~Q(stage=Stage.RETIRED) | ~Q(retirement_reason=""),
+                                   name="initiative_retired_needs_reason"),
+            models.CheckConstraint(
+                condition=~Q(risk_tier=RiskTier.PROHIBITED)
+                | Q(stage__in=[Stage.IDEA, Stage.ASSESSMENT, Stage.PAUSED, Stage.RETIRED]),
+                name="initiative_prohibited_stays_in_assessment",
+            ),
+            models.CheckConstraint(condition=Q(effort_weeks__isnull=True) | Q(effort_weeks__gt=0),
+                                   name="initiative_effort_positive"),
+            models.CheckConstraint(
+                condition=Q(impact__isnull=True) | Q(impact__in=_choice_values(IMPACT_CHOICES)),
+                name="initiative_impact_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True)
+                | Q(confidence__in=_choice_values(CONFIDENCE_CHOICES)),
+                name="initiative_confidence_valid",
+            ),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__isnull": True})
+                    | Q(**{f"{field}__gte": 1, f"{field}__lte": 10}),
+                    name=f"initiative_{field}_1_10",
+                )
+                for field in ("business_value", "time_criticality", "risk_reduction")
+            ],
+            models.CheckConstraint(
+                condition=Q(strategic_alignment__isnull=True)
+                | Q(strategic_alignment__gte=1, strategic_alignment__lte=5),
+                name="initiative_strategic_alignment_1_5",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="initiative_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def days_in_stage(self, now: datetime) -> int:
+        return (now - self.stage_changed_at).days
+
+    def days_idle(self, now: datetime) -> int:
+        return (now - self.last_activity_at).days
+
+    @property
+    def has_ownership_gap(self) -> bool:
+        """The accountable owner has left (their account is deactivated)."""
+        return not self.owner.is_active
+
+
+class Stakeholder(models.Model):
+    """A person's RACI role on an initiative."""
+
+    class Role(models.TextChoices):
+        RESPONSIBLE = "R", "Responsible"
+        ACCOUNTABLE = "A", "Accountable"
+        CONSULTED = "C", "Consulted"
+        INFORMED = "I", "Informed"
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="stakeholders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="stakes")
+    role = models.CharField(max_length=1, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["initiative", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "user", "role"],
+                                    name="stakeholder_unique_role"),
+            models.CheckConstraint(condition=Q(role__in=["R", "A", "C", "I"]),
+                                   name="stakeholder_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) on {self.initiative}"
+
+
+class StageTransition(models.Model):
+    """One row per change of stage: the initiative's stage history."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="transitions")
+    from_stage = models.CharField(max_length=16, choices=Stage.choices)
+    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="+")
+    at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["initiative", "at", "id"]
+        indexes = [models.Index(fields=["initiative", "at"], name="transition_initiative_at")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_stage=F("to_stage")),
+                                   name="transition_changes_stage"),
+            models.CheckConstraint(
+                condition=Q(from_stage__in=Stage.values) & Q(to_stage__in=Stage.values),
+                name="transition_stages_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative}: {self.from_stage} → {self.to_stage}"
+
+
+class Update(models.Model):
+    """A dated status update with the author's view of health."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+")
+    body = models.TextField()
+    health = models.CharField(max_length=16, choices=Health.choices)
+    created_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["initiative", "-created_at", "-id"]
+        indexes = [models.Index(fields=["initiative", "-created_at"],
+                                name="update_initiative_recent")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="update_body_not_blank"),
+            models.CheckConstraint(condition=Q(health__in=Health.values),
+                                   name="update_health_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative} update {self.created_at:%Y-%m-%d}"
+
+
+class Dependency(models.Model):
+    """``initiative`` depends on ``depends_on``. Cycles are refused by the service."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="+")
+    depends_on = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "dependencies"
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "depends_on"],
+                                    name="dependency_unique"),
+            models.CheckConstraint(condition=~Q(initiative=F("depends_on")),
+                                   name="dependency_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} depends on {self.depends_on_id}"
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    STAGE_MOVED = "stage_moved", "Stage moved"
+    UPDATE_POSTED = "update_posted", "Update posted"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    CHECKPOINT_DECIDED = "checkpoint_decided", "Checkpoint decided"
+    OUT_OF_COMPLIANCE = "out_of_compliance", "Out of compliance"
+    FUNDING_CHANGED = "funding_changed", "Crossed the funding line"
+    STALL_FLAGGED = "stall_flagged", "Stall flagged"
+
+
+class Activity(models.Model):
+    """Every event on an initiative, for its timeline and the digest's "what changed".
+
+    Portfolio owns the table; governance and scoring write to it through
+    ``portfolio.services.activity_record``.
+    """
+
+    Kind = ActivityKind
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="activities")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["initiative", "-at"], name="activity_initiative_recent"),
+            # The digest's "what changed since" reads the whole portfolio by time.
+            models.Index(fields=["at"], name="activity_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ActivityKind.values),
+                                   name="activity_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.initiative_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran the heartbeat task; read by /healthz."""
+
+    name = models.CharField(max_length=100, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,56 @@
+"""The product's roles are Django groups (created by a data migration)."""
+
+from enum import StrEnum
+
+from django.urls import reverse
+
+
+class Role(StrEnum):
+    PM = "pm"
+    REVIEWER = "reviewer"
+    TPM = "tpm"
+    LEADERSHIP = "leadership"
+
+
+ROLE_LABELS = {
+    Role.PM: "Product manager",
+    Role.REVIEWER: "Governance reviewer",
+    Role.TPM: "Technical programme manager",
+    Role.LEADERSHIP: "Leadership",
+}
+
+
+def roles_of(user) -> set[Role]:
+    """The roles a signed-in user holds; cached on the user for the request."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_portfolio_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = {role for role in Role if role.value in names}
+        user._portfolio_roles = cached
+    return cached
+
+
+def can_read_portfolio(user) -> bool:
+    """Any role (or staff) reads the portfolio; a signed-in user with no role sees nothing."""
+    return user.is_authenticated and (user.is_staff or bool(roles_of(user)))
+
+
+def home_url_for(user) -> str:
+    """Where each role lands after signing in.
+
+    PMs start from their own initiatives; the other roles from the whole
+    portfolio; staff without a role from the admin; a user with no role
+    from a page that says so. Later pages (review queue, stalled pilots, dashboard) take
+    over their role's entry here.
+    """
+    roles = roles_of(user)
+    initiatives = reverse("portfolio:initiative-list")
+    if Role.PM in roles:
+        return f"{initiatives}?owner=me"
+    if roles:
+        return initiatives
+    if user.is_staff:
+        return reverse("admin:index")
+    return reverse("no-role")

@@ -1,0 +1,228 @@
+"""Every write to the portfolio domain goes through a function here.
+
+Functions take keyword arguments, the acting user and ``now`` (never the wall
+clock), validate with ``full_clean()`` and record an ``Activity``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from portfolio.exceptions import DomainError
+from portfolio.models import (
+    STAGE_ORDER,
+    Activity,
+    Dependency,
+    Initiative,
+    Stage,
+    StageTransition,
+    Stakeholder,
+    Team,
+    Update,
+    WorkerHeartbeat,
+)
+
+OWNER_INACTIVE = "The owner must be an active user."
+MOVE_NOT_ALLOWED = "Cannot move from {from_stage} to {to_stage}."
+BACK_NEEDS_NOTE = "Moving back a stage needs a note saying why."
+RETIRE_NEEDS_REASON = "Retiring needs a reason."
+NOT_PAUSED = "Only a paused initiative can be resumed."
+SAME_STAGE = "The initiative is already in {stage}."
+DEPENDENCY_CYCLE = "{title} already depends on this initiative, directly or indirectly."
+
+User = get_user_model()
+
+
+def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
+                    details: dict | None = None) -> Activity:
+    """Append one event to an initiative's timeline (used by every app)."""
+    return Activity.objects.create(initiative=initiative, kind=kind, actor=actor, at=now,
+                                   details=details or {})
+
+
+def _save(instance, actor) -> None:
+    instance._history_user = actor  # simple-history records who made the change
+    instance.full_clean()
+    instance.save()
+
+
+@transaction.atomic
+def team_create(*, name: str, slug: str, description: str = "") -> Team:
+    team = Team(name=name, slug=slug, description=description)
+    team.full_clean()
+    team.save()
+    return team
+
+
+@transaction.atomic
+def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiative:
+    """Log a new initiative. The creator owns it unless another active user is named."""
+    owner = owner or actor
+    if not owner.is_active:
+        raise DomainError(OWNER_INACTIVE, field="owner")
+    initiative = Initiative(
+        owner=owner, created_by=actor, created_at=now, updated_at=now,
+        stage_changed_at=now, last_activity_at=now, **fields,
+    )
+    _save(initiative, actor)
+    Stakeholder.objects.get_or_create(initiative=initiative, user=owner,
+                                      role=Stakeholder.Role.ACCOUNTABLE)
+    activity_record(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, now=now)
+    return initiative
+
+
+def allowed_move(*, from_stage: str, to_stage: str, resume_stage: str | None) -> bool:
+    """The lifecycle's shape: one step forward, any step back, pause/resume, retire."""
+    if to_stage == Stage.RETIRED:
+        return from_stage != Stage.RETIRED
+    if to_stage == Stage.PAUSED:
+        return from_stage not in (Stage.PAUSED, Stage.RETIRED)
+    if from_stage == Stage.PAUSED:
+        return to_stage == resume_stage
+    if from_stage == Stage.RETIRED:
+        return False
+    step = STAGE_ORDER.index(to_stage) - STAGE_ORDER.index(from_stage)
+    return step == 1 or step < 0
+
+
+def _stage_before_pause(initiative: Initiative) -> str | None:
+    last = (StageTransition.objects.filter(initiative=initiative, to_stage=Stage.PAUSED)
+            .order_by("-at", "-id").first())
+    return last.from_stage if last else None
+
+
+@transaction.atomic
+def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: datetime,
+                          note: str = "", retirement_reason: str = "",
+                          retirement_lessons: str = "") -> StageTransition:
+    initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
+    from_stage = initiative.stage
+    if from_stage == to_stage:
+        raise DomainError(SAME_STAGE.format(stage=initiative.get_stage_display()), field="stage")
+    resume_stage = _stage_before_pause(initiative) if from_stage == Stage.PAUSED else None
+    if not allowed_move(from_stage=from_stage, to_stage=to_stage, resume_stage=resume_stage):
+        if from_stage == Stage.PAUSED:
+            raise DomainError(NOT_PAUSED if to_stage == Stage.PAUSED else MOVE_NOT_ALLOWED.format(
+                from_stage=from_stage, to_stage=to_stage), field="stage")
+        raise DomainError(MOVE_NOT_ALLOWED.format(from_stage=from_stage, to_stage=to_stage),
+                          field="stage")
+    is_back = (from_stage in STAGE_ORDER and to_stage in STAGE_ORDER
+               and STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(from_stage))
+    if is_back and not note.strip():
+        raise DomainError(BACK_NEEDS_NOTE, field="note")
+    if to_stage == Stage.RETIRED:
+        if not retirement_reason:
+            raise DomainError(RETIRE_NEEDS_REASON, field="retirement_reason")
+        initiative.retirement_reason = retirement_reason
+        initiative.retirement_lessons = retirement_lessons
+    initiative.stage = to_stage
+    initiative.stage_changed_at = now
+    initiative.last_activity_at = now
+    initiative.updated_at = now
+    initiative.version += 1
+    _save(initiative, actor)
+    transition = StageTransition.objects.create(
+        initiative=initiative, from_stage=from_stage, to_stage=to_stage, actor=actor, at=now,
+        note=note,
+    )
+    activity_record(initiative=initiative, kind=Activity.Kind.STAGE_MOVED, actor=actor, now=now,
+                    details={"from": from_stage, "to": to_stage, "note": note})
+    return transition
+
+
+@transaction.atomic
+def update_post(*, initiative: Initiative, author, body: str, health: str,
+                now: datetime) -> Update:
+    """A status update also sets the initiative's health and counts as activity."""
+    update = Update(initiative=initiative, author=author, body=body, health=health,
+                    created_at=now)
+    _save(update, author)
+    Initiative.objects.filter(pk=initiative.pk).update(health=health, last_activity_at=now)
+    activity_record(initiative=initiative, kind=Activity.Kind.UPDATE_POSTED, actor=author,
+                    now=now, details={"health": health})
+    return update
+
+
+@transaction.atomic
+def stakeholder_add(*, initiative: Initiative, user, role: str, actor) -> Stakeholder:
+    stakeholder, _ = Stakeholder.objects.get_or_create(initiative=initiative, user=user,
+                                                       role=role)
+    return stakeholder
+
+
+def _depends_transitively(*, start_id: int, target_id: int) -> bool:
+    """Whether ``start`` already depends on ``target`` through any chain."""
+    seen, frontier = set(), {start_id}
+    while frontier:
+        if target_id in frontier:
+            return True
+        seen |= frontier
+        frontier = set(
+            Dependency.objects.filter(initiative_id__in=frontier)
+            .values_list("depends_on_id", flat=True)
+        ) - seen
+    return False
+
+
+@transaction.atomic
+def dependency_add(*, initiative: Initiative, depends_on: Initiative, actor) -> Dependency:
+    if _depends_transitively(start_id=depends_on.pk, target_id=initiative.pk):
+        raise DomainError(DEPENDENCY_CYCLE.format(title=depends_on.title), field="depends_on")
+    dependency = Dependency(initiative=initiative, depends_on=depends_on)
+    _save(dependency, actor)
+    return dependency
+
+
+def worker_heartbeat_record(*, name: str, now: datetime) -> None:
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"beat_at": now})
+
+
+STALE_VERSION = (
+    "Someone else changed this initiative while you were editing it "
+    "(you loaded version {expected}, it is now at version {current}). "
+    "Reload to see their changes; nothing was saved."
+)
+
+# Fields that only services change, never an edit form.
+LIFECYCLE_FIELDS = {"stage", "stage_changed_at", "retirement_reason", "version", "created_at",
+                    "created_by", "updated_at", "last_activity_at"}
+
+
+@transaction.atomic
+def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_version: int,
+                      changes: dict) -> Initiative:
+    """Edit an initiative's fields, refusing a stale ``expected_version``."""
+    locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
+    if locked.version != expected_version:
+        raise DomainError(STALE_VERSION.format(expected=expected_version, current=locked.version),
+                          field="version")
+    forbidden = LIFECYCLE_FIELDS & set(changes)
+    if forbidden:
+        raise DomainError(f"{', '.join(sorted(forbidden))} cannot be edited directly.")
+    if "owner" in changes and not changes["owner"].is_active:
+        raise DomainError(OWNER_INACTIVE, field="owner")
+    changed = {name: value for name, value in changes.items()
+               if getattr(locked, name) != value}
+    if not changed:
+        return locked
+    old_owner = locked.owner
+    for name, value in changed.items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked.updated_at = now
+    locked.last_activity_at = now
+    _save(locked, actor)
+    activity_record(initiative=locked, kind=Activity.Kind.EDITED, actor=actor, now=now,
+                    details={"fields": sorted(changed)})
+    if "owner" in changed:
+        Stakeholder.objects.filter(initiative=locked, user=old_owner,
+                                   role=Stakeholder.Role.ACCOUNTABLE).delete()
+        Stakeholder.objects.get_or_create(initiative=locked, user=locked.owner,
+                                          role=Stakeholder.Role.ACCOUNTABLE)
+        activity_record(initiative=locked, kind=Activity.Kind.OWNER_CHANGED, actor=actor,
+                        now=now, details={"from": old_owner.get_username(),
+                                          "to": locked.owner.get_username()})
+    return locked

@@ -1,0 +1,17 @@
+"""Root URL configuration: the project wiring names every app."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portfolio import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("no-role/", views.no_role, name="no-role"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("portfolio.web_urls")),
+    path("admin/", admin.site.urls),
+]

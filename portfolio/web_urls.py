@@ -1,0 +1,9 @@
+from django.urls import path
+
+from portfolio import views
+
+app_name = "portfolio"
+
+urlpatterns = [
+    path("initiatives/", views.initiative_list, name="initiative-list"),
+]

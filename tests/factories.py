@@ -1,0 +1,52 @@
+"""factory_boy factories for the portfolio domain."""
+
+from datetime import UTC, datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from portfolio.models import Initiative, Team
+
+FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        for name in extracted or []:
+            self.groups.add(Group.objects.get(name=name))
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+
+
+class InitiativeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Initiative
+
+    title = factory.Sequence(lambda n: f"Initiative {n}")
+    summary = "Reduce handling time with an assistant."
+    team = factory.SubFactory(TeamFactory)
+    owner = factory.SubFactory(UserFactory, roles=["pm"])
+    created_at = FIXED_NOW
+    updated_at = FIXED_NOW
+    stage_changed_at = FIXED_NOW
+    last_activity_at = FIXED_NOW

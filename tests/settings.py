@@ -1,0 +1,22 @@
+"""Test configuration: the production settings module, plus test-only speed-ups.
+
+Environment defaults are set before the settings module reads them, so that
+``pytest`` works on a bare checkout; CI exports DATABASE_URL and REDIS_URL.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("HTTPS", "false")  # live_server and the test client speak plain HTTP
+# Each test run keeps its own embedded state (SQLite file, broker folders, mail).
+os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+from portfolio.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Lockout tests set their own limits; the rest of the suite signs in freely.
+AXES_ENABLED = True
