@@ -65,7 +65,15 @@ class InitiativeAdminForm(forms.ModelForm):
 
     class Meta:
         model = Initiative
-        fields = "__all__"
+        # Everything but the lifecycle bookkeeping, which only services change.
+        fields = [
+            "title", "summary", "category", "team", "owner", "sponsor", "health",
+            "retirement_lessons", "uses_personal_data", "customer_facing", "autonomy_level",
+            "risk_tier", "model_vendor", "effort_weeks", "reach", "impact", "confidence",
+            "business_value", "time_criticality", "risk_reduction", "strategic_alignment",
+            "target_production_date", "success_metric", "baseline", "target", "decision_date",
+            "production_owner", "measured_result",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -207,7 +207,8 @@ class Initiative(models.Model):
             models.CheckConstraint(condition=Q(risk_tier__in=RiskTier.values),
                                    name="initiative_risk_tier_valid"),
             models.CheckConstraint(
-                condition=Q(retirement_reason="") | Q(retirement_reason__in=RetirementReason.values),
+                condition=Q(retirement_reason="")
+                | Q(retirement_reason__in=RetirementReason.values),
                 name="initiative_retirement_reason_valid",
             ),
             models.CheckConstraint(condition=~Q(stage=Stage.RETIRED) | ~Q(retirement_reason=""),
@@ -346,8 +347,10 @@ class Update(models.Model):
 class Dependency(models.Model):
     """``initiative`` depends on ``depends_on``. Cycles are refused by the service."""
 
-    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="+")
-    depends_on = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="+")
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="dependency_links")
+    depends_on = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="dependent_links")
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -9,7 +9,9 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("HTTPS", "false")  # live_server and the test client speak plain HTTP
 # Each test run keeps its own embedded state (SQLite file, broker folders, mail).
-os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+os.environ.setdefault(
+    "VAR_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+)
 
 from portfolio.settings import *  # noqa: E402,F403
 
@@ -20,3 +22,8 @@ STORAGES = {
 }
 # Lockout tests set their own limits; the rest of the suite signs in freely.
 AXES_ENABLED = True
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not memory: live_server threads, the Celery worker thread and the
+    # database-outage test all need real connections that can close and reopen.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405

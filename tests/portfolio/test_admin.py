@@ -1,0 +1,61 @@
+"""The admin shows the portfolio with each record's history, and honours the lifecycle."""
+
+import pytest
+
+from portfolio import services
+from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_user():
+    return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+
+
+def test_admin_history_shows_who_changed_what(client, admin_user, pm):
+    initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Fraud triage",
+                                            team=TeamFactory())
+    services.initiative_update(initiative=initiative, actor=admin_user, now=FIXED_NOW,
+                               expected_version=1, changes={"title": "Fraud triage agent"})
+    client.force_login(admin_user)
+
+    page = client.get(f"/admin/portfolio/initiative/{initiative.pk}/history/").content.decode()
+
+    assert "root-admin" in page
+    assert "owner-pm" in page
+    assert "Fraud triage agent" in page
+
+
+def test_admin_edit_goes_through_the_service_and_bumps_the_version(client, admin_user):
+    initiative = InitiativeFactory(title="Old title", summary="s")
+    client.force_login(admin_user)
+    url = f"/admin/portfolio/initiative/{initiative.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({
+        "title": "New title", "team": initiative.team_id, "owner": initiative.owner_id,
+        "loaded_version": 1,
+        "stakeholders-TOTAL_FORMS": 0, "stakeholders-INITIAL_FORMS": 0,
+        "dependency_links-TOTAL_FORMS": 0, "dependency_links-INITIAL_FORMS": 0,
+        "transitions-TOTAL_FORMS": 0, "transitions-INITIAL_FORMS": 0,
+    })
+    data = {key: value for key, value in data.items() if key not in ("depends_on",)}
+
+    response = client.post(url, data)
+
+    initiative.refresh_from_db()
+    assert response.status_code == 302
+    assert initiative.title == "New title"
+    assert initiative.version == 2
+
+
+def test_admin_does_not_offer_the_stage_as_an_editable_field(client, admin_user):
+    initiative = InitiativeFactory()
+    client.force_login(admin_user)
+
+    form = client.get(f"/admin/portfolio/initiative/{initiative.pk}/change/").context[
+        "adminform"].form
+
+    assert "stage" not in form.fields
+    assert "version" not in form.fields
