@@ -17,6 +17,7 @@ from portfolio.models import (
     Activity,
     Dependency,
     Initiative,
+    RiskTier,
     Stage,
     StageTransition,
     Stakeholder,
@@ -26,6 +27,7 @@ from portfolio.models import (
 )
 
 OWNER_INACTIVE = "The owner must be an active user."
+PROHIBITED_STAYS = "A prohibited-risk initiative cannot go beyond assessment."
 MOVE_NOT_ALLOWED = "Cannot move from {from_stage} to {to_stage}."
 BACK_NEEDS_NOTE = "Moving back a stage needs a note saying why."
 RETIRE_NEEDS_REASON = "Retiring needs a reason."
@@ -43,9 +45,14 @@ def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
                                    details=details or {})
 
 
-def _save(instance, actor) -> None:
-    instance._history_user = actor  # simple-history records who made the change
-    instance.full_clean()
+def _save(instance, actor, now: datetime | None = None) -> None:
+    # simple-history records who made the change, and when (the service's `now`).
+    instance._history_user = actor
+    if now is not None:
+        instance._history_date = now
+    # Field and uniqueness validation here; the CHECK constraints are enforced by
+    # the database on save (validating them in Python costs a query each).
+    instance.full_clean(validate_constraints=False)
     instance.save()
 
 
@@ -67,7 +74,7 @@ def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiati
         owner=owner, created_by=actor, created_at=now, updated_at=now,
         stage_changed_at=now, last_activity_at=now, **fields,
     )
-    _save(initiative, actor)
+    _save(initiative, actor, now)
     Stakeholder.objects.get_or_create(initiative=initiative, user=owner,
                                       role=Stakeholder.Role.ACCOUNTABLE)
     activity_record(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, now=now)
@@ -111,6 +118,9 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
                           field="stage")
     is_back = (from_stage in STAGE_ORDER and to_stage in STAGE_ORDER
                and STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(from_stage))
+    if (initiative.risk_tier == RiskTier.PROHIBITED and to_stage in STAGE_ORDER
+            and STAGE_ORDER.index(to_stage) > STAGE_ORDER.index(Stage.ASSESSMENT)):
+        raise DomainError(PROHIBITED_STAYS, field="stage")
     if is_back and not note.strip():
         raise DomainError(BACK_NEEDS_NOTE, field="note")
     if to_stage == Stage.RETIRED:
@@ -123,7 +133,7 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
     initiative.last_activity_at = now
     initiative.updated_at = now
     initiative.version += 1
-    _save(initiative, actor)
+    _save(initiative, actor, now)
     transition = StageTransition.objects.create(
         initiative=initiative, from_stage=from_stage, to_stage=to_stage, actor=actor, at=now,
         note=note,
@@ -139,8 +149,15 @@ def update_post(*, initiative: Initiative, author, body: str, health: str,
     """A status update also sets the initiative's health and counts as activity."""
     update = Update(initiative=initiative, author=author, body=body, health=health,
                     created_at=now)
-    _save(update, author)
-    Initiative.objects.filter(pk=initiative.pk).update(health=health, last_activity_at=now)
+    _save(update, author, now)
+    locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
+    if locked.health != health:
+        # A change of health is an edit: versioned, in the record's history.
+        locked.health = health
+        locked.version += 1
+        locked.updated_at = now
+    locked.last_activity_at = now
+    _save(locked, author, now)
     activity_record(initiative=initiative, kind=Activity.Kind.UPDATE_POSTED, actor=author,
                     now=now, details={"health": health})
     return update
@@ -214,7 +231,7 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
     locked.version += 1
     locked.updated_at = now
     locked.last_activity_at = now
-    _save(locked, actor)
+    _save(locked, actor, now)
     activity_record(initiative=locked, kind=Activity.Kind.EDITED, actor=actor, now=now,
                     details={"fields": sorted(changed)})
     if "owner" in changed:

@@ -26,7 +26,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         for name in extracted or []:
-            self.groups.add(Group.objects.get(name=name))
+            # get_or_create: a transactional test's flush removes the migrated groups.
+            self.groups.add(Group.objects.get_or_create(name=name)[0])
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

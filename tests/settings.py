@@ -26,4 +26,8 @@ AXES_ENABLED = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not memory: live_server threads, the Celery worker thread and the
     # database-outage test all need real connections that can close and reopen.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One file per run, so two runs at once (a developer and a helper) never share it;
+    # the test database is deleted when the run ends.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3"),  # noqa: F405
+    }

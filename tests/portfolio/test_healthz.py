@@ -38,7 +38,7 @@ def test_unavailable_naming_the_broker_when_it_does_not_answer(client, dead_brok
 
 
 @pytest.fixture
-def dead_database(transactional_db):
+def dead_database():
     original = dict(connection.settings_dict)
     connection.close()
     if connection.vendor == "sqlite":
@@ -51,6 +51,7 @@ def dead_database(transactional_db):
     connection.settings_dict.update(original)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_unavailable_naming_the_database_when_it_does_not_answer(client, dead_database):
     response = client.get("/healthz")
 

@@ -153,3 +153,30 @@ def test_dependency_cycles_are_refused(pm):
 
     with pytest.raises(DomainError, match="already depends on this initiative"):
         services.dependency_add(initiative=c, depends_on=a, actor=pm)
+
+
+def test_a_prohibited_initiative_never_leaves_assessment(pm):
+    initiative = InitiativeFactory(owner=pm, stage="assessment", risk_tier="prohibited")
+
+    with pytest.raises(DomainError, match="prohibited"):
+        services.initiative_move_stage(initiative=initiative, to_stage="pilot", actor=pm,
+                                       now=LATER)
+
+
+def test_history_is_dated_by_the_service_not_the_wall_clock(pm):
+    initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Dated",
+                                            team=TeamFactory())
+
+    assert initiative.history.first().history_date == FIXED_NOW
+
+
+def test_an_update_that_changes_health_bumps_the_version(pm):
+    initiative = InitiativeFactory(owner=pm, health="on_track")
+
+    services.update_post(initiative=initiative, author=pm, body="Blocked on data access",
+                         health="blocked", now=LATER)
+    services.update_post(initiative=initiative, author=pm, body="Still blocked",
+                         health="blocked", now=LATER)
+
+    initiative.refresh_from_db()
+    assert initiative.version == 2
