@@ -39,8 +39,25 @@ class StakeholderInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class DependencyForm(forms.ModelForm):
+    class Meta:
+        model = Dependency
+        fields = ["initiative", "depends_on"]
+
+    def clean(self):
+        cleaned = super().clean()
+        initiative = cleaned.get("initiative") or getattr(self.instance, "initiative", None)
+        depends_on = cleaned.get("depends_on")
+        if (initiative is not None and initiative.pk and depends_on is not None
+                and services.dependency_would_cycle(initiative=initiative,
+                                                    depends_on=depends_on)):
+            self.add_error("depends_on", services.DEPENDENCY_CYCLE.format(title=depends_on.title))
+        return cleaned
+
+
 class DependencyInline(admin.TabularInline):
     model = Dependency
+    form = DependencyForm
     fk_name = "initiative"
     extra = 0
     autocomplete_fields = ["depends_on"]
@@ -185,6 +202,7 @@ class UpdateAdmin(SimpleHistoryAdmin):
 
 @admin.register(Dependency)
 class DependencyAdmin(SimpleHistoryAdmin):
+    form = DependencyForm
     list_display = ["initiative", "depends_on", "created_at"]
     autocomplete_fields = ["initiative", "depends_on"]
     list_select_related = ["initiative", "depends_on"]

@@ -170,6 +170,11 @@ def stakeholder_add(*, initiative: Initiative, user, role: str, actor) -> Stakeh
     return stakeholder
 
 
+def dependency_would_cycle(*, initiative: Initiative, depends_on: Initiative) -> bool:
+    """Whether making ``initiative`` depend on ``depends_on`` would close a loop."""
+    return _depends_transitively(start_id=depends_on.pk, target_id=initiative.pk)
+
+
 def _depends_transitively(*, start_id: int, target_id: int) -> bool:
     """Whether ``start`` already depends on ``target`` through any chain."""
     seen, frontier = set(), {start_id}
@@ -186,7 +191,7 @@ def _depends_transitively(*, start_id: int, target_id: int) -> bool:
 
 @transaction.atomic
 def dependency_add(*, initiative: Initiative, depends_on: Initiative, actor) -> Dependency:
-    if _depends_transitively(start_id=depends_on.pk, target_id=initiative.pk):
+    if dependency_would_cycle(initiative=initiative, depends_on=depends_on):
         raise DomainError(DEPENDENCY_CYCLE.format(title=depends_on.title), field="depends_on")
     dependency = Dependency(initiative=initiative, depends_on=depends_on)
     _save(dependency, actor)

@@ -3,6 +3,7 @@
 import pytest
 
 from portfolio import services
+from portfolio.models import Dependency, Initiative
 from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +60,35 @@ def test_admin_does_not_offer_the_stage_as_an_editable_field(client, admin_user)
 
     assert "stage" not in form.fields
     assert "version" not in form.fields
+
+
+def test_admin_adds_an_initiative_through_the_service(client, admin_user, pm):
+    team = TeamFactory(name="Data Platform", slug="data-platform")
+    client.force_login(admin_user)
+
+    response = client.post("/admin/portfolio/initiative/add/", {
+        "title": "Feature store", "summary": "Shared features", "category": "ai_analytics",
+        "team": team.pk, "owner": pm.pk, "health": "on_track", "autonomy_level": "assistive",
+        "risk_tier": "minimal",
+        "stakeholders-TOTAL_FORMS": 0, "stakeholders-INITIAL_FORMS": 0,
+        "dependency_links-TOTAL_FORMS": 0, "dependency_links-INITIAL_FORMS": 0,
+        "transitions-TOTAL_FORMS": 0, "transitions-INITIAL_FORMS": 0,
+    })
+
+    assert response.status_code == 302
+    created = Initiative.objects.get(title="Feature store")
+    assert (created.owner, created.stage, created.created_by) == (pm, "idea", admin_user)
+    assert created.stakeholders.filter(user=pm, role="A").exists()
+
+
+def test_admin_refuses_a_dependency_that_closes_a_loop(client, admin_user, pm):
+    first, second = InitiativeFactory(title="First"), InitiativeFactory(title="Second")
+    services.dependency_add(initiative=first, depends_on=second, actor=pm)
+    client.force_login(admin_user)
+
+    response = client.post("/admin/portfolio/dependency/add/",
+                           {"initiative": second.pk, "depends_on": first.pk})
+
+    assert response.status_code == 200
+    assert "already depends on this initiative" in response.content.decode()
+    assert Dependency.objects.count() == 1
