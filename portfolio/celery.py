@@ -20,11 +20,16 @@ with exit_on_config_error():
 app.autodiscover_tasks()
 
 
-def ensure_broker_folders(transport_options: dict) -> None:
-    """kombu's filesystem transport does not create its folders; do it here."""
-    for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
-        if key in transport_options:
-            Path(transport_options[key]).mkdir(parents=True, exist_ok=True)
+def ensure_state_folders(conf) -> None:
+    """Create the folders Celery writes to: kombu's filesystem transport does not
+    create its own, and beat's schedule file needs its folder to exist."""
+    options = conf.broker_transport_options or {}
+    folders = [options[key] for key in ("data_folder_in", "data_folder_out", "control_folder",
+                                        "processed_folder") if key in options]
+    if conf.beat_schedule_filename:
+        folders.append(Path(conf.beat_schedule_filename).parent)
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
 
 
-ensure_broker_folders(app.conf.broker_transport_options or {})
+ensure_state_folders(app.conf)

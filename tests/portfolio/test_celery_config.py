@@ -1,0 +1,30 @@
+"""Celery settings that keep work safe, and the one place the beat schedule lives."""
+
+from portfolio.celery import app as celery_app
+
+
+def test_tasks_are_acknowledged_late_one_at_a_time_and_json_only():
+    conf = celery_app.conf
+
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.accept_content == ["json"]
+    assert conf.task_serializer == "json"
+    assert conf.task_time_limit > conf.task_soft_time_limit
+
+
+def test_redis_visibility_timeout_outlasts_any_task(settings):
+    if settings.REDIS_URL:
+        timeout = celery_app.conf.broker_transport_options["visibility_timeout"]
+        assert timeout > celery_app.conf.task_time_limit
+    else:
+        assert celery_app.conf.broker_url == "filesystem://"
+
+
+def test_beat_sends_the_worker_heartbeat_every_minute():
+    entry = celery_app.conf.beat_schedule["worker-heartbeat"]
+
+    assert entry["task"] == "portfolio.tasks.record_worker_heartbeat"
+    assert entry["schedule"] == 60.0
+    assert entry["task"] in celery_app.tasks
