@@ -24,6 +24,7 @@ def test_redis_visibility_timeout_outlasts_any_task(settings):
 
 def test_beat_sends_the_worker_heartbeat_every_minute():
     entry = celery_app.conf.beat_schedule["worker-heartbeat"]
+    celery_app.loader.import_default_modules()  # what a worker does at start: autodiscovery
 
     assert entry["task"] == "portfolio.tasks.record_worker_heartbeat"
     assert entry["schedule"] == 60.0
