@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from portfolio.exceptions import DomainError
@@ -31,11 +30,9 @@ PROHIBITED_STAYS = "A prohibited-risk initiative cannot go beyond assessment."
 MOVE_NOT_ALLOWED = "Cannot move from {from_stage} to {to_stage}."
 BACK_NEEDS_NOTE = "Moving back a stage needs a note saying why."
 RETIRE_NEEDS_REASON = "Retiring needs a reason."
-NOT_PAUSED = "Only a paused initiative can be resumed."
+RESUMES_AT = "A paused initiative resumes in the stage it was paused from ({stage})."
 SAME_STAGE = "The initiative is already in {stage}."
 DEPENDENCY_CYCLE = "{title} already depends on this initiative, directly or indirectly."
-
-User = get_user_model()
 
 
 def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
@@ -111,9 +108,8 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
         raise DomainError(SAME_STAGE.format(stage=initiative.get_stage_display()), field="stage")
     resume_stage = _stage_before_pause(initiative) if from_stage == Stage.PAUSED else None
     if not allowed_move(from_stage=from_stage, to_stage=to_stage, resume_stage=resume_stage):
-        if from_stage == Stage.PAUSED:
-            raise DomainError(NOT_PAUSED if to_stage == Stage.PAUSED else MOVE_NOT_ALLOWED.format(
-                from_stage=from_stage, to_stage=to_stage), field="stage")
+        if from_stage == Stage.PAUSED and resume_stage:
+            raise DomainError(RESUMES_AT.format(stage=resume_stage), field="stage")
         raise DomainError(MOVE_NOT_ALLOWED.format(from_stage=from_stage, to_stage=to_stage),
                           field="stage")
     is_back = (from_stage in STAGE_ORDER and to_stage in STAGE_ORDER

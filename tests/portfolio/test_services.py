@@ -77,7 +77,7 @@ def test_a_paused_initiative_resumes_where_it_was(pm):
     initiative = InitiativeFactory(owner=pm, stage="pilot")
     services.initiative_move_stage(initiative=initiative, to_stage="paused", actor=pm, now=LATER)
 
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match=r"resumes in the stage it was paused from \(pilot\)"):
         services.initiative_move_stage(initiative=initiative, to_stage="production", actor=pm,
                                        now=LATER + timedelta(days=1))
     services.initiative_move_stage(initiative=initiative, to_stage="pilot", actor=pm,
