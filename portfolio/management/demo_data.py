@@ -1,0 +1,571 @@
+"""The demo portfolio's content: people, teams, initiatives and how their year went.
+
+Data only; ``manage.py seed_demo`` turns it into rows through the services.
+"""
+
+from portfolio.models import (
+    IMPACT_CHOICES,
+    AutonomyLevel,
+    Category,
+    Health,
+    RetirementReason,
+    RiskTier,
+    Stage,
+)
+from portfolio.roles import ROLE_LABELS, Role
+
+DEMO_PASSWORD = "demo-portfolio-2026"
+SEED = 2026
+MIN_DAYS_PER_STAGE = 21  # the shortest a planned stage lasts, so history reads plausibly
+
+# --- People -------------------------------------------------------------------------------
+# (username, first name, last name, role group). Engineers hold the pm group: they log
+# and keep current the initiatives they own or are Responsible for.
+PEOPLE = (
+    ("pm", "Priya", "Menon", Role.PM),
+    ("pm2", "Daniel", "Okafor", Role.PM),
+    ("reviewer", "Grace", "Liu", Role.REVIEWER),
+    ("tpm", "Marcus", "Webb", Role.TPM),
+    ("leader", "Elena", "Rossi", Role.LEADERSHIP),
+    ("sofia.alvarez", "Sofia", "Alvarez", Role.PM),
+    ("tom.becker", "Tom", "Becker", Role.PM),
+    ("aisha.rahman", "Aisha", "Rahman", Role.PM),
+    ("kenji.sato", "Kenji", "Sato", Role.PM),
+    ("laura.fischer", "Laura", "Fischer", Role.PM),
+    ("olivia.grant", "Olivia", "Grant", Role.PM),
+    ("lukas.brandt", "Lukas", "Brandt", Role.PM),
+    ("chen.wei", "Chen", "Wei", Role.PM),
+    ("fatima.noor", "Fatima", "Noor", Role.PM),
+    ("jonas.lindqvist", "Jonas", "Lindqvist", Role.PM),
+    ("maya.patel", "Maya", "Patel", Role.PM),
+    ("ravi.kumar", "Ravi", "Kumar", Role.PM),
+    ("zoe.martin", "Zoe", "Martin", Role.PM),
+    ("hannah.schmidt", "Hannah", "Schmidt", Role.REVIEWER),
+    ("noah.kim", "Noah", "Kim", Role.TPM),
+    ("catherine.doyle", "Catherine", "Doyle", Role.LEADERSHIP),
+    ("robert.hughes", "Robert", "Hughes", Role.LEADERSHIP),
+)
+ADMIN = ("admin", "Alex", "Morgan")
+# Left the company after the history below; still owns initiatives (an ownership gap).
+LEFT_COMPANY = "lukas.brandt"
+DEMO_LOGINS = (
+    ("pm", ROLE_LABELS[Role.PM]),
+    ("pm2", ROLE_LABELS[Role.PM]),
+    ("reviewer", ROLE_LABELS[Role.REVIEWER]),
+    ("tpm", ROLE_LABELS[Role.TPM]),
+    ("leader", ROLE_LABELS[Role.LEADERSHIP]),
+    ("admin", "Admin (staff, Django admin)"),
+)
+
+# --- Teams --------------------------------------------------------------------------------
+TEAMS = (
+    ("customer-operations", "Customer Operations",
+     "Contact centres, returns and customer care across all regions."),
+    ("finance-automation", "Finance Automation",
+     "Accounts payable, month-end close, treasury and audit."),
+    ("data-platform", "Data Platform",
+     "Shared data, ML and LLM platform services for every team."),
+    ("sales-enablement", "Sales Enablement",
+     "Tools and insight for account teams and partners."),
+    ("people-hr", "People & HR", "Hiring, onboarding, learning and employee services."),
+    ("security-engineering", "Security Engineering",
+     "Security operations, application security and identity."),
+    ("supply-chain", "Supply Chain", "Planning, procurement, warehousing and logistics."),
+)
+# team -> (engineers who are Responsible and run things in production, sponsor, TPM)
+TEAM_STAFF = {
+    "customer-operations": (("chen.wei", "zoe.martin"), "robert.hughes", "tpm"),
+    "finance-automation": (("ravi.kumar",), "catherine.doyle", "noah.kim"),
+    "data-platform": (("maya.patel", "chen.wei"), "leader", "tpm"),
+    "sales-enablement": (("zoe.martin",), "leader", "noah.kim"),
+    "people-hr": (("ravi.kumar", "maya.patel"), "leader", "noah.kim"),
+    "security-engineering": (("fatima.noor", "ravi.kumar"), "leader", "tpm"),
+    "supply-chain": (("jonas.lindqvist",), "robert.hughes", "tpm"),
+}
+# Consulted on initiatives with personal data or above minimal risk ("reviewer" elsewhere).
+CONSULTED_REVIEWERS = {"security-engineering": "hannah.schmidt"}
+
+# --- Initiatives --------------------------------------------------------------------------
+COPILOT = Category.INTERNAL_COPILOT
+AUTOMATION = Category.WORKFLOW_AUTOMATION
+SUPPORT = Category.CUSTOMER_SUPPORT_AI
+ANALYTICS = Category.AI_ANALYTICS
+AGENTIC = Category.AGENTIC_WORKFLOW
+PLATFORM = Category.PRODUCTIVITY_PLATFORM
+RECOMMENDER = Category.RECOMMENDATION_SYSTEM
+OTHER = Category.OTHER
+
+# team -> (title, category, route, owner, summary). The route names the stages the
+# initiative reached in order ("pilot>paused"); forward moves are walked one step at a time.
+PORTFOLIO = (
+    ("customer-operations", (
+        ("Support ticket triage and routing", SUPPORT, "scaled", "pm",
+         "Classify inbound tickets by intent, language and urgency and route them to the right "
+         "queue, cutting first-response time and misroutes."),
+        ("Agent reply drafting copilot", SUPPORT, "production", "pm",
+         "Draft replies for support agents from the knowledge base and the ticket history; "
+         "agents edit and send, nothing goes out unreviewed."),
+        ("Self-service returns chatbot", SUPPORT, "pilot", "aisha.rahman",
+         "Let customers start, track and change returns in chat on the web shop, handing over "
+         "to an agent with the full context when they get stuck."),
+        ("Call summarisation and wrap-up notes", SUPPORT, "pilot", "pm",
+         "Summarise recorded calls into structured wrap-up notes so agents spend less time on "
+         "after-call work."),
+        ("Knowledge base gap finder", ANALYTICS, "assessment", "aisha.rahman",
+         "Cluster unresolved tickets against knowledge-base articles to show which answers are "
+         "missing or out of date."),
+        ("Emotion recognition for call-centre agents", ANALYTICS, "assessment", "aisha.rahman",
+         "Infer agents' and callers' emotions from voice to coach agents in real time. Flagged "
+         "by legal: emotion recognition at work is prohibited under the EU AI Act."),
+        ("Voice of the customer theme mining", ANALYTICS, "production", "aisha.rahman",
+         "Mine surveys, reviews and tickets for recurring complaint themes, reported monthly to "
+         "product owners."),
+        ("Proactive outage notification agent", AGENTIC, "idea", "pm",
+         "Detect incidents affecting customers and message those affected before they call, "
+         "with status updates until resolved."),
+        ("Multilingual live chat translation", SUPPORT, "pilot>retired", "aisha.rahman",
+         "Translate live chat both ways so agents can serve customers in languages they do "
+         "not speak."),
+        ("Refund approval agent", AGENTIC, "pilot", "pm",
+         "Approve low-value refunds within policy without an agent and queue the rest with a "
+         "recommendation and the evidence."),
+        ("Legacy FAQ chatbot", SUPPORT, "production>retired", "pm",
+         "Rule-based FAQ bot on the help centre, kept alive while the generative assistants "
+         "matured."),
+        ("Field service visit summariser", COPILOT, "idea", "aisha.rahman",
+         "Turn technicians' voice notes into visit reports and parts orders at the end of "
+         "each job."),
+    )),
+    ("finance-automation", (
+        ("Invoice data extraction", AUTOMATION, "scaled", "pm2",
+         "Extract header and line data from supplier invoices in any layout into the ERP, "
+         "replacing template-based OCR."),
+        ("Agentic invoice matching", AGENTIC, "pilot", "pm2",
+         "Match invoices to purchase orders and goods receipts, resolve mismatches within "
+         "tolerance and escalate the rest to AP clerks."),
+        ("Expense policy checker", AUTOMATION, "production", "tom.becker",
+         "Check expense claims and receipts against the travel policy before approval and "
+         "explain each flag to the approver."),
+        ("Month-end close variance commentary", COPILOT, "pilot", "tom.becker",
+         "Draft variance commentary for the monthly management accounts from the ledger and "
+         "last month's narrative."),
+        ("Cash flow forecasting assistant", ANALYTICS, "assessment", "pm2",
+         "Forecast 13-week cash positions from receivables, payables and bank data, with the "
+         "drivers of each change explained."),
+        ("Credit limit recommendation", RECOMMENDER, "assessment", "tom.becker",
+         "Recommend credit limits for new trade customers, including sole traders, from "
+         "bureau data and payment history."),
+        ("Audit evidence collection agent", AGENTIC, "idea", "pm2",
+         "Collect and file the evidence auditors request from ERP, ticketing and document "
+         "systems, and track what is still missing."),
+        ("Vendor master data deduplication", AUTOMATION, "pilot>paused", "tom.becker",
+         "Find and merge duplicate supplier records across the three ERPs before the "
+         "consolidation project."),
+        ("Contract clause extraction copilot", COPILOT, "production", "pm2",
+         "Extract payment terms, renewal dates, liability caps and termination clauses from "
+         "supplier contracts for legal and procurement to review."),
+        ("Tax code suggestion for AP", AUTOMATION, "idea>retired", "tom.becker",
+         "Suggest VAT codes for invoice lines during accounts payable processing."),
+    )),
+    ("data-platform", (
+        ("Enterprise LLM gateway", PLATFORM, "scaled", "kenji.sato",
+         "One gateway for every team's model calls: authentication, quotas, PII redaction, "
+         "logging and cost allocation per initiative."),
+        ("Prompt and model registry", PLATFORM, "production", "kenji.sato",
+         "Version prompts and model configurations, tie each release to its evaluation results "
+         "and roll back in one step."),
+        ("Natural-language BI assistant", ANALYTICS, "pilot", "kenji.sato",
+         "Answer business questions in plain language with SQL over the governed warehouse, "
+         "showing the query and the source tables."),
+        ("Feature store for ML", PLATFORM, "production", "maya.patel",
+         "Shared, documented features for training and serving, so recommendation and "
+         "forecasting models stop rebuilding the same pipelines."),
+        ("Data catalogue auto-documentation", PLATFORM, "pilot>assessment>pilot", "kenji.sato",
+         "Generate table and column descriptions for the data catalogue from schemas, lineage "
+         "and query logs, reviewed by data stewards."),
+        ("LLM evaluation harness", PLATFORM, "pilot", "maya.patel",
+         "Shared golden sets, automated graders and regression runs so every team can measure "
+         "quality before and after a change."),
+        ("Synthetic test data generator", PLATFORM, "assessment>paused", "kenji.sato",
+         "Generate realistic, privacy-safe test data for non-production environments from "
+         "production schemas."),
+        ("Vector search platform", PLATFORM, "assessment", "kenji.sato",
+         "Managed embeddings and vector search, with access control inherited from the source "
+         "systems."),
+        ("Data quality anomaly explainer", ANALYTICS, "idea", "maya.patel",
+         "Explain data quality alerts in plain language with the likely upstream cause and "
+         "the owner to contact."),
+        ("Enterprise meeting notes copilot", PLATFORM, "pilot>retired", "kenji.sato",
+         "In-house meeting transcription and action-item extraction for all employees."),
+        ("Mainframe code explanation assistant", COPILOT, "idea", "maya.patel",
+         "Explain COBOL programs and their data flows to the engineers planning the mainframe "
+         "migration."),
+    )),
+    ("sales-enablement", (
+        ("Next-best-offer recommendations", RECOMMENDER, "production", "sofia.alvarez",
+         "Recommend the next product to offer each account in the CRM, with the reasons, from "
+         "purchase history and similar customers."),
+        ("Sales call coaching insights", ANALYTICS, "pilot", "sofia.alvarez",
+         "Analyse recorded sales calls for talk ratio, objections and next steps, and suggest "
+         "coaching points to team leads."),
+        ("RFP response drafting copilot", COPILOT, "scaled", "laura.fischer",
+         "Draft answers to RFPs and security questionnaires from the approved answer library, "
+         "with a source for every claim."),
+        ("Account research briefings", COPILOT, "production", "laura.fischer",
+         "One-page account briefings before customer meetings, from CRM, news and filings."),
+        ("Lead scoring refresh", RECOMMENDER, "pilot>retired", "sofia.alvarez",
+         "Replace the rules-based lead score with a model trained on two years of won and "
+         "lost deals."),
+        ("Personalised outbound email agent", AGENTIC, "assessment", "sofia.alvarez",
+         "Write and send personalised follow-up emails to leads after events, within "
+         "guardrails set by marketing."),
+        ("CRM data entry automation", AUTOMATION, "pilot", "laura.fischer",
+         "Log meetings, contacts and next steps in the CRM from calendar and email so reps "
+         "stop typing them in."),
+        ("Pricing guidance assistant", RECOMMENDER, "idea", "laura.fischer",
+         "Suggest a discount range for each deal from comparable won deals and margin "
+         "targets."),
+        ("Partner portal product Q&A bot", SUPPORT, "assessment>retired", "sofia.alvarez",
+         "Answer partners' product and pricing questions on the partner portal."),
+        ("Customer churn early warning", ANALYTICS, "assessment", "sofia.alvarez",
+         "Flag accounts likely to churn from usage, support and billing signals so account "
+         "managers act a quarter earlier."),
+        ("Sales forecast narrative generator", ANALYTICS, "assessment>paused", "laura.fischer",
+         "Write the weekly forecast commentary for each region from pipeline changes."),
+        ("Territory planning assistant", ANALYTICS, "idea", "sofia.alvarez",
+         "Propose balanced sales territories from account potential, travel time and current "
+         "coverage."),
+    )),
+    ("people-hr", (
+        ("CV screening assistant", AUTOMATION, "pilot", "lukas.brandt",
+         "Rank applications against the role's must-have criteria and draft a shortlist "
+         "rationale for recruiters to review."),
+        ("Interview scheduling agent", AGENTIC, "assessment", "lukas.brandt",
+         "Coordinate interview slots between candidates and panels over email and book rooms "
+         "and video links."),
+        ("Internal mobility recommendations", RECOMMENDER, "idea", "lukas.brandt",
+         "Suggest open internal roles and learning to employees from their skills profile and "
+         "career interests."),
+        ("HR policy Q&A copilot", COPILOT, "scaled", "olivia.grant",
+         "Answer employees' questions on leave, benefits and policies from the HR handbook, "
+         "with a link to the source."),
+        ("Onboarding buddy assistant", COPILOT, "pilot", "olivia.grant",
+         "Answer new joiners' questions in their first 90 days and nudge them through their "
+         "onboarding tasks."),
+        ("Employee survey comment analysis", ANALYTICS, "production", "olivia.grant",
+         "Summarise free-text engagement survey comments by theme and sentiment per "
+         "department, never for groups smaller than ten."),
+        ("Workforce attrition prediction", ANALYTICS, "assessment>retired", "olivia.grant",
+         "Predict which employees are likely to leave in the next six months."),
+        ("Learning path recommendations", RECOMMENDER, "pilot>paused", "olivia.grant",
+         "Recommend courses and learning paths from role, skills gaps and what similar "
+         "colleagues took."),
+    )),
+    ("security-engineering", (
+        ("Phishing report triage", AUTOMATION, "scaled", "fatima.noor",
+         "Classify emails reported by staff, close the harmless ones and open incidents for "
+         "real phishing with the indicators extracted."),
+        ("SOC alert summarisation copilot", COPILOT, "production", "fatima.noor",
+         "Summarise SIEM alerts with related events and a suggested next step for level-1 "
+         "analysts."),
+        ("Autonomous vulnerability remediation agent", AGENTIC, "pilot", "kenji.sato",
+         "Open pull requests that patch vulnerable dependencies, run the tests and merge "
+         "low-risk fixes without a human."),
+        ("Secure code review assistant", COPILOT, "pilot", "fatima.noor",
+         "Review pull requests for injection, secrets and authorisation flaws and explain "
+         "each finding to the developer."),
+        ("Insider threat behaviour analytics", ANALYTICS, "assessment>paused", "fatima.noor",
+         "Score unusual access and data-movement behaviour per employee to prioritise "
+         "insider-risk investigations."),
+        ("Access review recommendations", RECOMMENDER, "idea", "fatima.noor",
+         "Recommend which entitlements to revoke in quarterly access reviews from peer-group "
+         "usage."),
+        ("Deepfake voice fraud detection", OTHER, "assessment", "fatima.noor",
+         "Detect synthetic voices on calls to the finance and service desks before payments "
+         "or password resets go through."),
+        ("Document redaction service", PLATFORM, "production", "fatima.noor",
+         "Detect and redact personal and confidential data in documents before they are "
+         "shared or sent to a model."),
+    )),
+    ("supply-chain", (
+        ("Demand forecasting with external signals", ANALYTICS, "scaled", "tom.becker",
+         "Add weather, promotions and market signals to the SKU-level demand forecast used "
+         "for replenishment."),
+        ("Supplier risk monitoring agent", AGENTIC, "pilot", "tom.becker",
+         "Watch news, sanctions lists and financial filings for risks to key suppliers and "
+         "open a case with a summary when one appears."),
+        ("Warehouse pick-path optimisation", OTHER, "production", "jonas.lindqvist",
+         "Optimise pick routes and batch orders in the two largest warehouses."),
+        ("Purchase order exception handling", AUTOMATION, "pilot", "jonas.lindqvist",
+         "Resolve price and quantity mismatches on purchase orders by drafting supplier "
+         "emails and ERP changes for a buyer to approve."),
+        ("Freight invoice audit", AUTOMATION, "production>paused", "jonas.lindqvist",
+         "Audit carrier invoices against contracted rates and shipment data, and raise "
+         "disputes for overcharges."),
+        ("Inventory replenishment copilot", COPILOT, "idea", "tom.becker",
+         "Let planners ask why a replenishment order was proposed and what happens if they "
+         "change it."),
+        ("Customs classification assistant", AUTOMATION, "assessment", "jonas.lindqvist",
+         "Suggest HS tariff codes for new products from descriptions and specifications, with "
+         "the rationale for the customs broker."),
+        ("Carbon footprint estimation", OTHER, "idea>retired", "jonas.lindqvist",
+         "Estimate scope 3 emissions per shipment from carrier and route data."),
+        ("Store replenishment anomaly alerts", ANALYTICS, "pilot>paused>pilot",
+         "jonas.lindqvist",
+         "Alert planners when store orders deviate from the forecast and explain the likely "
+         "cause."),
+    )),
+)
+
+# AI profile per category: (risk tier, autonomy, uses personal data, customer facing)
+CATEGORY_PROFILES = {
+    COPILOT: (RiskTier.LIMITED, AutonomyLevel.ASSISTIVE, False, False),
+    AUTOMATION: (RiskTier.MINIMAL, AutonomyLevel.HUMAN_IN_THE_LOOP, False, False),
+    SUPPORT: (RiskTier.LIMITED, AutonomyLevel.HUMAN_IN_THE_LOOP, True, True),
+    ANALYTICS: (RiskTier.MINIMAL, AutonomyLevel.ASSISTIVE, False, False),
+    AGENTIC: (RiskTier.LIMITED, AutonomyLevel.HUMAN_ON_THE_LOOP, False, False),
+    PLATFORM: (RiskTier.MINIMAL, AutonomyLevel.ASSISTIVE, False, False),
+    RECOMMENDER: (RiskTier.LIMITED, AutonomyLevel.ASSISTIVE, True, True),
+    OTHER: (RiskTier.MINIMAL, AutonomyLevel.ASSISTIVE, False, False),
+}
+AI_PROFILES = {
+    "Emotion recognition for call-centre agents":
+        (RiskTier.PROHIBITED, AutonomyLevel.ASSISTIVE, True, False),
+    "CV screening assistant": (RiskTier.HIGH, AutonomyLevel.HUMAN_IN_THE_LOOP, True, False),
+    "Credit limit recommendation": (RiskTier.HIGH, AutonomyLevel.HUMAN_IN_THE_LOOP, True, True),
+    "Workforce attrition prediction": (RiskTier.HIGH, AutonomyLevel.ASSISTIVE, True, False),
+    "Insider threat behaviour analytics": (RiskTier.HIGH, AutonomyLevel.ASSISTIVE, True, False),
+    "Autonomous vulnerability remediation agent":
+        (RiskTier.LIMITED, AutonomyLevel.AUTONOMOUS, False, False),
+    "Proactive outage notification agent":
+        (RiskTier.LIMITED, AutonomyLevel.AUTONOMOUS, True, True),
+    "Refund approval agent": (RiskTier.LIMITED, AutonomyLevel.HUMAN_ON_THE_LOOP, True, True),
+    "Personalised outbound email agent":
+        (RiskTier.LIMITED, AutonomyLevel.HUMAN_ON_THE_LOOP, True, True),
+    "Phishing report triage": (RiskTier.MINIMAL, AutonomyLevel.AUTONOMOUS, True, False),
+    "Sales call coaching insights": (RiskTier.LIMITED, AutonomyLevel.ASSISTIVE, True, False),
+    "Employee survey comment analysis": (RiskTier.LIMITED, AutonomyLevel.ASSISTIVE, True, False),
+    "HR policy Q&A copilot": (RiskTier.LIMITED, AutonomyLevel.ASSISTIVE, True, False),
+    "Interview scheduling agent":
+        (RiskTier.LIMITED, AutonomyLevel.HUMAN_ON_THE_LOOP, True, True),
+    "Document redaction service": (RiskTier.LIMITED, AutonomyLevel.AUTONOMOUS, True, False),
+    "Deepfake voice fraud detection": (RiskTier.LIMITED, AutonomyLevel.ASSISTIVE, True, True),
+}
+VENDORS = {
+    "llm": ("Azure OpenAI GPT-4.1", "Anthropic Claude on AWS Bedrock",
+            "Google Gemini on Vertex AI", "Mistral Large (EU-hosted)",
+            "Self-hosted Llama 3.1 70B"),
+    "ml": ("In-house gradient boosting (XGBoost)", "In-house PyTorch model",
+           "Databricks AutoML", "Vendor model via SaaS API"),
+}
+CATEGORY_VENDORS = {RECOMMENDER: "ml", OTHER: "ml"}
+
+# Exit contract per category: (success metric, baseline, target, measured in production)
+EXIT_CONTRACTS = {
+    COPILOT: (("Hours saved per user per week", "0 h", "2 h", "2.4 h (telemetry and survey)"),
+              ("Time to first draft", "3 days", "4 hours", "5 hours median")),
+    AUTOMATION: (("Straight-through processing rate", "42%", "75%", "78% over two month-ends"),
+                 ("Manual touches per 100 documents", "100", "30", "24")),
+    SUPPORT: (("Average handling time per contact", "11.4 min", "8.0 min", "7.6 min, 6 weeks"),
+              ("Contacts resolved without an agent", "18%", "35%", "31% over 8 weeks")),
+    ANALYTICS: (("Analyst hours per monthly report", "16 h", "4 h", "5 h"),
+                ("Forecast error (MAPE)", "18%", "12%", "11.5% over a quarter")),
+    AGENTIC: (("Cases closed without a human touch", "0%", "40%", "44%, 0.3% reversed"),
+              ("Median cycle time per case", "3.5 days", "1 day", "0.8 days")),
+    PLATFORM: (("Teams onboarded", "0", "8", "11 teams"),
+               ("Weeks to ship a new AI use case", "10", "4", "5")),
+    RECOMMENDER: (("Conversion uplift against control", "0%", "+3%", "+3.8% (A/B, 4 weeks)"),
+                  ("Click-through on recommendations", "2.1%", "4%", "4.6%")),
+    OTHER: (("Cost per unit handled", "EUR 1.00", "EUR 0.80", "EUR 0.78"),
+            ("Fraud losses per quarter", "EUR 420k", "EUR 250k", "EUR 240k")),
+}
+
+# Scenarios that must show on the dashboard: title -> (days since created,
+# days in the current stage, days since the last activity).
+TIMING = {
+    "Call summarisation and wrap-up notes": (280, 128, 9),        # stalled: long in pilot
+    "Month-end close variance commentary": (310, 104, 15),        # stalled: long in pilot
+    "Refund approval agent": (170, 58, 31),                       # stalled: idle
+    "Sales call coaching insights": (220, 72, 38),                # stalled: idle
+    "CV screening assistant": (340, 135, 44),                     # both; the owner has left
+    "Interview scheduling agent": (260, 96, 52),
+    "Internal mobility recommendations": (150, 150, 63),
+    "Emotion recognition for call-centre agents": (120, 80, 12),
+    "Agentic invoice matching": (200, 12, 2),                     # a fresh pilot
+    "Data catalogue auto-documentation": (330, 18, 3),
+    "Store replenishment anomaly alerts": (300, 30, 5),
+}
+# Typical (days in the current stage, days since the last activity) per stage;
+# None: nothing has happened since the initiative stopped.
+STAGE_TIMING = {
+    Stage.IDEA: ((7, 150), (1, 30)),
+    Stage.ASSESSMENT: ((7, 75), (1, 14)),
+    Stage.PILOT: ((10, 60), (1, 12)),
+    Stage.PRODUCTION: ((20, 150), (2, 20)),
+    Stage.SCALED: ((20, 120), (2, 20)),
+    Stage.PAUSED: ((14, 120), None),
+    Stage.RETIRED: ((7, 200), None),
+}
+
+RETIREMENTS = {
+    "Multilingual live chat translation": (
+        RetirementReason.VALUE_NOT_PROVEN,
+        "Agents trusted the translations for simple questions only and handling time rose on "
+        "complex cases. Next time pilot one language pair and measure per intent."),
+    "Legacy FAQ chatbot": (
+        RetirementReason.SUPERSEDED,
+        "Replaced by the reply drafting copilot and the returns chatbot. Retire rule-based bots "
+        "as soon as the replacement is measured, not a year later."),
+    "Tax code suggestion for AP": (
+        RetirementReason.DUPLICATE,
+        "Same scope as the line coding step of invoice data extraction; merged into that "
+        "backlog. Search the portfolio before logging a new idea."),
+    "Enterprise meeting notes copilot": (
+        RetirementReason.SUPERSEDED,
+        "The office-suite vendor shipped meeting recaps in a licence we already pay for. Check "
+        "vendor roadmaps before building horizontal productivity tools."),
+    "Lead scoring refresh": (
+        RetirementReason.DATA_NOT_READY,
+        "Lost-deal reasons were missing on 60% of opportunities, so the model learnt a few "
+        "teams' data entry habits. Fix CRM hygiene first."),
+    "Partner portal product Q&A bot": (
+        RetirementReason.NO_OWNER,
+        "No team would own partner content quality in production. A named production owner "
+        "at intake would have stopped this earlier."),
+    "Workforce attrition prediction": (
+        RetirementReason.RISK,
+        "High-risk under the EU AI Act; the bias review found proxies for age and parental "
+        "leave and the works council objected. Team-level trends come from the survey."),
+    "Carbon footprint estimation": (
+        RetirementReason.COST,
+        "Carrier data licences cost more than the expected value; sustainability will use "
+        "supplier-reported figures instead."),
+}
+PAUSE_NOTES = {
+    "Vendor master data deduplication":
+        "Paused until the ERP consolidation project settles the target data model.",
+    "Synthetic test data generator":
+        "Paused: privacy asked for a differential-privacy assessment we cannot staff this "
+        "quarter.",
+    "Sales forecast narrative generator":
+        "Paused: regional leads will write their own commentary until the CRM forecast is "
+        "reliable.",
+    "Learning path recommendations":
+        "Paused while the new learning platform contract is negotiated.",
+    "Insider threat behaviour analytics":
+        "Paused pending works council consultation on employee monitoring.",
+    "Freight invoice audit":
+        "Paused after the carrier contract renegotiation; rates change next quarter.",
+    "Store replenishment anomaly alerts": "Paused for the peak-season code freeze.",
+}
+# (title, from stage, to stage) -> note, for the moves that are not a pause or a step forward
+MOVE_NOTES = {
+    ("Store replenishment anomaly alerts", Stage.PAUSED, Stage.PILOT):
+        "Resumed after the peak-season code freeze.",
+    ("Data catalogue auto-documentation", Stage.PILOT, Stage.ASSESSMENT):
+        "Back to assessment: stewards rejected a third of the generated descriptions; we need "
+        "a better evaluation set before piloting again.",
+}
+DEFAULT_MOVE_NOTES = {
+    Stage.ASSESSMENT: "Problem and data confirmed; starting the assessment.",
+    Stage.PILOT: "Exit contract agreed; pilot group selected.",
+    Stage.PRODUCTION: "Pilot met its exit contract; rolling out.",
+    Stage.SCALED: "Adopted by a second business unit.",
+    Stage.PAUSED: "Paused to free capacity for higher-ranked work.",
+    Stage.RETIRED: "Retired; see the reason and lessons learned.",
+}
+
+UPDATE_BODIES = {
+    Stage.IDEA: (
+        "Problem statement drafted with the process owners.",
+        "Collected examples of the manual work from three team leads.",
+        "Rough sizing done; looking for an executive sponsor.",
+    ),
+    Stage.ASSESSMENT: (
+        "Data access request filed; the sample extract is with privacy for review.",
+        "Vendor comparison done: two hosted models and one open-weights option shortlisted.",
+        "Evaluation set of 200 labelled examples agreed with the business.",
+        "Security questionnaire returned by the vendor; follow-up questions open.",
+    ),
+    Stage.PILOT: (
+        "Pilot group onboarded; first week of usage looks healthy.",
+        "Quality on the weekly evaluation set is holding above the exit-contract target.",
+        "Pilot users ask for the assistant inside the tool they already use.",
+        "Weekly review with the business owner: on track against the exit contract.",
+    ),
+    Stage.PRODUCTION: (
+        "Rolled out to all users in the region; monitoring dashboards are live.",
+        "Monthly drift review: no material change in quality.",
+        "On-call runbook exercised in a game day.",
+        "Cost per request down after prompt caching.",
+    ),
+    Stage.SCALED: (
+        "Second business unit live on the same service.",
+        "Usage doubled quarter on quarter; unit cost falling.",
+    ),
+    Stage.PAUSED: ("Still paused; waiting on the decision at the next quarterly review.",),
+}
+RUNNING_STAGES = (Stage.PRODUCTION, Stage.SCALED)
+# (on track, at risk, blocked) odds of an update, while building and once running
+HEALTH_ODDS = {"building": (75, 18, 7), "running": (85, 15, 0)}
+TROUBLE_BODIES = {
+    ("building", Health.AT_RISK): (
+        "Waiting two weeks for data access; the timeline is at risk.",
+        "Evaluation results below target on edge cases; root-causing with the vendor.",
+        "Key engineer moved to another project; capacity is at risk this quarter.",
+    ),
+    ("building", Health.BLOCKED): (
+        "Blocked: the vendor contract is stuck in procurement.",
+        "Blocked: no production owner agreed in the business yet.",
+    ),
+    ("running", Health.AT_RISK): (
+        "Quality dipped after the provider's model version change; pinned the old version "
+        "and investigating.",
+        "Latency above the service level at peak hours; working with the platform team.",
+    ),
+}
+# The latest update of initiatives with a story to tell: title -> (health, body)
+LAST_UPDATES = {
+    "Emotion recognition for call-centre agents": (
+        Health.BLOCKED,
+        "Legal opinion received: emotion recognition at work is prohibited under Article 5 of "
+        "the EU AI Act. It cannot go ahead as scoped; recommending retirement to the sponsor."),
+    "CV screening assistant": (
+        Health.AT_RISK,
+        "Fairness evaluation shows a gap in shortlist rates between age groups. Holding the "
+        "rollout until the bias review is complete."),
+    "Call summarisation and wrap-up notes": (
+        Health.AT_RISK,
+        "Agents like the summaries, but nobody in the contact centre has agreed to run it in "
+        "production. The decision date has passed."),
+    "Month-end close variance commentary": (
+        Health.AT_RISK,
+        "Controllers still rewrite most of the commentary; accuracy at the last close was "
+        "below the exit-contract target."),
+    "Refund approval agent": (
+        Health.BLOCKED,
+        "Blocked: payments has not approved the refund API limits for autonomous use."),
+    "Sales call coaching insights": (
+        Health.AT_RISK, "Waiting on consent wording for call recordings in two countries."),
+}
+# Initiatives nobody has taken Responsibility for (ideas never have anyone yet).
+NO_RESPONSIBLE = {"Call summarisation and wrap-up notes", "Synthetic test data generator",
+                  "Customer churn early warning"}
+
+# (initiative, the initiative it depends on)
+DEPENDENCIES = (
+    ("Agentic invoice matching", "Invoice data extraction"),
+    ("Agent reply drafting copilot", "Enterprise LLM gateway"),
+    ("Contract clause extraction copilot", "Enterprise LLM gateway"),
+    ("Natural-language BI assistant", "Data catalogue auto-documentation"),
+    ("Next-best-offer recommendations", "Feature store for ML"),
+    ("Self-service returns chatbot", "Support ticket triage and routing"),
+    ("Secure code review assistant", "Prompt and model registry"),
+    ("Supplier risk monitoring agent", "Vendor master data deduplication"),
+    ("HR policy Q&A copilot", "Document redaction service"),
+)
+
+EFFORT_WEEKS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 26)
+REACH = (40, 120, 300, 800, 2000, 5000, 20000)
+IMPACTS = tuple(value for value, _ in IMPACT_CHOICES)
+CONFIDENCE_BY_STAGE = {Stage.IDEA: (50,), Stage.ASSESSMENT: (50, 80)}
