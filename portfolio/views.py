@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from portfolio import health, selectors
 from portfolio.celery import app as celery_app
+from portfolio.forms import InitiativeFilterForm
 from portfolio.roles import can_read_portfolio, home_url_for
 
 
@@ -33,12 +34,21 @@ def _require_reader(user) -> None:
 
 def initiative_list(request):
     _require_reader(request.user)
-    owner_is_me = request.GET.get("owner") == "me"
-    initiatives = selectors.initiative_list(fetched_by=request.user, owner_is_me=owner_is_me)
+    form = InitiativeFilterForm(request.GET)
+    # A bad filter is shown on its field and ignored (Django drops it from
+    # cleaned_data); the valid ones still apply.
+    form.is_valid()
+    filters = form.cleaned_data
+    initiatives = selectors.initiative_list(fetched_by=request.user, filters=filters)
+    counts = selectors.stage_counts(selectors.initiative_list(
+        fetched_by=request.user, filters={**filters, "stage": ""}))
     page = Paginator(initiatives, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portfolio/initiative_list.html", {
         "page": page,
-        "owner_is_me": owner_is_me,
+        "form": form,
+        "stage_counts": counts,
+        "owner_is_me": filters.get("owner") == "me",
+        "filtered": any(filters.get(name) for name in form.fields if name != "sort"),
     })
 
 
