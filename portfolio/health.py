@@ -30,5 +30,4 @@ def check_broker(app) -> tuple[bool, str]:
 
 
 def last_worker_heartbeat() -> datetime | None:
-    beat = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
-    return beat
+    return WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
