@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portfolio import views
+from portfolio.views import general as views
 
 urlpatterns = [
     path("", views.home, name="home"),

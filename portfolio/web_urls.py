@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portfolio import views
+from portfolio.views import initiatives as views
 
 app_name = "portfolio"
 

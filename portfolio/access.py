@@ -1,0 +1,60 @@
+"""Who may read and who may change an initiative (DESIGN.md §2).
+
+Pages and endpoints ask here, never decide themselves: outsiders get the
+answer a missing page gets (404), read-only roles get 403 on writes.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from portfolio.models import Initiative, Stakeholder
+from portfolio.roles import Role, can_read_portfolio, roles_of
+
+NOT_YOURS = ("Only the initiative's owner or a PM Responsible for it can change it; "
+             "you can read it.")
+NOT_STEWARD = "Only a TPM or an admin can reassign an initiative's owner."
+
+
+def require_reader(user) -> None:
+    """Outsiders get the same answer as for a page that does not exist."""
+    if not can_read_portfolio(user):
+        raise Http404
+
+
+def is_responsible(user, initiative: Initiative) -> bool:
+    return Stakeholder.objects.filter(initiative=initiative, user=user,
+                                      role=Stakeholder.Role.RESPONSIBLE).exists()
+
+
+def can_edit_initiative(user, initiative: Initiative, *, responsible: bool | None = None) -> bool:
+    """A PM edits the initiatives they own or are Responsible for; every other role reads.
+
+    ``responsible`` lets a page that already loaded the RACI skip the query.
+    """
+    if not user.is_authenticated or not user.is_active or Role.PM not in roles_of(user):
+        return False
+    if initiative.owner_id == user.pk:
+        return True
+    if responsible is None:
+        responsible = is_responsible(user, initiative)
+    return responsible
+
+
+def require_editor(user, initiative: Initiative, *, responsible: bool | None = None) -> None:
+    require_reader(user)
+    if not can_edit_initiative(user, initiative, responsible=responsible):
+        raise PermissionDenied(NOT_YOURS)
+
+
+def can_steward_ownership(user) -> bool:
+    """TPMs and admins repair ownership gaps: they reassign owners (§4b.5)."""
+    return user.is_authenticated and user.is_active and (
+        user.is_staff or Role.TPM in roles_of(user))
+
+
+def require_steward(user) -> None:
+    require_reader(user)
+    if not can_steward_ownership(user):
+        raise PermissionDenied(NOT_STEWARD)

@@ -1,0 +1,1 @@
+"""Server-rendered pages of the portfolio app, one module per area."""
