@@ -58,3 +58,17 @@ def require_steward(user) -> None:
     require_reader(user)
     if not can_steward_ownership(user):
         raise PermissionDenied(NOT_STEWARD)
+
+
+NOT_A_PM = "Only product managers log initiatives, by hand or from a CSV file."
+
+
+def can_log_initiatives(user) -> bool:
+    """PMs log initiatives (intake and CSV import); they own each one that names no other owner."""
+    return user.is_authenticated and user.is_active and Role.PM in roles_of(user)
+
+
+def require_pm(user) -> None:
+    require_reader(user)
+    if not can_log_initiatives(user):
+        raise PermissionDenied(NOT_A_PM)

@@ -16,6 +16,8 @@ def navigation(request):
     if Role.PM in roles:
         items.append(("My initiatives", f"{reverse('portfolio:initiative-list')}?owner=me"))
     items.append(("All initiatives", reverse("portfolio:initiative-list")))
+    items.append(("Kill log", reverse("portfolio:kill-log")))
+    items.append(("Ownership", reverse("portfolio:ownership-health")))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))
     return {

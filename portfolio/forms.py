@@ -3,7 +3,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from portfolio.models import Category, Health, Stage, Team
+from portfolio.models import Category, Health, Initiative, RetirementReason, Stage, Team
+from portfolio.roles import Role
 
 SORTS = {
     "recent": ("Most recent activity", ["-last_activity_at", "-id"]),
@@ -42,3 +43,185 @@ class InitiativeFilterForm(forms.Form):
                 username=owner).exists():
             raise forms.ValidationError(f'No user is called "{owner}".')
         return owner
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    """Active people, by name; an inactive or unknown id is refused like any bad choice."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=get_user_model().objects.filter(is_active=True)
+            .only("id", "username", "first_name", "last_name")
+            .order_by("first_name", "last_name", "username"),
+            **kwargs,
+        )
+
+    def label_from_instance(self, user):
+        name = user.get_full_name()
+        return f"{name} ({user.get_username()})" if name else user.get_username()
+
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+# The form's sections, the way a PM thinks about an initiative.
+INITIATIVE_SECTIONS = (
+    ("What and why", "The problem, the expected outcome and where it lives.",
+     ("title", "summary", "category", "team")),
+    ("Who", "One accountable owner; the sponsor backs it at executive level.",
+     ("owner", "sponsor")),
+    ("AI profile", "Drives which governance checkpoints apply.",
+     ("risk_tier", "autonomy_level", "uses_personal_data", "customer_facing", "model_vendor")),
+    ("Sizing and value", "Feeds the ranking: RICE, WSJF and strategic fit.",
+     ("effort_weeks", "reach", "impact", "confidence", "business_value", "time_criticality",
+      "risk_reduction", "strategic_alignment", "target_production_date")),
+    ("Exit contract", "Agreed before pilot: how you will know it worked, and who runs it after.",
+     ("success_metric", "baseline", "target", "decision_date", "production_owner",
+      "measured_result")),
+)
+INITIATIVE_FIELDS = [name for _, _, names in INITIATIVE_SECTIONS for name in names]
+SUMMARY_MAX = 5000
+
+
+def _score(label: str, high: int, help_text: str) -> forms.IntegerField:
+    return forms.IntegerField(label=label, required=False, min_value=1, max_value=high,
+                              help_text=help_text,
+                              widget=forms.NumberInput(attrs={"min": 1, "max": high}))
+
+
+class InitiativeForm(forms.ModelForm):
+    """Intake and edit: every field a PM sets; the lifecycle moves elsewhere."""
+
+    summary = forms.CharField(
+        required=False, max_length=SUMMARY_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The problem and the expected outcome, in a few sentences.",
+    )
+    owner = UserChoiceField(help_text="The one accountable person. You, unless you name "
+                                      "someone else.")
+    sponsor = UserChoiceField(required=False, help_text="The executive backing it.")
+    production_owner = UserChoiceField(required=False,
+                                       help_text="Who will run it in production.")
+    effort_weeks = forms.DecimalField(
+        label="Effort (engineer-weeks)", required=False, min_value=0.5, max_value=99999,
+        decimal_places=1, widget=forms.NumberInput(attrs={"min": 0.5, "step": 0.5}),
+    )
+    reach = forms.IntegerField(label="Reach (people per quarter)", required=False, min_value=0,
+                               max_value=2_000_000_000)
+    business_value = _score("Business value", 10, "1–10")
+    time_criticality = _score("Time criticality", 10, "1–10")
+    risk_reduction = _score("Risk reduction / opportunity", 10, "1–10")
+    strategic_alignment = _score("Strategic alignment", 5, "1–5")
+
+    class Meta:
+        model = Initiative
+        fields = INITIATIVE_FIELDS
+        widgets = {
+            "title": forms.TextInput(attrs={"autofocus": True}),
+            "target_production_date": DATE_WIDGET,
+            "decision_date": DATE_WIDGET,
+        }
+        help_texts = {
+            "risk_tier": "EU AI Act tier. Prohibited initiatives never leave assessment.",
+            "uses_personal_data": "It processes personal data.",
+            "customer_facing": "Customers see its output directly.",
+            "impact": "RICE impact per person reached.",
+            "confidence": "How sure you are of reach and impact.",
+            "measured_result": "Filled in before production: the metric as measured.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.only("id", "name").order_by("name")
+        self.fields["title"].widget.attrs["maxlength"] = 200
+
+    def sections(self):
+        """(title, description, bound fields) in the order the template shows them."""
+        return [(title, text, [self[name] for name in names])
+                for title, text, names in INITIATIVE_SECTIONS]
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the initiative a title.")
+        return title
+
+
+class InitiativeEditForm(InitiativeForm):
+    """Edit carries the version it was loaded from, so a stale tab cannot overwrite."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class IntakeForm(InitiativeForm):
+    """Intake remembers which title and summary were checked for duplicates."""
+
+    checked = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+    confirm_distinct = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class UpdateForm(forms.Form):
+    body = forms.CharField(label="What happened", max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    health = forms.ChoiceField(choices=Health.choices)
+
+    def clean_body(self):
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise forms.ValidationError("Write what happened.")
+        return body
+
+
+class StageMoveForm(forms.Form):
+    """The moves open to this initiative now; the service decides the rules."""
+
+    to_stage = forms.ChoiceField(label="Move", choices=Stage.choices)
+    expected_stage = forms.ChoiceField(choices=Stage.choices, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text="Why. Required when moving back.")
+    retirement_reason = forms.ChoiceField(
+        label="Reason for retiring", required=False,
+        choices=[("", "—"), *RetirementReason.choices])
+    retirement_lessons = forms.CharField(
+        label="Lessons learned", required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when retiring: what the next team should know. "
+                  "Shown in the kill log and at intake.")
+
+    def __init__(self, *args, moves: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offer the moves open now; accept any stage, so a move made from a stale page
+        # reaches the service and is told what changed.
+        self.fields["to_stage"].widget.choices = [("", "Choose a move…"), *moves]
+
+
+class KillLogFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search",
+                                                      "placeholder": "Title, summary or lessons"}))
+    reason = forms.ChoiceField(choices=_any(RetirementReason.choices), required=False)
+    team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
+                                  empty_label="Any", to_field_name="slug")
+
+
+class OwnershipFilterForm(forms.Form):
+    """The ownership page's filters: a team and a kind of problem."""
+
+    team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
+                                  empty_label="Any", to_field_name="slug")
+    problem = forms.ChoiceField(required=False, choices=[
+        ("", "Any"), ("owner_left", "Owner left"), ("owner_silent", "Owner silent"),
+        ("nobody_responsible", "Nobody Responsible")])
+
+
+class ReassignOwnerForm(forms.Form):
+    """A TPM or an admin names the new accountable owner: an active PM."""
+
+    owner = UserChoiceField(label="New owner",
+                            help_text="An active product manager; they become Accountable.")
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        owner.queryset = owner.queryset.filter(groups__name=Role.PM)

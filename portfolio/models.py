@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 
@@ -248,6 +249,9 @@ class Initiative(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("portfolio:initiative-detail", args=[self.pk])
+
     def days_in_stage(self, now: datetime) -> int:
         return (now - self.stage_changed_at).days
 
@@ -422,3 +426,31 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class InitiativeTerm(models.Model):
+    """The duplicate finder's inverted index: one row per normalised term of an initiative.
+
+    Written only by ``portfolio.similarity.index_initiatives`` (see that module for the
+    normalisation); a change of title or summary rewrites the initiative's rows.
+    """
+
+    # No index of its own: the unique constraint's index starts with the initiative.
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="similarity_terms", db_index=False)
+    term = models.CharField(max_length=40, help_text="Normalised: stemmed, synonyms merged.")
+    in_title = models.BooleanField(default=False)
+    word = models.CharField(max_length=60, help_text="The word as written, shown to people.")
+
+    class Meta:
+        indexes = [
+            # similar_initiatives: postings per term and document frequencies.
+            models.Index(fields=["term", "initiative"], name="initiative_term_postings"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "term"],
+                                    name="initiative_term_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} in {self.initiative_id}"

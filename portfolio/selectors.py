@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from portfolio.access import require_reader
 from portfolio.forms import SORTS
-from portfolio.models import Initiative, Stage
+from portfolio.models import (
+    Activity,
+    Initiative,
+    RetirementReason,
+    Stage,
+    StageTransition,
+    Stakeholder,
+    Update,
+)
 
 
-def initiative_list(*, fetched_by, filters: dict | None = None) -> QuerySet[Initiative]:
+def initiative_list(*, fetched_by, filters: dict | None = None,
+                    now: datetime | None = None) -> QuerySet[Initiative]:
     """Initiatives a signed-in user may see, filtered and sorted, with team and owner joined.
 
     Every signed-in role reads the whole portfolio (DESIGN.md §2); only the
     "mine" filter depends on who asks. ``filters`` are a filter form's
-    cleaned data; empty values do not filter.
+    cleaned data; empty values do not filter. Each row carries its ownership
+    problems as of ``now`` (``with_ownership_health``), in the same query.
     """
     filters = filters or {}
-    queryset = Initiative.objects.with_list_relations().only(
+    queryset = with_ownership_health(Initiative.objects.with_list_relations().only(
         "id", "title", "stage", "health", "last_activity_at",
         "team__name", "team__slug",
         "owner__username", "owner__first_name", "owner__last_name", "owner__is_active",
-    )
+    ), now=now or timezone.now())
     if filters.get("q"):
         queryset = queryset.filter(Q(title__icontains=filters["q"])
                                    | Q(summary__icontains=filters["q"]))
@@ -36,7 +68,315 @@ def initiative_list(*, fetched_by, filters: dict | None = None) -> QuerySet[Init
     return queryset.order_by(*order)
 
 
+def initiative_export_list(*, fetched_by, filters: dict | None = None,
+                           now: datetime | None = None) -> QuerySet[Initiative]:
+    """The list's rows — same filters, same order, every page — with every exported column.
+
+    The CSV export (``portfolio.csv_io``) reads this: ``initiative_list`` with the
+    people it names joined too, so the whole file is one query.
+    """
+    return (
+        initiative_list(fetched_by=fetched_by, filters=filters, now=now)
+        .select_related("sponsor", "production_owner")
+        .only(*[f.name for f in Initiative._meta.concrete_fields], "team__slug",
+              "owner__username", "sponsor__username", "production_owner__username")
+    )
+
+
 def stage_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
     """(stage, label, count) for every stage, in lifecycle order, from one query."""
     counts = dict(queryset.order_by().values_list("stage").annotate(n=Count("id")))
     return [(stage.value, stage.label, counts.get(stage.value, 0)) for stage in Stage]
+
+
+# --- One initiative ------------------------------------------------------------------------
+
+def initiative_get_for_user(*, user, pk: int) -> Initiative:
+    """One initiative with the people and team its page shows; 404 for outsiders and misses.
+
+    It carries its ownership problems as of now (``with_ownership_health``), for the badges.
+    """
+    require_reader(user)
+    return get_object_or_404(
+        with_ownership_health(
+            Initiative.objects.select_related("team", "owner", "sponsor", "production_owner",
+                                              "created_by"),
+            now=timezone.now()),
+        pk=pk,
+    )
+
+
+@dataclass(frozen=True)
+class InitiativeRelations:
+    """What hangs off an initiative, each read with one query."""
+
+    stakeholders: dict[str, list]     # RACI letter -> users, in R, A, C, I order
+    depends_on: list[Initiative]
+    dependents: list[Initiative]
+    transitions: list[StageTransition]
+    updates: list[Update]
+    update_count: int
+    activities: list[Activity]
+
+
+RECENT_UPDATES = 20
+RECENT_ACTIVITY = 30
+
+
+def initiative_relations(*, initiative: Initiative) -> InitiativeRelations:
+    stakeholders = {role.value: [] for role in Stakeholder.Role}
+    for stake in (Stakeholder.objects.filter(initiative=initiative).select_related("user")
+                  .order_by("role", "user__last_name", "user__first_name")):
+        stakeholders[stake.role].append(stake.user)
+    linked = Initiative.objects.select_related("owner").only(
+        "id", "title", "stage", "health", "owner__username", "owner__first_name",
+        "owner__last_name", "owner__is_active")
+    updates = list(Update.objects.filter(initiative=initiative).select_related("author")
+                   .order_by("-created_at", "-id")[:RECENT_UPDATES])
+    return InitiativeRelations(
+        stakeholders=stakeholders,
+        depends_on=list(linked.filter(dependent_links__initiative=initiative).order_by("title")),
+        dependents=list(linked.filter(dependency_links__depends_on=initiative).order_by("title")),
+        transitions=list(StageTransition.objects.filter(initiative=initiative)
+                         .select_related("actor").order_by("at", "id")),
+        updates=updates,
+        update_count=(len(updates) if len(updates) < RECENT_UPDATES
+                      else Update.objects.filter(initiative=initiative).count()),
+        activities=list(Activity.objects.filter(initiative=initiative).select_related("actor")
+                        .order_by("-at", "-id")[:RECENT_ACTIVITY]),
+    )
+
+
+# --- Audit history -------------------------------------------------------------------------
+
+# Bookkeeping every write touches; the audit trail shows what a person changed.
+_UNAUDITED = {"id", "version", "updated_at", "stage_changed_at", "created_at", "created_by"}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: object
+    actor: object
+    version: int
+    kind: str            # "created" or "changed"
+    changes: list[FieldChange]
+
+
+def _audited_fields() -> list:
+    return [field for field in Initiative._meta.concrete_fields
+            if field.name not in _UNAUDITED and field.name != "last_activity_at"]
+
+
+def _display(field, value, users: dict) -> str:
+    if value in (None, ""):
+        return "—"
+    if field.is_relation:
+        return users.get(value, f"#{value}")
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _user_names(user_ids: set) -> dict:
+    users = get_user_model().objects.filter(pk__in=user_ids).only(
+        "id", "username", "first_name", "last_name")
+    return {user.pk: user.get_full_name() or user.get_username() for user in users}
+
+
+def field_changes(old: dict, new: dict, users: dict | None = None) -> list[FieldChange]:
+    """What differs between two snapshots of an initiative (attribute name -> value)."""
+    changes = []
+    for field in _audited_fields():
+        before, after = old.get(field.attname), new.get(field.attname)
+        if before != after:
+            changes.append(FieldChange(field.name, str(field.verbose_name).capitalize(),
+                                       _display(field, before, users or {}),
+                                       _display(field, after, users or {})))
+    return changes
+
+
+def _snapshot(record) -> dict:
+    return {field.attname: getattr(record, field.attname) for field in _audited_fields()}
+
+
+def initiative_history(*, initiative: Initiative, limit: int = 25) -> list[HistoryEntry]:
+    """The record's audit trail, newest first: who changed which fields, from what to what."""
+    records = list(initiative.history.select_related("history_user")
+                   .order_by("-history_date", "-history_id")[:limit + 1])
+    user_fields = [f.attname for f in _audited_fields() if f.is_relation]
+    users = _user_names({getattr(record, name) for record in records for name in user_fields}
+                        - {None})
+    entries = []
+    for newer, older in zip(records, [*records[1:], None], strict=True):
+        if len(entries) == limit:
+            break
+        if older is None and newer.history_type != "+":
+            break  # the trail continues beyond the limit
+        changes = field_changes(_snapshot(older), _snapshot(newer), users) if older else []
+        if older is not None and not changes:
+            continue
+        entries.append(HistoryEntry(at=newer.history_date, actor=newer.history_user,
+                                    version=newer.version,
+                                    kind="created" if older is None else "changed",
+                                    changes=changes))
+    return entries
+
+
+def initiative_version_changes(*, initiative: Initiative, since_version: int) -> list[FieldChange]:
+    """What others changed since the version a stale form was loaded from."""
+    loaded = (initiative.history.filter(version=since_version)
+              .order_by("-history_date", "-history_id").first())
+    if loaded is None:
+        return []
+    current = _snapshot(initiative)
+    user_fields = [f.attname for f in _audited_fields() if f.is_relation]
+    users = _user_names({value for name in user_fields
+                         for value in (getattr(loaded, name), current[name])} - {None})
+    return field_changes(_snapshot(loaded), current, users)
+
+
+# --- The kill log --------------------------------------------------------------------------
+
+def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
+    """Retired initiatives with the reason, the lessons and who retired them, newest first."""
+    filters = filters or {}
+    retiring = (StageTransition.objects.filter(initiative=OuterRef("pk"), to_stage=Stage.RETIRED)
+                .order_by("-at", "-id"))
+    queryset = (
+        Initiative.objects.in_stage(Stage.RETIRED)
+        .select_related("team", "owner")
+        .annotate(retired_by_first=Subquery(retiring.values("actor__first_name")[:1]),
+                  retired_by_last=Subquery(retiring.values("actor__last_name")[:1]),
+                  retired_by_username=Subquery(retiring.values("actor__username")[:1]),
+                  retired_note=Subquery(retiring.values("note")[:1]))
+        .only("id", "title", "summary", "stage", "stage_changed_at", "retirement_reason",
+              "retirement_lessons", "team__name", "team__slug", "owner__username",
+              "owner__first_name", "owner__last_name", "owner__is_active")
+    )
+    if filters.get("q"):
+        term = filters["q"]
+        queryset = queryset.filter(Q(title__icontains=term) | Q(summary__icontains=term)
+                                   | Q(retirement_lessons__icontains=term))
+    if filters.get("reason"):
+        queryset = queryset.filter(retirement_reason=filters["reason"])
+    if filters.get("team"):
+        queryset = queryset.filter(team=filters["team"])
+    return queryset.order_by("-stage_changed_at", "-id")
+
+
+def kill_log_reason_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
+    counts = dict(queryset.order_by().values_list("retirement_reason").annotate(n=Count("id")))
+    return [(reason.value, reason.label, counts.get(reason.value, 0))
+            for reason in RetirementReason]
+
+
+# --- Ownership health (DESIGN.md §4b.5) ----------------------------------------------------
+
+# The problems the ownership page lists, in the order it shows them.
+OWNERSHIP_PROBLEMS = (
+    ("owner_left", "Owner left"),
+    ("owner_silent", "Owner silent"),
+    ("nobody_responsible", "Nobody Responsible"),
+)
+
+
+def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
+                          silent_days: int | None = None) -> QuerySet[Initiative]:
+    """Annotate each initiative with its ownership problems, in SQL (no query per row).
+
+    Only initiatives that are not retired have problems; on a retired one
+    every flag is false.
+
+    ``owner_left``
+        The owner's account is deactivated (``owner.is_active`` is false).
+    ``owner_silent``
+        The owner is active and has been silent for more than
+        ``silent_days`` (``settings.OWNER_SILENT_DAYS``) days before ``now``:
+        their latest sign of life on the initiative, ``owner_seen_at``, is
+        strictly older than ``now - silent_days``. Exactly ``silent_days``
+        days is not yet silent. A sign of life is any ``Activity`` on the
+        initiative with the owner as actor (creating it counts) or the moment
+        they became the owner (the latest ``owner_changed`` activity, else
+        ``created_at``), so an owner just appointed is not silent on day one.
+        A departed owner is ``owner_left`` instead, never also silent.
+    ``nobody_responsible``
+        It is past the idea stage and no active user holds the Responsible (R)
+        role on it. An idea is not staffed yet; from assessment on someone
+        must be doing the work.
+
+    Also annotated: ``owner_last_activity_at`` (the owner's latest activity
+    on it as actor, ``None`` if never), ``owner_seen_at`` (see above),
+    ``owner_silent_for`` (a timedelta, ``now - owner_seen_at``).
+    """
+    silent_days = settings.OWNER_SILENT_DAYS if silent_days is None else silent_days
+    cutoff = now - timedelta(days=silent_days)
+    by_owner = Activity.objects.filter(initiative=OuterRef("pk"), actor=OuterRef("owner"))
+    handovers = Activity.objects.filter(initiative=OuterRef("pk"),
+                                        kind=Activity.Kind.OWNER_CHANGED)
+    responsible = Stakeholder.objects.filter(initiative=OuterRef("pk"),
+                                             role=Stakeholder.Role.RESPONSIBLE,
+                                             user__is_active=True)
+    live = ~Q(stage=Stage.RETIRED)
+    # Silent <=> no sign of life since the cutoff; written as three NOT EXISTS so the
+    # filter stays cheap (each one an index probe on activity (initiative, -at)).
+    silent = (live & Q(owner__is_active=True, created_at__lt=cutoff)
+              & ~Exists(by_owner.filter(at__gte=cutoff))
+              & ~Exists(handovers.filter(at__gte=cutoff)))
+    latest = {"output_field": DateTimeField()}
+    return (
+        queryset
+        .annotate(
+            owner_last_activity_at=Subquery(by_owner.order_by("-at").values("at")[:1], **latest),
+            owner_since=Coalesce(Subquery(handovers.order_by("-at").values("at")[:1], **latest),
+                                 F("created_at")),
+        )
+        .annotate(owner_seen_at=Greatest(Coalesce("owner_last_activity_at", "owner_since"),
+                                         "owner_since"))
+        .annotate(
+            owner_left=ExpressionWrapper(live & Q(owner__is_active=False),
+                                         output_field=BooleanField()),
+            owner_silent=ExpressionWrapper(silent, output_field=BooleanField()),
+            nobody_responsible=ExpressionWrapper(live & ~Q(stage=Stage.IDEA)
+                                                 & ~Exists(responsible),
+                                                 output_field=BooleanField()),
+            owner_silent_for=ExpressionWrapper(Value(now) - F("owner_seen_at"),
+                                               output_field=DurationField()),
+        )
+    )
+
+
+def ownership_gaps(*, now: datetime, filters: dict | None = None) -> QuerySet[Initiative]:
+    """Initiatives (not retired) with at least one ownership problem, longest neglected first.
+
+    ``filters``: ``team`` (a Team) and ``problem`` (a key of ``OWNERSHIP_PROBLEMS``).
+    """
+    filters = filters or {}
+    queryset = with_ownership_health(
+        Initiative.objects.exclude(stage=Stage.RETIRED).with_list_relations().only(
+            "id", "title", "stage", "health", "team__name", "team__slug",
+            "owner__username", "owner__first_name", "owner__last_name", "owner__is_active"),
+        now=now,
+    ).filter(Q(owner_left=True) | Q(owner_silent=True) | Q(nobody_responsible=True))
+    if filters.get("team"):
+        queryset = queryset.filter(team=filters["team"])
+    if filters.get("problem") in dict(OWNERSHIP_PROBLEMS):
+        queryset = queryset.filter(**{filters["problem"]: True})
+    return queryset.order_by("owner_seen_at", "id")
+
+
+def ownership_problem_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
+    """(problem, label, count) for each kind of problem, from one query."""
+    # Named apart from the annotations they sum: an aggregate may not shadow its source.
+    counts = queryset.order_by().aggregate(**{
+        f"n_{key}": Count("pk", filter=Q(**{key: True})) for key, _ in OWNERSHIP_PROBLEMS})
+    return [(key, label, counts[f"n_{key}"]) for key, label in OWNERSHIP_PROBLEMS]

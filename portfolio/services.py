@@ -24,12 +24,16 @@ from portfolio.models import (
     Update,
     WorkerHeartbeat,
 )
+from portfolio.similarity import index_initiatives
 
 OWNER_INACTIVE = "The owner must be an active user."
 PROHIBITED_STAYS = "A prohibited-risk initiative cannot go beyond assessment."
 MOVE_NOT_ALLOWED = "Cannot move from {from_stage} to {to_stage}."
 BACK_NEEDS_NOTE = "Moving back a stage needs a note saying why."
 RETIRE_NEEDS_REASON = "Retiring needs a reason."
+RETIRE_NEEDS_LESSONS = "Retiring needs the lessons learned, for the kill log."
+STAGE_CHANGED_MEANWHILE = ("The stage changed to {stage} since you loaded the page; "
+                           "nothing was moved. Check the timeline and try again.")
 RESUMES_AT = "A paused initiative resumes in the stage it was paused from ({stage})."
 SAME_STAGE = "The initiative is already in {stage}."
 DEPENDENCY_CYCLE = "{title} already depends on this initiative, directly or indirectly."
@@ -72,6 +76,7 @@ def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiati
         stage_changed_at=now, last_activity_at=now, **fields,
     )
     _save(initiative, actor, now)
+    index_initiatives([initiative])  # the duplicate finder sees it from now on
     Stakeholder.objects.get_or_create(initiative=initiative, user=owner,
                                       role=Stakeholder.Role.ACCOUNTABLE)
     activity_record(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, now=now)
@@ -98,30 +103,63 @@ def _stage_before_pause(initiative: Initiative) -> str | None:
     return last.from_stage if last else None
 
 
+def available_moves(initiative: Initiative) -> list[tuple[str, str]]:
+    """(stage, what the move is called) for every stage this initiative may move to now."""
+    from_stage = initiative.stage
+    resume_stage = _stage_before_pause(initiative) if from_stage == Stage.PAUSED else None
+    moves = []
+    for stage in Stage:
+        if stage == from_stage or not allowed_move(from_stage=from_stage, to_stage=stage,
+                                                   resume_stage=resume_stage):
+            continue
+        if stage == Stage.RETIRED:
+            label = "Retire (kill)"
+        elif stage == Stage.PAUSED:
+            label = "Pause"
+        elif from_stage == Stage.PAUSED:
+            label = f"Resume in {stage.label}"
+        elif STAGE_ORDER.index(stage) > STAGE_ORDER.index(from_stage):
+            label = f"Forward to {stage.label}"
+        else:
+            label = f"Back to {stage.label}"
+        moves.append((stage.value, label))
+    return moves
+
+
 @transaction.atomic
 def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: datetime,
                           note: str = "", retirement_reason: str = "",
-                          retirement_lessons: str = "") -> StageTransition:
+                          retirement_lessons: str = "",
+                          expected_stage: str | None = None) -> StageTransition:
+    """Move along the lifecycle; ``expected_stage`` refuses a move made from a stale page."""
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
     from_stage = initiative.stage
+    if expected_stage is not None and expected_stage != from_stage:
+        raise DomainError(STAGE_CHANGED_MEANWHILE.format(stage=initiative.get_stage_display()),
+                          field="to_stage")
     if from_stage == to_stage:
-        raise DomainError(SAME_STAGE.format(stage=initiative.get_stage_display()), field="stage")
+        raise DomainError(SAME_STAGE.format(stage=initiative.get_stage_display()),
+                          field="to_stage")
     resume_stage = _stage_before_pause(initiative) if from_stage == Stage.PAUSED else None
     if not allowed_move(from_stage=from_stage, to_stage=to_stage, resume_stage=resume_stage):
         if from_stage == Stage.PAUSED and resume_stage:
-            raise DomainError(RESUMES_AT.format(stage=resume_stage), field="stage")
-        raise DomainError(MOVE_NOT_ALLOWED.format(from_stage=from_stage, to_stage=to_stage),
-                          field="stage")
+            raise DomainError(RESUMES_AT.format(stage=Stage(resume_stage).label),
+                              field="to_stage")
+        raise DomainError(MOVE_NOT_ALLOWED.format(from_stage=Stage(from_stage).label,
+                                                  to_stage=Stage(to_stage).label),
+                          field="to_stage")
     is_back = (from_stage in STAGE_ORDER and to_stage in STAGE_ORDER
                and STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(from_stage))
     if (initiative.risk_tier == RiskTier.PROHIBITED and to_stage in STAGE_ORDER
             and STAGE_ORDER.index(to_stage) > STAGE_ORDER.index(Stage.ASSESSMENT)):
-        raise DomainError(PROHIBITED_STAYS, field="stage")
+        raise DomainError(PROHIBITED_STAYS, field="to_stage")
     if is_back and not note.strip():
         raise DomainError(BACK_NEEDS_NOTE, field="note")
     if to_stage == Stage.RETIRED:
         if not retirement_reason:
             raise DomainError(RETIRE_NEEDS_REASON, field="retirement_reason")
+        if not retirement_lessons.strip():
+            raise DomainError(RETIRE_NEEDS_LESSONS, field="retirement_lessons")
         initiative.retirement_reason = retirement_reason
         initiative.retirement_lessons = retirement_lessons
     initiative.stage = to_stage
@@ -222,6 +260,9 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
         raise DomainError(f"{', '.join(sorted(forbidden))} cannot be edited directly.")
     if "owner" in changes and not changes["owner"].is_active:
         raise DomainError(OWNER_INACTIVE, field="owner")
+    if (changes.get("risk_tier") == RiskTier.PROHIBITED and locked.stage in STAGE_ORDER
+            and STAGE_ORDER.index(locked.stage) > STAGE_ORDER.index(Stage.ASSESSMENT)):
+        raise DomainError(PROHIBITED_STAYS, field="risk_tier")
     changed = {name: value for name, value in changes.items()
                if getattr(locked, name) != value}
     if not changed:
@@ -233,6 +274,8 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
     locked.updated_at = now
     locked.last_activity_at = now
     _save(locked, actor, now)
+    if {"title", "summary"} & set(changed):
+        index_initiatives([locked])
     activity_record(initiative=locked, kind=Activity.Kind.EDITED, actor=actor, now=now,
                     details={"fields": sorted(changed)})
     if "owner" in changed:

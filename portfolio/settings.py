@@ -224,6 +224,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- The product's own rules ------------------------------------------------
 PILOT_MAX_DAYS = env.int("PILOT_MAX_DAYS", default=90, minimum=1)
 PILOT_IDLE_DAYS = env.int("PILOT_IDLE_DAYS", default=21, minimum=1)
+# An owner with no activity on an initiative for longer than this is "silent" (§4b.5).
+OWNER_SILENT_DAYS = env.int("OWNER_SILENT_DAYS", default=21, minimum=0)
 PAGE_SIZE = env.int("PAGE_SIZE", default=50, minimum=1)
 
 # --- REST framework ---------------------------------------------------------

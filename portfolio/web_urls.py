@@ -1,9 +1,24 @@
 from django.urls import path
 
+from portfolio.views import csv as csv_views
 from portfolio.views import initiatives as views
+from portfolio.views import ownership
 
 app_name = "portfolio"
 
 urlpatterns = [
     path("initiatives/", views.initiative_list, name="initiative-list"),
+    path("initiatives/export.csv", csv_views.initiative_export, name="initiative-export"),
+    path("initiatives/import/", csv_views.initiative_import, name="initiative-import"),
+    path("initiatives/import/template.csv", csv_views.initiative_import_template,
+         name="initiative-import-template"),
+    path("initiatives/new/", views.initiative_create, name="initiative-create"),
+    path("initiatives/kill-log/", views.kill_log, name="kill-log"),
+    path("initiatives/ownership/", ownership.ownership_health, name="ownership-health"),
+    path("initiatives/<int:pk>/reassign/", ownership.initiative_reassign,
+         name="initiative-reassign"),
+    path("initiatives/<int:pk>/", views.initiative_detail, name="initiative-detail"),
+    path("initiatives/<int:pk>/edit/", views.initiative_edit, name="initiative-edit"),
+    path("initiatives/<int:pk>/updates/", views.update_create, name="update-create"),
+    path("initiatives/<int:pk>/move/", views.initiative_move, name="initiative-move"),
 ]

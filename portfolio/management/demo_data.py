@@ -385,7 +385,7 @@ EXIT_CONTRACTS = {
 TIMING = {
     "Call summarisation and wrap-up notes": (280, 128, 9),        # stalled: long in pilot
     "Month-end close variance commentary": (310, 104, 15),        # stalled: long in pilot
-    "Refund approval agent": (170, 58, 31),                       # stalled: idle
+    "Refund approval agent": (170, 58, 31),                       # stalled: idle; owner silent
     "Sales call coaching insights": (220, 72, 38),                # stalled: idle
     "CV screening assistant": (340, 135, 44),                     # both; the owner has left
     "Interview scheduling agent": (260, 96, 52),
@@ -472,7 +472,7 @@ DEFAULT_MOVE_NOTES = {
     Stage.PRODUCTION: "Pilot met its exit contract; rolling out.",
     Stage.SCALED: "Adopted by a second business unit.",
     Stage.PAUSED: "Paused to free capacity for higher-ranked work.",
-    Stage.RETIRED: "Retired; see the reason and lessons learned.",
+    Stage.RETIRED: "Stopped at the sponsor's review.",
 }
 
 UPDATE_BODIES = {
@@ -548,7 +548,8 @@ LAST_UPDATES = {
     "Sales call coaching insights": (
         Health.AT_RISK, "Waiting on consent wording for call recordings in two countries."),
 }
-# Initiatives nobody has taken Responsibility for (ideas never have anyone yet).
+# Initiatives nobody has taken Responsibility for (ideas never have anyone yet); the
+# ownership page lists them.
 NO_RESPONSIBLE = {"Call summarisation and wrap-up notes", "Synthetic test data generator",
                   "Customer churn early warning"}
 
@@ -569,3 +570,16 @@ EFFORT_WEEKS = (2, 3, 4, 6, 8, 10, 12, 16, 20, 26)
 REACH = (40, 120, 300, 800, 2000, 5000, 20000)
 IMPACTS = tuple(value for value, _ in IMPACT_CHOICES)
 CONFIDENCE_BY_STAGE = {Stage.IDEA: (50,), Stage.ASSESSMENT: (50, 80)}
+
+# --- Duplicate detection at intake ------------------------------------------------------
+# What a People & HR PM might type at intake: Customer Operations already runs the same
+# thing for customer tickets. The duplicate finder puts that initiative first. (The
+# portfolio also holds a natural pair across teams: "Agentic invoice matching" in Finance
+# Automation and "Purchase order exception handling" in Supply Chain both resolve
+# mismatches between purchase orders and invoices.)
+DEMO_DUPLICATE_PROBE = (
+    "HR service desk request triage",
+    "Sort incoming employee cases by topic and urgency and route each one to the right HR "
+    "queue, so fewer cases bounce between HR teams.",
+    "Support ticket triage and routing",
+)

@@ -1,12 +1,36 @@
 """The initiative pages: list, intake, detail and keeping an initiative current."""
 
-from django.conf import settings
-from django.core.paginator import Paginator
-from django.shortcuts import render
+import hashlib
 
-from portfolio import selectors
-from portfolio.access import require_reader
-from portfolio.forms import InitiativeFilterForm
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.forms.models import model_to_dict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from portfolio import selectors, services
+from portfolio.access import (
+    can_edit_initiative,
+    can_log_initiatives,
+    require_editor,
+    require_pm,
+    require_reader,
+)
+from portfolio.exceptions import DomainError
+from portfolio.forms import (
+    INITIATIVE_FIELDS,
+    InitiativeEditForm,
+    InitiativeFilterForm,
+    IntakeForm,
+    KillLogFilterForm,
+    StageMoveForm,
+    UpdateForm,
+)
+from portfolio.models import Stakeholder
+from portfolio.panels import detail_panels
+from portfolio.similarity import similar_initiatives
 
 
 def initiative_list(request):
@@ -26,6 +50,154 @@ def initiative_list(request):
         "stage_counts": counts,
         "owner_is_me": filters.get("owner") == "me",
         "filtered": any(filters.get(name) for name in form.fields if name != "sort"),
+        "can_log": can_log_initiatives(request.user),
     })
 
 
+
+
+def _fields_of(form) -> dict:
+    return {name: form.cleaned_data[name] for name in INITIATIVE_FIELDS}
+
+
+def _fingerprint(title: str, summary: str) -> str:
+    """Identifies the text that was checked for duplicates, so a changed text is checked again."""
+    text = f"{' '.join(title.split()).lower()}\n{' '.join(summary.split()).lower()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def initiative_create(request):
+    """Intake: the form, then the similar initiatives before anything is saved (§4b.4)."""
+    require_pm(request.user)
+    form = IntakeForm(request.POST or None, initial={"owner": request.user.pk})
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fingerprint = _fingerprint(data["title"], data["summary"])
+        confirmed = data["confirm_distinct"] and data["checked"] == fingerprint
+        if not confirmed:
+            matches = similar_initiatives(title=data["title"], summary=data["summary"])
+        if not matches:
+            fields = _fields_of(form)
+            try:
+                initiative = services.initiative_create(actor=request.user, now=timezone.now(),
+                                                        **fields)
+            except DomainError as error:
+                form.add_error(error.field, error.message)
+            else:
+                messages.success(request, f"“{initiative.title}” is logged. You own it"
+                                 if initiative.owner_id == request.user.pk
+                                 else f"“{initiative.title}” is logged.")
+                return redirect(initiative)
+        else:
+            # Show what looks alike; confirming re-posts the same text with its fingerprint.
+            form = IntakeForm({**request.POST.dict(), "checked": fingerprint})
+            form.is_valid()
+    return render(request, "portfolio/initiative_form.html", {
+        "form": form, "matches": matches, "creating": True,
+    })
+
+
+def initiative_detail(request, pk: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    return _detail(request, initiative)
+
+
+def _detail(request, initiative, *, update_form=None, move_form=None, status=200):
+    relations = selectors.initiative_relations(initiative=initiative)
+    responsible = any(user.pk == request.user.pk
+                      for user in relations.stakeholders[Stakeholder.Role.RESPONSIBLE])
+    can_edit = can_edit_initiative(request.user, initiative, responsible=responsible)
+    if can_edit:
+        update_form = update_form or UpdateForm(initial={"health": initiative.health})
+        move_form = move_form or StageMoveForm(moves=services.available_moves(initiative),
+                                               initial={"expected_stage": initiative.stage})
+    return render(request, "portfolio/initiative_detail.html", {
+        "initiative": initiative,
+        "rel": relations,
+        "raci": [(role.label, relations.stakeholders[role.value])
+                 for role in Stakeholder.Role],
+        "history": selectors.initiative_history(initiative=initiative),
+        "panels": detail_panels(initiative=initiative, user=request.user),
+        "can_edit": can_edit,
+        "update_form": update_form,
+        "move_form": move_form,
+        "now": timezone.now(),
+    }, status=status)
+
+
+def initiative_edit(request, pk: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_editor(request.user, initiative)
+    changed_meanwhile = None
+    if request.method == "POST":
+        form = InitiativeEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.initiative_update(
+                    initiative=initiative, actor=request.user, now=timezone.now(),
+                    expected_version=form.cleaned_data["version"], changes=_fields_of(form),
+                )
+            except DomainError as error:
+                if error.field == "version":
+                    initiative.refresh_from_db()
+                    changed_meanwhile = selectors.initiative_version_changes(
+                        initiative=initiative, since_version=form.cleaned_data["version"])
+                    form.add_error(None, error.message)
+                else:
+                    form.add_error(error.field, error.message)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(initiative)
+    else:
+        form = InitiativeEditForm(initial={**model_to_dict(initiative, fields=INITIATIVE_FIELDS),
+                                           "version": initiative.version})
+    return render(request, "portfolio/initiative_form.html", {
+        "form": form, "initiative": initiative, "changed_meanwhile": changed_meanwhile,
+    })
+
+
+@require_POST
+def update_create(request, pk: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_editor(request.user, initiative)
+    form = UpdateForm(request.POST)
+    if form.is_valid():
+        services.update_post(initiative=initiative, author=request.user, now=timezone.now(),
+                             **form.cleaned_data)
+        messages.success(request, "Update posted.")
+        return redirect(initiative)
+    return _detail(request, initiative, update_form=form, status=400)
+
+
+@require_POST
+def initiative_move(request, pk: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_editor(request.user, initiative)
+    form = StageMoveForm(request.POST, moves=services.available_moves(initiative))
+    if form.is_valid():
+        try:
+            services.initiative_move_stage(initiative=initiative, actor=request.user,
+                                           now=timezone.now(), **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            initiative.refresh_from_db()
+            messages.success(request, f"Moved to {initiative.get_stage_display()}.")
+            return redirect(initiative)
+    return _detail(request, initiative, move_form=form, status=400)
+
+
+def kill_log(request):
+    """Every retired initiative with its reason and lessons (§4b.10), searchable."""
+    require_reader(request.user)
+    form = KillLogFilterForm(request.GET)
+    form.is_valid()
+    retired = selectors.kill_log(filters=form.cleaned_data)
+    counts = selectors.kill_log_reason_counts(
+        selectors.kill_log(filters={**form.cleaned_data, "reason": ""}))
+    page = Paginator(retired, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portfolio/kill_log.html", {
+        "page": page, "form": form, "reason_counts": counts,
+        "filtered": any(form.cleaned_data.get(name) for name in form.fields),
+    })

@@ -29,6 +29,7 @@ from portfolio.models import (
     Team,
     Update,
 )
+from portfolio.selectors import ownership_gaps, ownership_problem_counts
 from tests.factories import InitiativeFactory, UserFactory
 
 DEMO_PASSWORD = "demo-portfolio-2026"  # printed by bin/run-local; keep them in step
@@ -106,6 +107,16 @@ class TestDemoPortfolio:
         assert long_in_pilot.exists()
         assert idle.exists()
         assert fresh.exists()
+
+    def test_the_ownership_page_has_each_kind_of_problem_to_show(self):
+        gaps = ownership_gaps(now=timezone.now())
+        by_title = {initiative.title: initiative for initiative in gaps}
+
+        counts = {problem: count for problem, _, count in ownership_problem_counts(gaps)}
+        assert all(counts.values()), counts
+        assert by_title["CV screening assistant"].owner_left
+        assert by_title["Refund approval agent"].owner_silent
+        assert by_title["Call summarisation and wrap-up notes"].nobody_responsible
 
     def test_stage_history_leads_to_each_current_stage(self):
         transitions = {}

@@ -51,7 +51,7 @@ def test_moving_one_step_forward_records_a_transition(pm):
 def test_skipping_a_stage_is_refused_and_changes_nothing(pm):
     initiative = InitiativeFactory(owner=pm, stage="idea")
 
-    with pytest.raises(DomainError, match="Cannot move from idea to pilot"):
+    with pytest.raises(DomainError, match="Cannot move from Idea to Pilot"):
         services.initiative_move_stage(initiative=initiative, to_stage="pilot", actor=pm,
                                        now=LATER)
 
@@ -77,7 +77,7 @@ def test_a_paused_initiative_resumes_where_it_was(pm):
     initiative = InitiativeFactory(owner=pm, stage="pilot")
     services.initiative_move_stage(initiative=initiative, to_stage="paused", actor=pm, now=LATER)
 
-    with pytest.raises(DomainError, match=r"resumes in the stage it was paused from \(pilot\)"):
+    with pytest.raises(DomainError, match=r"resumes in the stage it was paused from \(Pilot\)"):
         services.initiative_move_stage(initiative=initiative, to_stage="production", actor=pm,
                                        now=LATER + timedelta(days=1))
     services.initiative_move_stage(initiative=initiative, to_stage="pilot", actor=pm,
