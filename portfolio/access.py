@@ -72,3 +72,23 @@ def require_pm(user) -> None:
     require_reader(user)
     if not can_log_initiatives(user):
         raise PermissionDenied(NOT_A_PM)
+
+
+NOT_A_COORDINATOR = ("Only the initiative's owner, a PM Responsible for it, a TPM or an admin "
+                     "can change its people and dependencies.")
+
+
+def can_coordinate(user, initiative: Initiative, *, responsible: bool | None = None) -> bool:
+    """Who changes an initiative's people and dependencies: its editors, TPMs and admins.
+
+    TPMs manage dependencies and repair ownership gaps such as "nobody Responsible"
+    (DESIGN.md §2, §4b.5).
+    """
+    return (can_edit_initiative(user, initiative, responsible=responsible)
+            or can_steward_ownership(user))
+
+
+def require_coordinator(user, initiative: Initiative) -> None:
+    require_reader(user)
+    if not can_coordinate(user, initiative):
+        raise PermissionDenied(NOT_A_COORDINATOR)

@@ -18,6 +18,7 @@ from portfolio.models import (
     Activity,
     Dependency,
     Initiative,
+    InitiativeTerm,
     StageTransition,
     Stakeholder,
     Team,
@@ -240,3 +241,14 @@ class ActivityAdmin(AppendOnlyAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(AppendOnlyAdmin):
     list_display = ["name", "beat_at"]
+
+
+@admin.register(InitiativeTerm)
+class InitiativeTermAdmin(AppendOnlyAdmin):
+    """The duplicate finder's index, derived from titles and summaries: read it here to see
+    why two initiatives match; rebuild it with ``manage.py similarity_reindex``."""
+
+    list_display = ["initiative", "term", "word", "in_title"]
+    list_filter = ["in_title"]
+    search_fields = ["term", "word", "initiative__title"]
+    list_select_related = ["initiative"]

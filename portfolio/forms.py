@@ -3,7 +3,15 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from portfolio.models import Category, Health, Initiative, RetirementReason, Stage, Team
+from portfolio.models import (
+    Category,
+    Health,
+    Initiative,
+    RetirementReason,
+    Stage,
+    Stakeholder,
+    Team,
+)
 from portfolio.roles import Role
 
 SORTS = {
@@ -225,3 +233,41 @@ class ReassignOwnerForm(forms.Form):
         super().__init__(*args, **kwargs)
         owner = self.fields["owner"]
         owner.queryset = owner.queryset.filter(groups__name=Role.PM)
+
+
+class StakeholderForm(forms.Form):
+    """Name someone Responsible, Consulted or Informed (the owner is the Accountable one)."""
+
+    user = UserChoiceField(label="Person")
+    role = forms.ChoiceField(choices=[(value, label) for value, label
+                                      in Stakeholder.Role.choices if value != "A"])
+
+
+class DependencyForm(forms.Form):
+    """What this initiative needs: named by its number or its title."""
+
+    depends_on = forms.CharField(
+        label="Depends on", max_length=200,
+        help_text="The initiative's number (from its address) or its title.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 42 or Vendor master data cleanup"}),
+    )
+
+    def clean_depends_on(self):
+        text = self.cleaned_data["depends_on"].strip().lstrip("#")
+        if text.isdigit():
+            found = Initiative.objects.filter(pk=int(text)).only("id", "title").first()
+            if found is None:
+                raise forms.ValidationError(f"No initiative has the number {text}.")
+            return found
+        exact = list(Initiative.objects.filter(title__iexact=text).only("id", "title")[:2])
+        if len(exact) == 1:
+            return exact[0]
+        matches = list(Initiative.objects.filter(title__icontains=text)
+                       .only("id", "title").order_by("title")[:6])
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise forms.ValidationError(f"No initiative is called “{text}”.")
+        listed = "; ".join(f"#{m.pk} {m.title}" for m in matches[:5])
+        raise forms.ValidationError(
+            f"More than one initiative matches “{text}”: {listed}. Use its number.")

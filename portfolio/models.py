@@ -382,6 +382,8 @@ class ActivityKind(models.TextChoices):
     OUT_OF_COMPLIANCE = "out_of_compliance", "Out of compliance"
     FUNDING_CHANGED = "funding_changed", "Crossed the funding line"
     STALL_FLAGGED = "stall_flagged", "Stall flagged"
+    PEOPLE_CHANGED = "people_changed", "People changed"
+    DEPENDENCY_CHANGED = "dependency_changed", "Dependencies changed"
 
 
 class Activity(models.Model):

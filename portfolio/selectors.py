@@ -110,7 +110,7 @@ def initiative_get_for_user(*, user, pk: int) -> Initiative:
 class InitiativeRelations:
     """What hangs off an initiative, each read with one query."""
 
-    stakeholders: dict[str, list]     # RACI letter -> users, in R, A, C, I order
+    stakeholders: dict[str, list]     # RACI letter -> Stakeholder rows (user joined)
     depends_on: list[Initiative]
     dependents: list[Initiative]
     transitions: list[StageTransition]
@@ -127,7 +127,7 @@ def initiative_relations(*, initiative: Initiative) -> InitiativeRelations:
     stakeholders = {role.value: [] for role in Stakeholder.Role}
     for stake in (Stakeholder.objects.filter(initiative=initiative).select_related("user")
                   .order_by("role", "user__last_name", "user__first_name")):
-        stakeholders[stake.role].append(stake.user)
+        stakeholders[stake.role].append(stake)
     linked = Initiative.objects.select_related("owner").only(
         "id", "title", "stage", "health", "owner__username", "owner__first_name",
         "owner__last_name", "owner__is_active")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from portfolio.exceptions import DomainError
 from portfolio.models import (
@@ -197,11 +199,53 @@ def update_post(*, initiative: Initiative, author, body: str, health: str,
     return update
 
 
+ACCOUNTABLE_IS_OWNER = ("The owner is the one Accountable person; change the owner to "
+                        "change who is accountable.")
+PERSON_INACTIVE = "{name} has left; only active people can take a role."
+ALREADY_IN_ROLE = "{name} is already {role} on this initiative."
+SELF_DEPENDENCY = "An initiative cannot depend on itself."
+ALREADY_DEPENDS = "This initiative already depends on {title}."
+
+
+def _touch(initiative: Initiative, now: datetime) -> None:
+    """Count a change around the initiative as activity (it is not an edit of the record)."""
+    Initiative.objects.filter(pk=initiative.pk).update(
+        last_activity_at=Greatest(F("last_activity_at"), Value(now)))
+
+
 @transaction.atomic
-def stakeholder_add(*, initiative: Initiative, user, role: str, actor) -> Stakeholder:
-    stakeholder, _ = Stakeholder.objects.get_or_create(initiative=initiative, user=user,
-                                                       role=role)
+def stakeholder_add(*, initiative: Initiative, user, role: str, actor,
+                    now: datetime) -> Stakeholder:
+    """Give someone a Responsible, Consulted or Informed role on an initiative."""
+    if role == Stakeholder.Role.ACCOUNTABLE:
+        raise DomainError(ACCOUNTABLE_IS_OWNER, field="role")
+    name = user.get_full_name() or user.get_username()
+    if not user.is_active:
+        raise DomainError(PERSON_INACTIVE.format(name=name), field="user")
+    stakeholder = Stakeholder(initiative=initiative, user=user, role=role)
+    if Stakeholder.objects.filter(initiative=initiative, user=user, role=role).exists():
+        raise DomainError(ALREADY_IN_ROLE.format(name=name,
+                                                 role=stakeholder.get_role_display()),
+                          field="user")
+    _save(stakeholder, actor, now)
+    _touch(initiative, now)
+    activity_record(initiative=initiative, kind=Activity.Kind.PEOPLE_CHANGED, actor=actor,
+                    now=now, details={"added": user.get_username(), "role": role})
     return stakeholder
+
+
+@transaction.atomic
+def stakeholder_remove(*, stakeholder: Stakeholder, actor, now: datetime) -> None:
+    if stakeholder.role == Stakeholder.Role.ACCOUNTABLE:
+        raise DomainError(ACCOUNTABLE_IS_OWNER, field="role")
+    initiative = stakeholder.initiative
+    details = {"removed": stakeholder.user.get_username(), "role": stakeholder.role}
+    stakeholder._history_user = actor
+    stakeholder._history_date = now
+    stakeholder.delete()
+    _touch(initiative, now)
+    activity_record(initiative=initiative, kind=Activity.Kind.PEOPLE_CHANGED, actor=actor,
+                    now=now, details=details)
 
 
 def dependency_would_cycle(*, initiative: Initiative, depends_on: Initiative) -> bool:
@@ -224,12 +268,32 @@ def _depends_transitively(*, start_id: int, target_id: int) -> bool:
 
 
 @transaction.atomic
-def dependency_add(*, initiative: Initiative, depends_on: Initiative, actor) -> Dependency:
+def dependency_add(*, initiative: Initiative, depends_on: Initiative, actor,
+                   now: datetime) -> Dependency:
+    """Record that ``initiative`` needs ``depends_on``; a loop is refused."""
+    if initiative.pk == depends_on.pk:
+        raise DomainError(SELF_DEPENDENCY, field="depends_on")
+    if Dependency.objects.filter(initiative=initiative, depends_on=depends_on).exists():
+        raise DomainError(ALREADY_DEPENDS.format(title=depends_on.title), field="depends_on")
     if dependency_would_cycle(initiative=initiative, depends_on=depends_on):
         raise DomainError(DEPENDENCY_CYCLE.format(title=depends_on.title), field="depends_on")
     dependency = Dependency(initiative=initiative, depends_on=depends_on)
-    _save(dependency, actor)
+    _save(dependency, actor, now)
+    _touch(initiative, now)
+    activity_record(initiative=initiative, kind=Activity.Kind.DEPENDENCY_CHANGED, actor=actor,
+                    now=now, details={"added": depends_on.pk, "title": depends_on.title})
     return dependency
+
+
+@transaction.atomic
+def dependency_remove(*, dependency: Dependency, actor, now: datetime) -> None:
+    initiative, depends_on = dependency.initiative, dependency.depends_on
+    dependency._history_user = actor
+    dependency._history_date = now
+    dependency.delete()
+    _touch(initiative, now)
+    activity_record(initiative=initiative, kind=Activity.Kind.DEPENDENCY_CHANGED, actor=actor,
+                    now=now, details={"removed": depends_on.pk, "title": depends_on.title})
 
 
 def worker_heartbeat_record(*, name: str, now: datetime) -> None:

@@ -2,7 +2,7 @@ from django.urls import path
 
 from portfolio.views import csv as csv_views
 from portfolio.views import initiatives as views
-from portfolio.views import ownership
+from portfolio.views import ownership, people
 
 app_name = "portfolio"
 
@@ -21,4 +21,11 @@ urlpatterns = [
     path("initiatives/<int:pk>/edit/", views.initiative_edit, name="initiative-edit"),
     path("initiatives/<int:pk>/updates/", views.update_create, name="update-create"),
     path("initiatives/<int:pk>/move/", views.initiative_move, name="initiative-move"),
+    path("initiatives/<int:pk>/people/", people.stakeholder_create, name="stakeholder-create"),
+    path("initiatives/<int:pk>/people/<int:stakeholder_id>/remove/", people.stakeholder_delete,
+         name="stakeholder-delete"),
+    path("initiatives/<int:pk>/dependencies/", people.dependency_create,
+         name="dependency-create"),
+    path("initiatives/<int:pk>/dependencies/<int:depends_on_id>/remove/",
+         people.dependency_delete, name="dependency-delete"),
 ]

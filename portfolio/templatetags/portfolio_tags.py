@@ -2,7 +2,7 @@
 
 from django import template
 
-from portfolio.models import Stage
+from portfolio.models import Stage, Stakeholder
 
 register = template.Library()
 
@@ -22,3 +22,9 @@ def stage_label(value: str) -> str:
         return Stage(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def raci_label(value: str) -> str:
+    """Responsible, Accountable, Consulted or Informed, from the stored letter."""
+    return dict(Stakeholder.Role.choices).get(value, value)

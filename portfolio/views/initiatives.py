@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from portfolio import selectors, services
 from portfolio.access import (
+    can_coordinate,
     can_edit_initiative,
     can_log_initiatives,
     require_editor,
@@ -21,11 +22,13 @@ from portfolio.access import (
 from portfolio.exceptions import DomainError
 from portfolio.forms import (
     INITIATIVE_FIELDS,
+    DependencyForm,
     InitiativeEditForm,
     InitiativeFilterForm,
     IntakeForm,
     KillLogFilterForm,
     StageMoveForm,
+    StakeholderForm,
     UpdateForm,
 )
 from portfolio.models import Stakeholder
@@ -100,18 +103,23 @@ def initiative_create(request):
 
 def initiative_detail(request, pk: int):
     initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    return _detail(request, initiative)
+    return render_detail(request, initiative)
 
 
-def _detail(request, initiative, *, update_form=None, move_form=None, status=200):
+def render_detail(request, initiative, *, status=200, **forms):
+    """The initiative page; a refused form is passed back bound, to show its errors."""
     relations = selectors.initiative_relations(initiative=initiative)
-    responsible = any(user.pk == request.user.pk
-                      for user in relations.stakeholders[Stakeholder.Role.RESPONSIBLE])
+    responsible = any(stake.user_id == request.user.pk
+                      for stake in relations.stakeholders[Stakeholder.Role.RESPONSIBLE])
     can_edit = can_edit_initiative(request.user, initiative, responsible=responsible)
+    can_coordinate_it = can_coordinate(request.user, initiative, responsible=responsible)
     if can_edit:
-        update_form = update_form or UpdateForm(initial={"health": initiative.health})
-        move_form = move_form or StageMoveForm(moves=services.available_moves(initiative),
-                                               initial={"expected_stage": initiative.stage})
+        forms.setdefault("update_form", UpdateForm(initial={"health": initiative.health}))
+        forms.setdefault("move_form", StageMoveForm(moves=services.available_moves(initiative),
+                                                    initial={"expected_stage": initiative.stage}))
+    if can_coordinate_it:
+        forms.setdefault("people_form", StakeholderForm(initial={"role": "R"}))
+        forms.setdefault("dependency_form", DependencyForm())
     return render(request, "portfolio/initiative_detail.html", {
         "initiative": initiative,
         "rel": relations,
@@ -120,9 +128,9 @@ def _detail(request, initiative, *, update_form=None, move_form=None, status=200
         "history": selectors.initiative_history(initiative=initiative),
         "panels": detail_panels(initiative=initiative, user=request.user),
         "can_edit": can_edit,
-        "update_form": update_form,
-        "move_form": move_form,
+        "can_coordinate": can_coordinate_it,
         "now": timezone.now(),
+        **forms,
     }, status=status)
 
 
@@ -167,7 +175,7 @@ def update_create(request, pk: int):
                              **form.cleaned_data)
         messages.success(request, "Update posted.")
         return redirect(initiative)
-    return _detail(request, initiative, update_form=form, status=400)
+    return render_detail(request, initiative, update_form=form, status=400)
 
 
 @require_POST
@@ -185,7 +193,7 @@ def initiative_move(request, pk: int):
             initiative.refresh_from_db()
             messages.success(request, f"Moved to {initiative.get_stage_display()}.")
             return redirect(initiative)
-    return _detail(request, initiative, move_form=form, status=400)
+    return render_detail(request, initiative, move_form=form, status=400)
 
 
 def kill_log(request):

@@ -83,7 +83,7 @@ def test_admin_adds_an_initiative_through_the_service(client, admin_user, pm):
 
 def test_admin_refuses_a_dependency_that_closes_a_loop(client, admin_user, pm):
     first, second = InitiativeFactory(title="First"), InitiativeFactory(title="Second")
-    services.dependency_add(initiative=first, depends_on=second, actor=pm)
+    services.dependency_add(initiative=first, depends_on=second, actor=pm, now=FIXED_NOW)
     client.force_login(admin_user)
 
     response = client.post("/admin/portfolio/dependency/add/",

@@ -240,11 +240,14 @@ def test_page_shows_raci_dependencies_timeline_updates_and_history(client, pm, o
         team=TeamFactory(name="Finance"), summary="Match invoices to purchase orders.",
         success_metric="Touchless match rate", baseline="41%", target="75%",
         decision_date=date(2027, 3, 31))
-    services.stakeholder_add(initiative=initiative, user=other_pm, role="R", actor=pm)
+    services.stakeholder_add(initiative=initiative, user=other_pm, role="R", actor=pm,
+        now=now)
     upstream = InitiativeFactory(title="Vendor master data cleanup")
     downstream = InitiativeFactory(title="Payment run optimiser")
-    services.dependency_add(initiative=initiative, depends_on=upstream, actor=pm)
-    services.dependency_add(initiative=downstream, depends_on=initiative, actor=pm)
+    services.dependency_add(initiative=initiative, depends_on=upstream, actor=pm,
+        now=now)
+    services.dependency_add(initiative=downstream, depends_on=initiative, actor=pm,
+        now=now)
     services.initiative_move_stage(initiative=initiative, to_stage="assessment", actor=pm,
                                    now=now - timedelta(days=20))
     services.update_post(initiative=initiative, author=pm, now=now - timedelta(days=2),
@@ -270,7 +273,8 @@ def test_page_query_count_does_not_grow_with_its_history(client, pm,
                              health="at_risk" if day % 2 else "on_track",
                              now=now - timedelta(days=80 - day))
     for person in UserFactory.create_batch(5):
-        services.stakeholder_add(initiative=initiative, user=person, role="C", actor=pm)
+        services.stakeholder_add(initiative=initiative, user=person, role="C", actor=pm,
+            now=now)
     client.force_login(pm)
 
     # session, user, roles; the initiative with its people; RACI; depends on; needed by;

@@ -148,11 +148,11 @@ def test_the_stage_cannot_be_edited_around_the_lifecycle(pm):
 
 def test_dependency_cycles_are_refused(pm):
     a, b, c = InitiativeFactory.create_batch(3)
-    services.dependency_add(initiative=a, depends_on=b, actor=pm)
-    services.dependency_add(initiative=b, depends_on=c, actor=pm)
+    services.dependency_add(initiative=a, depends_on=b, actor=pm, now=LATER)
+    services.dependency_add(initiative=b, depends_on=c, actor=pm, now=LATER)
 
     with pytest.raises(DomainError, match="already depends on this initiative"):
-        services.dependency_add(initiative=c, depends_on=a, actor=pm)
+        services.dependency_add(initiative=c, depends_on=a, actor=pm, now=LATER)
 
 
 def test_a_prohibited_initiative_never_leaves_assessment(pm):

@@ -177,9 +177,10 @@ class DemoLoader:
             for row in rows:
                 self._create_initiative(self.teams[slug], *row)
         for title, depends_on in DEPENDENCIES:
-            services.dependency_add(initiative=self.initiatives[title],
-                                    depends_on=self.initiatives[depends_on],
-                                    actor=self.users["tpm"])
+            initiative, needed = self.initiatives[title], self.initiatives[depends_on]
+            services.dependency_add(initiative=initiative, depends_on=needed,
+                                    actor=self.users["tpm"],
+                                    now=max(initiative.created_at, needed.created_at))
         # Left after the history above: their initiatives now have nobody accountable.
         leaver = self.users[LEFT_COMPANY]
         leaver.is_active = False
@@ -295,8 +296,9 @@ class DemoLoader:
         if stage not in (Stage.IDEA, Stage.ASSESSMENT):
             roles.append((self.users[tpm], Stakeholder.Role.INFORMED))
         for user, role in roles:
+            # People were named when the initiative was logged.
             services.stakeholder_add(initiative=initiative, user=user, role=role,
-                                     actor=initiative.owner)
+                                     actor=initiative.owner, now=initiative.created_at)
 
 
 # --- The command --------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Who works on an initiative and what it needs: RACI roles and dependencies."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from portfolio import selectors, services
+from portfolio.access import require_coordinator
+from portfolio.exceptions import DomainError
+from portfolio.forms import DependencyForm, StakeholderForm
+from portfolio.models import Dependency, Stakeholder
+from portfolio.views.initiatives import render_detail
+
+
+def _refused(form, error: DomainError):
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@require_POST
+def stakeholder_create(request, pk: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_coordinator(request.user, initiative)
+    form = StakeholderForm(request.POST)
+    if form.is_valid():
+        try:
+            stake = services.stakeholder_add(initiative=initiative, actor=request.user,
+                                             now=timezone.now(), **form.cleaned_data)
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            messages.success(request, f"{stake.user.get_full_name() or stake.user} is now "
+                                      f"{stake.get_role_display()}.")
+            return redirect(initiative)
+    return render_detail(request, initiative, people_form=form, status=400)
+
+
+@require_POST
+def stakeholder_delete(request, pk: int, stakeholder_id: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_coordinator(request.user, initiative)
+    stake = get_object_or_404(Stakeholder.objects.select_related("user"), pk=stakeholder_id,
+                              initiative=initiative)
+    try:
+        services.stakeholder_remove(stakeholder=stake, actor=request.user, now=timezone.now())
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{stake.user.get_full_name() or stake.user} is no longer "
+                                  f"{stake.get_role_display()}.")
+    return redirect(initiative)
+
+
+@require_POST
+def dependency_create(request, pk: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_coordinator(request.user, initiative)
+    form = DependencyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dependency_add(initiative=initiative, actor=request.user,
+                                    now=timezone.now(), **form.cleaned_data)
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            messages.success(request, f"Now depends on “{form.cleaned_data['depends_on']}”.")
+            return redirect(initiative)
+    return render_detail(request, initiative, dependency_form=form, status=400)
+
+
+@require_POST
+def dependency_delete(request, pk: int, depends_on_id: int):
+    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    require_coordinator(request.user, initiative)
+    dependency = get_object_or_404(Dependency.objects.select_related("depends_on"),
+                                   initiative=initiative, depends_on_id=depends_on_id)
+    services.dependency_remove(dependency=dependency, actor=request.user, now=timezone.now())
+    messages.success(request, f"No longer depends on “{dependency.depends_on}”.")
+    return redirect(initiative)
