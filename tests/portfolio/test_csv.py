@@ -436,7 +436,7 @@ def test_a_bad_cell_is_reported_by_row_and_column(pm, team, column, value, messa
 
 
 def test_too_many_rows_are_refused(pm, team, monkeypatch):
-    monkeypatch.setattr(csv_io, "MAX_ROWS", 3)
+    monkeypatch.setattr(csv_io.importer, "MAX_ROWS", 3)
 
     result = run_import(make_csv(["Title", "Team"], *[[f"I{n}", "claims-ops"] for n in range(4)]),
                         pm)

@@ -1,28 +1,10 @@
-"""CSV import and export of initiatives (issue 3, item 10).
-
-One column spec (``COLUMNS``) drives the export, the import, the import page's
-column reference and the downloadable template.
-
-Export writes the rows the initiative list shows — the same filters and sort,
-every page — streamed in chunks with a constant number of queries. Text cells
-that a spreadsheet would run as a formula (starting with ``= + - @``, a tab or
-a carriage return) get a leading apostrophe.
-
-Import only ever *creates* initiatives, and they start as ideas: a stage
-moves through the lifecycle and its governance gates, never by upload. The
-export-only columns (ID, Stage, Last activity, Retirement reason) are
-recognised and ignored, so an exported file imports as is. Every row is
-validated first, with one form per row that reuses the intake form's fields;
-any error imports nothing. A leading apostrophe the export added before a
-formula character is taken off again, so a round trip keeps the text.
-"""
+"""CSV import: read, validate every row, then create all of them or none."""
 
 from __future__ import annotations
 
 import copy
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,203 +12,31 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from portfolio import similarity
-from portfolio.forms import SUMMARY_MAX, InitiativeForm
+from portfolio.csv_io.columns import (
+    BATCH_SIZE,
+    HEADERS,
+    IMPORT_COLUMNS,
+    LOOKUP_CHUNK,
+    MAX_BYTES,
+    MAX_ROWS,
+    Column,
+    cell_number,
+    normalise_header,
+    restore_formula_text,
+)
+from portfolio.forms import InitiativeForm
 from portfolio.models import (
-    CONFIDENCE_CHOICES,
-    IMPACT_CHOICES,
     Activity,
-    AutonomyLevel,
-    Category,
-    Health,
     Initiative,
-    RetirementReason,
-    RiskTier,
     Stage,
     Stakeholder,
     Team,
 )
 from portfolio.services import OWNER_INACTIVE
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 20_000
-# Rows per INSERT (SQLite lowers it further to stay under its 999 parameters).
-BATCH_SIZE = 500
-# Referenced usernames are loaded in chunks that fit any database's parameter limit.
-LOOKUP_CHUNK = 900
-EXPORT_CHUNK = 1000
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-# --- The column spec -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Column:
-    header: str                 # what the spreadsheet shows
-    field: str                  # the Initiative attribute
-    kind: str                   # id, text, choice, number, date, datetime, bool, user, team
-    help: str = ""
-    required: bool = False      # on import
-    importable: bool = True     # False: export only, ignored on import
-    choices: tuple = ()         # (value, label) for choice columns
-    aliases: tuple = ()         # other header spellings accepted on import
-
-    def accepted(self) -> str:
-        """What an import cell may hold, for the column reference."""
-        if self.kind == "choice":
-            return ", ".join(str(label) for _, label in self.choices)
-        return {
-            "text": "Text", "number": "A number", "date": "A date as YYYY-MM-DD",
-            "bool": "yes or no (empty: no)", "user": "A username of an active user",
-            "team": "A team's slug (or name)",
-        }.get(self.kind, "Ignored on import")
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("ID", "id", "id", importable=False),
-    Column("Title", "title", "text", "At most 200 characters.", required=True),
-    Column("Summary", "summary", "text",
-           f"The problem and the expected outcome; at most {SUMMARY_MAX:,} characters."),
-    Column("Category", "category", "choice", "Empty: Other.", choices=tuple(Category.choices)),
-    Column("Team", "team", "team", "The owning team.", required=True),
-    Column("Owner", "owner", "user", "The one accountable person. Empty: you."),
-    Column("Sponsor", "sponsor", "user", "The executive backing it."),
-    Column("Stage", "stage", "choice", importable=False, choices=tuple(Stage.choices)),
-    Column("Health", "health", "choice", "Empty: On track.", choices=tuple(Health.choices)),
-    Column("Effort (engineer-weeks)", "effort_weeks", "number",
-           "At least 0.5, one decimal place.", aliases=("effort",)),
-    Column("Reach (people per quarter)", "reach", "number", "A whole number."),
-    Column("Impact", "impact", "choice", "RICE impact: 0.25, 0.5, 1, 2 or 3.",
-           choices=tuple(IMPACT_CHOICES)),
-    Column("Confidence (%)", "confidence", "choice", "50, 80 or 100.",
-           choices=tuple(CONFIDENCE_CHOICES)),
-    Column("Business value", "business_value", "number", "1–10."),
-    Column("Time criticality", "time_criticality", "number", "1–10."),
-    Column("Risk reduction", "risk_reduction", "number", "1–10."),
-    Column("Strategic alignment", "strategic_alignment", "number", "1–5."),
-    Column("Target production date", "target_production_date", "date"),
-    Column("Uses personal data", "uses_personal_data", "bool"),
-    Column("Customer facing", "customer_facing", "bool"),
-    Column("Autonomy level", "autonomy_level", "choice", "Empty: Assistive.",
-           choices=tuple(AutonomyLevel.choices)),
-    Column("Risk tier", "risk_tier", "choice", "EU AI Act tier. Empty: Minimal.",
-           choices=tuple(RiskTier.choices)),
-    Column("Model / vendor", "model_vendor", "text", "At most 200 characters.",
-           aliases=("model", "vendor")),
-    Column("Success metric", "success_metric", "text", "At most 200 characters."),
-    Column("Baseline", "baseline", "text", "At most 100 characters."),
-    Column("Target", "target", "text", "At most 100 characters."),
-    Column("Decision date", "decision_date", "date"),
-    Column("Production owner", "production_owner", "user", "Who will run it in production."),
-    Column("Last activity", "last_activity_at", "datetime", importable=False),
-    Column("Retirement reason", "retirement_reason", "choice", importable=False,
-           choices=tuple(RetirementReason.choices)),
-)
-IMPORT_COLUMNS = tuple(column for column in COLUMNS if column.importable)
-IGNORED_ON_IMPORT = tuple(column for column in COLUMNS if not column.importable)
-
-
-def _normalise_header(text: str) -> str:
-    return " ".join(text.replace("_", " ").split()).lower()
-
-
-def _header_index() -> dict[str, Column]:
-    index = {}
-    for column in COLUMNS:
-        for name in (column.header, column.field, *column.aliases):
-            index[_normalise_header(name)] = column
-    return index
-
-
-HEADERS = _header_index()
-
-
-def template_csv() -> str:
-    """The header row of an importable file."""
-    out = io.StringIO()
-    csv.writer(out).writerow(column.header for column in IMPORT_COLUMNS)
-    return "\ufeff" + out.getvalue()
-
-
-# --- Export --------------------------------------------------------------------------------
-
-def neutralise(text: str) -> str:
-    """A spreadsheet must show a cell as text, never run it as a formula."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def _restore(text: str) -> str:
-    """Undo ``neutralise``: only an apostrophe directly before a formula character."""
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_STARTS:
-        return text[1:]
-    return text
-
-
-def _number(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def export_cell(initiative: Initiative, column: Column) -> str:
-    value = getattr(initiative, column.field)
-    if column.kind == "id":
-        return str(value)
-    if value is None or value == "":
-        return ""
-    if column.kind == "text":
-        return neutralise(value)
-    if column.kind == "user":
-        return neutralise(value.get_username())
-    if column.kind == "team":
-        return neutralise(value.slug)
-    if column.kind == "bool":
-        return "yes" if value else "no"
-    if column.kind == "date":
-        return value.isoformat()
-    if column.kind == "datetime":
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    if column.kind == "choice" and isinstance(value, str):
-        return str(dict(column.choices).get(value, value))
-    return _number(value)
-
-
-class _Line:
-    """A write-only buffer: ``csv.writer`` writes one line, we hand it on."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def export_rows(queryset) -> Iterator[str]:
-    """CSV text in chunks: a byte-order mark and the header, then EXPORT_CHUNK rows at a time.
-
-    ``queryset`` should come from ``selectors.initiative_export_list`` (team and
-    people joined), so the whole file costs one query however many rows it has.
-    """
-    writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow(column.header for column in COLUMNS)
-    chunk = []
-    for initiative in queryset.iterator(chunk_size=EXPORT_CHUNK):
-        chunk.append(writer.writerow(export_cell(initiative, column) for column in COLUMNS))
-        if len(chunk) == EXPORT_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
-
-
-def export_filename(now: datetime) -> str:
-    return f"initiatives-{timezone.localtime(now):%Y-%m-%d}.csv"
-
-
-# --- Import: reading the file --------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RowError:
@@ -325,7 +135,7 @@ def _columns(header: list[str]) -> tuple[list[Column | None], list[str]]:
         if not name:
             columns.append(None)   # an unnamed, empty column some spreadsheets add
             continue
-        column = HEADERS.get(_normalise_header(name))
+        column = HEADERS.get(normalise_header(name))
         if column is None:
             errors.append(RowError(1, name, UNKNOWN_COLUMN.format(header=name)))
         elif column in seen:
@@ -354,7 +164,7 @@ class LabelChoiceField(forms.Field):
         self.lookup, self.numbers = {}, {}
         for value, label in choices:
             label = str(label)
-            for key in (str(value), _number(value), label, label.split(" (")[0]):
+            for key in (str(value), cell_number(value), label, label.split(" (")[0]):
                 self.lookup.setdefault(key.strip().lower(), value)
             if not isinstance(value, str):
                 self.numbers[float(value)] = value
@@ -522,8 +332,8 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor,
         if len(cells) > width and any(cell.strip() for cell in cells[width:]):
             records.append((number, None, len(cells)))
             continue
-        data = {column.field: _restore(cell) for column, cell in zip(columns, cells, strict=False)
-                if column is not None}
+        data = {column.field: restore_formula_text(cell)
+                for column, cell in zip(columns, cells, strict=False) if column is not None}
         records.append((number, data, 0))
     if not records:
         raise _Refused(RowError(None, "", NO_ROWS))
