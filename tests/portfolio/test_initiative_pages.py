@@ -605,3 +605,32 @@ def test_only_editors_move_the_stage(client, request, pm, persona):
 
     assert response.status_code == 403
     assert not StageTransition.objects.exists()
+
+
+def test_markup_in_updates_and_lessons_is_shown_as_text(client, pm):
+    initiative = InitiativeFactory(owner=pm, stage="pilot")
+    client.force_login(pm)
+    client.post(f"{detail_url(initiative)}updates/",
+                {"body": '<img src=x onerror="alert(1)">', "health": "on_track"})
+    move(client, initiative, to_stage="retired", retirement_reason="other",
+         retirement_lessons="<b>bold</b> claims")
+
+    page = client.get(detail_url(initiative)).content.decode()
+    log = client.get("/initiatives/kill-log/").content.decode()
+
+    assert '<img src=x onerror="alert(1)">' not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert "<b>bold</b>" not in log
+    assert "&lt;b&gt;bold&lt;/b&gt; claims" in log
+
+
+def test_a_bad_kill_log_filter_is_shown_on_its_field_and_ignored(client, pm):
+    InitiativeFactory(stage="retired", retirement_reason="cost", retirement_lessons="L",
+                      title="Counted anyway")
+    client.force_login(pm)
+
+    response = client.get("/initiatives/kill-log/", {"reason": "boredom", "team": "nope"})
+
+    assert response.status_code == 200
+    assert {"reason", "team"} <= set(response.context["form"].errors)
+    assert "Counted anyway" in response.content.decode()
