@@ -15,6 +15,7 @@ from portfolio.access import (
     can_coordinate,
     can_edit_initiative,
     can_log_initiatives,
+    can_steward_ownership,
     require_editor,
     require_pm,
     require_reader,
@@ -129,6 +130,7 @@ def render_detail(request, initiative, *, status=200, **forms):
         "panels": detail_panels(initiative=initiative, user=request.user),
         "can_edit": can_edit,
         "can_coordinate": can_coordinate_it,
+        "can_reassign": can_steward_ownership(request.user),
         "now": timezone.now(),
         **forms,
     }, status=status)

@@ -254,3 +254,13 @@ def test_removing_a_dependency(client, pm):
     assert response.status_code == 302
     assert not Dependency.objects.exists()
     assert Initiative.objects.count() == 2
+
+
+def test_tpm_finds_reassign_on_the_initiative_page_and_a_pm_does_not(client, pm, tpm):
+    initiative = InitiativeFactory(owner=pm)
+    reassign = f"/initiatives/{initiative.pk}/reassign/"
+
+    client.force_login(tpm)
+    assert reassign in client.get(f"/initiatives/{initiative.pk}/").content.decode()
+    client.force_login(pm)
+    assert reassign not in client.get(f"/initiatives/{initiative.pk}/").content.decode()
