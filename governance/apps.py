@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Governance"
+
+    def ready(self):
+        # Portfolio's write paths ask governance through hooks; portfolio never imports it.
+        from governance import demo, services
+        from portfolio import hooks
+
+        hooks.register_stage_gate(services.gate_blockers)
+        hooks.register_profile_listener(services.checkpoints_sync)
+        hooks.register_demo_steps(before_load=demo.before_load, before_move=demo.before_move,
+                                  after_load=demo.after_load)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
+from portfolio import hooks
 from portfolio.exceptions import DomainError
 from portfolio.models import (
     STAGE_ORDER,
@@ -38,6 +39,7 @@ STAGE_CHANGED_MEANWHILE = ("The stage changed to {stage} since you loaded the pa
                            "nothing was moved. Check the timeline and try again.")
 RESUMES_AT = "A paused initiative resumes in the stage it was paused from ({stage})."
 SAME_STAGE = "The initiative is already in {stage}."
+GATE_BLOCKED = "Cannot enter {stage} yet: {blockers}."
 DEPENDENCY_CYCLE = "{title} already depends on this initiative, directly or indirectly."
 
 
@@ -82,6 +84,7 @@ def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiati
     Stakeholder.objects.get_or_create(initiative=initiative, user=owner,
                                       role=Stakeholder.Role.ACCOUNTABLE)
     activity_record(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, now=now)
+    hooks.profile_changed(initiatives=[initiative], actor=actor, now=now)
     return initiative
 
 
@@ -157,6 +160,13 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
         raise DomainError(PROHIBITED_STAYS, field="to_stage")
     if is_back and not note.strip():
         raise DomainError(BACK_NEEDS_NOTE, field="note")
+    entering = to_stage in STAGE_ORDER and not is_back
+    if entering:
+        blockers = hooks.stage_gate_blockers(initiative=initiative, to_stage=to_stage, now=now)
+        if blockers:
+            raise DomainError(GATE_BLOCKED.format(stage=Stage(to_stage).label,
+                                                  blockers="; ".join(blockers)),
+                              field="to_stage")
     if to_stage == Stage.RETIRED:
         if not retirement_reason:
             raise DomainError(RETIRE_NEEDS_REASON, field="retirement_reason")
@@ -342,6 +352,8 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
         index_initiatives([locked])
     activity_record(initiative=locked, kind=Activity.Kind.EDITED, actor=actor, now=now,
                     details={"fields": sorted(changed)})
+    if set(hooks.PROFILE_FIELDS) & set(changed):
+        hooks.profile_changed(initiatives=[locked], actor=actor, now=now)
     if "owner" in changed:
         Stakeholder.objects.filter(initiative=locked, user=old_owner,
                                    role=Stakeholder.Role.ACCOUNTABLE).delete()

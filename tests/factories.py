@@ -1,6 +1,6 @@
 """factory_boy factories for the portfolio domain."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import factory
 from django.contrib.auth import get_user_model
@@ -51,3 +51,20 @@ class InitiativeFactory(factory.django.DjangoModelFactory):
     updated_at = FIXED_NOW
     stage_changed_at = FIXED_NOW
     last_activity_at = FIXED_NOW
+
+    class Params:
+        # The exit contract a pilot needs (§4b.1).
+        contracted = factory.Trait(
+            success_metric="Tickets resolved without an agent", baseline="18%", target="35%",
+            decision_date=date(2027, 3, 31),
+            production_owner=factory.SelfAttribute("owner"),
+        )
+
+
+def approve_all_checkpoints(initiative, *, reviewer, at=FIXED_NOW) -> int:
+    """Test set-up: every checkpoint of ``initiative`` approved, so only the rule under test
+    can block a move."""
+    from governance.models import Checkpoint
+
+    return Checkpoint.objects.filter(initiative=initiative).update(
+        status="approved", reviewer=reviewer, decided_at=at, evidence_notes="Set up by a test.")

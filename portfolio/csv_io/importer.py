@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from portfolio import similarity
+from portfolio import hooks, similarity
 from portfolio.csv_io.columns import (
     BATCH_SIZE,
     HEADERS,
@@ -414,4 +414,5 @@ def _create(initiatives: list[Initiative], *, actor, now: datetime) -> list[Init
         batch_size=BATCH_SIZE,
     )
     similarity.index_initiatives(created)
+    hooks.profile_changed(initiatives=created, actor=actor, now=now)
     return created

@@ -8,7 +8,12 @@ from django.utils import timezone
 from portfolio import services
 from portfolio.models import Activity, Initiative, StageTransition, Stakeholder, Update
 from portfolio.panels import Panel, register_detail_panel, unregister_detail_panel
-from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+from tests.factories import (
+    InitiativeFactory,
+    TeamFactory,
+    UserFactory,
+    approve_all_checkpoints,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -241,13 +246,12 @@ def test_page_shows_raci_dependencies_timeline_updates_and_history(client, pm, o
         success_metric="Touchless match rate", baseline="41%", target="75%",
         decision_date=date(2027, 3, 31))
     services.stakeholder_add(initiative=initiative, user=other_pm, role="R", actor=pm,
-        now=now)
+                             now=now)
     upstream = InitiativeFactory(title="Vendor master data cleanup")
     downstream = InitiativeFactory(title="Payment run optimiser")
-    services.dependency_add(initiative=initiative, depends_on=upstream, actor=pm,
-        now=now)
-    services.dependency_add(initiative=downstream, depends_on=initiative, actor=pm,
-        now=now)
+    services.dependency_add(initiative=initiative, depends_on=upstream, actor=pm, now=now)
+    services.dependency_add(initiative=downstream, depends_on=initiative, actor=pm, now=now)
+    approve_all_checkpoints(initiative, reviewer=UserFactory(roles=["reviewer"]))
     services.initiative_move_stage(initiative=initiative, to_stage="assessment", actor=pm,
                                    now=now - timedelta(days=20))
     services.update_post(initiative=initiative, author=pm, now=now - timedelta(days=2),
@@ -274,7 +278,7 @@ def test_page_query_count_does_not_grow_with_its_history(client, pm,
                              now=now - timedelta(days=80 - day))
     for person in UserFactory.create_batch(5):
         services.stakeholder_add(initiative=initiative, user=person, role="C", actor=pm,
-            now=now)
+                                 now=now)
     client.force_login(pm)
 
     # session, user, roles; the initiative with its people; RACI; depends on; needed by;
@@ -505,7 +509,7 @@ def test_skipping_a_stage_is_not_offered_and_is_refused(client, pm):
 
 
 def test_pause_then_resume_in_the_same_stage(client, pm):
-    initiative = InitiativeFactory(owner=pm, stage="pilot")
+    initiative = InitiativeFactory(owner=pm, stage="pilot", contracted=True)
     client.force_login(pm)
     move(client, initiative, to_stage="paused")
     initiative.refresh_from_db()

@@ -74,7 +74,7 @@ def test_moving_back_needs_a_note(pm):
 
 
 def test_a_paused_initiative_resumes_where_it_was(pm):
-    initiative = InitiativeFactory(owner=pm, stage="pilot")
+    initiative = InitiativeFactory(owner=pm, stage="pilot", contracted=True)
     services.initiative_move_stage(initiative=initiative, to_stage="paused", actor=pm, now=LATER)
 
     with pytest.raises(DomainError, match=r"resumes in the stage it was paused from \(Pilot\)"):

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio import services
+from portfolio import hooks, services
 from portfolio.management.demo_data import (
     ADMIN,
     AI_PROFILES,
@@ -169,6 +169,7 @@ class DemoLoader:
         self.initiatives: dict[str, Initiative] = {}
 
     def load(self) -> None:
+        hooks.demo_before_load()
         self._create_people()
         for slug, name, description in TEAMS:
             self.teams[slug] = services.team_create(name=name, slug=slug,
@@ -185,6 +186,7 @@ class DemoLoader:
         leaver = self.users[LEFT_COMPANY]
         leaver.is_active = False
         leaver.save(update_fields=["is_active"])
+        hooks.demo_after_load(loader=self)
 
     def _create_people(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
@@ -251,6 +253,8 @@ class DemoLoader:
         reason, lessons = RETIREMENTS.get(title, ("", ""))
         note = (PAUSE_NOTES.get(title) if stage == Stage.PAUSED else None) or MOVE_NOTES.get(
             (title, initiative.stage, stage), DEFAULT_MOVE_NOTES[stage])
+        hooks.demo_before_move(initiative=initiative, to_stage=stage, at=at, users=self.users,
+                               now=self.now)
         transition = services.initiative_move_stage(
             initiative=initiative, to_stage=stage, actor=actor, now=at, note=note,
             retirement_reason=reason if stage == Stage.RETIRED else "",

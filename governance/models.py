@@ -1,0 +1,217 @@
+"""Governance: the checkpoint catalogue and each initiative's checkpoints.
+
+A ``CheckpointType`` says what must be reviewed, which stage it gates and when
+it applies; a ``Checkpoint`` is that review for one initiative. Rules that
+need other rows or the acting user live in ``governance.services``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from portfolio.models import (
+    AUTONOMY_ORDER,
+    RISK_ORDER,
+    STAGE_ORDER,
+    AutonomyLevel,
+    Initiative,
+    RiskTier,
+    Stage,
+)
+
+
+class NistFunction(models.TextChoices):
+    """The four functions of the NIST AI Risk Management Framework."""
+
+    GOVERN = "govern", "Govern"
+    MAP = "map", "Map"
+    MEASURE = "measure", "Measure"
+    MANAGE = "manage", "Manage"
+
+
+# The stages a checkpoint can gate: entering them needs it.
+GATED_STAGES = [Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION, Stage.SCALED]
+
+
+class CheckpointType(models.Model):
+    """One entry of the catalogue. It applies when every condition set on it holds;
+    with no condition set it applies to every initiative."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(help_text="What the reviewer checks and what evidence "
+                                             "settles it.")
+    nist_function = models.CharField("NIST AI RMF function", max_length=16,
+                                     choices=NistFunction.choices)
+    required_for = models.CharField(
+        max_length=16, choices=[(s.value, s.label) for s in GATED_STAGES],
+        help_text="Entering this stage needs the checkpoint approved or waived.")
+    min_risk_tier = models.CharField(
+        "minimum risk tier", max_length=16, choices=RiskTier.choices, blank=True,
+        help_text="Applies only at this EU AI Act tier or above. Empty: any tier.")
+    requires_personal_data = models.BooleanField(
+        default=False, help_text="Applies only to initiatives that use personal data.")
+    requires_customer_facing = models.BooleanField(
+        default=False, help_text="Applies only to customer-facing initiatives.")
+    min_autonomy_level = models.CharField(
+        "minimum autonomy level", max_length=24, choices=AutonomyLevel.choices, blank=True,
+        help_text="Applies only at this autonomy level or above. Empty: any level.")
+    review_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Days a review is expected to take; sets the due date.")
+    active = models.BooleanField(default=True, help_text="Retired types apply to nothing.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(required_for__in=[s.value for s in GATED_STAGES]),
+                                   name="checkpoint_type_gated_stage"),
+            models.CheckConstraint(condition=Q(min_risk_tier="")
+                                   | Q(min_risk_tier__in=RiskTier.values),
+                                   name="checkpoint_type_risk_valid"),
+            models.CheckConstraint(condition=Q(min_autonomy_level="")
+                                   | Q(min_autonomy_level__in=AutonomyLevel.values),
+                                   name="checkpoint_type_autonomy_valid"),
+            models.CheckConstraint(condition=Q(nist_function__in=NistFunction.values),
+                                   name="checkpoint_type_nist_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def applies_to(self, initiative: Initiative) -> bool:
+        """Whether this type applies to an initiative with that AI profile."""
+        if not self.active:
+            return False
+        if self.min_risk_tier and (RISK_ORDER.index(initiative.risk_tier)
+                                   < RISK_ORDER.index(self.min_risk_tier)):
+            return False
+        if self.requires_personal_data and not initiative.uses_personal_data:
+            return False
+        if self.requires_customer_facing and not initiative.customer_facing:
+            return False
+        return not (self.min_autonomy_level and (
+            AUTONOMY_ORDER.index(initiative.autonomy_level)
+            < AUTONOMY_ORDER.index(self.min_autonomy_level)))
+
+    def gates(self, stage: str) -> bool:
+        """Whether ``stage`` needs this checkpoint: it gates that stage or an earlier one."""
+        return (stage in STAGE_ORDER
+                and STAGE_ORDER.index(self.required_for) <= STAGE_ORDER.index(stage))
+
+    @property
+    def applies_when(self) -> str:
+        parts = []
+        if self.min_risk_tier:
+            parts.append(f"risk tier {RiskTier(self.min_risk_tier).label} or above")
+        if self.requires_personal_data:
+            parts.append("personal data")
+        if self.requires_customer_facing:
+            parts.append("customer-facing")
+        if self.min_autonomy_level:
+            parts.append(f"autonomy {AutonomyLevel(self.min_autonomy_level).label} or above")
+        return " and ".join(parts) or "always"
+
+
+class CheckpointStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WAIVED = "waived", "Waived"
+
+
+OPEN_STATUSES = [CheckpointStatus.NOT_STARTED, CheckpointStatus.IN_REVIEW,
+                 CheckpointStatus.REJECTED]
+
+
+class CheckpointQuerySet(models.QuerySet):
+    def applicable(self) -> CheckpointQuerySet:
+        """Checkpoints that apply now (not retired because the profile changed)."""
+        return self.filter(retired_at__isnull=True)
+
+    def cleared(self, today: date) -> CheckpointQuerySet:
+        """Approved, or waived with a waiver that has not expired."""
+        return self.filter(Q(status=CheckpointStatus.APPROVED)
+                           | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
+
+    def uncleared(self, today: date) -> CheckpointQuerySet:
+        return self.exclude(Q(status=CheckpointStatus.APPROVED)
+                            | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
+
+
+class Checkpoint(models.Model):
+    """One applicable review for one initiative. Retired, not deleted, when it stops applying."""
+
+    Status = CheckpointStatus
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="checkpoints")
+    type = models.ForeignKey(CheckpointType, on_delete=models.PROTECT,
+                             related_name="checkpoints")
+    status = models.CharField(max_length=16, choices=CheckpointStatus.choices,
+                              default=CheckpointStatus.NOT_STARTED)
+    requested_at = models.DateTimeField(help_text="When the checkpoint started to apply.")
+    due_date = models.DateField()
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="reviewed_checkpoints")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_notes = models.TextField(blank=True)
+    waiver_justification = models.TextField(blank=True)
+    waiver_expires_on = models.DateField(null=True, blank=True)
+    waiver_lapse_reported_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the daily job reported the waiver's expiry.")
+    retired_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Set when a change of AI profile made it stop applying.")
+    # Every decision bumps it; a decision made against an older one is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords()
+    objects = CheckpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["initiative", "type__code"]
+        indexes = [
+            # The review queue: open checkpoints by due date.
+            models.Index(fields=["status", "due_date"], name="checkpoint_queue"),
+            # The daily waiver job (waivers_lapse): unreported waivers by expiry.
+            models.Index(fields=["waiver_expires_on"], name="checkpoint_waiver_lapse_due",
+                         condition=Q(status="waived", waiver_lapse_reported_at__isnull=True)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "type"],
+                                    name="checkpoint_one_per_type"),
+            models.CheckConstraint(condition=Q(status__in=CheckpointStatus.values),
+                                   name="checkpoint_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="waived")
+                | (Q(waiver_expires_on__isnull=False) & ~Q(waiver_justification="")),
+                name="checkpoint_waiver_needs_justification_and_expiry",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "rejected", "waived"])
+                | (Q(reviewer__isnull=False) & Q(decided_at__isnull=False)),
+                name="checkpoint_decision_has_reviewer",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1),
+                                   name="checkpoint_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} on {self.initiative}"
+
+    def is_cleared(self, today: date) -> bool:
+        return self.status == CheckpointStatus.APPROVED or (
+            self.status == CheckpointStatus.WAIVED and self.waiver_expires_on is not None
+            and self.waiver_expires_on >= today)
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status in OPEN_STATUSES and self.due_date < today
