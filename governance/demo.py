@@ -31,6 +31,8 @@ WAIVED_AT_ENTRY = {
 REJECTED = {("Knowledge base gap finder", "evaluation-plan"):
             "The test set holds 40 tickets, all from one queue; sample every queue and "
             "re-submit."}
+# Ideas whose EU AI Act classification is already done: they may enter assessment.
+CLASSIFIED_IDEAS = ("Proactive outage notification agent", "Field service visit summariser")
 IN_REVIEW = ("Knowledge base gap finder", "Customer churn early warning",
              "Credit limit recommendation", "Interview scheduling agent")
 # In production, it starts acting on its own: the agentic checkpoints now apply.
@@ -94,6 +96,14 @@ def after_load(*, loader) -> None:
         services.checkpoint_decide(checkpoint=checkpoint, actor=users["reviewer"], approve=False,
                                    expected_version=checkpoint.version, evidence_notes=notes,
                                    now=now - timedelta(days=6))
+    for title in CLASSIFIED_IDEAS:
+        checkpoint = Checkpoint.objects.select_related("initiative").get(
+            initiative__title=title, type__code="risk-classification")
+        services.checkpoint_decide(
+            checkpoint=checkpoint, actor=_reviewer_for(checkpoint.initiative, users),
+            approve=True, expected_version=checkpoint.version,
+            evidence_notes="Classified minimal risk: no Annex III use, no prohibited practice.",
+            now=now - timedelta(days=4))
     for index, title in enumerate(IN_REVIEW):
         initiative = Initiative.objects.get(title=title)
         reviewer = _reviewer_for(initiative, users)
