@@ -7,10 +7,13 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         # Portfolio's write paths ask governance through hooks; portfolio never imports it.
-        from governance import demo, services
+        from governance import demo, panels, selectors, services
         from portfolio import hooks
+        from portfolio.panels import register_detail_panel
 
         hooks.register_stage_gate(services.gate_blockers)
         hooks.register_profile_listener(services.checkpoints_sync)
+        hooks.register_list_annotation(selectors.annotate_lists)
+        register_detail_panel(panels.governance_panel)
         hooks.register_demo_steps(before_load=demo.before_load, before_move=demo.before_move,
                                   after_load=demo.after_load)

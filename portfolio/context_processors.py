@@ -15,6 +15,9 @@ def navigation(request):
         return {"nav_items": items, "nav_roles": []}
     if Role.PM in roles:
         items.append(("My initiatives", f"{reverse('portfolio:initiative-list')}?owner=me"))
+    if Role.REVIEWER in roles:
+        # Governance's page, named by URL only (portfolio imports no other app).
+        items.append(("Review queue", reverse("governance:review-queue")))
     items.append(("All initiatives", reverse("portfolio:initiative-list")))
     items.append(("Kill log", reverse("portfolio:kill-log")))
     items.append(("Ownership", reverse("portfolio:ownership-health")))

@@ -9,6 +9,9 @@ Governance registers, from its ``AppConfig.ready``:
 - a **profile listener**: ``listener(initiatives=[...], actor=..., now=...)`` runs in the
   same transaction after initiatives are created or their AI profile changes (the
   checkpoints that apply follow the profile).
+- a **list annotation**: ``annotate(queryset, now=...)`` returns the initiatives queryset
+  with more SQL annotations (``out_of_compliance``), adding no query; the initiative
+  list and the initiative page apply every one (``annotate_for_lists``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ StageGate = Callable[..., list[str]]
 ProfileListener = Callable[..., None]
 _gates: list[StageGate] = []
 _listeners: list[ProfileListener] = []
+ListAnnotation = Callable[..., object]
+_list_annotations: list[ListAnnotation] = []
 
 
 def register_stage_gate(gate: StageGate) -> StageGate:
@@ -34,6 +39,19 @@ def register_profile_listener(listener: ProfileListener) -> ProfileListener:
     if listener not in _listeners:
         _listeners.append(listener)
     return listener
+
+
+def register_list_annotation(annotate: ListAnnotation) -> ListAnnotation:
+    if annotate not in _list_annotations:
+        _list_annotations.append(annotate)
+    return annotate
+
+
+def annotate_for_lists(queryset, *, now):
+    """The queryset with every registered annotation applied (SQL only, no query)."""
+    for annotate in _list_annotations:
+        queryset = annotate(queryset, now=now)
+    return queryset
 
 
 def stage_gate_blockers(*, initiative, to_stage: str, now) -> list[str]:

@@ -40,15 +40,17 @@ def can_read_portfolio(user) -> bool:
 def home_url_for(user) -> str:
     """Where each role lands after signing in.
 
-    PMs start from their own initiatives; the other roles from the whole
-    portfolio; staff without a role from the admin; a user with no role
-    from a page that says so. Later pages (review queue, stalled pilots, dashboard) take
-    over their role's entry here.
+    PMs start from their own initiatives; reviewers from the review queue; the other
+    roles from the whole portfolio; staff without a role from the admin; a user with no
+    role from a page that says so. Later pages (stalled pilots, dashboard) take over their
+    role's entry here. Pages of other apps are named by URL only: portfolio imports none.
     """
     roles = roles_of(user)
     initiatives = reverse("portfolio:initiative-list")
     if Role.PM in roles:
         return f"{initiatives}?owner=me"
+    if Role.REVIEWER in roles:
+        return reverse("governance:review-queue")
     if roles:
         return initiatives
     if user.is_staff:

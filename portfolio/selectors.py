@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from portfolio import hooks
 from portfolio.access import require_reader
 from portfolio.forms import SORTS
 from portfolio.models import (
@@ -45,14 +46,17 @@ def initiative_list(*, fetched_by, filters: dict | None = None,
     Every signed-in role reads the whole portfolio (DESIGN.md §2); only the
     "mine" filter depends on who asks. ``filters`` are a filter form's
     cleaned data; empty values do not filter. Each row carries its ownership
-    problems as of ``now`` (``with_ownership_health``), in the same query.
+    problems as of ``now`` (``with_ownership_health``) and what other apps annotate
+    (``hooks.annotate_for_lists``: governance's ``out_of_compliance``), in the same query.
     """
     filters = filters or {}
-    queryset = with_ownership_health(Initiative.objects.with_list_relations().only(
-        "id", "title", "stage", "health", "last_activity_at",
-        "team__name", "team__slug",
-        "owner__username", "owner__first_name", "owner__last_name", "owner__is_active",
-    ), now=now or timezone.now())
+    now = now or timezone.now()
+    queryset = hooks.annotate_for_lists(with_ownership_health(
+        Initiative.objects.with_list_relations().only(
+            "id", "title", "stage", "health", "last_activity_at",
+            "team__name", "team__slug",
+            "owner__username", "owner__first_name", "owner__last_name", "owner__is_active",
+        ), now=now), now=now)
     if filters.get("q"):
         queryset = queryset.filter(Q(title__icontains=filters["q"])
                                    | Q(summary__icontains=filters["q"]))
@@ -94,14 +98,16 @@ def stage_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
 def initiative_get_for_user(*, user, pk: int) -> Initiative:
     """One initiative with the people and team its page shows; 404 for outsiders and misses.
 
-    It carries its ownership problems as of now (``with_ownership_health``), for the badges.
+    It carries its ownership problems as of now (``with_ownership_health``) and the list
+    annotations (``hooks.annotate_for_lists``), for the badges, in the same query.
     """
     require_reader(user)
+    now = timezone.now()
     return get_object_or_404(
-        with_ownership_health(
+        hooks.annotate_for_lists(with_ownership_health(
             Initiative.objects.select_related("team", "owner", "sponsor", "production_owner",
                                               "created_by"),
-            now=timezone.now()),
+            now=now), now=now),
         pk=pk,
     )
 

@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from portfolio.config import ConfigError, Env
@@ -219,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
     # One place for every periodic job. The heartbeat lets /healthz tell
     # whether a worker is consuming.
     "worker-heartbeat": {"task": "portfolio.tasks.record_worker_heartbeat", "schedule": 60.0},
+    # Daily, early morning in TIME_ZONE: expired waivers block their gate again and put an
+    # initiative already past it out of compliance (idempotent: each lapse reported once).
+    "waivers-lapse": {"task": "governance.tasks.waivers_lapse_task",
+                      "schedule": crontab(hour=6, minute=0)},
 }
 
 # --- The product's own rules ------------------------------------------------

@@ -46,7 +46,7 @@ def test_anonymous_user_sees_the_login_page(client):
     ("group", "destination"),
     [
         ("pm", "/initiatives/?owner=me"),
-        ("reviewer", "/initiatives/"),
+        ("reviewer", "/governance/queue/"),
         ("tpm", "/initiatives/"),
         ("leadership", "/initiatives/"),
     ],

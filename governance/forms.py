@@ -1,0 +1,64 @@
+"""Forms of the governance pages: the review queue's filters and a reviewer's decisions.
+
+The forms check shape only (a URL is a URL, a date is a date); the rules (evidence needed,
+how long a waiver may last, who may decide) are the services' and come back as field errors.
+"""
+
+from django import forms
+
+from governance.models import CheckpointType
+from portfolio.models import Team
+
+QUEUE_TABS = {
+    # key: (label, what it selects; see views.QUEUE_FILTERS)
+    "pending": "Pending",
+    "in_review": "In review",
+    "overdue": "Overdue",
+    "rejected": "Rejected",
+    "lapsed": "Waiver expired",
+}
+
+
+class QueueFilterForm(forms.Form):
+    """The review queue's tab and filters; every field is optional."""
+
+    status = forms.ChoiceField(choices=[("", "Any"), *QUEUE_TABS.items()], required=False)
+    type = forms.ModelChoiceField(label="Checkpoint",
+                                  queryset=CheckpointType.objects.only("id", "code", "name"),
+                                  required=False, empty_label="Any", to_field_name="code")
+    team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"),
+                                  required=False, empty_label="Any", to_field_name="slug")
+
+
+class _DecisionForm(forms.Form):
+    # The checkpoint version the page was loaded from; a decision made since is not overwritten.
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    action = forms.CharField(widget=forms.HiddenInput)
+
+
+class StartReviewForm(_DecisionForm):
+    pass
+
+
+class DecideForm(_DecisionForm):
+    # Sent by the button pressed: "Approve" or "Reject".
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")],
+                                 error_messages={"required": "Choose Approve or Reject."})
+    evidence_url = forms.URLField(
+        label="Evidence link", required=False, max_length=500, assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://wiki.example.com/…"}),
+        help_text="Where the review's evidence lives.")
+    evidence_notes = forms.CharField(
+        label="Notes", required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What you checked and what you found. A link or notes is required.")
+
+
+class WaiveForm(_DecisionForm):
+    justification = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the gate may open without approval, and the compensating control.")
+    expires_on = forms.DateField(
+        label="Waiver expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "A waiver needs an expiry date."},
+        help_text="The gate blocks again after this date.")

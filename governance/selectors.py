@@ -1,0 +1,363 @@
+"""Governance reads: compliance flags, an initiative's progress, the heat map, lead times.
+
+Everything takes ``today`` (or ``now``) from the caller; nothing reads the clock.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.utils import timezone
+
+from governance.models import (
+    GATED_STAGES,
+    Checkpoint,
+    CheckpointStatus,
+    CheckpointType,
+)
+from governance.services import gate_blockers
+from portfolio.models import STAGE_ORDER, Initiative, Stage
+
+DECIDED_STATUSES = [CheckpointStatus.APPROVED, CheckpointStatus.REJECTED,
+                    CheckpointStatus.WAIVED]
+
+
+def _noon(today: date) -> datetime:
+    """A moment on ``today`` in the current time zone, for the services that take ``now``."""
+    return datetime.combine(today, time(12), tzinfo=timezone.get_current_timezone())
+
+
+# --- Out of compliance (DESIGN.md §4b.6) ------------------------------------------------------
+
+def _gating_condition() -> Q:
+    """The checkpoint's type gates the initiative's current stage or an earlier one.
+
+    Written over the checkpoint's own initiative (``initiative__stage``), which inside
+    ``with_compliance``'s subquery is the outer row: one OR per gated stage.
+    """
+    condition = Q()
+    for gated in GATED_STAGES:
+        condition |= Q(type__required_for=gated,
+                       initiative__stage__in=STAGE_ORDER[STAGE_ORDER.index(gated):])
+    return condition
+
+
+def with_compliance(queryset: QuerySet[Initiative], *, today: date) -> QuerySet[Initiative]:
+    """Annotate ``out_of_compliance``: in SQL, one ``EXISTS`` per row, no extra query.
+
+    An initiative is out of compliance when its stage is on the lifecycle (idea to scaled;
+    paused and retired never are) and one of its applicable checkpoints (not retired) gates
+    that stage or an earlier one (``type.required_for`` at or before its stage) and is not
+    cleared: neither approved nor waived with a waiver expiring on or after ``today``.
+    It is the gate, asked of the stage the initiative is already in.
+    """
+    uncleared = (Checkpoint.objects.applicable().uncleared(today)
+                 .filter(_gating_condition(), initiative=OuterRef("pk")))
+    return queryset.annotate(out_of_compliance=ExpressionWrapper(
+        Q(stage__in=STAGE_ORDER) & Exists(uncleared), output_field=BooleanField()))
+
+
+def annotate_lists(queryset: QuerySet[Initiative], *, now: datetime) -> QuerySet[Initiative]:
+    """Portfolio's list hook (``portfolio.hooks.register_list_annotation``)."""
+    return with_compliance(queryset, today=timezone.localdate(now))
+
+
+def _out_of_compliance(initiative: Initiative, checkpoints: list[Checkpoint],
+                       today: date) -> list[Checkpoint]:
+    """The checkpoints that put it out of compliance, from rows already fetched."""
+    if initiative.stage not in STAGE_ORDER:
+        return []
+    return [cp for cp in checkpoints if cp.retired_at is None and not cp.is_cleared(today)
+            and cp.type.gates(initiative.stage)]
+
+
+# --- One initiative's progress ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    checkpoint: Checkpoint
+    status: str                  # a CheckpointStatus value, or "waiver_expired"
+    label: str
+    cleared: bool
+    overdue: bool
+    gating_now: bool             # gates the current stage or an earlier one
+
+
+@dataclass(frozen=True)
+class Progress:
+    cleared: int                 # approved, or waived and unexpired
+    total: int                   # applicable checkpoints
+    next_stage: str | None       # the next forward stage, None past the last or off-lifecycle
+    next_stage_label: str
+    next_stage_blockers: list[str]
+    out_of_compliance: list[Checkpoint]
+    rows: list[CheckpointRow]    # every applicable checkpoint, by gated stage then name
+    open_rows: list[CheckpointRow] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.cleared / self.total) if self.total else 100
+
+
+def _row(checkpoint: Checkpoint, initiative: Initiative, today: date) -> CheckpointRow:
+    expired = (checkpoint.status == CheckpointStatus.WAIVED
+               and not checkpoint.is_cleared(today))
+    return CheckpointRow(
+        checkpoint=checkpoint,
+        status="waiver_expired" if expired else checkpoint.status,
+        label="Waiver expired" if expired else checkpoint.get_status_display(),
+        cleared=checkpoint.is_cleared(today),
+        overdue=checkpoint.is_overdue(today),
+        gating_now=checkpoint.type.gates(initiative.stage),
+    )
+
+
+def _next_stage(stage: str) -> str | None:
+    if stage not in STAGE_ORDER or stage == STAGE_ORDER[-1]:
+        return None
+    return STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
+
+
+def _applicable_checkpoints(initiative: Initiative) -> list[Checkpoint]:
+    return list(Checkpoint.objects.applicable().filter(initiative=initiative)
+                .select_related("type", "reviewer"))
+
+
+def _by_gate(checkpoint: Checkpoint) -> tuple:
+    return (STAGE_ORDER.index(checkpoint.type.required_for), checkpoint.type.name)
+
+
+def governance_progress(initiative: Initiative, *, today: date,
+                        checkpoints: list[Checkpoint] | None = None) -> Progress:
+    """Where the initiative stands with governance, as of ``today``.
+
+    Cleared over applicable checkpoints; the next forward stage and everything that blocks
+    it (``governance.services.gate_blockers``, the one gate); the checkpoints that put it
+    out of compliance; every applicable checkpoint with its due date and overdue flag.
+    Queries: the checkpoints (unless given), and the gate's one.
+    """
+    if checkpoints is None:
+        checkpoints = _applicable_checkpoints(initiative)
+    checkpoints = sorted(checkpoints, key=_by_gate)
+    rows = [_row(cp, initiative, today) for cp in checkpoints]
+    next_stage = _next_stage(initiative.stage)
+    blockers = (gate_blockers(initiative=initiative, to_stage=next_stage, now=_noon(today))
+                if next_stage else [])
+    return Progress(
+        cleared=sum(row.cleared for row in rows), total=len(rows),
+        next_stage=next_stage, next_stage_label=Stage(next_stage).label if next_stage else "",
+        next_stage_blockers=blockers,
+        out_of_compliance=_out_of_compliance(initiative, checkpoints, today),
+        rows=rows, open_rows=[row for row in rows if not row.cleared],
+    )
+
+
+# --- The heat map -------------------------------------------------------------------------------
+
+NOT_APPLICABLE = "not_applicable"
+WAIVER_EXPIRED = "waiver_expired"
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    status: str                  # a CheckpointStatus value, "waiver_expired" or "not_applicable"
+    label: str
+    checkpoint_id: int | None = None
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    initiative: Initiative
+    cells: list[HeatCell]        # one per column, in ``HeatMap.types`` order
+    out_of_compliance: bool
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    types: list[CheckpointType]
+    rows: list[HeatRow]
+
+
+_NOT_APPLICABLE_CELL = HeatCell(status=NOT_APPLICABLE, label="Not applicable")
+
+
+def heat_map(initiatives, *, today: date) -> HeatMap:
+    """Initiatives × checkpoint types -> status, for the dashboard.
+
+    ``initiatives``: a queryset (evaluated here, one query) or a list already fetched.
+    Columns: the active types, plus any retired type still applicable to one of the rows.
+    A cell is the checkpoint's status; "waiver_expired" for a waiver past its expiry;
+    "not_applicable" when the type does not (or no longer) apply to the initiative.
+    Queries: the initiatives (none for a list), the active types, the checkpoints.
+    """
+    initiatives = list(initiatives)
+    types = {t.pk: t for t in CheckpointType.objects.filter(active=True)}
+    by_initiative: dict[int, dict[int, Checkpoint]] = defaultdict(dict)
+    if initiatives:
+        for checkpoint in (Checkpoint.objects.applicable()
+                           .filter(initiative__in=[i.pk for i in initiatives])
+                           .select_related("type")
+                           .only("id", "initiative_id", "status", "due_date",
+                                 "waiver_expires_on", "retired_at", "type")):
+            by_initiative[checkpoint.initiative_id][checkpoint.type_id] = checkpoint
+            types.setdefault(checkpoint.type_id, checkpoint.type)
+    columns = sorted(types.values(), key=lambda t: (STAGE_ORDER.index(t.required_for), t.name))
+    rows = []
+    for initiative in initiatives:
+        mine = by_initiative.get(initiative.pk, {})
+        cells = []
+        for column in columns:
+            checkpoint = mine.get(column.pk)
+            if checkpoint is None:
+                cells.append(_NOT_APPLICABLE_CELL)
+                continue
+            checkpoint.initiative = initiative
+            row = _row(checkpoint, initiative, today)
+            cells.append(HeatCell(status=row.status, label=row.label,
+                                  checkpoint_id=checkpoint.pk, overdue=row.overdue))
+        rows.append(HeatRow(initiative=initiative, cells=cells, out_of_compliance=bool(
+            _out_of_compliance(initiative, list(mine.values()), today))))
+    return HeatMap(types=columns, rows=rows)
+
+
+# --- Governance lead time (DESIGN.md §4b.7) -----------------------------------------------------
+
+@dataclass(frozen=True)
+class LeadTime:
+    days: float                  # median days from request to decision
+    decided: int                 # decisions it is computed from; 0 means the type's review_days
+
+
+class _Median(Aggregate):
+    """PostgreSQL's ``percentile_cont(0.5)``: the median, interpolated like Python's."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _decided_days() -> dict[int, tuple[float, int]]:
+    """type id -> (median days from request to decision, decisions), over decided checkpoints."""
+    decided = Checkpoint.objects.filter(status__in=DECIDED_STATUSES, decided_at__isnull=False)
+    if connection.vendor == "postgresql":
+        seconds = Func(F("decided_at"), F("requested_at"), arg_joiner=" - ",
+                       template="EXTRACT(EPOCH FROM (%(expressions)s))",
+                       output_field=FloatField())
+        rows = (decided.order_by().values("type_id")
+                .annotate(median=_Median(seconds), n=Count("id"))
+                .values_list("type_id", "median", "n"))
+        return {type_id: (median / 86400, n) for type_id, median, n in rows}
+    spans: dict[int, list[float]] = defaultdict(list)
+    for type_id, requested_at, decided_at in (decided.order_by()
+                                              .values_list("type_id", "requested_at",
+                                                           "decided_at")):
+        spans[type_id].append((decided_at - requested_at).total_seconds() / 86400)
+    return {type_id: (statistics.median(days), len(days)) for type_id, days in spans.items()}
+
+
+def review_lead_times() -> dict[int, LeadTime]:
+    """Checkpoint type id -> the median days its reviews take, for every type.
+
+    Over every decided checkpoint (approved, rejected or waived): the days from
+    ``requested_at`` (when it started to apply) to ``decided_at``, fractional, and their
+    median per type (the mean of the middle two for an even count). A type nobody has
+    decided yet falls back to its ``review_days``, with ``decided == 0``.
+    Queries: the types, and one over decided checkpoints (a grouped ``percentile_cont``
+    on PostgreSQL; on SQLite the (type, requested, decided) triples, median in Python).
+    """
+    history = _decided_days()
+    return {t.pk: (LeadTime(days=history[t.pk][0], decided=history[t.pk][1])
+                   if t.pk in history else LeadTime(days=float(t.review_days), decided=0))
+            for t in CheckpointType.objects.all()}
+
+
+@dataclass(frozen=True)
+class ExpectedDecision:
+    checkpoint: Checkpoint
+    lead_time: LeadTime
+    expected_on: date
+
+
+@dataclass(frozen=True)
+class Forecast:
+    earliest_production: date
+    target: date | None
+    warning: bool                # the forecast is after the target production date
+    pending: list[ExpectedDecision]   # the open checkpoints it waits on, latest first
+
+    @property
+    def days_late(self) -> int:
+        return (self.earliest_production - self.target).days if self.warning else 0
+
+
+def production_forecast(initiative: Initiative, *, today: date,
+                        checkpoints: list[Checkpoint] | None = None,
+                        lead_times: dict[int, LeadTime] | None = None) -> Forecast:
+    """The earliest realistic production date, from how long reviews actually take.
+
+    Method: take every applicable checkpoint that gates production or an earlier stage and
+    is not cleared (approved, or waived and unexpired, as of ``today``). Each is expected
+    to be decided its type's median lead time (``review_lead_times``, rounded up to whole
+    days) after it was requested: ``requested_at`` (local date) + median — but not before
+    ``today``, since an overdue review is still open. Reviews run in parallel, so the
+    forecast is the latest of those dates, or ``today`` when nothing is open. ``warning``
+    is set when the forecast falls after ``initiative.target_production_date``.
+    Other blockers (the exit contract, the measured result) are not dated, so not counted.
+    Queries: the checkpoints and the decided checkpoints' lead times, unless given.
+    """
+    if checkpoints is None:
+        checkpoints = _applicable_checkpoints(initiative)
+    if lead_times is None:
+        # Only the history: a type without one falls back to its review_days below.
+        lead_times = {type_id: LeadTime(days=days, decided=n)
+                      for type_id, (days, n) in _decided_days().items()}
+    pending = []
+    for checkpoint in checkpoints:
+        if (checkpoint.retired_at is not None or checkpoint.is_cleared(today)
+                or not checkpoint.type.gates(Stage.PRODUCTION)):
+            continue
+        lead = lead_times.get(checkpoint.type_id) or LeadTime(
+            days=float(checkpoint.type.review_days), decided=0)
+        requested_on = timezone.localdate(checkpoint.requested_at)
+        expected = max(today, requested_on + timedelta(days=math.ceil(lead.days)))
+        pending.append(ExpectedDecision(checkpoint=checkpoint, lead_time=lead,
+                                        expected_on=expected))
+    pending.sort(key=lambda p: (p.expected_on, p.checkpoint.type.name), reverse=True)
+    earliest = pending[0].expected_on if pending else today
+    target = initiative.target_production_date
+    return Forecast(earliest_production=earliest, target=target,
+                    warning=target is not None and earliest > target, pending=pending)
+
+
+# --- The initiative page's panel ------------------------------------------------------------------
+
+def governance_panel_context(*, initiative: Initiative, today: date) -> dict:
+    """What the Governance panel shows. Queries: the checkpoints, the gate's, and — before
+    production only — the lead times over decided checkpoints."""
+    checkpoints = _applicable_checkpoints(initiative)
+    progress = governance_progress(initiative, today=today, checkpoints=checkpoints)
+    forecast = None
+    if initiative.stage in STAGE_ORDER and (STAGE_ORDER.index(initiative.stage)
+                                            < STAGE_ORDER.index(Stage.PRODUCTION)):
+        forecast = production_forecast(initiative, today=today, checkpoints=checkpoints)
+    return {"initiative": initiative, "progress": progress, "forecast": forecast,
+            "today": today}

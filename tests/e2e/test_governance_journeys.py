@@ -1,0 +1,97 @@
+"""Governance in real Chromium: the gate refuses a move and names what blocks it, the
+demo reviewer clears it from the review queue, and segregation of duties holds."""
+
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from governance.models import Checkpoint
+from portfolio.models import STAGE_ORDER, Initiative
+from tests.e2e.test_sign_in import sign_in
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PILOT = "Refund approval agent"
+
+
+def _blocking(initiative, stage="production"):
+    return list(Checkpoint.objects.applicable().uncleared(timezone.localdate())
+                .filter(initiative=initiative,
+                        type__required_for__in=STAGE_ORDER[:STAGE_ORDER.index(stage) + 1])
+                .select_related("type").order_by("type__name"))
+
+
+def _move_to_production(page):
+    page.get_by_label("Move", exact=True).select_option(label="Forward to Production")
+    page.get_by_role("button", name="Move", exact=True).click()
+
+
+def test_reviewer_clears_the_checkpoints_that_block_a_pms_move_to_production(
+        page, live_server, demo_portfolio, browser, screenshots):
+    initiative = Initiative.objects.get(title=PILOT)
+    blocking = _blocking(initiative)
+    assert blocking, "the demo pilot should be blocked by open checkpoints"
+
+    # (a) The PM's move is refused, naming each blocking checkpoint.
+    sign_in(page, live_server, "pm")
+    page.get_by_role("link", name=PILOT).click()
+    _move_to_production(page)
+    refusal = page.get_by_role("alert").first
+    expect(refusal).to_contain_text("Cannot enter")
+    for checkpoint in blocking:
+        expect(refusal).to_contain_text(checkpoint.type.name)
+    page.screenshot(path=screenshots / "gate-refusal.png", full_page=True)
+
+    # (b) The reviewer lands on the queue, opens each blocking checkpoint and approves it.
+    reviewer = browser.new_page()
+    sign_in(reviewer, live_server, "reviewer")
+    expect(reviewer).to_have_url(re.compile(r"/governance/queue/$"))
+    expect(reviewer.get_by_role("heading", level=1, name="Review queue")).to_be_visible()
+    expect(reviewer.locator("table.queue tr.overdue").first).to_be_visible()
+    reviewer.screenshot(path=screenshots / "review-queue.png", full_page=True)
+    for number, checkpoint in enumerate(blocking):
+        reviewer.goto(f"{live_server.url}/governance/queue/?type={checkpoint.type.code}")
+        reviewer.get_by_role("link", name=f"Decide {checkpoint.type.name} for {PILOT}").click()
+        expect(reviewer.get_by_role("heading", level=1)).to_have_text(checkpoint.type.name)
+        expect(reviewer.get_by_role("region", name="What to check")).to_contain_text(
+            checkpoint.type.description[:40])
+        reviewer.get_by_label("Evidence link").fill(
+            f"https://wiki.example.com/ai-governance/refunds/{checkpoint.type.code}")
+        reviewer.get_by_label("Notes").fill("Reviewed with the team; no open findings.")
+        if number == 0:
+            reviewer.screenshot(path=screenshots / "checkpoint-decide.png", full_page=True)
+        reviewer.get_by_role("button", name="Approve").click()
+        expect(reviewer.get_by_text(f"Approved “{checkpoint.type.name}” for “{PILOT}”."))\
+            .to_be_visible()
+
+    # (c) With the measured result recorded, the PM's move succeeds.
+    page.reload()
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_label("Measured result").fill("62% of refunds approved without an agent")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    _move_to_production(page)
+    expect(page.get_by_text("Moved to Production.")).to_be_visible()
+
+
+def test_an_owner_who_is_also_a_reviewer_cannot_decide_on_their_own_initiative(
+        page, live_server, demo_portfolio, screenshots):
+    both = UserFactory(username="pat", first_name="Pat", last_name="Both",
+                       roles=["pm", "reviewer"], password="demo-portfolio-2026")
+    Initiative.objects.filter(title=PILOT).update(owner=both)  # test set-up
+    checkpoint = _blocking(Initiative.objects.get(title=PILOT))[0]
+
+    sign_in(page, live_server, "pat")
+    page.get_by_role("link", name="Review queue").click()
+    page.goto(f"{live_server.url}/governance/queue/?type={checkpoint.type.code}")
+    row = page.locator("table.queue tr", has_text=PILOT)
+    expect(row).to_contain_text("you own this")
+    expect(row.get_by_role("link", name=re.compile("^Decide"))).to_have_count(0)
+
+    row.get_by_role("link", name=checkpoint.type.name).click()
+    expect(page.get_by_role("note")).to_contain_text("segregation of duties")
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    page.screenshot(path=screenshots / "checkpoint-own-initiative.png", full_page=True)
