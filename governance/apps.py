@@ -13,6 +13,7 @@ class GovernanceConfig(AppConfig):
 
         hooks.register_stage_gate(services.gate_blockers)
         hooks.register_profile_listener(services.checkpoints_sync)
+        hooks.register_stage_listener(services.checkpoints_request)
         hooks.register_list_annotation(selectors.annotate_lists)
         register_detail_panel(panels.governance_panel)
         hooks.register_demo_steps(before_load=demo.before_load, before_move=demo.before_move,

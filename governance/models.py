@@ -141,6 +141,15 @@ class CheckpointQuerySet(models.QuerySet):
         return self.filter(Q(status=CheckpointStatus.APPROVED)
                            | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
 
+    def actionable(self) -> CheckpointQuerySet:
+        """Reviews due now: the checkpoint gates the initiative's next stage or an earlier
+        one. Those gating later stages are upcoming; paused and retired work waits."""
+        gating = Q()
+        for index, stage in enumerate(STAGE_ORDER):
+            gating |= Q(initiative__stage=stage,
+                        type__required_for__in=[s.value for s in STAGE_ORDER[:index + 2]])
+        return self.filter(gating)
+
     def uncleared(self, today: date) -> CheckpointQuerySet:
         return self.exclude(Q(status=CheckpointStatus.APPROVED)
                             | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
@@ -157,7 +166,10 @@ class Checkpoint(models.Model):
                              related_name="checkpoints")
     status = models.CharField(max_length=16, choices=CheckpointStatus.choices,
                               default=CheckpointStatus.NOT_STARTED)
-    requested_at = models.DateTimeField(help_text="When the checkpoint started to apply.")
+    requested_at = models.DateTimeField(
+        help_text="When the review was requested: when the initiative reached the stage "
+                  "before the one this checkpoint gates (or when it started to apply, if "
+                  "later). Lead times count from here.")
     due_date = models.DateField()
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  null=True, blank=True, related_name="reviewed_checkpoints")
@@ -212,6 +224,12 @@ class Checkpoint(models.Model):
         return self.status == CheckpointStatus.APPROVED or (
             self.status == CheckpointStatus.WAIVED and self.waiver_expires_on is not None
             and self.waiver_expires_on >= today)
+
+    def is_actionable(self) -> bool:
+        """Whether its review is due now (see ``CheckpointQuerySet.actionable``)."""
+        stage = self.initiative.stage
+        return stage in STAGE_ORDER and (STAGE_ORDER.index(self.type.required_for)
+                                         <= STAGE_ORDER.index(stage) + 1)
 
     def is_overdue(self, today: date) -> bool:
         return self.status in OPEN_STATUSES and self.due_date < today

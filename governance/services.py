@@ -161,6 +161,26 @@ def _save(checkpoint: Checkpoint, actor, now: datetime) -> None:
     checkpoint.save()
 
 
+@transaction.atomic
+def checkpoints_request(*, initiative: Initiative, from_stage: str, actor, now: datetime) -> None:
+    """After a forward move, the reviews for the next gate are requested now: their lead
+    time and due date count from the moment the initiative could use them."""
+    if initiative.stage not in STAGE_ORDER:
+        return
+    index = STAGE_ORDER.index(initiative.stage)
+    if index + 1 >= len(STAGE_ORDER) or (from_stage in STAGE_ORDER
+                                         and STAGE_ORDER.index(from_stage) >= index):
+        return
+    upcoming = (Checkpoint.objects.applicable().uncleared(_today(now))
+                .filter(initiative=initiative, type__required_for=STAGE_ORDER[index + 1],
+                        requested_at__lt=now)
+                .select_related("type"))
+    for checkpoint in upcoming:
+        checkpoint.requested_at = now
+        checkpoint.due_date = _today(now) + timedelta(days=checkpoint.type.review_days)
+        _save(checkpoint, actor, now)
+
+
 # --- The gate ---------------------------------------------------------------------------------
 
 def gate_blockers(*, initiative: Initiative, to_stage: str, now: datetime) -> list[str]:

@@ -17,7 +17,6 @@ from governance.forms import QUEUE_TABS, DecideForm, QueueFilterForm, StartRevie
 from governance.models import OPEN_STATUSES, Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
 from portfolio.exceptions import DomainError
-from portfolio.models import Stage
 from portfolio.roles import Role, roles_of
 
 # What each queue tab selects among applicable, uncleared checkpoints.
@@ -33,11 +32,11 @@ QUEUE_FILTERS = {
 # --- Reads (the queue's and the decision page's) ------------------------------------------
 
 def _queue(*, today: date, filters: dict) -> QuerySet[Checkpoint]:
-    """Checkpoints a reviewer still has to clear: applicable, not approved, no live waiver,
-    on an initiative that is not retired. ``filters``: type, team (the tab is applied by
-    the caller, so the tab counts share this queryset)."""
-    queue = (Checkpoint.objects.applicable().uncleared(today)
-             .exclude(initiative__stage=Stage.RETIRED))
+    """Checkpoints a reviewer has to clear now: applicable, not approved, no live waiver,
+    gating the initiative's next stage or an earlier one (later gates are upcoming; paused
+    and retired initiatives wait). ``filters``: type, team (the tab is applied by the
+    caller, so the tab counts share this queryset)."""
+    queue = Checkpoint.objects.applicable().uncleared(today).actionable()
     if filters.get("type"):
         queue = queue.filter(type=filters["type"])
     if filters.get("team"):

@@ -23,8 +23,10 @@ PROFILE_FIELDS = ("risk_tier", "uses_personal_data", "customer_facing", "autonom
 
 StageGate = Callable[..., list[str]]
 ProfileListener = Callable[..., None]
+StageListener = Callable[..., None]
 _gates: list[StageGate] = []
 _listeners: list[ProfileListener] = []
+_stage_listeners: list[StageListener] = []
 ListAnnotation = Callable[..., object]
 _list_annotations: list[ListAnnotation] = []
 
@@ -52,6 +54,18 @@ def annotate_for_lists(queryset, *, now):
     for annotate in _list_annotations:
         queryset = annotate(queryset, now=now)
     return queryset
+
+
+def register_stage_listener(listener: StageListener) -> StageListener:
+    """``listener(initiative=..., from_stage=..., actor=..., now=...)`` runs after each move."""
+    if listener not in _stage_listeners:
+        _stage_listeners.append(listener)
+    return listener
+
+
+def stage_moved(*, initiative, from_stage: str, actor, now) -> None:
+    for listener in _stage_listeners:
+        listener(initiative=initiative, from_stage=from_stage, actor=actor, now=now)
 
 
 def stage_gate_blockers(*, initiative, to_stage: str, now) -> list[str]:

@@ -186,6 +186,7 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
     )
     activity_record(initiative=initiative, kind=Activity.Kind.STAGE_MOVED, actor=actor, now=now,
                     details={"from": from_stage, "to": to_stage, "note": note})
+    hooks.stage_moved(initiative=initiative, from_stage=from_stage, actor=actor, now=now)
     return transition
 
 

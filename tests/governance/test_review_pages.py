@@ -22,11 +22,18 @@ def _type(code="pen-test-review", name="Pen test review", required_for="pilot"):
         "nist_function": "manage", "required_for": required_for})[0]
 
 
+def _assessing(**fields):
+    """An initiative in assessment: its pilot checkpoints are due for review now."""
+    return InitiativeFactory(stage="assessment", **fields)
+
+
 def _checkpoint(initiative=None, *, checkpoint_type=None, status="not_started", due_in=10,
                 **fields):
     now = timezone.now()
     return Checkpoint.objects.create(
-        initiative=initiative or InitiativeFactory(), type=checkpoint_type or _type(),
+        # In assessment, a checkpoint gating pilot is due for review now (actionable).
+        initiative=initiative or InitiativeFactory(stage="assessment"),
+        type=checkpoint_type or _type(),
         status=status, requested_at=now - timedelta(days=5),
         due_date=timezone.localdate() + timedelta(days=due_in), **fields)
 
@@ -65,16 +72,16 @@ def test_outsider_gets_404_for_the_queue_and_a_checkpoint(client, outsider):
 
 def test_queue_shows_open_checkpoints_overdue_first_and_hides_cleared_and_retired(client,
                                                                                    reviewer):
-    later = _checkpoint(InitiativeFactory(title="Later one"), due_in=20)
-    overdue = _checkpoint(InitiativeFactory(title="Late one"), due_in=-3)
-    soon = _checkpoint(InitiativeFactory(title="Soon one"), due_in=2, status="rejected",
+    later = _checkpoint(_assessing(title="Later one"), due_in=20)
+    overdue = _checkpoint(_assessing(title="Late one"), due_in=-3)
+    soon = _checkpoint(_assessing(title="Soon one"), due_in=2, status="rejected",
                        reviewer=reviewer, decided_at=timezone.now())
-    _checkpoint(InitiativeFactory(title="Approved one"), status="approved", reviewer=reviewer,
+    _checkpoint(_assessing(title="Approved one"), status="approved", reviewer=reviewer,
                 decided_at=timezone.now())
-    _checkpoint(InitiativeFactory(title="Waived one"), status="waived", reviewer=reviewer,
+    _checkpoint(_assessing(title="Waived one"), status="waived", reviewer=reviewer,
                 decided_at=timezone.now(), waiver_justification="ok",
                 waiver_expires_on=timezone.localdate() + timedelta(days=5))
-    _checkpoint(InitiativeFactory(title="Retired one"), retired_at=timezone.now())
+    _checkpoint(_assessing(title="Retired one"), retired_at=timezone.now())
     client.force_login(reviewer)
 
     response = client.get(QUEUE)
@@ -96,12 +103,12 @@ def test_queue_shows_open_checkpoints_overdue_first_and_hides_cleared_and_retire
 ])
 def test_queue_tabs_select_by_status(client, reviewer, status, expected):
     now = timezone.now()
-    _checkpoint(InitiativeFactory(title="Pending"))
-    _checkpoint(InitiativeFactory(title="Reviewing"), status="in_review", reviewer=reviewer)
-    _checkpoint(InitiativeFactory(title="Late"), status="in_review", due_in=-1, reviewer=reviewer)
-    _checkpoint(InitiativeFactory(title="Refused"), status="rejected", reviewer=reviewer,
+    _checkpoint(_assessing(title="Pending"))
+    _checkpoint(_assessing(title="Reviewing"), status="in_review", reviewer=reviewer)
+    _checkpoint(_assessing(title="Late"), status="in_review", due_in=-1, reviewer=reviewer)
+    _checkpoint(_assessing(title="Refused"), status="rejected", reviewer=reviewer,
                 decided_at=now)
-    _checkpoint(InitiativeFactory(title="Lapsed"), status="waived", reviewer=reviewer,
+    _checkpoint(_assessing(title="Lapsed"), status="waived", reviewer=reviewer,
                 decided_at=now, waiver_justification="ok",
                 waiver_expires_on=timezone.localdate() - timedelta(days=1))
     client.force_login(reviewer)
@@ -114,9 +121,9 @@ def test_queue_tabs_select_by_status(client, reviewer, status, expected):
 def test_queue_filters_by_type_and_team(client, reviewer):
     team = TeamFactory(name="Claims", slug="claims")
     privacy = _type("privacy-review", "Privacy review")
-    wanted = _checkpoint(InitiativeFactory(team=team), checkpoint_type=privacy)
-    _checkpoint(InitiativeFactory(team=team))
-    _checkpoint(InitiativeFactory(), checkpoint_type=privacy)
+    wanted = _checkpoint(_assessing(team=team), checkpoint_type=privacy)
+    _checkpoint(_assessing(team=team))
+    _checkpoint(_assessing(), checkpoint_type=privacy)
     client.force_login(reviewer)
 
     response = client.get(QUEUE, {"type": "privacy-review", "team": "claims"})
@@ -137,8 +144,8 @@ def test_queue_ignores_an_unknown_filter_and_says_so(client, reviewer):
 
 def test_reviewer_sees_you_own_this_instead_of_decide_on_own_initiative(client):
     owner_reviewer = UserFactory(username="both", roles=["pm", "reviewer"])
-    own = _checkpoint(InitiativeFactory(owner=owner_reviewer, title="Mine"))
-    other = _checkpoint(InitiativeFactory(title="Theirs"))
+    own = _checkpoint(_assessing(owner=owner_reviewer, title="Mine"))
+    other = _checkpoint(_assessing(title="Theirs"))
     client.force_login(owner_reviewer)
 
     html = client.get(QUEUE).content.decode()
@@ -154,7 +161,7 @@ def test_queue_query_count_does_not_grow_with_rows(client, reviewer, django_asse
     settings.PAGE_SIZE = 50
     team = TeamFactory()
     for _ in range(rows):
-        _checkpoint(InitiativeFactory(team=team), reviewer=reviewer, status="in_review")
+        _checkpoint(_assessing(team=team), reviewer=reviewer, status="in_review")
     client.force_login(reviewer)
 
     # session, user, the user's groups (roles), team and checkpoint-type choices of the
@@ -178,7 +185,7 @@ def test_queue_is_paginated(client, reviewer, settings):
 # --- The decision page -----------------------------------------------------------------------
 
 def test_decision_page_shows_what_to_check_the_initiative_and_history(client, reviewer):
-    checkpoint = _checkpoint(InitiativeFactory(title="Claims triage", risk_tier="high"))
+    checkpoint = _checkpoint(_assessing(title="Claims triage", risk_tier="high"))
 
     response = _page(client, reviewer, checkpoint)
 
@@ -211,7 +218,7 @@ def test_non_reviewers_read_the_decision_page_but_cannot_decide(client, request,
 
 def test_owner_who_is_a_reviewer_is_told_why_and_refused(client):
     both = UserFactory(username="both", roles=["pm", "reviewer"])
-    checkpoint = _checkpoint(InitiativeFactory(owner=both))
+    checkpoint = _checkpoint(_assessing(owner=both))
 
     page = _page(client, both, checkpoint)
     response = _post(client, both, checkpoint, action="decide", decision="approve",
@@ -223,7 +230,7 @@ def test_owner_who_is_a_reviewer_is_told_why_and_refused(client):
 
 
 def test_sponsor_who_is_a_reviewer_is_refused(client, reviewer):
-    checkpoint = _checkpoint(InitiativeFactory(sponsor=reviewer))
+    checkpoint = _checkpoint(_assessing(sponsor=reviewer))
 
     response = _post(client, reviewer, checkpoint, action="waive", justification="x",
                      expires_on=(timezone.localdate() + timedelta(days=5)).isoformat())

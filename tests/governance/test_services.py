@@ -313,3 +313,20 @@ def test_a_lapsed_waiver_is_reported_once_and_flags_an_initiative_past_its_gate(
     event = Activity.objects.filter(initiative=initiative, kind="out_of_compliance",
                                     at=much_later).get()
     assert event.details["checkpoints"] == ["Feedback loop"]
+
+
+def test_reviews_for_the_next_gate_are_requested_when_the_initiative_gets_there(pm, reviewer):
+    initiative = InitiativeFactory(owner=pm, stage="assessment", contracted=True)
+    services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
+    approve_gating(initiative, "pilot", reviewer)
+    observability = Checkpoint.objects.get(initiative=initiative, type__code="observability")
+    assert not observability.is_actionable()  # gates production; the initiative is assessing
+
+    portfolio_services.initiative_move_stage(initiative=initiative, to_stage="pilot", actor=pm,
+                                             now=LATER + timedelta(days=30))
+
+    observability.refresh_from_db()
+    assert observability.requested_at == LATER + timedelta(days=30)
+    assert observability.due_date == (LATER + timedelta(days=37)).date()
+    assert observability.is_actionable()
+    assert Checkpoint.objects.filter(pk=observability.pk).actionable().exists()
