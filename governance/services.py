@@ -258,6 +258,13 @@ def _record_decision(checkpoint: Checkpoint, actor, now: datetime) -> None:
     activity_record(initiative=checkpoint.initiative, kind=Activity.Kind.CHECKPOINT_DECIDED,
                     actor=actor, now=now,
                     details={"checkpoint": checkpoint.type.name, "status": checkpoint.status})
+    if (checkpoint.status == CheckpointStatus.REJECTED
+            and checkpoint.type.gates(checkpoint.initiative.stage)):
+        # Rejected after the initiative passed its gate: it is out of compliance now.
+        activity_record(initiative=checkpoint.initiative, kind=Activity.Kind.OUT_OF_COMPLIANCE,
+                        actor=actor, now=now,
+                        details={"checkpoints": [checkpoint.type.name],
+                                 "stage": checkpoint.initiative.stage, "rejected": True})
 
 
 @transaction.atomic

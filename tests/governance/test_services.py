@@ -330,3 +330,20 @@ def test_reviews_for_the_next_gate_are_requested_when_the_initiative_gets_there(
     assert observability.due_date == (LATER + timedelta(days=37)).date()
     assert observability.is_actionable()
     assert Checkpoint.objects.filter(pk=observability.pk).actionable().exists()
+
+
+def test_rejecting_a_checkpoint_an_initiative_already_passed_flags_it(pm, reviewer):
+    initiative = InitiativeFactory(owner=pm, stage="pilot")
+    services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
+    security = Checkpoint.objects.get(initiative=initiative, type__code="security-review")
+    approve(security, reviewer)
+    security.refresh_from_db()
+
+    services.checkpoint_decide(checkpoint=security, actor=reviewer, approve=False,
+                               expected_version=security.version,
+                               evidence_notes="Pen test found an injection path.", now=LATER)
+
+    event = Activity.objects.filter(initiative=initiative, kind="out_of_compliance",
+                                    at=LATER).get()
+    assert event.details == {"checkpoints": ["Security review"], "stage": "pilot",
+                             "rejected": True}
