@@ -99,6 +99,7 @@ class CheckpointRow:
     cleared: bool
     overdue: bool
     gating_now: bool             # gates the current stage or an earlier one
+    upcoming: bool = False       # gates a later stage than the next: not requested yet
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,17 @@ class Progress:
 def _row(checkpoint: Checkpoint, initiative: Initiative, today: date) -> CheckpointRow:
     expired = (checkpoint.status == CheckpointStatus.WAIVED
                and not checkpoint.is_cleared(today))
+    stage = initiative.stage
+    upcoming = stage in STAGE_ORDER and (STAGE_ORDER.index(checkpoint.type.required_for)
+                                         > STAGE_ORDER.index(stage) + 1)
     return CheckpointRow(
         checkpoint=checkpoint,
         status="waiver_expired" if expired else checkpoint.status,
         label="Waiver expired" if expired else checkpoint.get_status_display(),
         cleared=checkpoint.is_cleared(today),
-        overdue=checkpoint.is_overdue(today),
+        overdue=checkpoint.is_overdue(today) and not upcoming,
         gating_now=checkpoint.type.gates(initiative.stage),
+        upcoming=upcoming,
     )
 
 

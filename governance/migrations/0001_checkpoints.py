@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('status', models.CharField(choices=[('not_started', 'Not started'), ('in_review', 'In review'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('waived', 'Waived')], default='not_started', max_length=16)),
-                ('requested_at', models.DateTimeField(help_text='When the checkpoint started to apply.')),
+                ('requested_at', models.DateTimeField(help_text='When the review was requested: when the initiative reached the stage before the one this checkpoint gates (or when it started to apply, if later). Lead times count from here.')),
                 ('due_date', models.DateField()),
                 ('decided_at', models.DateTimeField(blank=True, null=True)),
                 ('evidence_url', models.URLField(blank=True, max_length=500)),
@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('status', models.CharField(choices=[('not_started', 'Not started'), ('in_review', 'In review'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('waived', 'Waived')], default='not_started', max_length=16)),
-                ('requested_at', models.DateTimeField(help_text='When the checkpoint started to apply.')),
+                ('requested_at', models.DateTimeField(help_text='When the review was requested: when the initiative reached the stage before the one this checkpoint gates (or when it started to apply, if later). Lead times count from here.')),
                 ('due_date', models.DateField()),
                 ('decided_at', models.DateTimeField(blank=True, null=True)),
                 ('evidence_url', models.URLField(blank=True, max_length=500)),

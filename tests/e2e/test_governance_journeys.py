@@ -95,3 +95,47 @@ def test_an_owner_who_is_also_a_reviewer_cannot_decide_on_their_own_initiative(
     expect(page.get_by_role("note")).to_contain_text("segregation of duties")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     page.screenshot(path=screenshots / "checkpoint-own-initiative.png", full_page=True)
+
+
+def test_a_waiver_opens_the_gate_until_it_expires(page, live_server, demo_portfolio, browser,
+                                                  screenshots):
+    from datetime import timedelta
+
+    from portfolio import services
+    from portfolio.models import Team
+
+    pm = Initiative.objects.get(title=PILOT).owner
+    idea = services.initiative_create(actor=pm, now=timezone.now(), title="Returns fraud radar",
+                                      team=Team.objects.first(),
+                                      summary="Flag suspicious return patterns for review.")
+    classification = Checkpoint.objects.get(initiative=idea, type__code="risk-classification")
+
+    # The reviewer waives the classification for a week.
+    reviewer = browser.new_page()
+    sign_in(reviewer, live_server, "reviewer")
+    reviewer.goto(f"{live_server.url}/governance/checkpoints/{classification.pk}/")
+    reviewer.get_by_label("Justification").fill(
+        "Interim: treated as limited risk until legal confirms the tier.")
+    reviewer.get_by_label("Waiver expires on").fill(
+        (timezone.localdate() + timedelta(days=7)).isoformat())
+    reviewer.get_by_role("button", name="Waive").click()
+    expect(reviewer.get_by_text("Waived")).to_be_visible()
+
+    # The PM's move into assessment now passes.
+    sign_in(page, live_server, "pm")
+    page.goto(f"{live_server.url}{idea.get_absolute_url()}")
+    page.get_by_label("Move", exact=True).select_option(label="Forward to Assessment")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_text("Moved to Assessment.")).to_be_visible()
+
+    # Time passes: the waiver has expired; the gate blocks again and the initiative,
+    # already in assessment, is out of compliance.
+    Checkpoint.objects.filter(pk=classification.pk).update(
+        waiver_expires_on=timezone.localdate() - timedelta(days=1))
+    page.reload()
+    expect(page.locator(".badges").get_by_text("out of compliance")).to_be_visible()
+    page.get_by_label("Move", exact=True).select_option(label="Forward to Pilot")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_role("region", name="Move the stage")).to_contain_text(
+        "EU AI Act risk classification (waiver expired")
+    page.screenshot(path=screenshots / "waiver-expired.png", full_page=True)
