@@ -7,6 +7,7 @@ extended with the out-of-compliance flag and the initiative's checkpoints.
 """
 
 from django.contrib import admin
+from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -44,6 +45,8 @@ class CheckpointTypeAdmin(SimpleHistoryAdmin):
 @admin.register(Checkpoint)
 class CheckpointAdmin(SimpleHistoryAdmin):
     """Read-only: see ``READ_ONLY_NOTE``."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     list_display = ["initiative", "type", "status", "due_date", "reviewer", "decided_at",
                     "waiver_expires_on", "retired_at"]

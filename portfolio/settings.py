@@ -165,8 +165,6 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.time_zone("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
-# URL fields without a scheme read as https (the Django 6.0 default, opted into now).
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"
