@@ -1,0 +1,85 @@
+"""Scoring and capacity: how initiatives are ranked and how much each team can build.
+
+Rules that need other rows or the acting user live in ``scoring.services``; the
+formulas and the ranking live in ``scoring.formulas`` and ``scoring.selectors``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from portfolio.models import Team
+
+
+class ScoringMethod(models.TextChoices):
+    RICE = "rice", "RICE (reach × impact × confidence ÷ effort)"
+    WSJF = "wsjf", "WSJF ((business value + time criticality + risk reduction) ÷ effort)"
+    WEIGHTED = "weighted", "Weighted criteria"
+
+
+class ScoringModel(models.Model):
+    """A named, versioned way to score initiatives; exactly one version is active.
+
+    A change of weights never edits a version in place: it creates the next version
+    (``scoring.services.scoring_model_revise``), so a past ranking stays explainable.
+    ``weights`` is used by weighted criteria: criterion name -> weight (>= 0).
+    """
+
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    method = models.CharField(max_length=16, choices=ScoringMethod.choices)
+    weights = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"],
+                                    name="scoring_model_name_version_unique"),
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True),
+                                    name="scoring_model_one_active"),
+            models.CheckConstraint(condition=Q(method__in=ScoringMethod.values),
+                                   name="scoring_model_method_valid"),
+            models.CheckConstraint(condition=Q(version__gte=1),
+                                   name="scoring_model_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class CapacityPlan(models.Model):
+    """Engineer-weeks a team can spend building in one quarter."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="capacity_plans")
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField(choices=[(q, f"Q{q}") for q in range(1, 5)])
+    engineer_weeks = models.DecimalField(max_digits=8, decimal_places=1)
+    notes = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "-quarter", "team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "year", "quarter"],
+                                    name="capacity_plan_one_per_team_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4),
+                                   name="capacity_plan_quarter_1_4"),
+            models.CheckConstraint(condition=Q(engineer_weeks__gte=0),
+                                   name="capacity_plan_weeks_not_negative"),
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100),
+                                   name="capacity_plan_year_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.year}-Q{self.quarter}: {self.engineer_weeks} engineer-weeks"
