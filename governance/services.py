@@ -192,16 +192,29 @@ def gate_blockers(*, initiative: Initiative, to_stage: str, now: datetime) -> li
     """
     if to_stage not in STAGE_ORDER:
         return []
+    today = _today(now)
+    open_checkpoints = (Checkpoint.objects.applicable().uncleared(today)
+                        .filter(initiative=initiative,
+                                type__required_for__in=STAGE_ORDER[:_stage_index(to_stage) + 1])
+                        .select_related("type"))
+    return gate_blockers_given(initiative=initiative, to_stage=to_stage, today=today,
+                               open_checkpoints=open_checkpoints)
+
+
+def gate_blockers_given(*, initiative: Initiative, to_stage: str, today: date,
+                        open_checkpoints) -> list[str]:
+    """``gate_blockers`` for a caller that loaded the initiative's uncleared applicable
+    checkpoints itself (in bulk, for many initiatives); the same rules, no query."""
+    if to_stage not in STAGE_ORDER:
+        return []
     blockers = []
     target = _stage_index(to_stage)
     if initiative.risk_tier == RiskTier.PROHIBITED and target > _stage_index(Stage.ASSESSMENT):
         blockers.append(PROHIBITED)
-    today = _today(now)
-    open_checkpoints = (Checkpoint.objects.applicable().uncleared(today)
-                        .filter(initiative=initiative,
-                                type__required_for__in=STAGE_ORDER[:target + 1])
-                        .select_related("type").order_by("type__name"))
-    blockers += [f"{cp.type.name} ({_status_phrase(cp, today)})" for cp in open_checkpoints]
+    gating = sorted((cp for cp in open_checkpoints
+                     if _stage_index(cp.type.required_for) <= target),
+                    key=lambda cp: (cp.type.name, cp.pk))
+    blockers += [f"{cp.type.name} ({_status_phrase(cp, today)})" for cp in gating]
     if target >= _stage_index(Stage.PILOT):
         missing = [label for field, label in EXIT_CONTRACT_FIELDS
                    if getattr(initiative, field) in (None, "")]

@@ -27,6 +27,22 @@ from portfolio.models import (
 )
 
 
+class AdminRefusal(Exception):
+    """A service refused an admin save before anything was written."""
+
+
+class RefusalMessageAdmin(SimpleHistoryAdmin):
+    """Admins whose saves go through services: a refusal becomes an error message and
+    the form is shown again, with nothing saved."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AdminRefusal as refusal:
+            self.message_user(request, str(refusal), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
 @admin.register(Team)
 class TeamAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug"]
@@ -113,7 +129,7 @@ class InitiativeAdminForm(forms.ModelForm):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(SimpleHistoryAdmin):
+class InitiativeAdmin(RefusalMessageAdmin):
     form = InitiativeAdminForm
     list_display = ["title", "team", "owner", "stage", "health", "risk_tier", "last_activity_at"]
     list_filter = ["stage", "health", "category", "risk_tier", "team"]
@@ -168,20 +184,10 @@ class InitiativeAdmin(SimpleHistoryAdmin):
                 )
         except (DomainError, ValidationError) as error:
             # Raised before anything was written; the admin shows it and saves nothing.
-            raise _AdminRefusal(str(getattr(error, "message", error))) from error
+            raise AdminRefusal(str(getattr(error, "message", error))) from error
         obj.pk, obj.version = saved.pk, saved.version
         obj._state.adding = False
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _AdminRefusal as refusal:
-            self.message_user(request, str(refusal), level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class _AdminRefusal(Exception):
-    pass
 
 
 @admin.register(Stakeholder)

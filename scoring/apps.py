@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ScoringConfig(AppConfig):
     name = "scoring"
     verbose_name = "Scoring and capacity"
+
+    def ready(self):
+        # seed_demo builds the demo through portfolio's hooks; portfolio never imports scoring.
+        from portfolio import hooks
+        from scoring import demo
+
+        hooks.register_demo_steps(after_load=demo.after_load)

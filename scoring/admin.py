@@ -1,0 +1,121 @@
+"""The Django admin for scoring models and capacity plans, writing through the services.
+
+A scoring model's weights are never changed in place: saving new weights on a version
+makes the next version (``scoring_model_revise``) and leaves the edited one as it was.
+Activation is an action that goes through ``scoring_model_activate``.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from portfolio.admin import AdminRefusal, RefusalMessageAdmin
+from portfolio.exceptions import DomainError
+from scoring import services
+from scoring.capacity import capacity_plan_set
+from scoring.models import CapacityPlan, ScoringModel
+
+ACTIVATE_ONE = "Select exactly one version to activate."
+REVISED = "Saved the new weights as {new}; {old} is unchanged, so past rankings stay explained."
+DESCRIPTION_FIXED = ("A version's description is kept as it was: change the weights to make a "
+                     "new version (the description you entered goes with it).")
+
+
+class _RefusingAdmin(RefusalMessageAdmin):
+    """Writes go through the scoring services; their refusals become error messages."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # versions and plans are history: past rankings refer to them
+
+
+def _refusal(error: Exception) -> AdminRefusal:
+    return AdminRefusal(str(getattr(error, "message", error)))
+
+
+def _copy_into(obj, saved) -> None:
+    # The admin logs and redirects to ``obj``: make it the row the service wrote.
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(_RefusingAdmin):
+    list_display = ["name", "version", "method", "is_active", "created_at", "created_by"]
+    list_filter = ["method", "is_active"]
+    search_fields = ["name", "description"]
+    list_select_related = ["created_by"]
+    ordering = ["name", "-version"]
+    actions = ["activate"]
+    history_list_display = ["version", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["is_active", "created_at", "created_by"]
+        return ["name", "version", "method", "is_active", "created_at", "created_by"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "method", "weights", "description"]
+        if obj is not None:
+            fields = ["name", "version", "method", "is_active", "weights", "description",
+                      "created_at", "created_by"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        now = timezone.now()
+        try:
+            if not change:
+                saved = services.scoring_model_create(
+                    name=form.cleaned_data["name"], method=form.cleaned_data["method"],
+                    weights=form.cleaned_data.get("weights") or {},
+                    description=form.cleaned_data.get("description", ""),
+                    actor=request.user, now=now)
+            elif "weights" in form.changed_data:
+                old = ScoringModel.objects.get(pk=obj.pk)
+                saved = services.scoring_model_revise(
+                    model=old, weights=form.cleaned_data.get("weights") or {},
+                    description=form.cleaned_data.get("description", ""),
+                    actor=request.user, now=now)
+                self.message_user(request, REVISED.format(new=saved, old=old),
+                                  level=messages.SUCCESS)
+            else:
+                if "description" in form.changed_data:
+                    self.message_user(request, DESCRIPTION_FIXED, level=messages.WARNING)
+                saved = ScoringModel.objects.get(pk=obj.pk)
+        except (DomainError, ValidationError) as error:
+            raise _refusal(error) from error
+        _copy_into(obj, saved)
+
+    @admin.action(description="Activate the selected version (ranks by it from now on)")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, ACTIVATE_ONE, level=messages.ERROR)
+            return
+        model = services.scoring_model_activate(model=queryset.get(), actor=request.user,
+                                                now=timezone.now())
+        self.message_user(request, f"{model} is now the active scoring model.",
+                          level=messages.SUCCESS)
+
+
+@admin.register(CapacityPlan)
+class CapacityPlanAdmin(_RefusingAdmin):
+    list_display = ["team", "year", "quarter", "engineer_weeks"]
+    list_filter = ["year", "quarter", "team"]
+    search_fields = ["team__name", "notes"]
+    list_select_related = ["team"]
+    fields = ["team", "year", "quarter", "engineer_weeks", "notes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A plan is the team's for that quarter: another team or quarter is another plan.
+        return ["team", "year", "quarter"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = capacity_plan_set(
+                team=obj.team, year=obj.year, quarter=obj.quarter,
+                engineer_weeks=form.cleaned_data["engineer_weeks"],
+                notes=form.cleaned_data.get("notes", ""), actor=request.user,
+                now=timezone.now())
+        except (DomainError, ValidationError) as error:
+            raise _refusal(error) from error
+        _copy_into(obj, saved)
