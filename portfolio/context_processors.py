@@ -18,9 +18,15 @@ def navigation(request):
     if Role.REVIEWER in roles:
         # Governance's page, named by URL only (portfolio imports no other app).
         items.append(("Review queue", reverse("governance:review-queue")))
+    # Scoring's page, named by URL only; leadership's home, so first for them.
+    dashboard = ("Dashboard", reverse("scoring:dashboard"))
+    if Role.LEADERSHIP in roles:
+        items.insert(0, dashboard)
     items.append(("All initiatives", reverse("portfolio:initiative-list")))
     items.append(("Kill log", reverse("portfolio:kill-log")))
     items.append(("Ownership", reverse("portfolio:ownership-health")))
+    if Role.LEADERSHIP not in roles:
+        items.append(dashboard)
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))
     return {

@@ -40,10 +40,11 @@ def can_read_portfolio(user) -> bool:
 def home_url_for(user) -> str:
     """Where each role lands after signing in.
 
-    PMs start from their own initiatives; reviewers from the review queue; the other
-    roles from the whole portfolio; staff without a role from the admin; a user with no
-    role from a page that says so. Later pages (stalled pilots, dashboard) take over their
-    role's entry here. Pages of other apps are named by URL only: portfolio imports none.
+    PMs start from their own initiatives; reviewers from the review queue; leadership
+    from the dashboard; the other roles from the whole portfolio; staff without a role
+    from the admin; a user with no role from a page that says so. Later pages (stalled
+    pilots) take over their role's entry here. Pages of other apps are named by URL
+    only: portfolio imports none.
     """
     roles = roles_of(user)
     initiatives = reverse("portfolio:initiative-list")
@@ -51,6 +52,8 @@ def home_url_for(user) -> str:
         return f"{initiatives}?owner=me"
     if Role.REVIEWER in roles:
         return reverse("governance:review-queue")
+    if Role.LEADERSHIP in roles:
+        return reverse("scoring:dashboard")
     if roles:
         return initiatives
     if user.is_staff:

@@ -14,5 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("portfolio.web_urls")),
     path("governance/", include("governance.urls")),
+    path("", include("scoring.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,4 +10,4 @@ class ScoringConfig(AppConfig):
         from portfolio import hooks
         from scoring import demo
 
-        hooks.register_demo_steps(after_load=demo.after_load)
+        hooks.register_demo_steps(before_load=demo.before_load, after_load=demo.after_load)

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from portfolio.management.demo_data import ADMIN
 from scoring.capacity import capacity_plan_set, demand_by_team, next_quarter, quarter_of
+from scoring.defaults import load_default_models
+from scoring.models import ScoringModel
 
 # team -> (capacity as a share of demand this quarter, next quarter, the planner's note)
 CAPACITY = {
@@ -36,6 +38,10 @@ def _capacity(demand: Decimal, share: float) -> Decimal:
     weeks = float(demand) * share / STEP
     steps = math.floor(weeks) if share < 1 else math.ceil(weeks)
     return Decimal(max(steps, 1) * STEP)
+
+
+def before_load() -> None:
+    load_default_models(ScoringModel)
 
 
 def after_load(*, loader) -> None:

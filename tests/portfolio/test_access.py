@@ -48,7 +48,7 @@ def test_anonymous_user_sees_the_login_page(client):
         ("pm", "/initiatives/?owner=me"),
         ("reviewer", "/governance/queue/"),
         ("tpm", "/initiatives/"),
-        ("leadership", "/initiatives/"),
+        ("leadership", "/dashboard/"),
     ],
 )
 def test_each_role_lands_on_its_page_after_signing_in(client, group, destination):

@@ -1,0 +1,77 @@
+"""The leadership dashboard: read-only, for every signed-in portfolio role."""
+
+import csv
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from portfolio.access import require_reader
+from portfolio.csv_io.columns import neutralise
+from scoring import dashboard as board_reads
+from scoring.forms import DashboardFilterForm
+
+
+def _filters(request) -> tuple[DashboardFilterForm, dict]:
+    form = DashboardFilterForm(request.GET)
+    form.is_valid()  # a bad filter is shown on its field and ignored; the valid ones apply
+    return form, form.cleaned_data
+
+
+@require_GET
+def dashboard(request):
+    require_reader(request.user)
+    form, filters = _filters(request)
+    now = timezone.now()
+    board = board_reads.dashboard(filters=filters, now=now)
+    kpis, pilot_ages = board_reads.kpis(filters=filters, now=now)
+    page = Paginator(board.table(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "scoring/dashboard.html", {
+        "form": form,
+        "filtered": any(filters.get(name) for name in form.fields),
+        "board": board,
+        "kpis": kpis,
+        "page": page,
+        "rows": board.rows(page.object_list),
+        "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
+        "formulas": {
+            "conversion": board_reads.CONVERSION_FORMULA,
+            "median_age": board_reads.MEDIAN_AGE_FORMULA,
+            "stalled": board_reads.STALLED_FORMULA.format(
+                max_days=settings.PILOT_MAX_DAYS, idle_days=settings.PILOT_IDLE_DAYS),
+            "ownership": board_reads.OWNERSHIP_FORMULA,
+            "compliance": board_reads.COMPLIANCE_FORMULA,
+        },
+    })
+
+
+class _Line:
+    """A file-like that hands back what csv.writer writes, for streaming."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _export_lines(board) -> "iter[str]":
+    writer = csv.writer(_Line())
+    yield "\ufeff" + writer.writerow(board_reads.EXPORT_HEADERS)
+    for row in board.iter_rows():
+        yield writer.writerow(neutralise(cell)
+                              for cell in board_reads.export_record(row, model=board.model))
+
+
+@require_GET
+def dashboard_export(request):
+    """The dashboard's table as filtered — every page — as CSV."""
+    require_reader(request.user)
+    _, filters = _filters(request)
+    now = timezone.now()
+    board = board_reads.dashboard(filters=filters, now=now)
+    response = StreamingHttpResponse(_export_lines(board), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="dashboard-{timezone.localtime(now):%Y-%m-%d}.csv"')
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,345 @@
+"""The leadership dashboard (DESIGN.md §4): access, KPIs, the ranked table, the funding
+line drawn before the filters, the CSV export, and a query count that does not grow
+with the portfolio."""
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from governance.services import checkpoints_sync
+from portfolio.models import Category, Initiative, Stage, StageTransition
+from scoring.capacity import quarter_of
+from scoring.models import CapacityPlan
+from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/dashboard/"
+EXPORT = "/dashboard/export.csv"
+STAGES = [Stage.IDEA, Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION, Stage.SCALED,
+          Stage.PAUSED]
+
+
+def this_quarter():
+    return quarter_of(timezone.localdate())
+
+
+def plan(team, weeks):
+    year, quarter = this_quarter()
+    return CapacityPlan.objects.create(team=team, year=year, quarter=quarter,
+                                       engineer_weeks=Decimal(weeks))
+
+
+def sized(*, team, effort, reach, stage=Stage.ASSESSMENT, **fields):
+    """RICE (the active model): reach × 1 × 100 % ÷ effort."""
+    now = timezone.now()
+    values = {"created_at": now, "updated_at": now, "stage_changed_at": now,
+              "last_activity_at": now, "impact": 1.0, "confidence": 100,
+              "success_metric": "Tickets deflected", "baseline": "1", "target": "2",
+              "decision_date": now.date()}
+    values.update(fields)
+    return InitiativeFactory(team=team, stage=stage, reach=reach,
+                             effort_weeks=None if effort is None else Decimal(effort), **values)
+
+
+def page_text(client, url=URL, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def export_rows(client, **params):
+    response = client.get(EXPORT, params)
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("persona", ["pm", "reviewer", "tpm", "leader"])
+def test_every_portfolio_role_reads_the_dashboard(client, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+
+    assert client.get(URL).status_code == 200
+    assert client.get(EXPORT).status_code == 200
+
+
+def test_staff_without_a_role_reads_it_too(client):
+    client.force_login(UserFactory(username="ops", is_staff=True))
+
+    assert client.get(URL).status_code == 200
+
+
+def test_an_outsider_gets_not_found(client, outsider):
+    client.force_login(outsider)
+
+    assert client.get(URL).status_code == 404
+    assert client.get(EXPORT).status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_the_dashboard_is_read_only(client, leader):
+    client.force_login(leader)
+
+    assert client.post(URL).status_code == 405
+    assert client.post(EXPORT).status_code == 405
+
+
+def test_leadership_lands_on_the_dashboard(client):
+    UserFactory(username="boss", roles=["leadership"])
+
+    response = client.post("/login/", {"username": "boss",
+                                       "password": "correct-horse-battery"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == URL
+    assert "Portfolio dashboard" in response.content.decode()
+
+
+def test_every_role_finds_the_dashboard_in_the_navigation(client, pm, leader):
+    client.force_login(pm)
+    assert f'href="{URL}"' in page_text(client, "/initiatives/")
+    client.force_login(leader)
+    assert f'href="{URL}"' in page_text(client, "/initiatives/")
+
+
+# --- The funding line is drawn before the filters --------------------------------------------
+
+def test_filters_narrow_the_table_but_not_the_funding_line(client, leader):
+    team = TeamFactory(name="Support", slug="support")
+    other = TeamFactory(name="Finance", slug="finance")
+    plan(team, 10)
+    sized(team=team, effort=8, reach=8000, title="Big bet",            # 1000: funded, 8 of 10
+          category=Category.AGENTIC_WORKFLOW)
+    sized(team=team, effort=5, reach=2500, title="Second in line",     # 500: 5 > 2 left
+          category=Category.INTERNAL_COPILOT)
+    sized(team=other, effort=1, reach=10, title="Elsewhere", category=Category.INTERNAL_COPILOT)
+    client.force_login(leader)
+
+    whole = page_text(client)
+    filtered = page_text(client, category=Category.INTERNAL_COPILOT)
+    by_team = page_text(client, team="support")
+
+    assert "Big bet" in whole
+    assert "Big bet" not in filtered
+    assert "Second in line" in filtered
+    assert "Elsewhere" in filtered
+    assert "Elsewhere" not in by_team
+    # Filtered out, the big bet still takes the capacity: the second stays below the line,
+    # and keeps its place in the whole portfolio (2nd), not in the filtered table (1st).
+    rows = export_rows(client, category=Category.INTERNAL_COPILOT)
+    second = next(r for r in rows[1:] if r[1] == "Second in line")
+    assert second[0] == "2"
+    assert second[9] == "below the line"
+    assert "needs 5 engineer-weeks; 2 left when its turn came" in filtered
+
+
+def test_funded_but_blocked_names_what_blocks_it(client, leader):
+    team = TeamFactory(name="Support", slug="support")
+    plan(team, 10)
+    blocked = sized(team=team, effort=3, reach=300, title="Needs a review",
+                    stage=Stage.PILOT, uses_personal_data=True, customer_facing=True)
+    checkpoints_sync(initiatives=[blocked], actor=leader, now=timezone.now())
+    client.force_login(leader)
+
+    html = page_text(client)
+    rows = export_rows(client)
+
+    row = next(r for r in rows[1:] if r[1] == "Needs a review")
+    assert row[9] == "funded but blocked"
+    assert row[10]
+    assert "funded but blocked" in html
+    assert row[10].split(";")[0] in html
+
+
+# --- The table --------------------------------------------------------------------------------
+
+def test_the_table_ranks_and_shows_each_score_breakdown(client, leader):
+    team = TeamFactory()
+    sized(team=team, effort=10, reach=100, title="Low")   # 100 × 1 × 100 % ÷ 10 = 10
+    sized(team=team, effort=10, reach=4000, title="High")  # 400
+    sized(team=team, effort=None, reach=50, title="Unsized")
+    client.force_login(leader)
+
+    html = page_text(client)
+
+    assert html.index("High") < html.index("Low") < html.index("Unsized")
+    assert '<details class="dash-breakdown">' in html
+    assert "score </span>400</summary>" in html
+    assert "4,000 × 1 × (100 ÷ 100) ÷ 10 = 400" in html or "= 400" in html
+    assert "Not scorable: needs effort" in html
+
+
+def test_governance_progress_counts_cleared_over_applicable(client, leader, reviewer):
+    team = TeamFactory()
+    initiative = sized(team=team, effort=2, reach=10, title="Watched",
+                       uses_personal_data=True, customer_facing=True)
+    checkpoints_sync(initiatives=[initiative], actor=leader, now=timezone.now())
+    total = initiative.checkpoints.filter(retired_at__isnull=True).count()
+    initiative.checkpoints.filter(pk=initiative.checkpoints.first().pk).update(
+        status="approved", reviewer=reviewer, decided_at=timezone.now())
+    client.force_login(leader)
+
+    row = next(r for r in export_rows(client)[1:] if r[1] == "Watched")
+
+    assert total > 1
+    assert row[8] == f"1/{total}"
+
+
+def test_the_csv_holds_the_filtered_table_in_the_same_order(client, leader, settings):
+    settings.PAGE_SIZE = 500
+    teams = [TeamFactory(), TeamFactory()]
+    for n in range(12):
+        sized(team=teams[n % 2], effort=n + 1, reach=100 * (n % 5 + 1), title=f"Item {n}",
+              stage=STAGES[n % len(STAGES)])
+    client.force_login(leader)
+
+    for params in ({}, {"team": teams[0].slug}, {"stage": Stage.PILOT}):
+        html = page_text(client, **params)
+        rows = export_rows(client, **params)
+        titles = [r[1] for r in rows[1:]]
+        assert rows[0] == ["rank", "title", "team", "owner", "stage", "health", "score",
+                           "scoring model", "governance progress", "funding status",
+                           "blockers"]
+        assert titles, params
+        positions = [html.index(f">{title}</a>") for title in titles]
+        assert positions == sorted(positions)
+        assert html.count('<details class="dash-breakdown">') == len(titles)
+
+
+def test_retired_initiatives_leave_the_table_unless_asked_for(client, leader):
+    team = TeamFactory()
+    sized(team=team, effort=1, reach=10, title="Gone", stage=Stage.RETIRED,
+          retirement_reason="cost")
+    sized(team=team, effort=1, reach=10, title="Here")
+    client.force_login(leader)
+
+    assert [r[1] for r in export_rows(client)[1:]] == ["Here"]
+    assert [r[1] for r in export_rows(client, stage=Stage.RETIRED)[1:]] == ["Gone"]
+
+
+def test_titles_are_escaped_in_the_page_and_neutralised_in_the_csv(client, leader):
+    team = TeamFactory(name="<b>Team</b>", slug="bold")
+    plan(team, 50)
+    sized(team=team, effort=2, reach=10, title="<script>alert(1)</script>", stage=Stage.PILOT)
+    sized(team=team, effort=3, reach=5, title='=HYPERLINK("http://x","y")')
+    client.force_login(leader)
+
+    html = page_text(client)
+    rows = export_rows(client)
+
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>Team</b>" not in html
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in [r[1] for r in rows]
+
+
+# --- KPIs -------------------------------------------------------------------------------------
+
+def test_kpis_follow_their_definitions(client, leader, settings):
+    settings.PILOT_MAX_DAYS, settings.PILOT_IDLE_DAYS = 90, 21
+    now = timezone.now()
+    team = TeamFactory()
+    fresh = sized(team=team, effort=1, reach=1, stage=Stage.PILOT,
+                  stage_changed_at=now - timedelta(days=10))
+    sized(team=team, effort=1, reach=1, stage=Stage.PILOT,                  # stalled: old
+          stage_changed_at=now - timedelta(days=120))
+    sized(team=team, effort=1, reach=1, stage=Stage.PILOT,                  # stalled: idle
+          stage_changed_at=now - timedelta(days=30), last_activity_at=now - timedelta(days=40))
+    shipped = sized(team=team, effort=1, reach=1, stage=Stage.PRODUCTION)
+    for initiative, moves in ((fresh, [Stage.PILOT]), (shipped, [Stage.PILOT, Stage.PRODUCTION])):
+        previous = Stage.ASSESSMENT
+        for stage in moves:
+            StageTransition.objects.create(initiative=initiative, from_stage=previous,
+                                           to_stage=stage, actor=leader, at=now)
+            previous = stage
+    client.force_login(leader)
+
+    html = page_text(client)
+
+    # Conversion: 1 reached production of 2 that ever entered pilot.
+    assert "50 %" in html
+    assert "1 reached production ÷ 2 ever entered pilot" in html
+    # Median pilot age of 10, 120 and 30 days.
+    assert "30 days" in html
+    kpis = html[html.index("Stalled pilots"):]
+    assert '<p class="dash-figure">2</p>' in kpis[:200]
+
+
+# --- A fixed number of queries ----------------------------------------------------------------
+
+def _portfolio(size, actor):
+    """``size`` initiatives over four teams and every stage, plans, moves and checkpoints."""
+    now = timezone.now()
+    teams = [TeamFactory(name=f"Team {n}", slug=f"team-{n}") for n in range(4)]
+    for team in teams[:3]:
+        plan(team, 40)
+    owner = UserFactory(username="bulk-owner", roles=["pm"])
+    Initiative.objects.bulk_create([
+        Initiative(title=f"Initiative {n}", summary="", team=teams[n % 4], owner=owner,
+                   stage=STAGES[n % len(STAGES)], category=Category.values[n % 8],
+                   effort_weeks=Decimal(n % 13 + 1) if n % 9 else None,
+                   reach=100 + n, impact=1.0, confidence=80,
+                   created_at=now, updated_at=now, last_activity_at=now,
+                   stage_changed_at=now - timedelta(days=n % 200))
+        for n in range(size)], batch_size=1000)
+    pilots = list(Initiative.objects.filter(stage=Stage.PILOT))
+    StageTransition.objects.bulk_create([
+        StageTransition(initiative=i, from_stage=Stage.ASSESSMENT, to_stage=Stage.PILOT,
+                        actor=actor, at=now) for i in pilots], batch_size=1000)
+    # Personal data and customer-facing: checkpoints apply; some open, so some are blocked.
+    some = list(Initiative.objects.filter(stage__in=[Stage.ASSESSMENT, Stage.PILOT])[:size // 5])
+    Initiative.objects.filter(pk__in=[i.pk for i in some]).update(uses_personal_data=True,
+                                                                 customer_facing=True)
+    checkpoints_sync(initiatives=list(Initiative.objects.filter(pk__in=[i.pk for i in some])),
+                     actor=actor, now=now)
+
+
+def _count(client, url, params):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200
+    return len(captured), body
+
+
+# Session, user, roles; the model, the ranking, the line's teams and open checkpoints; stage
+# counts, the KPI aggregate, pilot ages; the table's count and page; the heat map's types and
+# checkpoints; the team filter's choices. A team filter adds its lookup.
+PAGE_QUERIES = 15
+# Session, user, roles; the model, the ranking, the line (2); every filtered row.
+EXPORT_QUERIES = 8
+
+
+@pytest.mark.parametrize("size", [100, 5000])
+@pytest.mark.parametrize(("params", "extra"), [({}, 0),
+                                               ({"team": "team-1", "stage": "assessment"}, 1)])
+def test_the_query_count_does_not_grow_with_the_portfolio(client, leader, size, params, extra,
+                                                          django_assert_max_num_queries):
+    _portfolio(size, leader)
+    client.force_login(leader)
+    client.get(URL)  # warm the session
+
+    with django_assert_max_num_queries(PAGE_QUERIES + extra):
+        page, html = _count(client, URL, params)
+    with django_assert_max_num_queries(EXPORT_QUERIES + extra):
+        export, body = _count(client, EXPORT, params)
+
+    # The same with 100 and with 5,000 initiatives: exactly the budget, not just under it.
+    assert (page, export) == (PAGE_QUERIES + extra, EXPORT_QUERIES + extra)
+    assert b"Initiative " in html
+    assert body.count(b"\n") > 1
+    assert b"funded but blocked" in html or b"funded but blocked" in body
