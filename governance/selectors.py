@@ -15,25 +15,32 @@ from django.db import connection
 from django.db.models import (
     Aggregate,
     BooleanField,
+    Case,
     Count,
     Exists,
     ExpressionWrapper,
     F,
     FloatField,
     Func,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from governance.models import (
     GATED_STAGES,
+    OPEN_STATUSES,
     Checkpoint,
     CheckpointStatus,
     CheckpointType,
 )
 from governance.services import gate_blockers
+from portfolio.access import require_reader
 from portfolio.models import STAGE_ORDER, Initiative, Stage
 
 DECIDED_STATUSES = [CheckpointStatus.APPROVED, CheckpointStatus.REJECTED,
@@ -366,3 +373,63 @@ def governance_panel_context(*, initiative: Initiative, today: date) -> dict:
         forecast = production_forecast(initiative, today=today, checkpoints=checkpoints)
     return {"initiative": initiative, "progress": progress, "forecast": forecast,
             "today": today}
+
+
+# --- The review queue and the decision page --------------------------------------------------
+
+# What each queue tab selects among applicable, uncleared checkpoints.
+QUEUE_FILTERS = {
+    "pending": lambda today: Q(status=CheckpointStatus.NOT_STARTED),
+    "in_review": lambda today: Q(status=CheckpointStatus.IN_REVIEW),
+    "overdue": lambda today: Q(status__in=OPEN_STATUSES, due_date__lt=today),
+    "rejected": lambda today: Q(status=CheckpointStatus.REJECTED),
+    "lapsed": lambda today: Q(status=CheckpointStatus.WAIVED),  # uncleared: its waiver expired
+}
+
+
+def review_queue(*, today: date, filters: dict) -> QuerySet[Checkpoint]:
+    """Checkpoints a reviewer has to clear now: applicable, not approved, no live waiver,
+    gating the initiative's next stage or an earlier one (later gates are upcoming; paused
+    and retired initiatives wait). ``filters``: type, team (the tab is applied by the
+    caller, so the tab counts share this queryset)."""
+    queue = Checkpoint.objects.applicable().uncleared(today).actionable()
+    if filters.get("type"):
+        queue = queue.filter(type=filters["type"])
+    if filters.get("team"):
+        queue = queue.filter(initiative__team=filters["team"])
+    return queue
+
+
+def review_queue_counts(queue: QuerySet[Checkpoint], *, today: date) -> dict[str, int]:
+    """How many checkpoints each tab holds, in one query."""
+    return queue.aggregate(all=Count("pk"), **{
+        key: Count("pk", filter=rule(today)) for key, rule in QUEUE_FILTERS.items()})
+
+
+def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[Checkpoint]:
+    """One row per checkpoint with what the queue shows, overdue first, then by due date."""
+    return (queue.select_related("initiative__team", "type", "reviewer")
+            .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
+                  "initiative__id", "initiative__title", "initiative__stage",
+                  "initiative__owner_id", "initiative__sponsor_id",
+                  "initiative__team__name", "type__name", "type__nist_function",
+                  "type__required_for", "reviewer__username", "reviewer__first_name",
+                  "reviewer__last_name")
+            .annotate(overdue_first=Case(
+                When(status__in=OPEN_STATUSES, due_date__lt=today, then=Value(0)),
+                default=Value(1), output_field=IntegerField()))
+            .order_by("overdue_first", "due_date", "initiative__title", "pk"))
+
+
+def checkpoint_get_for_user(*, user, pk: int) -> Checkpoint:
+    """One checkpoint with its initiative and type; 404 for outsiders and misses."""
+    require_reader(user)
+    return get_object_or_404(
+        Checkpoint.objects.select_related("initiative__team", "initiative__owner",
+                                          "initiative__sponsor", "type", "reviewer"), pk=pk)
+
+
+def checkpoint_history(*, checkpoint: Checkpoint) -> QuerySet:
+    """Every recorded state of the checkpoint, newest first, with who made it."""
+    return checkpoint.history.select_related("history_user").order_by("-history_date",
+                                                                       "-history_id")

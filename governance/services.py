@@ -233,12 +233,21 @@ def _status_phrase(checkpoint: Checkpoint, today: date) -> str:
 
 # --- Decisions ----------------------------------------------------------------------------------
 
+def decide_refusal(user, checkpoint: Checkpoint) -> str | None:
+    """Why ``user`` may not decide this checkpoint, or None when they may (§2: only active
+    reviewers, never on an initiative they own or sponsor). Pages ask it to show the
+    reason; every decision service enforces it."""
+    if not user.is_active or Role.REVIEWER not in roles_of(user):
+        return NOT_A_REVIEWER
+    if user.pk in (checkpoint.initiative.owner_id, checkpoint.initiative.sponsor_id):
+        return OWN_INITIATIVE
+    return None
+
+
 def _require_independent_reviewer(*, checkpoint: Checkpoint, actor) -> None:
-    if Role.REVIEWER not in roles_of(actor) or not actor.is_active:
-        raise DomainError(NOT_A_REVIEWER)
-    initiative = checkpoint.initiative
-    if actor.pk in (initiative.owner_id, initiative.sponsor_id):
-        raise DomainError(OWN_INITIATIVE)
+    refusal = decide_refusal(actor, checkpoint)
+    if refusal:
+        raise DomainError(refusal)
 
 
 def _claim(*, checkpoint: Checkpoint, expected_version: int, changes: dict) -> Checkpoint:

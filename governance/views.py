@@ -2,94 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from governance import services
+from governance import selectors, services
 from governance.forms import QUEUE_TABS, DecideForm, QueueFilterForm, StartReviewForm, WaiveForm
-from governance.models import OPEN_STATUSES, Checkpoint, CheckpointStatus
+from governance.models import Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
 from portfolio.exceptions import DomainError
 from portfolio.roles import Role, roles_of
-
-# What each queue tab selects among applicable, uncleared checkpoints.
-QUEUE_FILTERS = {
-    "pending": lambda today: Q(status=CheckpointStatus.NOT_STARTED),
-    "in_review": lambda today: Q(status=CheckpointStatus.IN_REVIEW),
-    "overdue": lambda today: Q(status__in=OPEN_STATUSES, due_date__lt=today),
-    "rejected": lambda today: Q(status=CheckpointStatus.REJECTED),
-    "lapsed": lambda today: Q(status=CheckpointStatus.WAIVED),  # uncleared: its waiver expired
-}
-
-
-# --- Reads (the queue's and the decision page's) ------------------------------------------
-
-def _queue(*, today: date, filters: dict) -> QuerySet[Checkpoint]:
-    """Checkpoints a reviewer has to clear now: applicable, not approved, no live waiver,
-    gating the initiative's next stage or an earlier one (later gates are upcoming; paused
-    and retired initiatives wait). ``filters``: type, team (the tab is applied by the
-    caller, so the tab counts share this queryset)."""
-    queue = Checkpoint.objects.applicable().uncleared(today).actionable()
-    if filters.get("type"):
-        queue = queue.filter(type=filters["type"])
-    if filters.get("team"):
-        queue = queue.filter(initiative__team=filters["team"])
-    return queue
-
-
-def queue_counts(queue: QuerySet[Checkpoint], *, today: date) -> dict[str, int]:
-    """How many checkpoints each tab holds, in one query."""
-    return queue.aggregate(all=Count("pk"), **{
-        key: Count("pk", filter=rule(today)) for key, rule in QUEUE_FILTERS.items()})
-
-
-def queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[Checkpoint]:
-    """One row per checkpoint with what the queue shows, overdue first, then by due date."""
-    return (queue.select_related("initiative__team", "type", "reviewer")
-            .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
-                  "initiative__id", "initiative__title", "initiative__stage",
-                  "initiative__owner_id", "initiative__sponsor_id",
-                  "initiative__team__name", "type__name", "type__nist_function",
-                  "type__required_for", "reviewer__username", "reviewer__first_name",
-                  "reviewer__last_name")
-            .annotate(overdue_first=Case(
-                When(status__in=OPEN_STATUSES, due_date__lt=today, then=Value(0)),
-                default=Value(1), output_field=IntegerField()))
-            .order_by("overdue_first", "due_date", "initiative__title", "pk"))
-
-
-def checkpoint_get_for_user(*, user, pk: int) -> Checkpoint:
-    """One checkpoint with its initiative and type; 404 for outsiders and misses."""
-    require_reader(user)
-    return get_object_or_404(
-        Checkpoint.objects.select_related("initiative__team", "initiative__owner",
-                                          "initiative__sponsor", "type", "reviewer"), pk=pk)
-
-
-def checkpoint_history(*, checkpoint: Checkpoint) -> QuerySet:
-    """Every recorded state of the checkpoint, newest first, with who made it."""
-    return checkpoint.history.select_related("history_user").order_by("-history_date",
-                                                                       "-history_id")
-
-
-# --- Who may decide -----------------------------------------------------------------------
-
-def decide_refusal(user, checkpoint: Checkpoint) -> str | None:
-    """Why ``user`` may not decide this checkpoint, or None when they may (§2: segregation
-    of duties). The services check the same rule again."""
-    if not user.is_active or Role.REVIEWER not in roles_of(user):
-        return services.NOT_A_REVIEWER
-    if user.pk in (checkpoint.initiative.owner_id, checkpoint.initiative.sponsor_id):
-        return services.OWN_INITIATIVE
-    return None
-
 
 # --- Pages --------------------------------------------------------------------------------
 
@@ -100,19 +25,19 @@ def review_queue(request):
     # A bad filter is shown on its field and ignored; the valid ones still apply.
     form.is_valid()
     filters = form.cleaned_data
-    queue = _queue(today=today, filters=filters)
-    counts = queue_counts(queue, today=today)
+    queue = selectors.review_queue(today=today, filters=filters)
+    counts = selectors.review_queue_counts(queue, today=today)
     tab = filters.get("status") or ""
     if tab:
-        queue = queue.filter(QUEUE_FILTERS[tab](today))
-    page = Paginator(queue_rows(queue, today=today),
+        queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
+    page = Paginator(selectors.review_queue_rows(queue, today=today),
                      settings.PAGE_SIZE).get_page(request.GET.get("page"))
     is_reviewer = Role.REVIEWER in roles_of(request.user)
     for checkpoint in page.object_list:
         checkpoint.is_overdue_now = checkpoint.overdue_first == 0
         checkpoint.days_waiting = (today - timezone.localdate(checkpoint.requested_at)).days
-        checkpoint.own = request.user.pk in (checkpoint.initiative.owner_id,
-                                             checkpoint.initiative.sponsor_id)
+        checkpoint.own = (services.decide_refusal(request.user, checkpoint)
+                          == services.OWN_INITIATIVE)
     return render(request, "governance/review_queue.html", {
         "page": page,
         "form": form,
@@ -130,8 +55,8 @@ ACTIONS = {"start": StartReviewForm, "decide": DecideForm, "waive": WaiveForm}
 
 def checkpoint_decide(request, pk: int):
     """What to check, the initiative, the history; an independent reviewer decides here."""
-    checkpoint = checkpoint_get_for_user(user=request.user, pk=pk)
-    refusal = decide_refusal(request.user, checkpoint)
+    checkpoint = selectors.checkpoint_get_for_user(user=request.user, pk=pk)
+    refusal = services.decide_refusal(request.user, checkpoint)
     forms, status = {}, 200
     if request.method == "POST":
         if refusal:
@@ -149,7 +74,7 @@ def checkpoint_decide(request, pk: int):
                 form.add_error(error.field if error.field in form.fields else None,
                                error.message)
                 # Show what is true now (another reviewer may have decided meanwhile).
-                checkpoint = checkpoint_get_for_user(user=request.user, pk=pk)
+                checkpoint = selectors.checkpoint_get_for_user(user=request.user, pk=pk)
             else:
                 messages.success(request, done)
                 if action == "start":
@@ -212,7 +137,7 @@ def render_decide(request, checkpoint: Checkpoint, *, refusal, status=200, actio
     return render(request, "governance/checkpoint_decide.html", {
         "checkpoint": checkpoint,
         "initiative": initiative,
-        "history": checkpoint_history(checkpoint=checkpoint),
+        "history": selectors.checkpoint_history(checkpoint=checkpoint),
         "can_decide": can_decide,
         # A reviewer who owns or sponsors the initiative is told why they cannot decide.
         "own_refusal": refusal if refusal == services.OWN_INITIATIVE else None,
