@@ -14,7 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from governance.selectors import with_compliance
-from portfolio.admin import InitiativeAdmin
+from portfolio.admin import InitiativeAdmin, ReadOnlyAdminMixin
 from portfolio.models import Initiative
 
 READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a governance "
@@ -43,7 +43,7 @@ class CheckpointTypeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(SimpleHistoryAdmin):
+class CheckpointAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read-only: see ``READ_ONLY_NOTE``."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -64,14 +64,6 @@ class CheckpointAdmin(SimpleHistoryAdmin):
         return super().change_view(request, object_id, form_url, {
             **(extra_context or {}), "subtitle": READ_ONLY_NOTE})
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OutOfComplianceFilter(admin.SimpleListFilter):

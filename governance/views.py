@@ -14,6 +14,7 @@ from governance.forms import QUEUE_TABS, DecideForm, QueueFilterForm, StartRevie
 from governance.models import Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
 from portfolio.exceptions import DomainError
+from portfolio.forms import add_refusal
 from portfolio.roles import Role, roles_of
 
 # --- Pages --------------------------------------------------------------------------------
@@ -71,8 +72,7 @@ def checkpoint_decide(request, pk: int):
                 done = _act(action, checkpoint=checkpoint, actor=request.user,
                             data=form.cleaned_data)
             except DomainError as error:
-                form.add_error(error.field if error.field in form.fields else None,
-                               error.message)
+                add_refusal(form, error)
                 # Show what is true now (another reviewer may have decided meanwhile).
                 checkpoint = selectors.checkpoint_get_for_user(user=request.user, pk=pk)
             else:

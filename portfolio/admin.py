@@ -215,8 +215,8 @@ class DependencyAdmin(SimpleHistoryAdmin):
     list_select_related = ["initiative", "depends_on"]
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
-    """Event logs: readable in the admin, written only by services."""
+class ReadOnlyAdminMixin:
+    """Readable in the admin, written only by services (the rules live there)."""
 
     def has_add_permission(self, request):
         return False
@@ -226,6 +226,10 @@ class AppendOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AppendOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Event logs."""
 
 
 @admin.register(StageTransition)

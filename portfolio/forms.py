@@ -271,3 +271,8 @@ class DependencyForm(forms.Form):
         listed = "; ".join(f"#{m.pk} {m.title}" for m in matches[:5])
         raise forms.ValidationError(
             f"More than one initiative matches “{text}”: {listed}. Use its number.")
+
+
+def add_refusal(form: forms.Form, error) -> None:
+    """Show a service's ``DomainError`` on the field it names, or above the form."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)

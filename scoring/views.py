@@ -1,6 +1,6 @@
 """The leadership dashboard: read-only, for every signed-in portfolio role."""
 
-import csv
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from portfolio.access import require_reader
-from portfolio.csv_io.columns import neutralise
+from portfolio.csv_io.columns import csv_lines, neutralise
 from scoring import dashboard as board_reads
 from scoring.forms import DashboardFilterForm
 
@@ -48,19 +48,11 @@ def dashboard(request):
     })
 
 
-class _Line:
-    """A file-like that hands back what csv.writer writes, for streaming."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def _export_lines(board) -> "iter[str]":
-    writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow(board_reads.EXPORT_HEADERS)
-    for row in board.iter_rows():
-        yield writer.writerow(neutralise(cell)
-                              for cell in board_reads.export_record(row, model=board.model))
+def _export_lines(board) -> Iterator[str]:
+    return csv_lines(board_reads.EXPORT_HEADERS,
+                     ([neutralise(cell)
+                       for cell in board_reads.export_record(row, model=board.model)]
+                      for row in board.iter_rows()))
 
 
 @require_GET

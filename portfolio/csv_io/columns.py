@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -177,22 +177,30 @@ class _Line:
         return text
 
 
-def export_rows(queryset) -> Iterator[str]:
-    """CSV text in chunks: a byte-order mark and the header, then EXPORT_CHUNK rows at a time.
-
-    ``queryset`` should come from ``selectors.initiative_export_list`` (team and
-    people joined), so the whole file costs one query however many rows it has.
-    """
+def csv_lines(header: Iterable[str], rows: Iterable[Iterable[str]]) -> Iterator[str]:
+    """Streamed CSV text: a byte-order mark (so Excel reads UTF-8) and the header, then
+    the rows, ``EXPORT_CHUNK`` at a time. Cells are written as given: neutralise text first."""
     writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow(column.header for column in COLUMNS)
+    yield "\ufeff" + writer.writerow(header)
     chunk = []
-    for initiative in queryset.iterator(chunk_size=EXPORT_CHUNK):
-        chunk.append(writer.writerow(export_cell(initiative, column) for column in COLUMNS))
+    for row in rows:
+        chunk.append(writer.writerow(row))
         if len(chunk) == EXPORT_CHUNK:
             yield "".join(chunk)
             chunk = []
     if chunk:
         yield "".join(chunk)
+
+
+def export_rows(queryset) -> Iterator[str]:
+    """The initiative export as streamed CSV text.
+
+    ``queryset`` should come from ``selectors.initiative_export_list`` (team and
+    people joined), so the whole file costs one query however many rows it has.
+    """
+    return csv_lines((column.header for column in COLUMNS),
+                     ([export_cell(initiative, column) for column in COLUMNS]
+                      for initiative in queryset.iterator(chunk_size=EXPORT_CHUNK)))
 
 
 def export_filename(now: datetime) -> str:

@@ -31,6 +31,7 @@ from portfolio.forms import (
     StageMoveForm,
     StakeholderForm,
     UpdateForm,
+    add_refusal,
 )
 from portfolio.models import Stakeholder
 from portfolio.panels import detail_panels
@@ -87,7 +88,7 @@ def initiative_create(request):
                 initiative = services.initiative_create(actor=request.user, now=timezone.now(),
                                                         **fields)
             except DomainError as error:
-                form.add_error(error.field, error.message)
+                add_refusal(form, error)
             else:
                 messages.success(request, f"“{initiative.title}” is logged. You own it"
                                  if initiative.owner_id == request.user.pk
@@ -155,7 +156,7 @@ def initiative_edit(request, pk: int):
                         initiative=initiative, since_version=form.cleaned_data["version"])
                     form.add_error(None, error.message)
                 else:
-                    form.add_error(error.field, error.message)
+                    add_refusal(form, error)
             else:
                 messages.success(request, "Saved.")
                 return redirect(initiative)
@@ -190,7 +191,7 @@ def initiative_move(request, pk: int):
             services.initiative_move_stage(initiative=initiative, actor=request.user,
                                            now=timezone.now(), **form.cleaned_data)
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            add_refusal(form, error)
         else:
             initiative.refresh_from_db()
             messages.success(request, f"Moved to {initiative.get_stage_display()}.")

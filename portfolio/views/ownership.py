@@ -12,7 +12,7 @@ from django.utils import timezone
 from portfolio import selectors, services
 from portfolio.access import can_steward_ownership, require_reader, require_steward
 from portfolio.exceptions import DomainError
-from portfolio.forms import OwnershipFilterForm, ReassignOwnerForm
+from portfolio.forms import OwnershipFilterForm, ReassignOwnerForm, add_refusal
 from portfolio.models import Initiative
 
 ALREADY_OWNER = "{name} already owns this initiative."
@@ -66,8 +66,7 @@ def initiative_reassign(request, pk):
                         changes={"owner": new_owner},
                     )
                 except DomainError as error:
-                    form.add_error(error.field if error.field in form.fields else None,
-                                   error.message)
+                    add_refusal(form, error)
                 else:
                     messages.success(request, REASSIGNED.format(
                         title=initiative.title, name=_owner_name(new_owner)))

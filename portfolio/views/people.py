@@ -8,13 +8,9 @@ from django.views.decorators.http import require_POST
 from portfolio import selectors, services
 from portfolio.access import require_coordinator
 from portfolio.exceptions import DomainError
-from portfolio.forms import DependencyForm, StakeholderForm
+from portfolio.forms import DependencyForm, StakeholderForm, add_refusal
 from portfolio.models import Dependency, Stakeholder
 from portfolio.views.initiatives import render_detail
-
-
-def _refused(form, error: DomainError):
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 @require_POST
@@ -27,7 +23,7 @@ def stakeholder_create(request, pk: int):
             stake = services.stakeholder_add(initiative=initiative, actor=request.user,
                                              now=timezone.now(), **form.cleaned_data)
         except DomainError as error:
-            _refused(form, error)
+            add_refusal(form, error)
         else:
             messages.success(request, f"{stake.user.get_full_name() or stake.user} is now "
                                       f"{stake.get_role_display()}.")
@@ -61,7 +57,7 @@ def dependency_create(request, pk: int):
             services.dependency_add(initiative=initiative, actor=request.user,
                                     now=timezone.now(), **form.cleaned_data)
         except DomainError as error:
-            _refused(form, error)
+            add_refusal(form, error)
         else:
             messages.success(request, f"Now depends on “{form.cleaned_data['depends_on']}”.")
             return redirect(initiative)
