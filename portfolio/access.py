@@ -92,3 +92,34 @@ def require_coordinator(user, initiative: Initiative) -> None:
     require_reader(user)
     if not can_coordinate(user, initiative):
         raise PermissionDenied(NOT_A_COORDINATOR)
+
+
+NOT_STALL_DECIDER = ("Only the initiative's owner, a TPM or an admin can decide what happens "
+                     "to a stalled pilot.")
+
+
+def can_decide_stall(user, initiative: Initiative) -> bool:
+    """A stall demands a decision from the owner or a TPM (DESIGN.md §4b.2); admins too."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return initiative.owner_id == user.pk or can_steward_ownership(user)
+
+
+def require_stall_decider(user, initiative: Initiative) -> None:
+    require_reader(user)
+    if not can_decide_stall(user, initiative):
+        raise PermissionDenied(NOT_STALL_DECIDER)
+
+
+def can_follow_teams(user) -> bool:
+    """TPMs (and admins) receive the weekly digest and choose the teams it covers."""
+    return can_steward_ownership(user)
+
+
+NOT_A_DIGEST_READER = "The weekly digest goes to TPMs; only a TPM or an admin has one to set up."
+
+
+def require_digest_reader(user) -> None:
+    require_reader(user)
+    if not can_follow_teams(user):
+        raise PermissionDenied(NOT_A_DIGEST_READER)

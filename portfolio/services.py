@@ -23,6 +23,8 @@ from portfolio.models import (
     Stage,
     StageTransition,
     Stakeholder,
+    StallFlag,
+    StallResolution,
     Team,
     Update,
     WorkerHeartbeat,
@@ -186,6 +188,10 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
     )
     activity_record(initiative=initiative, kind=Activity.Kind.STAGE_MOVED, actor=actor, now=now,
                     details={"from": from_stage, "to": to_stage, "note": note})
+    if from_stage == Stage.PILOT:
+        # A stall flag resolves itself when its pilot moves (detection also catches this).
+        StallFlag.objects.filter(initiative=initiative).resolve(
+            resolution=StallResolution.MOVED, now=now)
     hooks.stage_moved(initiative=initiative, from_stage=from_stage, actor=actor, now=now)
     return transition
 
@@ -218,7 +224,7 @@ SELF_DEPENDENCY = "An initiative cannot depend on itself."
 ALREADY_DEPENDS = "This initiative already depends on {title}."
 
 
-def _touch(initiative: Initiative, now: datetime) -> None:
+def initiative_touch(initiative: Initiative, now: datetime) -> None:
     """Count a change around the initiative as activity (it is not an edit of the record)."""
     Initiative.objects.filter(pk=initiative.pk).update(
         last_activity_at=Greatest(F("last_activity_at"), Value(now)))
@@ -239,7 +245,7 @@ def stakeholder_add(*, initiative: Initiative, user, role: str, actor,
                                                  role=stakeholder.get_role_display()),
                           field="user")
     _save(stakeholder, actor, now)
-    _touch(initiative, now)
+    initiative_touch(initiative, now)
     activity_record(initiative=initiative, kind=Activity.Kind.PEOPLE_CHANGED, actor=actor,
                     now=now, details={"added": user.get_username(), "role": role})
     return stakeholder
@@ -254,7 +260,7 @@ def stakeholder_remove(*, stakeholder: Stakeholder, actor, now: datetime) -> Non
     stakeholder._history_user = actor
     stakeholder._history_date = now
     stakeholder.delete()
-    _touch(initiative, now)
+    initiative_touch(initiative, now)
     activity_record(initiative=initiative, kind=Activity.Kind.PEOPLE_CHANGED, actor=actor,
                     now=now, details=details)
 
@@ -290,7 +296,7 @@ def dependency_add(*, initiative: Initiative, depends_on: Initiative, actor,
         raise DomainError(DEPENDENCY_CYCLE.format(title=depends_on.title), field="depends_on")
     dependency = Dependency(initiative=initiative, depends_on=depends_on)
     _save(dependency, actor, now)
-    _touch(initiative, now)
+    initiative_touch(initiative, now)
     activity_record(initiative=initiative, kind=Activity.Kind.DEPENDENCY_CHANGED, actor=actor,
                     now=now, details={"added": depends_on.pk, "title": depends_on.title})
     return dependency
@@ -302,7 +308,7 @@ def dependency_remove(*, dependency: Dependency, actor, now: datetime) -> None:
     dependency._history_user = actor
     dependency._history_date = now
     dependency.delete()
-    _touch(initiative, now)
+    initiative_touch(initiative, now)
     activity_record(initiative=initiative, kind=Activity.Kind.DEPENDENCY_CHANGED, actor=actor,
                     now=now, details={"removed": depends_on.pk, "title": depends_on.title})
 

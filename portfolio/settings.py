@@ -185,6 +185,23 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "AI Portfolio Tracker <portfo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Stalled pilots and the weekly digest -------------------------------------
+PILOT_MAX_DAYS = env.int("PILOT_MAX_DAYS", default=90, minimum=1)
+PILOT_IDLE_DAYS = env.int("PILOT_IDLE_DAYS", default=21, minimum=1)
+# An undecided stall adds the initiative's sponsor to the digest after this many weeks.
+STALL_ESCALATE_WEEKS = env.int("STALL_ESCALATE_WEEKS", default=2, minimum=1)
+# Monday at this hour in TIME_ZONE; the catch-up job sends a week that beat missed.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7, minimum=0)
+if DIGEST_HOUR > 23:
+    raise ConfigError(f"DIGEST_HOUR must be an hour of the day (0-23), got {DIGEST_HOUR}")
+# Transient SMTP failures retry after base x 2^(attempt-1) seconds, capped; then fail.
+DIGEST_RETRY_BASE_SECONDS = env.int("DIGEST_RETRY_BASE_SECONDS", default=60, minimum=0)
+DIGEST_RETRY_MAX_SECONDS = env.int("DIGEST_RETRY_MAX_SECONDS", default=30 * 60, minimum=0)
+DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=8, minimum=1)
+# A delivery a worker took this long ago without finishing is taken to have died with it.
+DIGEST_SEND_LEASE_SECONDS = env.int("DIGEST_SEND_LEASE_SECONDS", default=15 * 60, minimum=1)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30, minimum=1)
+
 # --- Celery -----------------------------------------------------------------
 # With REDIS_URL: Redis is the broker. Without: kombu's filesystem transport,
 # which needs no server (one worker process; see README).
@@ -224,11 +241,23 @@ CELERY_BEAT_SCHEDULE = {
     # initiative already past it out of compliance (idempotent: each lapse reported once).
     "waivers-lapse": {"task": "governance.tasks.waivers_lapse_task",
                       "schedule": crontab(hour=6, minute=0)},
+    # Daily: record who is above or below each team's funding line this quarter; a change
+    # is a "crossed the funding line" activity for the digest (§4b.8).
+    "funding-line-record": {"task": "scoring.tasks.funding_line_record_task",
+                            "schedule": crontab(hour=5, minute=30)},
+    # Daily: flag stalled pilots, resolve flags that no longer hold, escalate undecided ones.
+    "stalls-detect": {"task": "portfolio.tasks.stalls_detect_task",
+                      "schedule": crontab(hour=6, minute=30)},
+    # Monday morning: claim and send this ISO week's digests.
+    "digest-weekly": {"task": "portfolio.tasks.digest_run_task",
+                      "schedule": crontab(day_of_week="mon", hour=DIGEST_HOUR, minute=0)},
+    # Every 15 minutes: run a week's digest that beat missed, and send deliveries that a
+    # lost message or a killed worker left behind (still once each).
+    "digest-catch-up": {"task": "portfolio.tasks.digest_catch_up_task",
+                        "schedule": crontab(minute="*/15")},
 }
 
 # --- The product's own rules ------------------------------------------------
-PILOT_MAX_DAYS = env.int("PILOT_MAX_DAYS", default=90, minimum=1)
-PILOT_IDLE_DAYS = env.int("PILOT_IDLE_DAYS", default=21, minimum=1)
 # An owner with no activity on an initiative for longer than this is "silent" (§4b.5).
 OWNER_SILENT_DAYS = env.int("OWNER_SILENT_DAYS", default=21, minimum=0)
 PAGE_SIZE = env.int("PAGE_SIZE", default=50, minimum=1)

@@ -1,11 +1,27 @@
-"""Celery tasks of the portfolio app: thin wrappers around services."""
+"""Celery tasks of the portfolio app: thin wrappers around services.
+
+Each takes JSON arguments only. Jobs accept an optional ``now`` (ISO 8601) so
+tests and operators can run them for a chosen moment; beat sends none.
+"""
 
 import socket
+from datetime import datetime
 
 from celery import shared_task
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from portfolio import services
+from portfolio import services, stalls
+from portfolio.digest import delivery
+
+
+def _now(value: str | None) -> datetime:
+    if not value:
+        return timezone.now()
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"now must be an ISO 8601 date and time, got {value!r}")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
 @shared_task(name="portfolio.tasks.record_worker_heartbeat", ignore_result=True)
@@ -13,3 +29,28 @@ def record_worker_heartbeat(worker_name: str | None = None) -> None:
     """Beat sends this every minute; /healthz reports how long ago a worker ran it."""
     services.worker_heartbeat_record(name=worker_name or socket.gethostname(),
                                      now=timezone.now())
+
+
+@shared_task(name="portfolio.tasks.stalls_detect_task", ignore_result=True)
+def stalls_detect_task(now: str | None = None) -> None:
+    stalls.stalls_detect(now=_now(now))
+
+
+@shared_task(name="portfolio.tasks.digest_run_task", ignore_result=True)
+def digest_run_task(now: str | None = None) -> None:
+    delivery.digest_run(now=_now(now))
+
+
+@shared_task(name="portfolio.tasks.digest_catch_up_task", ignore_result=True)
+def digest_catch_up_task(now: str | None = None) -> None:
+    delivery.digest_catch_up(now=_now(now))
+
+
+@shared_task(bind=True, name="portfolio.tasks.digest_send_task", ignore_result=True,
+             max_retries=None)
+def digest_send_task(self, delivery_id: int) -> None:
+    """One attempt; a transient failure comes back after the back-off the service chose
+    (the service fails the delivery for good after DIGEST_MAX_ATTEMPTS)."""
+    outcome = delivery.digest_send(delivery_id=delivery_id, now=timezone.now())
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)

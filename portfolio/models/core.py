@@ -194,6 +194,12 @@ class Initiative(models.Model):
             models.Index(fields=["stage", "team"], name="initiative_stage_team"),
             # The initiative list's default order.
             models.Index(fields=["-last_activity_at", "-id"], name="initiative_recent"),
+            # Stall detection's "what is due": pilots in pilot since a cutoff, or idle
+            # since one; partial, so the scan is over pilots past the cutoff only.
+            models.Index(fields=["stage_changed_at"], condition=Q(stage="pilot"),
+                         name="pilot_since"),
+            models.Index(fields=["last_activity_at"], condition=Q(stage="pilot"),
+                         name="pilot_last_activity"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="initiative_title_not_blank"),
@@ -382,6 +388,8 @@ class ActivityKind(models.TextChoices):
     OUT_OF_COMPLIANCE = "out_of_compliance", "Out of compliance"
     FUNDING_CHANGED = "funding_changed", "Crossed the funding line"
     STALL_FLAGGED = "stall_flagged", "Stall flagged"
+    STALL_DECIDED = "stall_decided", "Stall decided"
+    STALL_ESCALATED = "stall_escalated", "Stall escalated"
     PEOPLE_CHANGED = "people_changed", "People changed"
     DEPENDENCY_CHANGED = "dependency_changed", "Dependencies changed"
 

@@ -1,0 +1,271 @@
+"""What each recipient's weekly digest says: built for every recipient in four queries.
+
+The digest goes to each TPM for the teams they follow (all teams if none), and
+to an initiative's sponsor once its stall has gone undecided for
+``STALL_ESCALATE_WEEKS``. It lists newly stalled pilots (flagged since the
+recipient's last digest), still-stalled ones (with weeks undecided), and what
+changed since then (DESIGN.md §4b.8): stage moves, new blockers and
+out-of-compliance, and crossings of the funding line.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from portfolio.models import (
+    Activity,
+    DigestDelivery,
+    Initiative,
+    Stage,
+    StallFlag,
+    StallReason,
+)
+from portfolio.models.digest import DeliveryStatus
+from portfolio.roles import Role
+from portfolio.stalls import days_idle, days_in_pilot, stall_reason
+
+# "What changed" never reaches back further than this, whatever the last digest was.
+MAX_LOOKBACK = timedelta(weeks=5)
+FIRST_LOOKBACK = timedelta(weeks=1)
+
+
+# --- The week ------------------------------------------------------------------------------
+
+def period_of(now: datetime) -> date:
+    """The ISO week ``now`` falls in, in TIME_ZONE, named by its Monday."""
+    today = timezone.localdate(now)
+    return today - timedelta(days=today.weekday())
+
+
+def scheduled_at(period: date) -> datetime:
+    """When the week's digest is due: Monday at ``DIGEST_HOUR`` in TIME_ZONE."""
+    return timezone.make_aware(datetime.combine(period, time(settings.DIGEST_HOUR)))
+
+
+def next_period(now: datetime) -> date:
+    """The week of the next digest to go out: this one until its hour, then the next."""
+    period = period_of(now)
+    return period if now < scheduled_at(period) else period + timedelta(weeks=1)
+
+
+def week_label(period: date) -> str:
+    year, week, _ = period.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# --- The content ---------------------------------------------------------------------------
+
+@dataclass
+class StallItem:
+    flag: StallFlag
+    initiative: Initiative
+    reason: str
+    days_in_pilot: int
+    days_idle: int
+    weeks_undecided: int | None  # None once someone decided
+    url: str
+
+    @property
+    def escalated(self) -> bool:
+        return self.flag.escalated_at is not None
+
+
+@dataclass
+class ChangeItem:
+    initiative: Initiative
+    at: datetime
+    text: str
+    url: str
+
+
+@dataclass
+class Digest:
+    recipient: object
+    period: date
+    since: datetime
+    teams: list | None  # None: every team
+    follows_portfolio: bool  # a TPM (not opted out); False: a sponsor with escalations only
+    newly_stalled: list[StallItem] = field(default_factory=list)
+    still_stalled: list[StallItem] = field(default_factory=list)
+    escalated: list[StallItem] = field(default_factory=list)  # theirs as sponsor
+    stage_moves: list[ChangeItem] = field(default_factory=list)
+    new_blockers: list[ChangeItem] = field(default_factory=list)
+    funding: list[ChangeItem] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.newly_stalled or self.still_stalled or self.escalated
+                    or self.stage_moves or self.new_blockers or self.funding)
+
+    @property
+    def week(self) -> str:
+        return week_label(self.period)
+
+    def contents(self) -> dict:
+        """What it reported, kept with the delivery (ids only)."""
+        def ids(items):
+            return [item.initiative.pk for item in items]
+        return {"newly_stalled": ids(self.newly_stalled),
+                "still_stalled": ids(self.still_stalled), "escalated": ids(self.escalated),
+                "stage_moves": ids(self.stage_moves), "new_blockers": ids(self.new_blockers),
+                "funding": ids(self.funding), "since": self.since.isoformat()}
+
+
+def digest_recipients(*, period: date) -> QuerySet:
+    """Everyone who gets a digest for ``period``, with what building it needs.
+
+    Active users with an email address who are TPMs not opted out, or sponsors of an
+    escalated open stall. Annotated with ``follows_portfolio`` and ``last_digest_at``
+    (when the content of their last sent digest before this week was built).
+    Queries when evaluated: 2 (the users, their followed teams).
+    """
+    user_model = get_user_model()
+    tpm = Q(groups__name=Role.TPM) & ~Q(digest_subscription__opted_out=True)
+    escalated_sponsors = (StallFlag.objects.open().filter(escalated_at__isnull=False)
+                          .values("initiative__sponsor_id"))
+    last_sent = (DigestDelivery.objects
+                 .filter(recipient=OuterRef("pk"), period__lt=period,
+                         status=DeliveryStatus.SENT)
+                 .order_by("-period").values("created_at")[:1])
+    follows = user_model.objects.filter(tpm, pk=OuterRef("pk"))
+    return (user_model.objects.filter(is_active=True).exclude(email="")
+            .filter(Q(Exists(follows)) | Q(pk__in=escalated_sponsors))
+            .annotate(follows_portfolio=Exists(follows), last_digest_at=Subquery(last_sent))
+            .select_related("digest_subscription")
+            .prefetch_related("digest_subscription__teams")
+            .order_by("pk"))
+
+
+def digests_build(*, now: datetime, period: date, recipients: QuerySet) -> list[Digest]:
+    """One ``Digest`` per recipient (``digest_recipients``, possibly narrowed).
+
+    Queries: 2 (recipients and their teams) + 1 (open stall flags with their
+    initiatives) + 1 (the activity since the earliest recipient's last digest),
+    however many recipients and initiatives there are.
+    """
+    people = list(recipients)
+    if not people:
+        return []
+    sinces = {person.pk: _since(person.last_digest_at, now) for person in people}
+    flags = list(StallFlag.objects.open().filter(initiative__stage=Stage.PILOT)
+                 .select_related("initiative__team", "initiative__owner",
+                                 "initiative__sponsor", "decided_by")
+                 .order_by("flagged_at", "pk"))
+    stall_items = [_stall_item(flag, now) for flag in flags]
+    changes = _changes(since=min(sinces.values()), now=now)
+    return [_digest_for(person, period=period, since=sinces[person.pk], stall_items=stall_items,
+                        changes=changes)
+            for person in people]
+
+
+def _since(last_digest_at: datetime | None, now: datetime) -> datetime:
+    since = last_digest_at or now - FIRST_LOOKBACK
+    return max(since, now - MAX_LOOKBACK)
+
+
+def _url(initiative: Initiative) -> str:
+    return f"{settings.SITE_URL}{initiative.get_absolute_url()}"
+
+
+def _stall_item(flag: StallFlag, now: datetime) -> StallItem:
+    initiative = flag.initiative
+    reason = stall_reason(initiative, now) or flag.reason
+    return StallItem(flag=flag, initiative=initiative,
+                     reason=StallReason(reason).label,
+                     days_in_pilot=days_in_pilot(initiative, now),
+                     days_idle=days_idle(initiative, now),
+                     weeks_undecided=flag.weeks_undecided(now), url=_url(initiative))
+
+
+CHANGE_KINDS = Q(kind=Activity.Kind.STAGE_MOVED) | Q(kind=Activity.Kind.OUT_OF_COMPLIANCE) | Q(
+    kind=Activity.Kind.CHECKPOINT_DECIDED, details__status="rejected") | Q(
+    kind=Activity.Kind.FUNDING_CHANGED)
+
+
+def _changes(*, since: datetime, now: datetime) -> list[Activity]:
+    return list(Activity.objects.filter(CHANGE_KINDS, at__gt=since, at__lte=now)
+                .select_related("initiative__team", "actor").order_by("at", "pk"))
+
+
+def _digest_for(person, *, period: date, since: datetime, stall_items: list[StallItem],
+                changes: list[Activity]) -> Digest:
+    follows = bool(person.follows_portfolio)
+    subscription = getattr(person, "digest_subscription", None)
+    teams = list(subscription.teams.all()) if subscription is not None else []
+    team_ids = {team.pk for team in teams}
+    digest = Digest(recipient=person, period=period, since=since, teams=teams or None,
+                    follows_portfolio=follows)
+
+    def followed(initiative: Initiative) -> bool:
+        return follows and (not team_ids or initiative.team_id in team_ids)
+
+    for item in stall_items:
+        if item.escalated and item.initiative.sponsor_id == person.pk:
+            digest.escalated.append(item)
+        elif followed(item.initiative):
+            (digest.newly_stalled if item.flag.flagged_at > since
+             else digest.still_stalled).append(item)
+    sections = defaultdict(list)
+    for activity in changes:
+        if activity.at > since and followed(activity.initiative):
+            section, text = _describe(activity)
+            sections[section].append(ChangeItem(initiative=activity.initiative, at=activity.at,
+                                                text=text, url=_url(activity.initiative)))
+    digest.stage_moves = sections["stage_moves"]
+    digest.new_blockers = sections["new_blockers"]
+    digest.funding = sections["funding"]
+    return digest
+
+
+def _describe(activity: Activity) -> tuple[str, str]:
+    details = activity.details or {}
+    if activity.kind == Activity.Kind.STAGE_MOVED:
+        text = f"{_stage(details.get('from'))} → {_stage(details.get('to'))}"
+        if activity.actor:
+            text += f" by {activity.actor.get_full_name() or activity.actor.get_username()}"
+        return "stage_moves", text
+    if activity.kind == Activity.Kind.FUNDING_CHANGED:
+        where = "above" if details.get("funded") else "below"
+        text = f"now {where} the funding line for {details.get('quarter', 'the quarter')}"
+        if details.get("reason"):
+            text += f" ({details['reason']})"
+        return "funding", text
+    if activity.kind == Activity.Kind.CHECKPOINT_DECIDED:
+        return "new_blockers", f"{details.get('checkpoint', 'A checkpoint')} was rejected"
+    checkpoints = ", ".join(details.get("checkpoints", [])) or "a checkpoint"
+    if details.get("waiver_expired"):
+        return "new_blockers", f"out of compliance: the waiver of {checkpoints} expired"
+    return "new_blockers", f"out of compliance: {checkpoints} not approved"
+
+
+def _stage(value: str | None) -> str:
+    return Stage(value).label if value in Stage.values else (value or "?")
+
+
+# --- Rendering -----------------------------------------------------------------------------
+
+def render_email(name: str, context: dict) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) from ``emails/<name>-subject.txt``, ``-body.txt`` and
+    ``-body.html``: the one way the app builds an email."""
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    text = render_to_string(f"emails/{name}-body.txt", context)
+    html = render_to_string(f"emails/{name}-body.html", context)
+    return subject, text, html
+
+
+def digest_render(digest: Digest) -> tuple[str, str, str]:
+    return render_email("digest", {
+        "digest": digest, "site_url": settings.SITE_URL,
+        "settings_url": settings.SITE_URL + reverse("portfolio:digest-settings"),
+        "stalls_url": settings.SITE_URL + reverse("portfolio:stall-list"),
+        "max_days": settings.PILOT_MAX_DAYS, "idle_days": settings.PILOT_IDLE_DAYS,
+    })

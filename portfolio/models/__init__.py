@@ -1,0 +1,38 @@
+"""The portfolio app's tables: the initiatives domain (``core``), stalled pilots
+(``stalls``) and the weekly digest (``digest``)."""
+
+from portfolio.models.core import (
+    AUTONOMY_ORDER,
+    CONFIDENCE_CHOICES,
+    IMPACT_CHOICES,
+    RISK_ORDER,
+    STAGE_ORDER,
+    Activity,
+    ActivityKind,
+    AutonomyLevel,
+    Category,
+    Dependency,
+    Health,
+    Initiative,
+    InitiativeQuerySet,
+    InitiativeTerm,
+    RetirementReason,
+    RiskTier,
+    Stage,
+    StageTransition,
+    Stakeholder,
+    Team,
+    Update,
+    WorkerHeartbeat,
+)
+from portfolio.models.digest import DigestDelivery, DigestRun, DigestSubscription
+from portfolio.models.stalls import StallDecision, StallFlag, StallReason, StallResolution
+
+__all__ = [
+    "AUTONOMY_ORDER", "CONFIDENCE_CHOICES", "IMPACT_CHOICES", "RISK_ORDER", "STAGE_ORDER",
+    "Activity", "ActivityKind", "AutonomyLevel", "Category", "Dependency", "DigestDelivery",
+    "DigestRun", "DigestSubscription", "Health", "Initiative", "InitiativeQuerySet",
+    "InitiativeTerm", "RetirementReason", "RiskTier", "Stage", "StageTransition", "Stakeholder",
+    "StallDecision", "StallFlag", "StallReason", "StallResolution", "Team", "Update",
+    "WorkerHeartbeat",
+]

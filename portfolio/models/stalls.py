@@ -1,0 +1,119 @@
+"""Stalled pilots (DESIGN §4, §4b.2): detection writes a flag; a person decides.
+
+A flag is open from ``flagged_at`` until ``resolved_at``. It resolves itself when
+the pilot leaves pilot or is no longer stalled for any reason; *extend* resolves
+it until a new decision date; *kill* retires the initiative. *Scale* tries the
+move to production and, while the gate blocks it, leaves the flag open but
+decided. Rules live in ``portfolio.stalls``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from portfolio.models.core import Initiative
+
+
+class StallReason(models.TextChoices):
+    TOO_LONG = "too_long", "In pilot too long"
+    IDLE = "idle", "No recent activity"
+    TOO_LONG_AND_IDLE = "too_long_and_idle", "In pilot too long, and idle"
+
+
+class StallDecision(models.TextChoices):
+    SCALE = "scale", "Scale to production"
+    EXTEND = "extend", "Extend the pilot"
+    KILL = "kill", "Kill (retire)"
+
+
+class StallResolution(models.TextChoices):
+    MOVED = "moved", "Left pilot"
+    ACTIVE = "active", "No longer stalled"
+    EXTENDED = "extended", "Extended"
+    KILLED = "killed", "Killed"
+
+
+class StallFlagQuerySet(models.QuerySet):
+    def open(self) -> StallFlagQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+    def resolve(self, *, resolution: str, now: datetime) -> int:
+        """Close the open flags among these; returns how many closed (safe to race)."""
+        return self.open().update(resolved_at=now, resolution=resolution)
+
+
+class StallFlag(models.Model):
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="stall_flags")
+    reason = models.CharField(max_length=24, choices=StallReason.choices)
+    flagged_at = models.DateTimeField()
+    detection_run = models.CharField(
+        max_length=32, help_text="The detection run that raised the flag (its claim token).")
+
+    decision = models.CharField(max_length=8, choices=StallDecision.choices, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(
+        blank=True, help_text="The justification of an extension, or what blocks a scale-up.")
+    extended_until = models.DateField(
+        null=True, blank=True, help_text="Extended pilots are not flagged again before this date.")
+
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sponsor was added to the digest for it.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=8, choices=StallResolution.choices, blank=True)
+
+    objects = StallFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["flagged_at", "id"]
+        constraints = [
+            # Detection claims a pilot by inserting under this: runs at once flag it once.
+            models.UniqueConstraint(fields=["initiative"], condition=Q(resolved_at__isnull=True),
+                                    name="stall_flag_one_open_per_initiative"),
+            models.CheckConstraint(condition=Q(reason__in=StallReason.values),
+                                   name="stall_flag_reason_valid"),
+            models.CheckConstraint(condition=Q(decision="") | Q(decision__in=StallDecision.values),
+                                   name="stall_flag_decision_valid"),
+            models.CheckConstraint(
+                condition=Q(resolution="") | Q(resolution__in=StallResolution.values),
+                name="stall_flag_resolution_valid"),
+            models.CheckConstraint(
+                condition=(Q(resolved_at__isnull=True, resolution="")
+                           | Q(resolved_at__isnull=False) & ~Q(resolution="")),
+                name="stall_flag_resolved_with_resolution"),
+            models.CheckConstraint(
+                condition=Q(decision="") | Q(decided_at__isnull=False, decided_by__isnull=False),
+                name="stall_flag_decision_has_who_and_when"),
+            models.CheckConstraint(
+                condition=~Q(decision=StallDecision.EXTEND) | Q(extended_until__isnull=False),
+                name="stall_flag_extension_has_date"),
+        ]
+        indexes = [
+            # Detection's resolve step, escalation and the digest read open flags only.
+            models.Index(fields=["flagged_at"], condition=Q(resolved_at__isnull=True),
+                         name="stall_flag_open"),
+            # Detection skips pilots whose extension runs until a later date.
+            models.Index(fields=["initiative", "extended_until"],
+                         condition=Q(extended_until__isnull=False),
+                         name="stall_flag_extensions"),
+        ]
+
+    def __str__(self) -> str:
+        return (f"{self.initiative_id} stalled ({self.get_reason_display()}) "
+                f"at {self.flagged_at:%Y-%m-%d}")
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    def weeks_undecided(self, now: datetime) -> int | None:
+        """Whole weeks since the flag was raised while nobody decided; None once decided."""
+        if self.decision or not self.is_open:
+            return None
+        return max((now - self.flagged_at).days // 7, 0)
