@@ -17,10 +17,14 @@ from portfolio.exceptions import DomainError
 from portfolio.models import (
     Activity,
     Dependency,
+    DigestDelivery,
+    DigestRun,
+    DigestSubscription,
     Initiative,
     InitiativeTerm,
     StageTransition,
     Stakeholder,
+    StallFlag,
     Team,
     Update,
     WorkerHeartbeat,
@@ -262,3 +266,42 @@ class InitiativeTermAdmin(AppendOnlyAdmin):
     list_filter = ["in_title"]
     search_fields = ["term", "word", "initiative__title"]
     list_select_related = ["initiative"]
+
+
+@admin.register(StallFlag)
+class StallFlagAdmin(AppendOnlyAdmin):
+    """Stall flags come from the daily detection; decisions are made on /stalls/."""
+
+    list_display = ["initiative", "reason", "flagged_at", "decision", "decided_by",
+                    "escalated_at", "resolution", "resolved_at"]
+    list_filter = ["reason", "decision", "resolution"]
+    list_select_related = ["initiative", "decided_by"]
+    search_fields = ["initiative__title"]
+    date_hierarchy = "flagged_at"
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(AppendOnlyAdmin):
+    """Every digest claimed, with its status, attempts and the SMTP server's last reply."""
+
+    list_display = ["recipient", "period", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "period"]
+    list_select_related = ["recipient"]
+    search_fields = ["recipient__username", "to_address", "message_id"]
+
+
+@admin.register(DigestRun)
+class DigestRunAdmin(AppendOnlyAdmin):
+    list_display = ["period", "finished_at", "deliveries"]
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["user", "opted_out", "updated_at"]
+    list_select_related = ["user"]
+    filter_horizontal = ["teams"]
+    readonly_fields = ["updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)

@@ -110,6 +110,20 @@ class Digest:
     def week(self) -> str:
         return week_label(self.period)
 
+    @property
+    def team_names(self) -> str:
+        return ", ".join(team.name for team in self.teams or [])
+
+    @property
+    def summary(self) -> str:
+        """The subject line's count of what is inside, e.g. "2 newly stalled, 3 changes"."""
+        changes = len(self.stage_moves) + len(self.new_blockers) + len(self.funding)
+        parts = [(len(self.escalated), "escalated to you"),
+                 (len(self.newly_stalled), "newly stalled"),
+                 (len(self.still_stalled), "still stalled"),
+                 (changes, "change" if changes == 1 else "changes")]
+        return ", ".join(f"{count} {label}" for count, label in parts if count) or "nothing new"
+
     def contents(self) -> dict:
         """What it reported, kept with the delivery (ids only)."""
         def ids(items):
@@ -156,7 +170,8 @@ def digests_build(*, now: datetime, period: date, recipients: QuerySet) -> list[
     if not people:
         return []
     sinces = {person.pk: _since(person.last_digest_at, now) for person in people}
-    flags = list(StallFlag.objects.open().filter(initiative__stage=Stage.PILOT)
+    flags = list(StallFlag.objects.open().filter(initiative__stage=Stage.PILOT,
+                                                 flagged_at__lte=now)
                  .select_related("initiative__team", "initiative__owner",
                                  "initiative__sponsor", "decided_by")
                  .order_by("flagged_at", "pk"))

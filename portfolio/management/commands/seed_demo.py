@@ -56,6 +56,7 @@ from portfolio.management.demo_data import (
     UPDATE_BODIES,
     VENDORS,
 )
+from portfolio.management.demo_digest import load_stalls_and_digests
 from portfolio.models import (
     STAGE_ORDER,
     Dependency,
@@ -187,6 +188,7 @@ class DemoLoader:
         leaver.is_active = False
         leaver.save(update_fields=["is_active"])
         hooks.demo_after_load(loader=self)
+        load_stalls_and_digests(self)
 
     def _create_people(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
