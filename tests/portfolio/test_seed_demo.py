@@ -18,14 +18,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio.digest.content import period_of
 from portfolio.models import (
     Activity,
     Category,
     Dependency,
+    DigestDelivery,
+    DigestRun,
+    DigestSubscription,
     Initiative,
     Stage,
     StageTransition,
     Stakeholder,
+    StallFlag,
     Team,
     Update,
 )
@@ -107,6 +112,27 @@ class TestDemoPortfolio:
         assert long_in_pilot.exists()
         assert idle.exists()
         assert fresh.exists()
+
+    def test_tpms_follow_their_teams_and_stalls_are_decided_and_undecided(self):
+        followed = {sub.user.username: {team.slug for team in sub.teams.all()}
+                    for sub in DigestSubscription.objects.select_related("user")}
+        flags = StallFlag.objects.all()
+
+        assert set(followed) == {"tpm", "noah.kim"}
+        assert followed["tpm"].isdisjoint(followed["noah.kim"])
+        assert flags.filter(decision="extend", resolution="extended").exists()
+        assert flags.open().filter(decision="scale").exists()
+        undecided = flags.open().filter(decision="")
+        assert undecided.filter(escalated_at__isnull=False).exists()
+        assert undecided.filter(escalated_at__isnull=True).exists()
+
+    def test_last_weeks_digests_were_sent_and_this_weeks_are_still_to_go(self):
+        this_week = period_of(timezone.now())
+        sent = DigestDelivery.objects.filter(status="sent")
+
+        assert set(sent.values_list("period", flat=True)) == {this_week - timedelta(weeks=1)}
+        assert {"tpm", "noah.kim"} <= set(sent.values_list("recipient__username", flat=True))
+        assert not DigestRun.objects.filter(period=this_week).exists()
 
     def test_the_ownership_page_has_each_kind_of_problem_to_show(self):
         gaps = ownership_gaps(now=timezone.now())
