@@ -199,6 +199,8 @@ DIGEST_RETRY_BASE_SECONDS = env.int("DIGEST_RETRY_BASE_SECONDS", default=60, min
 DIGEST_RETRY_MAX_SECONDS = env.int("DIGEST_RETRY_MAX_SECONDS", default=30 * 60, minimum=0)
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=8, minimum=1)
 # A delivery a worker took this long ago without finishing is taken to have died with it.
+# Longer than CELERY_TASK_TIME_LIMIT (10 minutes) in production, so a slow live send is never
+# taken over; tests that kill a worker set it low.
 DIGEST_SEND_LEASE_SECONDS = env.int("DIGEST_SEND_LEASE_SECONDS", default=15 * 60, minimum=1)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30, minimum=1)
 
@@ -220,7 +222,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any task's time limit or retry countdown, so a message
         # is re-delivered only when its worker really died.
-        "visibility_timeout": 60 * 60 * 2,
+        "visibility_timeout": max(60 * 60 * 2, 2 * DIGEST_RETRY_MAX_SECONDS,
+                                  2 * DIGEST_SEND_LEASE_SECONDS),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

@@ -113,7 +113,8 @@ def stalls_due(*, now: datetime):
     extended = StallFlag.objects.filter(initiative=OuterRef("pk"), extended_until__gt=today)
     return (Initiative.objects.filter(stalled_q(now))
             .filter(~Exists(open_flag), ~Exists(extended))
-            .only("pk", "stage", "stage_changed_at", "last_activity_at").order_by())
+            .only("pk", "stage", "stage_changed_at", "last_activity_at")
+            .order_by("pk"))  # concurrent runs insert in one order: no deadlock
 
 
 def stalls_detect(*, now: datetime) -> DetectionResult:
