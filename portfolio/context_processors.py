@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 
+from portfolio.access import can_follow_teams
 from portfolio.roles import ROLE_LABELS, Role, can_read_portfolio, roles_of
 
 
@@ -25,6 +26,14 @@ def navigation(request):
     items.append(("All initiatives", reverse("portfolio:initiative-list")))
     items.append(("Kill log", reverse("portfolio:kill-log")))
     items.append(("Ownership", reverse("portfolio:ownership-health")))
+    # TPMs land on the stalled pilots (their home), so first for them.
+    stalls = ("Stalled pilots", reverse("portfolio:stall-list"))
+    if Role.TPM in roles:
+        items.insert(0, stalls)
+    else:
+        items.append(stalls)
+    if can_follow_teams(user):
+        items.append(("Digest", reverse("portfolio:digest-settings")))
     if Role.LEADERSHIP not in roles:
         items.append(dashboard)
     if user.is_staff:

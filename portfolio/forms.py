@@ -10,6 +10,8 @@ from portfolio.models import (
     RetirementReason,
     Stage,
     Stakeholder,
+    StallDecision,
+    StallReason,
     Team,
 )
 from portfolio.roles import Role
@@ -179,14 +181,9 @@ class UpdateForm(forms.Form):
         return body
 
 
-class StageMoveForm(forms.Form):
-    """The moves open to this initiative now; the service decides the rules."""
+class RetirementFields(forms.Form):
+    """The kill log's two fields, wherever an initiative can be retired."""
 
-    to_stage = forms.ChoiceField(label="Move", choices=Stage.choices)
-    expected_stage = forms.ChoiceField(choices=Stage.choices, widget=forms.HiddenInput)
-    note = forms.CharField(required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text="Why. Required when moving back.")
     retirement_reason = forms.ChoiceField(
         label="Reason for retiring", required=False,
         choices=[("", "—"), *RetirementReason.choices])
@@ -195,6 +192,18 @@ class StageMoveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when retiring: what the next team should know. "
                   "Shown in the kill log and at intake.")
+
+
+class StageMoveForm(RetirementFields):
+    """The moves open to this initiative now; the service decides the rules."""
+
+    field_order = ["to_stage", "expected_stage", "note", "retirement_reason", "retirement_lessons"]
+
+    to_stage = forms.ChoiceField(label="Move", choices=Stage.choices)
+    expected_stage = forms.ChoiceField(choices=Stage.choices, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text="Why. Required when moving back.")
 
     def __init__(self, *args, moves: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -276,3 +285,55 @@ class DependencyForm(forms.Form):
 def add_refusal(form: forms.Form, error) -> None:
     """Show a service's ``DomainError`` on the field it names, or above the form."""
     form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+# --- Stalled pilots and the digest ---------------------------------------------------------
+
+# The stalled-pilots page's states (``selectors.stall_flag_list``); none: every open stall.
+STALL_STATES = (
+    ("undecided", "Undecided"),
+    ("waiting", "Scale-up waiting on the gate"),
+    ("escalated", "Escalated"),
+    ("extended", "Extended"),
+)
+
+
+class StallFilterForm(forms.Form):
+    """The stalled-pilots page's filters; "only the teams I follow" is for digest readers."""
+
+    state = forms.ChoiceField(required=False, choices=[("", "All open"), *STALL_STATES])
+    team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
+                                  empty_label="Any", to_field_name="slug")
+    reason = forms.ChoiceField(choices=_any(StallReason.choices), required=False)
+    followed = forms.BooleanField(label="Only the teams I follow", required=False)
+
+    def __init__(self, *args, can_follow: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_follow:
+            del self.fields["followed"]
+
+
+class StallDecisionForm(RetirementFields):
+    """Scale, extend or kill a stalled pilot; ``portfolio.stalls.stall_decide`` has the rules."""
+
+    field_order = ["decision", "note", "extend_until", "retirement_reason", "retirement_lessons"]
+
+    decision = forms.ChoiceField(choices=StallDecision.choices, widget=forms.RadioSelect,
+                                 error_messages={"required": "Choose scale, extend or kill."})
+    note = forms.CharField(
+        label="Justification", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why. Required to extend; kept with the decision.")
+    extend_until = forms.DateField(
+        label="New decision date", required=False, widget=DATE_WIDGET,
+        help_text="Extend: the pilot is not flagged again before this date.")
+
+
+class DigestSettingsForm(forms.Form):
+    """The teams a TPM's weekly digest covers (none: every team), or no digest at all."""
+
+    teams = forms.ModelMultipleChoiceField(
+        label="Teams I follow", required=False, widget=forms.CheckboxSelectMultiple,
+        queryset=Team.objects.only("id", "name").order_by("name"),
+        help_text="Follow none to cover every team.")
+    opted_out = forms.BooleanField(label="Send me no weekly digest", required=False)

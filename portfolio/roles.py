@@ -41,10 +41,10 @@ def home_url_for(user) -> str:
     """Where each role lands after signing in.
 
     PMs start from their own initiatives; reviewers from the review queue; leadership
-    from the dashboard; the other roles from the whole portfolio; staff without a role
-    from the admin; a user with no role from a page that says so. Later pages (stalled
-    pilots) take over their role's entry here. Pages of other apps are named by URL
-    only: portfolio imports none.
+    from the dashboard; TPMs from the stalled pilots that wait for a decision; the other
+    roles from the whole portfolio; staff without a role from the admin; a user with no
+    role from a page that says so. Pages of other apps are named by URL only: portfolio
+    imports none.
     """
     roles = roles_of(user)
     initiatives = reverse("portfolio:initiative-list")
@@ -54,6 +54,8 @@ def home_url_for(user) -> str:
         return reverse("governance:review-queue")
     if Role.LEADERSHIP in roles:
         return reverse("scoring:dashboard")
+    if Role.TPM in roles:
+        return reverse("portfolio:stall-list")
     if roles:
         return initiatives
     if user.is_staff:

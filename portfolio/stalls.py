@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from portfolio import hooks
@@ -67,6 +67,19 @@ def stalled_q(now: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}stage": Stage.PILOT}) & (
         Q(**{f"{prefix}stage_changed_at__lte": too_long})
         | Q(**{f"{prefix}last_activity_at__lte": idle}))
+
+
+def current_reason_sql(now: datetime, prefix: str = "", default: str = "reason") -> Case:
+    """SQL: ``stall_reason`` of the initiative reached via ``prefix``; where it is not a
+    stalled pilot now (moved meanwhile, or extended), the ``default`` field's value."""
+    too_long_since, idle_since = _cutoffs(now)
+    pilot = Q(**{f"{prefix}stage": Stage.PILOT})
+    too_long = pilot & Q(**{f"{prefix}stage_changed_at__lte": too_long_since})
+    idle = pilot & Q(**{f"{prefix}last_activity_at__lte": idle_since})
+    return Case(When(too_long & idle, then=Value(StallReason.TOO_LONG_AND_IDLE.value)),
+                When(too_long, then=Value(StallReason.TOO_LONG.value)),
+                When(idle, then=Value(StallReason.IDLE.value)),
+                default=F(default), output_field=CharField())
 
 
 def stall_reason(initiative: Initiative, now: datetime) -> str | None:

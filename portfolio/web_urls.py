@@ -1,8 +1,8 @@
 from django.urls import path
 
 from portfolio.views import csv as csv_views
+from portfolio.views import digest, ownership, people, stalls
 from portfolio.views import initiatives as views
-from portfolio.views import ownership, people
 
 app_name = "portfolio"
 
@@ -28,4 +28,8 @@ urlpatterns = [
          name="dependency-create"),
     path("initiatives/<int:pk>/dependencies/<int:depends_on_id>/remove/",
          people.dependency_delete, name="dependency-delete"),
+    path("stalls/", stalls.stall_list, name="stall-list"),
+    path("stalls/<int:flag_id>/decide/", stalls.stall_decide, name="stall-decide"),
+    path("digest/settings/", digest.digest_settings, name="digest-settings"),
+    path("digest/preview/", digest.digest_preview, name="digest-preview"),
 ]

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from portfolio.models import Initiative, Team
+from portfolio.models import Initiative, StallFlag, Team
 
 FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -59,6 +59,18 @@ class InitiativeFactory(factory.django.DjangoModelFactory):
             decision_date=date(2027, 3, 31),
             production_owner=factory.SelfAttribute("owner"),
         )
+
+
+class StallFlagFactory(factory.django.DjangoModelFactory):
+    """An open stall flag on a pilot (undecided, not escalated)."""
+
+    class Meta:
+        model = StallFlag
+
+    initiative = factory.SubFactory(InitiativeFactory, stage="pilot", contracted=True)
+    reason = "too_long"
+    flagged_at = FIXED_NOW
+    detection_run = "test"
 
 
 def approve_all_checkpoints(initiative, *, reviewer, at=FIXED_NOW) -> int:

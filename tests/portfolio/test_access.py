@@ -47,7 +47,7 @@ def test_anonymous_user_sees_the_login_page(client):
     [
         ("pm", "/initiatives/?owner=me"),
         ("reviewer", "/governance/queue/"),
-        ("tpm", "/initiatives/"),
+        ("tpm", "/stalls/"),
         ("leadership", "/dashboard/"),
     ],
 )

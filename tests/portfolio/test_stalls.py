@@ -13,7 +13,9 @@ from portfolio.services import initiative_move_stage, update_post
 from portfolio.stalls import (
     EXTEND_DATE_IN_PAST,
     EXTEND_NEEDS_JUSTIFICATION,
+    current_reason_sql,
     stall_decide,
+    stall_reason,
     stalls_detect,
     stalls_due,
 )
@@ -278,3 +280,16 @@ def test_the_due_query_is_served_by_the_partial_pilot_indexes():
     assert "pilot_since" in plan, plan
     assert "pilot_last_activity" in plan, plan
     assert "Seq Scan on portfolio_initiative" not in plan, plan
+
+
+def test_the_reason_in_sql_and_in_python_agree():
+    cases = [pilot(days_in_pilot=91), pilot(days_idle=22), pilot(days_in_pilot=95, days_idle=30),
+             pilot(days_in_pilot=5, days_idle=1)]
+    stalls_detect(now=NOW - timedelta(days=1))  # raise flags with yesterday's reasons
+    flags = StallFlag.objects.annotate(
+        now_reason=current_reason_sql(NOW, prefix="initiative__")).select_related("initiative")
+
+    assert len(flags) == 3
+    for flag in flags:
+        assert flag.now_reason == stall_reason(flag.initiative, NOW)
+    assert stall_reason(cases[3], NOW) is None
