@@ -2,18 +2,19 @@
 
 A scoring model's weights are never changed in place: saving new weights on a version
 makes the next version (``scoring_model_revise``) and leaves the edited one as it was.
-Activation is an action that goes through ``scoring_model_activate``.
+Activation is an action that goes through ``scoring_model_activate``. Funding statuses
+are written only by the daily funding-line job: read-only here.
 """
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from portfolio.admin import AdminRefusal, RefusalMessageAdmin
+from portfolio.admin import AdminRefusal, ReadOnlyAdminMixin, RefusalMessageAdmin
 from portfolio.exceptions import DomainError
 from scoring import services
 from scoring.capacity import capacity_plan_set
-from scoring.models import CapacityPlan, ScoringModel
+from scoring.models import CapacityPlan, FundingStatus, ScoringModel
 
 ACTIVATE_ONE = "Select exactly one version to activate."
 REVISED = "Saved the new weights as {new}; {old} is unchanged, so past rankings stay explained."
@@ -119,3 +120,14 @@ class CapacityPlanAdmin(_RefusingAdmin):
         except (DomainError, ValidationError) as error:
             raise _refusal(error) from error
         _copy_into(obj, saved)
+
+
+@admin.register(FundingStatus)
+class FundingStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Where each initiative stood at the last funding-line record (the daily job)."""
+
+    list_display = ["initiative", "year", "quarter", "funded", "recorded_at"]
+    list_filter = ["year", "quarter", "funded"]
+    search_fields = ["initiative__title"]
+    list_select_related = ["initiative"]
+    ordering = ["-year", "-quarter", "initiative__title"]

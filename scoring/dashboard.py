@@ -11,7 +11,8 @@ A fixed number of queries whatever the portfolio's size (pinned in
 - the active scoring model (1) and the whole ranking, the fields the line needs (1);
 - the funding line: the teams and their capacity (1), the funded initiatives' open
   checkpoints (1 per ``capacity.BLOCKER_CHUNK`` funded, none when nothing is funded);
-- the KPIs: counts per stage (1), one aggregate for the flags (1), pilot ages (1);
+- the KPIs: counts per stage (1), one aggregate for the flags — open stall flags
+  included — (1), pilot ages (1);
 - the table: its count (1) and its page (1) — or, for the export, every row (1);
 - the heat map: the active checkpoint types (1) and the top rows' checkpoints (1).
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import (
@@ -41,7 +42,7 @@ from django.utils import timezone
 
 from governance.models import Checkpoint
 from governance.selectors import heat_map, with_compliance
-from portfolio.models import Initiative, Stage, StageTransition
+from portfolio.models import Initiative, Stage, StageTransition, StallFlag
 from portfolio.selectors import stage_counts, with_ownership_health
 from scoring import charts, formulas
 from scoring.capacity import (
@@ -81,8 +82,10 @@ CONVERSION_FORMULA = ("pilot → production conversion = initiatives that reache
                       "÷ initiatives that ever entered pilot (a stage move into pilot), "
                       "whatever their stage now")
 MEDIAN_AGE_FORMULA = "median of the days each initiative now in pilot has been in pilot"
-STALLED_FORMULA = ("in pilot longer than {max_days} days, or no activity for more than "
-                   "{idle_days} days (PILOT_MAX_DAYS, PILOT_IDLE_DAYS)")
+STALLED_FORMULA = ("pilots flagged by the daily stall detection (in pilot longer than "
+                   "{max_days} days, or idle for more than {idle_days} days: PILOT_MAX_DAYS, "
+                   "PILOT_IDLE_DAYS) and still open, decided or not: not yet resolved by a "
+                   "move, new activity, an extension or a kill")
 OWNERSHIP_FORMULA = ("owner left, owner silent longer than OWNER_SILENT_DAYS, or nobody "
                      "Responsible past the idea stage")
 COMPLIANCE_FORMULA = ("a checkpoint that gates its current stage (or an earlier one) is "
@@ -253,20 +256,18 @@ def kpis(*, filters: dict, now: datetime) -> tuple[Kpis, list[int]]:
     today = timezone.localdate(now)
     base = _filtered(Initiative.objects.all(), filters)
     counts = stage_counts(base)
-    max_days, idle_days = settings.PILOT_MAX_DAYS, settings.PILOT_IDLE_DAYS
-    stalled = Q(stage=Stage.PILOT) & (
-        Q(stage_changed_at__lt=now - timedelta(days=max_days))
-        | Q(last_activity_at__lt=now - timedelta(days=idle_days)))
     transitions = StageTransition.objects.filter(initiative=OuterRef("pk"))
     flagged = with_compliance(with_ownership_health(base, now=now), today=today).annotate(
         entered_pilot=Exists(transitions.filter(to_stage=Stage.PILOT)),
         entered_production=Exists(transitions.filter(to_stage=Stage.PRODUCTION)),
+        # Stall detection (daily) decides what is stalled; the dashboard counts its open flags.
+        stalled=Exists(StallFlag.objects.open().filter(initiative=OuterRef("pk"))),
     )
     totals = flagged.order_by().aggregate(
         n_total=Count("pk"),
         n_entered_pilot=Count("pk", filter=Q(entered_pilot=True)),
         n_reached_production=Count("pk", filter=Q(entered_pilot=True, entered_production=True)),
-        n_stalled=Count("pk", filter=stalled),
+        n_stalled=Count("pk", filter=Q(stalled=True)),
         n_gaps=Count("pk", filter=Q(owner_left=True) | Q(owner_silent=True)
                      | Q(nobody_responsible=True)),
         n_noncompliant=Count("pk", filter=Q(out_of_compliance=True)),

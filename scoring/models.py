@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from portfolio.models import Team
+from portfolio.models import Initiative, Team
 
 
 class ScoringMethod(models.TextChoices):
@@ -83,3 +83,37 @@ class CapacityPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} {self.year}-Q{self.quarter}: {self.engineer_weeks} engineer-weeks"
+
+
+class FundingStatus(models.Model):
+    """Whether an initiative was above its team's funding line when the line was last
+    recorded for a quarter (``scoring.services.funding_line_record``, a daily job).
+
+    The first record of an initiative in a quarter is its baseline; a later record that
+    differs is a crossing of the line, written to the initiative's activity for the
+    digest (DESIGN.md §4b.8).
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,
+                                   related_name="funding_statuses")
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField(choices=[(q, f"Q{q}") for q in range(1, 5)])
+    funded = models.BooleanField()
+    recorded_at = models.DateTimeField(help_text="When this status was first seen, or last "
+                                                 "changed.")
+
+    class Meta:
+        verbose_name_plural = "funding statuses"
+        ordering = ["-year", "-quarter", "initiative_id"]
+        constraints = [
+            # Quarter first: the daily funding-line job reads one quarter's rows through it,
+            # and runs at once insert each baseline once (ignore_conflicts).
+            models.UniqueConstraint(fields=["year", "quarter", "initiative"],
+                                    name="funding_status_one_per_initiative_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4),
+                                   name="funding_status_quarter_1_4"),
+        ]
+
+    def __str__(self) -> str:
+        where = "funded" if self.funded else "not funded"
+        return f"{self.initiative_id} {where} in {self.year}-Q{self.quarter}"

@@ -1,8 +1,13 @@
-"""Scoring writes: create, revise (a new version) and activate scoring models.
+"""Scoring writes: create, revise (a new version) and activate scoring models; record
+who crossed the funding line.
 
 A version is never edited: new weights make the next version of the same name, so a
 past ranking stays explainable. Exactly one version is active; activation swaps it in
 one transaction (the partial unique constraint ``scoring_model_one_active`` holds it).
+
+``funding_line_record`` is the daily funding-line job (DESIGN.md §4b.8): it stores where
+each initiative stands against this quarter's line and turns each change into a
+"crossed the funding line" activity, which the weekly digest reports.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ from math import isfinite
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from portfolio.exceptions import DomainError
-from scoring import formulas
-from scoring.models import ScoringMethod, ScoringModel
+from portfolio.models import Activity
+from portfolio.services import activity_record
+from scoring import capacity, formulas
+from scoring.models import FundingStatus, ScoringMethod, ScoringModel
 
 WEIGHTS_NOT_A_MAPPING = "Weights must map each criterion to a number."
 WEIGHTS_UNKNOWN = "Unknown criteria: {unknown}. Known: {known}."
@@ -138,3 +146,64 @@ def scoring_model_activate(*, model: ScoringModel, actor, now: datetime) -> Scor
     model.is_active = True
     _save(model, actor=actor, now=now)
     return model
+
+
+# --- The daily funding-line job -----------------------------------------------------------------
+
+def funding_line_record(*, now: datetime) -> int:
+    """Record where every capacity-drawing initiative stands against this quarter's line.
+
+    The first record of an initiative in the quarter is its baseline and reports nothing.
+    A change since the last record (funded -> below the line, or back) is a crossing: one
+    ``FUNDING_CHANGED`` activity with ``details = {"quarter": "2026-Q4", "funded": bool,
+    "team": team name, "reason": why it is below the line ("" when funded)}``. A new
+    quarter starts from new baselines.
+
+    Safe to run twice at once: baselines are inserted under the unique constraint
+    (``ignore_conflicts``), and each crossing is claimed with a conditional UPDATE; only
+    the run whose UPDATE changed the row writes the activity. Queries: the line (the
+    active model, the ranking, the teams, the funded initiatives' checkpoints: 4), the
+    quarter's stored statuses (1), the baselines (1 per 1,000 new) and, per crossing, its
+    claim and its activity. Returns how many crossings were recorded.
+    """
+    year, quarter = capacity.quarter_of(timezone.localdate(now))
+    line = capacity.funding_line_for_quarter(year=year, quarter=quarter, now=now)
+    stored = {initiative_id: (pk, funded) for pk, initiative_id, funded in
+              FundingStatus.objects.filter(year=year, quarter=quarter)
+              .values_list("pk", "initiative_id", "funded")}
+    baselines, crossings = [], []
+    for team_line in line.teams:
+        for entry in team_line.entries:
+            seen = stored.get(entry.initiative.pk)
+            if seen is None:
+                baselines.append(FundingStatus(initiative=entry.initiative, year=year,
+                                               quarter=quarter, funded=entry.funded,
+                                               recorded_at=now))
+            elif seen[1] != entry.funded:
+                crossings.append((seen[0], team_line.team, entry))
+    FundingStatus.objects.bulk_create(baselines, batch_size=1000, ignore_conflicts=True)
+    recorded = 0
+    for pk, team, entry in crossings:
+        recorded += _crossing_record(pk=pk, team=team, entry=entry, label=line.label, now=now)
+    return recorded
+
+
+def _reason(entry: capacity.LineEntry) -> str:
+    """Why it is below the line, in words ("" when funded); an unsized one says so."""
+    if entry.funded:
+        return ""
+    return entry.reason or entry.label
+
+
+@transaction.atomic
+def _crossing_record(*, pk: int, team, entry: capacity.LineEntry, label: str,
+                     now: datetime) -> int:
+    """Claim one crossing (1) and report it, or leave it to the run that claimed it (0)."""
+    claimed = (FundingStatus.objects.filter(pk=pk, funded=not entry.funded)
+               .update(funded=entry.funded, recorded_at=now))
+    if claimed != 1:
+        return 0
+    activity_record(initiative=entry.initiative, kind=Activity.Kind.FUNDING_CHANGED, actor=None,
+                    now=now, details={"quarter": label, "funded": entry.funded,
+                                      "team": team.name, "reason": _reason(entry)})
+    return 1

@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.services import checkpoints_sync
-from portfolio.models import Category, Initiative, Stage, StageTransition
+from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
 from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan
-from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -249,16 +249,24 @@ def test_titles_are_escaped_in_the_page_and_neutralised_in_the_csv(client, leade
 
 # --- KPIs -------------------------------------------------------------------------------------
 
+def stalled_figure(html):
+    """The figure on the stalled pilots KPI card."""
+    card = html[html.index("<h2>Stalled pilots</h2>"):]
+    return card[card.index('<p class="dash-figure">') + len('<p class="dash-figure">'):
+                card.index("</p>")]
+
+
 def test_kpis_follow_their_definitions(client, leader, settings):
     settings.PILOT_MAX_DAYS, settings.PILOT_IDLE_DAYS = 90, 21
     now = timezone.now()
     team = TeamFactory()
     fresh = sized(team=team, effort=1, reach=1, stage=Stage.PILOT,
                   stage_changed_at=now - timedelta(days=10))
-    sized(team=team, effort=1, reach=1, stage=Stage.PILOT,                  # stalled: old
-          stage_changed_at=now - timedelta(days=120))
-    sized(team=team, effort=1, reach=1, stage=Stage.PILOT,                  # stalled: idle
-          stage_changed_at=now - timedelta(days=30), last_activity_at=now - timedelta(days=40))
+    old = sized(team=team, effort=1, reach=1, stage=Stage.PILOT,
+                stage_changed_at=now - timedelta(days=120))
+    idle = sized(team=team, effort=1, reach=1, stage=Stage.PILOT,
+                 stage_changed_at=now - timedelta(days=30),
+                 last_activity_at=now - timedelta(days=40))
     shipped = sized(team=team, effort=1, reach=1, stage=Stage.PRODUCTION)
     for initiative, moves in ((fresh, [Stage.PILOT]), (shipped, [Stage.PILOT, Stage.PRODUCTION])):
         previous = Stage.ASSESSMENT
@@ -266,6 +274,13 @@ def test_kpis_follow_their_definitions(client, leader, settings):
             StageTransition.objects.create(initiative=initiative, from_stage=previous,
                                            to_stage=stage, actor=leader, at=now)
             previous = stage
+    # Stall detection flagged the old and the idle pilot; the idle one's scale-up waits on
+    # governance (decided, still open). The fresh pilot's flag resolved when it was active.
+    StallFlagFactory(initiative=old, reason="too_long", flagged_at=now - timedelta(days=30))
+    StallFlagFactory(initiative=idle, reason="idle", flagged_at=now - timedelta(days=19),
+                     decision="scale", decided_by=leader, decided_at=now)
+    StallFlagFactory(initiative=fresh, reason="idle", flagged_at=now - timedelta(days=60),
+                     resolved_at=now - timedelta(days=12), resolution="active")
     client.force_login(leader)
 
     html = page_text(client)
@@ -275,14 +290,43 @@ def test_kpis_follow_their_definitions(client, leader, settings):
     assert "1 reached production ÷ 2 ever entered pilot" in html
     # Median pilot age of 10, 120 and 30 days.
     assert "30 days" in html
-    kpis = html[html.index("Stalled pilots"):]
-    assert '<p class="dash-figure">2</p>' in kpis[:200]
+    # Two open flags (one decided, one not); the resolved one does not count.
+    assert stalled_figure(html) == "2"
+    assert "flagged by the daily stall detection (in pilot longer than 90 days" in html
+
+
+def test_the_stalled_kpi_counts_open_flags_not_the_thresholds(client, leader, settings):
+    settings.PILOT_MAX_DAYS, settings.PILOT_IDLE_DAYS = 90, 21
+    now = timezone.now()
+    support = TeamFactory(name="Support", slug="support")
+    finance = TeamFactory(name="Finance", slug="finance")
+    # Past both thresholds, but detection has not flagged it yet: not counted.
+    sized(team=support, effort=1, reach=1, stage=Stage.PILOT,
+          stage_changed_at=now - timedelta(days=200), last_activity_at=now - timedelta(days=60))
+    # Extended: its flag resolved until the new decision date, so not counted either.
+    extended = sized(team=support, effort=1, reach=1, stage=Stage.PILOT,
+                     stage_changed_at=now - timedelta(days=150))
+    StallFlagFactory(initiative=extended, flagged_at=now - timedelta(days=20),
+                     decision="extend", decided_by=leader, decided_at=now,
+                     extended_until=now.date() + timedelta(days=30), resolved_at=now,
+                     resolution="extended")
+    # Open flags: one per team.
+    for team in (support, finance):
+        StallFlagFactory(initiative=sized(team=team, effort=1, reach=1, stage=Stage.PILOT,
+                                          stage_changed_at=now - timedelta(days=100)),
+                         flagged_at=now - timedelta(days=9))
+    client.force_login(leader)
+
+    assert stalled_figure(page_text(client)) == "2"
+    assert stalled_figure(page_text(client, team="support")) == "1"
+    assert stalled_figure(page_text(client, stage=Stage.ASSESSMENT)) == "0"
 
 
 # --- A fixed number of queries ----------------------------------------------------------------
 
 def _portfolio(size, actor):
-    """``size`` initiatives over four teams and every stage, plans, moves and checkpoints."""
+    """``size`` initiatives over four teams and every stage, plans, moves, checkpoints and
+    open stall flags."""
     now = timezone.now()
     teams = [TeamFactory(name=f"Team {n}", slug=f"team-{n}") for n in range(4)]
     for team in teams[:3]:
@@ -300,6 +344,9 @@ def _portfolio(size, actor):
     StageTransition.objects.bulk_create([
         StageTransition(initiative=i, from_stage=Stage.ASSESSMENT, to_stage=Stage.PILOT,
                         actor=actor, at=now) for i in pilots], batch_size=1000)
+    StallFlag.objects.bulk_create([
+        StallFlag(initiative=i, reason="too_long", flagged_at=now, detection_run="bulk")
+        for i in pilots[::3]], batch_size=1000)
     # Personal data and customer-facing: checkpoints apply; some open, so some are blocked.
     some = list(Initiative.objects.filter(stage__in=[Stage.ASSESSMENT, Stage.PILOT])[:size // 5])
     Initiative.objects.filter(pk__in=[i.pk for i in some]).update(uses_personal_data=True,

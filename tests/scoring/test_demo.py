@@ -1,12 +1,15 @@
-"""`manage.py seed_demo` plans capacity so the funding line bites (issue 5, item 7)."""
+"""`manage.py seed_demo` plans capacity so the funding line bites (issue 5, item 7), and
+records the line a week ago and today, so the digest has crossings to report (§4b.8)."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
-from portfolio.models import Team
+from portfolio.models import Activity, Team
 from scoring.capacity import (
     BELOW_LINE,
     FUNDED,
@@ -14,12 +17,23 @@ from scoring.capacity import (
     next_quarter,
     quarter_of,
 )
-from scoring.models import CapacityPlan
+from scoring.demo import LINE_BASELINE_DAYS_AGO
+from scoring.models import CapacityPlan, FundingStatus
+from scoring.services import funding_line_record
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, loaded once for this module's tests and rolled back after them."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        before = timezone.now()
+        call_command("seed_demo", stdout=io.StringIO())
+        yield before
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
-def test_demo_capacity_leaves_some_teams_over_committed_and_others_with_headroom():
-    call_command("seed_demo", stdout=io.StringIO())
+def test_demo_capacity_leaves_some_teams_over_committed_and_others_with_headroom(demo):
     now = timezone.now()
     this_quarter = quarter_of(now)
 
@@ -41,3 +55,32 @@ def test_demo_capacity_leaves_some_teams_over_committed_and_others_with_headroom
     for team_line in headroom:
         assert not team_line.with_status(BELOW_LINE)
         assert team_line.utilisation_percent <= 100
+
+
+@pytest.mark.django_db
+def test_demo_records_a_baseline_a_week_ago_and_crossings_both_ways_today(demo):
+    loaded_at = demo
+    year, quarter = quarter_of(loaded_at)
+    crossings = list(Activity.objects.filter(kind=Activity.Kind.FUNDING_CHANGED)
+                     .select_related("initiative__team"))
+
+    # Both directions, each recorded by today's run, after last week's digest.
+    assert {crossing.details["funded"] for crossing in crossings} == {True, False}
+    assert len({crossing.at for crossing in crossings}) == 1
+    assert crossings[0].at >= loaded_at
+    for crossing in crossings:
+        assert crossing.details["quarter"] == f"{year}-Q{quarter}"
+        assert crossing.details["team"] == crossing.initiative.team.name
+        assert bool(crossing.details["reason"]) is not crossing.details["funded"]
+        status = FundingStatus.objects.get(initiative=crossing.initiative, year=year,
+                                           quarter=quarter)
+        assert (status.funded, status.recorded_at) == (crossing.details["funded"],
+                                                       crossing.at)
+    # Everyone else kept the baseline: the week-old record (or the quarter's first day).
+    baseline = FundingStatus.objects.exclude(initiative__in=[c.initiative for c in crossings])
+    assert baseline.exists()
+    recorded = set(baseline.values_list("recorded_at", flat=True))
+    assert len(recorded) == 1
+    assert (crossings[0].at - recorded.pop()) <= timedelta(days=LINE_BASELINE_DAYS_AGO)
+    # The stored line is today's line: the next daily run finds nothing new.
+    assert funding_line_record(now=timezone.now()) == 0
