@@ -16,6 +16,7 @@ from portfolio import services
 from portfolio.exceptions import DomainError
 from portfolio.models import (
     Activity,
+    ApiToken,
     Dependency,
     DigestDelivery,
     DigestRun,
@@ -305,3 +306,18 @@ class DigestSubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AppendOnlyAdmin):
+    """Who holds which API tokens, and whether they are used. Users create and revoke their
+    own on /account/tokens/; deactivating a user stops all of theirs. The key's hash is
+    never shown."""
+
+    list_display = ["name", "user", "key_prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["name", "key_prefix", "user__username"]
+    fields = ["user", "name", "key_prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    date_hierarchy = "created_at"

@@ -36,6 +36,8 @@ def navigation(request):
         items.append(("Digest", reverse("portfolio:digest-settings")))
     if Role.LEADERSHIP not in roles:
         items.append(dashboard)
+    # Every reader may hold personal tokens for the REST API.
+    items.append(("API tokens", reverse("portfolio:api-tokens")))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))
     return {

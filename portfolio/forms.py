@@ -15,6 +15,7 @@ from portfolio.models import (
     Team,
 )
 from portfolio.roles import Role
+from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
 
 SORTS = {
     "recent": ("Most recent activity", ["-last_activity_at", "-id"]),
@@ -337,3 +338,15 @@ class DigestSettingsForm(forms.Form):
         queryset=Team.objects.only("id", "name").order_by("name"),
         help_text="Follow none to cover every team.")
     opted_out = forms.BooleanField(label="Send me no weekly digest", required=False)
+
+
+# --- Personal API tokens -----------------------------------------------------------------------
+
+class ApiTokenForm(forms.Form):
+    """A new API token's name; ``portfolio.tokens.api_token_create`` has the rules."""
+
+    name = forms.CharField(
+        label="Token name", max_length=NAME_MAX_LENGTH,
+        help_text="What it is for, e.g. “Quarterly report script”.",
+        error_messages={"required": NAME_REQUIRED},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}))

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from the package (no CDN)
     "simple_history",
     "axes",
     "csp",
@@ -268,9 +270,35 @@ PAGE_SIZE = env.int("PAGE_SIZE", default=50, minimum=1)
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portfolio.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portfolio.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# The API's page size: ?page_size= up to the cap.
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50, minimum=1)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AI Initiative Portfolio Tracker API",
+    "DESCRIPTION": ("Initiatives, stage moves, updates and teams, with the same rules and "
+                    "permissions as the browser. Authenticate with a personal API token "
+                    "(`Authorization: Bearer <token>`, created at /account/tokens/) or a "
+                    "browser session (with its CSRF token)."),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Anonymous users see nothing but the login page: the schema and its UI need a sign-in.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"StageEnum": "portfolio.models.Stage"},
 }
 
 LOGGING = {

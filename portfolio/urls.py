@@ -15,5 +15,8 @@ urlpatterns = [
     path("", include("portfolio.web_urls")),
     path("governance/", include("governance.urls")),
     path("", include("scoring.urls")),
+    path("api/", include("portfolio.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "portfolio.views.general.bad_request"

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from portfolio.views import csv as csv_views
-from portfolio.views import digest, ownership, people, stalls
+from portfolio.views import digest, ownership, people, stalls, tokens
 from portfolio.views import initiatives as views
 
 app_name = "portfolio"
@@ -32,4 +32,6 @@ urlpatterns = [
     path("stalls/<int:flag_id>/decide/", stalls.stall_decide, name="stall-decide"),
     path("digest/settings/", digest.digest_settings, name="digest-settings"),
     path("digest/preview/", digest.digest_preview, name="digest-preview"),
+    path("account/tokens/", tokens.api_token_list, name="api-tokens"),
+    path("account/tokens/<int:pk>/revoke/", tokens.api_token_revoke, name="api-token-revoke"),
 ]

@@ -1,5 +1,5 @@
 """The portfolio app's tables: the initiatives domain (``core``), stalled pilots
-(``stalls``) and the weekly digest (``digest``)."""
+(``stalls``), the weekly digest (``digest``) and personal API tokens (``tokens``)."""
 
 from portfolio.models.core import (
     AUTONOMY_ORDER,
@@ -27,12 +27,13 @@ from portfolio.models.core import (
 )
 from portfolio.models.digest import DigestDelivery, DigestRun, DigestSubscription
 from portfolio.models.stalls import StallDecision, StallFlag, StallReason, StallResolution
+from portfolio.models.tokens import ApiToken
 
 __all__ = [
     "AUTONOMY_ORDER", "CONFIDENCE_CHOICES", "IMPACT_CHOICES", "RISK_ORDER", "STAGE_ORDER",
-    "Activity", "ActivityKind", "AutonomyLevel", "Category", "Dependency", "DigestDelivery",
-    "DigestRun", "DigestSubscription", "Health", "Initiative", "InitiativeQuerySet",
-    "InitiativeTerm", "RetirementReason", "RiskTier", "Stage", "StageTransition", "Stakeholder",
-    "StallDecision", "StallFlag", "StallReason", "StallResolution", "Team", "Update",
-    "WorkerHeartbeat",
+    "Activity", "ActivityKind", "ApiToken", "AutonomyLevel", "Category", "Dependency",
+    "DigestDelivery", "DigestRun", "DigestSubscription", "Health", "Initiative",
+    "InitiativeQuerySet", "InitiativeTerm", "RetirementReason", "RiskTier", "Stage",
+    "StageTransition", "Stakeholder", "StallDecision", "StallFlag", "StallReason",
+    "StallResolution", "Team", "Update", "WorkerHeartbeat",
 ]

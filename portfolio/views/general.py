@@ -1,8 +1,10 @@
 """Pages every signed-in user reaches: home, the no-role page, and /healthz."""
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -39,3 +41,17 @@ def healthz(request):
         beat = health.last_worker_heartbeat()
         body["worker_last_seen"] = beat.isoformat() if beat else None
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
+
+
+@login_not_required
+def bad_request(request, exception=None):
+    """Django's 400 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad host...): JSON in the
+    API's one error shape under /api/, with 413 for a body that is too large; the usual
+    page elsewhere."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"message": "The request body is too large.", "code": "too_large"},
+                            status=413)
+    return JsonResponse({"message": "The request could not be read.", "code": "bad_request"},
+                        status=400)

@@ -1,0 +1,73 @@
+"""One JSON shape for every API error.
+
+``{"message": "...", "code": "...", "fields": {"field": ["...", ...]}}``: ``fields`` is
+present for validation errors and for domain refusals that belong to a field; a domain
+refusal (a blocked gate, a stale version) carries the service's own message, which
+names what blocks it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portfolio.exceptions import DomainError
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = ("This change needs an If-Match header with the ETag of the version you "
+                      "read (GET it first).")
+    default_code = "precondition_required"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = ("The initiative changed since you read it (your If-Match does not match "
+                      "its ETag); nothing was changed. GET it again and retry.")
+    default_code = "precondition_failed"
+
+
+def _flatten(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in _flatten(value)]
+    if isinstance(detail, list):
+        return [message for value in detail for message in _flatten(value)]
+    return [str(detail)]
+
+
+def _fields(detail: dict) -> dict[str, list[str]]:
+    return {str(name): _flatten(value) for name, value in detail.items()}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with domain refusals, Django's errors and one body shape."""
+    if isinstance(exc, DomainError):
+        fields = {exc.field: [exc.message]} if exc.field else {}
+        return Response({"message": exc.message, "code": "refused", "fields": fields},
+                        status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _fields(detail) if isinstance(detail, dict) else {
+            "non_field_errors": _flatten(detail)}
+        body = {"message": "Some fields are not valid; nothing was changed.",
+                "code": "invalid", "fields": fields}
+    else:
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        body = {"message": " ".join(_flatten(detail)), "code": str(code)}
+    response.data = body
+    return response

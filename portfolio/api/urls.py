@@ -1,0 +1,18 @@
+"""``/api/v1/``: the router of every app's endpoints; the schema and Swagger UI."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from portfolio.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("initiatives", views.InitiativeViewSet, basename="initiative")
+router.register("teams", views.TeamViewSet, basename="team")
+
+urlpatterns = [
+    path("v1/", include((router.urls, "api"), namespace="api")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,204 @@
+"""API v1 endpoints of the portfolio: parse input, one service or selector, serialize.
+
+Access is the browser's (``portfolio.access``): outsiders get 404, read-only roles 403
+on writes. An initiative's responses carry an ``ETag`` of its version; a change needs
+``If-Match`` with it (428 without, 412 when stale), and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from portfolio import selectors, services
+from portfolio.access import require_editor, require_pm, require_reader
+from portfolio.api.errors import PreconditionFailed, PreconditionRequired
+from portfolio.api.pagination import ApiPagination
+from portfolio.api.serializers import (
+    InitiativeDetailSerializer,
+    InitiativeListSerializer,
+    InitiativeWriteSerializer,
+    MoveSerializer,
+    TeamSerializer,
+    TransitionCreatedSerializer,
+    UpdateSerializer,
+)
+from portfolio.forms import InitiativeFilterForm
+from portfolio.models import Initiative, StageTransition, Stakeholder, Team, Update
+
+ERROR = OpenApiResponse(description="The one error shape: message, code, fields.")
+READ_ERRORS = {401: ERROR, 403: ERROR, 404: ERROR}
+WRITE_ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 413: ERROR, 415: ERROR}
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    description="The ETag of the version you read, e.g. \"12-3\".")
+
+
+def etag_of(initiative: Initiative) -> str:
+    return f'"{initiative.pk}-{initiative.version}"'
+
+
+def expected_version(request, initiative: Initiative) -> int:
+    """The version the caller read, from ``If-Match``: 428 without it, 412 when stale."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        raise PreconditionRequired()
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    if etag_of(initiative) not in tags and "*" not in tags:
+        raise PreconditionFailed()
+    return initiative.version
+
+
+def _detail_queryset():
+    return (Initiative.objects.select_related("team", "owner", "sponsor", "production_owner")
+            .prefetch_related(
+                Prefetch("stakeholders", queryset=Stakeholder.objects.select_related("user")
+                         .order_by("role", "user__username")),
+                Prefetch("transitions", queryset=StageTransition.objects
+                         .select_related("actor").order_by("at", "id"))))
+
+
+FILTERS = [
+    OpenApiParameter("q", str, description="Search titles and summaries."),
+    OpenApiParameter("team", str, description="A team's slug."),
+    OpenApiParameter("category", str), OpenApiParameter("stage", str),
+    OpenApiParameter("health", str),
+    OpenApiParameter("owner", str, description='A username, or "me".'),
+    OpenApiParameter("sort", str, description="recent (default), title, stage, …"),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Initiatives, filtered, sorted and paginated",
+                       parameters=FILTERS, responses={200: InitiativeListSerializer(many=True),
+                                                      400: ERROR, 401: ERROR, 404: ERROR}),
+    retrieve=extend_schema(summary="One initiative, with its people and stage history",
+                           responses={200: InitiativeDetailSerializer, **READ_ERRORS}),
+    create=extend_schema(summary="Log an initiative (PMs)", request=InitiativeWriteSerializer,
+                         responses={201: InitiativeDetailSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(
+        summary="Change fields of an initiative (its editors), with If-Match",
+        parameters=[IF_MATCH], request=InitiativeWriteSerializer,
+        responses={200: InitiativeDetailSerializer, **WRITE_ERRORS, 412: ERROR, 428: ERROR}),
+)
+class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    pagination_class = ApiPagination
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset = Initiative.objects.none()  # for the schema; reads go through the selectors
+
+    def get_serializer_class(self):
+        return {"list": InitiativeListSerializer, "create": InitiativeWriteSerializer,
+                "partial_update": InitiativeWriteSerializer, "move": MoveSerializer,
+                "updates": UpdateSerializer}.get(self.action, InitiativeDetailSerializer)
+
+    def _initiative(self) -> Initiative:
+        require_reader(self.request.user)
+        return get_object_or_404(_detail_queryset(), pk=self.kwargs["pk"])
+
+    def _detail(self, initiative: Initiative, *, status_code=status.HTTP_200_OK) -> Response:
+        initiative = get_object_or_404(_detail_queryset(), pk=initiative.pk)
+        return Response(InitiativeDetailSerializer(initiative).data, status=status_code,
+                        headers={"ETag": etag_of(initiative)})
+
+    def list(self, request, *args, **kwargs):
+        require_reader(request.user)
+        form = InitiativeFilterForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        queryset = selectors.initiative_list(fetched_by=request.user, filters=form.cleaned_data)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(InitiativeListSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        initiative = self._initiative()
+        response = self._detail(initiative)
+        if request.headers.get("If-None-Match") == response["ETag"]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
+        return response
+
+    def create(self, request, *args, **kwargs):
+        require_pm(request.user)
+        serializer = InitiativeWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        initiative = services.initiative_create(actor=request.user, now=timezone.now(),
+                                                **serializer.validated_data)
+        response = self._detail(initiative, status_code=status.HTTP_201_CREATED)
+        response["Location"] = f"/api/v1/initiatives/{initiative.pk}/"
+        return response
+
+    def partial_update(self, request, *args, **kwargs):
+        initiative = self._initiative()
+        require_editor(request.user, initiative)
+        version = expected_version(request, initiative)
+        serializer = InitiativeWriteSerializer(initiative, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        updated = services.initiative_update(initiative=initiative, actor=request.user,
+                                             now=timezone.now(), expected_version=version,
+                                             changes=dict(serializer.validated_data))
+        return self._detail(updated)
+
+    @extend_schema(summary="Move the stage (its editors), with If-Match: the gate applies",
+                   parameters=[IF_MATCH], request=MoveSerializer,
+                   responses={201: TransitionCreatedSerializer, **WRITE_ERRORS, 412: ERROR,
+                              428: ERROR})
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        initiative = self._initiative()
+        require_editor(request.user, initiative)
+        expected_version(request, initiative)
+        serializer = MoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        transition = services.initiative_move_stage(
+            initiative=initiative, actor=request.user, now=timezone.now(),
+            expected_stage=initiative.stage, **serializer.validated_data)
+        initiative.refresh_from_db(fields=["version"])
+        transition.initiative = initiative
+        return Response(TransitionCreatedSerializer(transition).data,
+                        status=status.HTTP_201_CREATED, headers={"ETag": etag_of(initiative)})
+
+    @extend_schema(methods=["GET"], summary="The initiative's status updates, newest first",
+                   responses={200: UpdateSerializer(many=True), **READ_ERRORS})
+    @extend_schema(methods=["POST"], summary="Post a status update (its editors)",
+                   request=UpdateSerializer, responses={201: UpdateSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["get", "post"], pagination_class=ApiPagination)
+    def updates(self, request, pk=None):
+        initiative = self._initiative()
+        if request.method == "GET":
+            updates = (Update.objects.filter(initiative=initiative).select_related("author")
+                       .order_by("-created_at", "-id"))
+            page = self.paginate_queryset(updates)
+            return self.get_paginated_response(UpdateSerializer(page, many=True).data)
+        require_editor(request.user, initiative)
+        serializer = UpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        update = services.update_post(initiative=initiative, author=request.user,
+                                      now=timezone.now(), **serializer.validated_data)
+        return Response(UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Teams", responses={200: TeamSerializer(many=True),
+                                                   401: ERROR, 404: ERROR}),
+    retrieve=extend_schema(summary="One team", responses={200: TeamSerializer, **READ_ERRORS}),
+)
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TeamSerializer
+    pagination_class = ApiPagination
+    queryset = Team.objects.order_by("name")
+
+    def get_queryset(self):
+        require_reader(self.request.user)
+        return super().get_queryset()

@@ -1,0 +1,280 @@
+"""API v1, initiatives and teams: the browser's rules and permissions, one error shape,
+optimistic locking with ETag / If-Match, capped pages and bounded queries."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from portfolio.models import Initiative, Stage, Update
+from tests.factories import InitiativeFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/initiatives/"
+
+
+def detail(initiative):
+    return f"/api/v1/initiatives/{initiative.pk}/"
+
+
+def client_for(user=None):
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def owned(pm):
+    return InitiativeFactory(owner=pm, title="Claims triage assistant",
+                             team=TeamFactory(slug="claims", name="Claims"))
+
+
+def test_anonymous_requests_get_401_in_the_error_shape():
+    response = client_for().get(LIST)
+
+    assert response.status_code == 401
+    assert set(response.json()) >= {"message", "code"}
+
+
+def test_outsiders_get_404_for_lists_and_objects(outsider, owned):
+    client = client_for(outsider)
+
+    assert client.get(LIST).status_code == 404
+    assert client.get(detail(owned)).status_code == 404
+    assert client.get("/api/v1/teams/").status_code == 404
+
+
+def test_every_role_reads_the_list_and_an_initiative_with_its_etag(leader, owned):
+    client = client_for(leader)
+    listed = client.get(LIST, {"team": "claims"})
+    one = client.get(detail(owned))
+
+    assert listed.status_code == 200
+    assert [row["title"] for row in listed.json()["results"]] == ["Claims triage assistant"]
+    assert one.status_code == 200
+    assert one["ETag"] == f'"{owned.pk}-{owned.version}"'
+    body = one.json()
+    assert body["owner"]["username"] == "owner-pm"
+    assert body["team"]["slug"] == "claims"
+    assert body["stage_history"] == []
+
+
+def test_a_bad_filter_is_a_field_error(leader):
+    response = client_for(leader).get(LIST, {"stage": "nonsense"})
+
+    assert response.status_code == 400
+    assert "stage" in response.json()["fields"]
+
+
+def test_a_pm_logs_an_initiative_and_owns_it(pm):
+    team = TeamFactory(slug="payments")
+
+    response = client_for(pm).post(LIST, {"title": "Fraud triage", "team": "payments",
+                                          "risk_tier": "limited"}, format="json")
+
+    assert response.status_code == 201
+    created = Initiative.objects.get(title="Fraud triage")
+    assert (created.owner, created.team, created.stage) == (pm, team, Stage.IDEA)
+    assert response["Location"] == detail(created)
+    assert response["ETag"] == f'"{created.pk}-1"'
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"team": "payments"}, "title"),
+    ({"title": "X", "team": "nowhere"}, "team"),
+    ({"title": "X", "team": "payments", "risk_tier": "extreme"}, "risk_tier"),
+    ({"title": "X", "team": "payments", "owner": "nobody-here"}, "owner"),
+    ({"title": "X" * 201, "team": "payments"}, "title"),
+])
+def test_bad_input_is_a_field_error_and_creates_nothing(pm, body, field):
+    TeamFactory(slug="payments")
+
+    response = client_for(pm).post(LIST, body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not Initiative.objects.exists()
+
+
+def test_read_only_roles_cannot_log_initiatives(leader, reviewer, tpm):
+    TeamFactory(slug="payments")
+    for user in (leader, reviewer, tpm):
+        response = client_for(user).post(LIST, {"title": "X", "team": "payments"},
+                                         format="json")
+        assert response.status_code == 403
+    assert not Initiative.objects.exists()
+
+
+def test_an_update_needs_if_match_and_a_stale_one_overwrites_nothing(pm, owned):
+    client = client_for(pm)
+    etag = client.get(detail(owned))["ETag"]
+
+    missing = client.patch(detail(owned), {"title": "Renamed"}, format="json")
+    ok = client.patch(detail(owned), {"title": "Renamed"}, format="json", HTTP_IF_MATCH=etag)
+    stale = client.patch(detail(owned), {"title": "Overwritten"}, format="json",
+                         HTTP_IF_MATCH=etag)
+
+    assert missing.status_code == 428
+    assert ok.status_code == 200
+    assert ok["ETag"] == f'"{owned.pk}-2"'
+    assert stale.status_code == 412
+    assert stale.json()["code"] == "precondition_failed"
+    owned.refresh_from_db()
+    assert (owned.title, owned.version) == ("Renamed", 2)
+
+
+def test_only_the_initiatives_editors_change_it(other_pm, leader, owned):
+    etag = f'"{owned.pk}-{owned.version}"'
+    for user in (other_pm, leader):
+        response = client_for(user).patch(detail(owned), {"title": "Hijacked"}, format="json",
+                                          HTTP_IF_MATCH=etag)
+        assert response.status_code == 403
+    owned.refresh_from_db()
+    assert owned.title == "Claims triage assistant"
+
+
+def test_a_move_blocked_by_the_gate_says_what_blocks_it_and_moves_nothing(pm, owned):
+    client = client_for(pm)
+    etag = client.get(detail(owned))["ETag"]
+    assert client.post(f"{detail(owned)}move/", {"to_stage": "assessment"}, format="json",
+                       HTTP_IF_MATCH=etag).status_code == 201
+    etag = client.get(detail(owned))["ETag"]
+
+    blocked = client.post(f"{detail(owned)}move/", {"to_stage": "pilot"}, format="json",
+                          HTTP_IF_MATCH=etag)
+
+    assert blocked.status_code == 400
+    body = blocked.json()
+    assert body["code"] == "refused"
+    assert body["message"].startswith("Cannot enter Pilot yet")
+    assert "to_stage" in body["fields"]
+    owned.refresh_from_db()
+    assert owned.stage == Stage.ASSESSMENT
+
+
+def test_a_move_needs_if_match_too(pm, owned):
+    response = client_for(pm).post(f"{detail(owned)}move/", {"to_stage": "assessment"},
+                                   format="json")
+
+    assert response.status_code == 428
+    owned.refresh_from_db()
+    assert owned.stage == Stage.IDEA
+
+
+def test_the_owner_posts_updates_and_everyone_reads_them(pm, leader, owned):
+    posted = client_for(pm).post(f"{detail(owned)}updates/",
+                                 {"body": "Vendor contract signed.", "health": "at_risk"},
+                                 format="json")
+    refused = client_for(leader).post(f"{detail(owned)}updates/",
+                                      {"body": "Not mine.", "health": "on_track"},
+                                      format="json")
+    read = client_for(leader).get(f"{detail(owned)}updates/")
+
+    assert posted.status_code == 201
+    assert refused.status_code == 403
+    assert [u["body"] for u in read.json()["results"]] == ["Vendor contract signed."]
+    assert Update.objects.count() == 1
+
+
+@pytest.mark.parametrize(("content_type", "body", "status"), [
+    ("application/json", b"{not json", 400),
+    ("text/plain", b"title=X", 415),
+    ("application/json", json.dumps({"title": "X" * 3_000_000}).encode(), 413),
+])
+def test_malformed_unsupported_or_oversized_bodies_are_refused_cleanly(pm, content_type, body,
+                                                                       status):
+    response = client_for(pm).generic("POST", LIST, body, content_type=content_type)
+
+    assert response.status_code == status
+    assert "message" in response.json()
+    assert not Initiative.objects.exists()
+
+
+def test_page_size_is_capped(leader, monkeypatch):
+    from portfolio.api.pagination import ApiPagination
+
+    monkeypatch.setattr(ApiPagination, "max_page_size", 3)  # API_MAX_PAGE_SIZE, made small
+    InitiativeFactory.create_batch(5, team=TeamFactory())
+
+    response = client_for(leader).get(LIST, {"page_size": 100000})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 3
+    assert response.json()["count"] == 5
+
+
+def test_list_queries_do_not_grow_with_the_page(leader):
+    team = TeamFactory()
+
+    client = client_for(leader)
+    client.get(LIST)  # the viewer's roles are read once per request user, then cached
+
+    def queries_for(count):
+        InitiativeFactory.create_batch(count, team=team)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(LIST, {"page_size": 100}).status_code == 200
+        return len(captured)
+
+    assert queries_for(3) == queries_for(40)
+
+
+def test_teams_are_listed_for_every_role(leader):
+    TeamFactory(slug="claims", name="Claims")
+
+    response = client_for(leader).get("/api/v1/teams/")
+
+    assert response.status_code == 200
+    assert [team["slug"] for team in response.json()["results"]] == ["claims"]
+
+
+def test_the_schema_and_swagger_ui_are_served_without_a_cdn(leader):
+    client = APIClient()
+    client.force_login(leader)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    paths = json.loads(schema.content)["paths"]
+    assert "/api/v1/initiatives/{id}/move/" in paths
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+
+
+def test_a_personal_token_authenticates_until_it_is_revoked(leader):
+    from django.utils import timezone
+
+    from portfolio.tokens import api_token_create, api_token_revoke
+
+    token, key = api_token_create(user=leader, name="laptop", now=timezone.now())
+    client = APIClient()
+
+    assert client.get(LIST, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    api_token_revoke(token=token, actor=leader, now=timezone.now())
+    refused = client.get(LIST, HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_session_write_without_its_csrf_token_is_refused(pm):
+    TeamFactory(slug="payments")
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(pm)
+
+    response = client.post(LIST, {"title": "X", "team": "payments"}, format="json")
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["message"]
+    assert not Initiative.objects.exists()
+
+
+def test_the_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file",
+                 str(tmp_path / "schema.yaml"))
+
+    assert "/api/v1/initiatives/{id}/updates/" in (tmp_path / "schema.yaml").read_text()
