@@ -16,6 +16,8 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("", include("scoring.urls")),
     path("api/", include("portfolio.api.urls")),
+    path("api/v1/", include(("governance.api_urls", "governance"), namespace="governance-api")),
+    path("api/v1/", include(("scoring.api_urls", "scoring"), namespace="scoring-api")),
     path("admin/", admin.site.urls),
 ]
 

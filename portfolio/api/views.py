@@ -10,10 +10,8 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -24,7 +22,15 @@ from rest_framework.response import Response
 
 from portfolio import selectors, services
 from portfolio.access import require_editor, require_pm, require_reader
-from portfolio.api.errors import PreconditionFailed, PreconditionRequired
+from portfolio.api.common import (
+    ERROR,
+    IF_MATCH,
+    LOCKED_WRITE_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    etag_for,
+    expected_version,
+)
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import (
     InitiativeDetailSerializer,
@@ -37,28 +43,6 @@ from portfolio.api.serializers import (
 )
 from portfolio.forms import InitiativeFilterForm
 from portfolio.models import Initiative, StageTransition, Stakeholder, Team, Update
-
-ERROR = OpenApiResponse(description="The one error shape: message, code, fields.")
-READ_ERRORS = {401: ERROR, 403: ERROR, 404: ERROR}
-WRITE_ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 413: ERROR, 415: ERROR}
-IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-    description="The ETag of the version you read, e.g. \"12-3\".")
-
-
-def etag_of(initiative: Initiative) -> str:
-    return f'"{initiative.pk}-{initiative.version}"'
-
-
-def expected_version(request, initiative: Initiative) -> int:
-    """The version the caller read, from ``If-Match``: 428 without it, 412 when stale."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header:
-        raise PreconditionRequired()
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if etag_of(initiative) not in tags and "*" not in tags:
-        raise PreconditionFailed()
-    return initiative.version
 
 
 def _detail_queryset():
@@ -91,7 +75,7 @@ FILTERS = [
     partial_update=extend_schema(
         summary="Change fields of an initiative (its editors), with If-Match",
         parameters=[IF_MATCH], request=InitiativeWriteSerializer,
-        responses={200: InitiativeDetailSerializer, **WRITE_ERRORS, 412: ERROR, 428: ERROR}),
+        responses={200: InitiativeDetailSerializer, **LOCKED_WRITE_ERRORS}),
 )
 class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
@@ -111,7 +95,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def _detail(self, initiative: Initiative, *, status_code=status.HTTP_200_OK) -> Response:
         initiative = get_object_or_404(_detail_queryset(), pk=initiative.pk)
         return Response(InitiativeDetailSerializer(initiative).data, status=status_code,
-                        headers={"ETag": etag_of(initiative)})
+                        headers={"ETag": etag_for(initiative)})
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
@@ -152,8 +136,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     @extend_schema(summary="Move the stage (its editors), with If-Match: the gate applies",
                    parameters=[IF_MATCH], request=MoveSerializer,
-                   responses={201: TransitionCreatedSerializer, **WRITE_ERRORS, 412: ERROR,
-                              428: ERROR})
+                   responses={201: TransitionCreatedSerializer, **LOCKED_WRITE_ERRORS})
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
         initiative = self._initiative()
@@ -167,7 +150,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         initiative.refresh_from_db(fields=["version"])
         transition.initiative = initiative
         return Response(TransitionCreatedSerializer(transition).data,
-                        status=status.HTTP_201_CREATED, headers={"ETag": etag_of(initiative)})
+                        status=status.HTTP_201_CREATED, headers={"ETag": etag_for(initiative)})
 
     @extend_schema(methods=["GET"], summary="The initiative's status updates, newest first",
                    responses={200: UpdateSerializer(many=True), **READ_ERRORS})

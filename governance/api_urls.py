@@ -1,0 +1,8 @@
+"""``/api/v1/`` endpoints of governance (the project's urls.py mounts them)."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+
+urlpatterns = router.urls
