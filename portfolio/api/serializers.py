@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from portfolio.forms import INITIATIVE_FIELDS
 from portfolio.models import (
+    IMPACT_CHOICES,
     Health,
     Initiative,
     RetirementReason,
@@ -80,7 +81,16 @@ _DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "stage", "stage_changed_at", "last_a
                   "updated_at"]
 
 
+IMPACT_VALUES = [value for value, _ in IMPACT_CHOICES]
+IMPACT_HELP = "RICE impact: one of " + ", ".join(f"{value:g}" for value in IMPACT_VALUES) + "."
+
+
 class InitiativeDetailSerializer(serializers.ModelSerializer):
+    # A number, not an enum of floats: client generators handle numbers, not float enums.
+    impact = serializers.FloatField(read_only=True, allow_null=True, help_text=IMPACT_HELP)
+    retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,
+                                                allow_blank=True, read_only=True,
+                                                help_text="Empty unless retired.")
     team = TeamRefSerializer(read_only=True)
     owner = PersonSerializer(read_only=True)
     sponsor = PersonSerializer(read_only=True, allow_null=True)
@@ -112,10 +122,16 @@ class InitiativeWriteSerializer(serializers.ModelSerializer):
                             help_text="The one accountable person; default: you.")
     sponsor = _ActiveUsername(required=False, allow_null=True)
     production_owner = _ActiveUsername(required=False, allow_null=True)
+    impact = serializers.FloatField(required=False, allow_null=True, help_text=IMPACT_HELP)
 
     class Meta:
         model = Initiative
         fields = INITIATIVE_FIELDS
+
+    def validate_impact(self, value):
+        if value is not None and value not in IMPACT_VALUES:
+            raise serializers.ValidationError(IMPACT_HELP)
+        return value
 
 
 class MoveSerializer(serializers.Serializer):
