@@ -285,10 +285,12 @@ API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50, minimum=1)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Initiative Portfolio Tracker API",
-    "DESCRIPTION": ("Initiatives, stage moves, updates and teams, with the same rules and "
-                    "permissions as the browser. Authenticate with a personal API token "
-                    "(`Authorization: Bearer <token>`, created at /account/tokens/) or a "
-                    "browser session (with its CSRF token)."),
+    "DESCRIPTION": ("Initiatives (stage moves, updates), teams, stalled pilots and their "
+                    "decisions, the kill log, governance checkpoints (decide, waive), the "
+                    "ranking with breakdowns, dashboard figures and capacity plans, with the "
+                    "same rules and permissions as the browser. Authenticate with a personal "
+                    "API token (`Authorization: Bearer <token>`, created at /account/tokens/) "
+                    "or a browser session (with its CSRF token)."),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Anonymous users see nothing but the login page: the schema and its UI need a sign-in.

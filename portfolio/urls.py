@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler400 = "portfolio.views.general.bad_request"
+handler404 = "portfolio.views.general.page_not_found"

@@ -1,8 +1,15 @@
 """``/api/v1/`` endpoints of scoring (the project's urls.py mounts them)."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from scoring.api import CapacityPlanViewSet, DashboardView, RankingView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.register("capacity-plans", CapacityPlanViewSet, basename="capacity-plan")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("ranking/", RankingView.as_view(), name="ranking"),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
+]

@@ -80,6 +80,7 @@ FILTERS = [
 class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
     pagination_class = ApiPagination
+    lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a bad query
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Initiative.objects.none()  # for the schema; reads go through the selectors
 
@@ -180,6 +181,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TeamSerializer
     pagination_class = ApiPagination
+    lookup_value_regex = r"[0-9]+"
     queryset = Team.objects.order_by("name")
 
     def get_queryset(self):

@@ -55,3 +55,11 @@ def bad_request(request, exception=None):
                             status=413)
     return JsonResponse({"message": "The request could not be read.", "code": "bad_request"},
                         status=400)
+
+
+@login_not_required
+def page_not_found(request, exception=None):
+    """No such address: the API's error shape under /api/, the usual page elsewhere."""
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"message": "Not found.", "code": "not_found"}, status=404)

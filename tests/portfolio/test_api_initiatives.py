@@ -278,3 +278,11 @@ def test_the_schema_generates_without_warnings(tmp_path):
                  str(tmp_path / "schema.yaml"))
 
     assert "/api/v1/initiatives/{id}/updates/" in (tmp_path / "schema.yaml").read_text()
+
+
+@pytest.mark.parametrize("pk", ["abc", "-1", "99999999999999999999999", "1.5"])
+def test_an_id_that_is_not_one_is_a_404_not_a_server_error(leader, pk):
+    response = client_for(leader).get(f"/api/v1/initiatives/{pk}/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -1,0 +1,416 @@
+"""API v1 endpoints of scoring: the ranking, the dashboard's figures and capacity plans.
+
+The ranking and the dashboard are the browser dashboard's own reads
+(``scoring.dashboard``): the whole live portfolio is ranked, this quarter's funding line
+is drawn over it, and only then the filters (team, category, stage) narrow the rows shown
+— never the line. Every portfolio role reads; outsiders get 404.
+
+Capacity plans are changed where the admin changes them: by staff with the admin's
+add/change permission on capacity plans, through ``scoring.capacity.capacity_plan_set``.
+A plan has no version, so its writes carry no ETag / If-Match (last write wins, and the
+plan's history records who wrote what).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portfolio.access import require_reader
+from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS
+from portfolio.api.pagination import ApiPagination
+from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
+from portfolio.models import Initiative, Stage, Team
+from scoring import dashboard as board_reads
+from scoring.capacity import BELOW_LINE, FUNDED, NO_PLAN, UNSIZED, capacity_plan_set
+from scoring.forms import DashboardFilterForm
+from scoring.models import CapacityPlan, ScoringMethod, ScoringModel
+from scoring.selectors import ranked_initiatives
+
+# --- Shared -------------------------------------------------------------------------------------
+
+DASHBOARD_FILTERS = [
+    OpenApiParameter("team", str, description="A team's slug."),
+    OpenApiParameter("category", str), OpenApiParameter("stage", str),
+]
+
+NOT_CAPACITY_EDITOR = "Only an admin who may edit capacity plans in the admin can change them."
+NO_SUCH_MODEL = "No scoring model has this id."
+PLAN_EXISTS = ("This team already has a plan for that quarter; change its engineer-weeks "
+               "with PATCH on the plan.")
+
+
+def _filters(request) -> dict:
+    """The dashboard's filters; a bad one is a field error (400)."""
+    form = DashboardFilterForm(request.query_params)
+    if not form.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+    return form.cleaned_data
+
+
+class ScoringModelRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    method = serializers.ChoiceField(choices=ScoringMethod.choices, read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+
+
+# --- The ranking --------------------------------------------------------------------------------
+
+FUNDING_STATUSES = list(board_reads.FUNDING_LABELS.items())
+
+
+class FactorSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    value = serializers.FloatField(read_only=True, allow_null=True)
+    explanation = serializers.CharField(read_only=True)
+    contribution = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="What the factor adds to the score (sums); null where the method multiplies.")
+
+
+class BreakdownSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=ScoringMethod.choices, read_only=True)
+    score = serializers.FloatField(read_only=True, allow_null=True)
+    scorable = serializers.BooleanField(read_only=True)
+    expression = serializers.CharField(
+        read_only=True, help_text="The arithmetic in words, or what is missing to score it.")
+    missing = serializers.ListField(child=serializers.CharField(), read_only=True)
+    factors = FactorSerializer(many=True, read_only=True)
+
+
+class FundingSerializer(serializers.Serializer):
+    funding_status = serializers.ChoiceField(
+        source="status", choices=FUNDING_STATUSES, read_only=True,
+        help_text="Against this quarter's line; not_drawing: its stage draws no capacity.")
+    label = serializers.CharField(read_only=True)
+    detail = serializers.CharField(read_only=True,
+                                   help_text="What blocks it, or why it is below the line.")
+    blockers = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+class RankedInitiativeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
+    team = TeamRefSerializer(read_only=True)
+    owner = PersonSerializer(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, initiative) -> str:
+        return f"/api/v1/initiatives/{initiative.pk}/"
+
+
+class RankingRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text="Its place in the whole live portfolio (filters keep it); null if retired.")
+    initiative = RankedInitiativeSerializer(read_only=True)
+    score = serializers.FloatField(read_only=True, allow_null=True,
+                                   help_text="Null when it is not scorable.")
+    score_text = serializers.CharField(read_only=True)
+    breakdown = BreakdownSerializer(read_only=True, allow_null=True)
+    funding = FundingSerializer(read_only=True)
+
+
+class RankingPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    scoring_model = ScoringModelRefSerializer(allow_null=True)
+    quarter = serializers.CharField(help_text="The quarter whose funding line is shown.")
+    results = RankingRowSerializer(many=True)
+
+
+def _board(request, *, filters: dict, now):
+    """The dashboard's assembly, ranked by ``?model=`` when one is asked for.
+
+    The funding line stays the quarter's line (drawn over the active model's ranking):
+    another model reorders the rows, it does not move the line.
+    """
+    board = board_reads.dashboard(filters=filters, now=now)
+    raw = request.query_params.get("model")
+    if raw in (None, ""):
+        return board
+    try:
+        model = ScoringModel.objects.get(pk=int(raw))
+    except (ValueError, ScoringModel.DoesNotExist):
+        raise ValidationError({"model": [NO_SUCH_MODEL]}) from None
+    if board.model is not None and model.pk == board.model.pk:
+        return board
+    ranks = dict(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
+                 .values_list("pk", "rank"))
+    return dataclasses.replace(board, model=model, ranks=ranks)
+
+
+class RankingView(APIView):
+    @extend_schema(
+        summary="The portfolio ranked, with each score's breakdown and its funding status",
+        description=("Ranked by the active scoring model, or by `?model=<id>`. The funding "
+                     "line is this quarter's, drawn over the whole portfolio: the filters "
+                     "narrow the rows, never the line. Retired initiatives appear only with "
+                     "`?stage=retired`."),
+        parameters=[*DASHBOARD_FILTERS,
+                    OpenApiParameter("model", int, description="A scoring model's id."),
+                    OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: RankingPageSerializer, 400: ERROR, 401: ERROR, 404: ERROR})
+    def get(self, request):
+        require_reader(request.user)
+        filters = _filters(request)
+        board = _board(request, filters=filters, now=timezone.now())
+        paginator = ApiPagination()
+        page = paginator.paginate_queryset(board.table(), request, view=self)
+        return Response({
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "scoring_model": (ScoringModelRefSerializer(board.model).data
+                              if board.model else None),
+            "quarter": board.line.label,
+            "results": RankingRowSerializer(board.rows(page), many=True).data,
+        })
+
+
+# --- The dashboard ------------------------------------------------------------------------------
+
+class StageCountSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class KpisSerializer(serializers.Serializer):
+    initiatives_by_stage = serializers.SerializerMethodField()
+    total = serializers.IntegerField()
+    entered_pilot = serializers.IntegerField()
+    reached_production = serializers.IntegerField()
+    conversion_percent = serializers.IntegerField(allow_null=True)
+    median_pilot_age_days = serializers.FloatField(source="median_pilot_age", allow_null=True)
+    pilots = serializers.IntegerField()
+    stalled_pilots = serializers.IntegerField()
+    ownership_gaps = serializers.IntegerField()
+    out_of_compliance = serializers.IntegerField()
+
+    @extend_schema_field(StageCountSerializer(many=True))
+    def get_initiatives_by_stage(self, kpis) -> list[dict]:
+        return [{"stage": stage, "label": label, "count": count}
+                for stage, label, count in kpis.stage_counts]
+
+
+class TeamCapacitySerializer(serializers.Serializer):
+    team = TeamRefSerializer()
+    capacity = serializers.DecimalField(max_digits=10, decimal_places=1, allow_null=True,
+                                        help_text="Engineer-weeks planned; null: no plan.")
+    demand = serializers.DecimalField(max_digits=10, decimal_places=1)
+    funded_effort = serializers.DecimalField(max_digits=10, decimal_places=1)
+    remaining = serializers.DecimalField(max_digits=10, decimal_places=1, allow_null=True)
+    utilisation_percent = serializers.IntegerField(allow_null=True)
+    over_commitment = serializers.DecimalField(max_digits=10, decimal_places=1)
+    over_committed = serializers.BooleanField()
+    funded = serializers.SerializerMethodField()
+    funded_but_blocked = serializers.SerializerMethodField()
+    below_line = serializers.SerializerMethodField()
+    unsized = serializers.SerializerMethodField()
+    no_plan = serializers.SerializerMethodField()
+
+    def get_funded(self, line) -> int:
+        return len(line.with_status(FUNDED))
+
+    def get_funded_but_blocked(self, line) -> int:
+        return len(line.funded_but_blocked)
+
+    def get_below_line(self, line) -> int:
+        return len(line.with_status(BELOW_LINE))
+
+    def get_unsized(self, line) -> int:
+        return len(line.with_status(UNSIZED))
+
+    def get_no_plan(self, line) -> int:
+        return len(line.with_status(NO_PLAN))
+
+
+class DefinitionsSerializer(serializers.Serializer):
+    conversion = serializers.CharField()
+    median_pilot_age = serializers.CharField()
+    stalled_pilots = serializers.CharField()
+    ownership_gaps = serializers.CharField()
+    out_of_compliance = serializers.CharField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    scoring_model = ScoringModelRefSerializer(allow_null=True)
+    quarter = serializers.CharField(help_text="The quarter whose capacity and line are shown.")
+    kpis = KpisSerializer()
+    capacity = TeamCapacitySerializer(
+        many=True, help_text="Per team: capacity against demand for the quarter (by name).")
+    definitions = DefinitionsSerializer(help_text="How each KPI is counted.")
+
+
+def _definitions() -> dict:
+    return {
+        "conversion": board_reads.CONVERSION_FORMULA,
+        "median_pilot_age": board_reads.MEDIAN_AGE_FORMULA,
+        "stalled_pilots": board_reads.STALLED_FORMULA.format(
+            max_days=settings.PILOT_MAX_DAYS, idle_days=settings.PILOT_IDLE_DAYS),
+        "ownership_gaps": board_reads.OWNERSHIP_FORMULA,
+        "out_of_compliance": board_reads.COMPLIANCE_FORMULA,
+    }
+
+
+class DashboardView(APIView):
+    @extend_schema(
+        summary="The dashboard's KPIs and each team's capacity against demand this quarter",
+        description=("The KPIs count the filtered portfolio; the team filter narrows the "
+                     "teams shown, whose capacity, demand and line are the whole "
+                     "portfolio's."),
+        parameters=DASHBOARD_FILTERS,
+        responses={200: DashboardSerializer, 400: ERROR, 401: ERROR, 404: ERROR})
+    def get(self, request):
+        require_reader(request.user)
+        filters = _filters(request)
+        now = timezone.now()
+        board = board_reads.dashboard(filters=filters, now=now)
+        kpis, _ = board_reads.kpis(filters=filters, now=now)
+        team = filters.get("team")
+        lines = [line for line in board.line.teams if not team or line.team.pk == team.pk]
+        return Response(DashboardSerializer({
+            "scoring_model": board.model,
+            "quarter": board.line.label,
+            "kpis": kpis,
+            "capacity": lines,
+            "definitions": _definitions(),
+        }).data)
+
+
+# --- Capacity plans -----------------------------------------------------------------------------
+
+class CapacityPlanSerializer(serializers.ModelSerializer):
+    team = TeamRefSerializer(read_only=True)
+
+    class Meta:
+        model = CapacityPlan
+        fields = ["id", "team", "year", "quarter", "engineer_weeks", "notes"]
+        read_only_fields = fields
+
+
+class CapacityPlanCreateSerializer(serializers.Serializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    year = serializers.IntegerField()
+    quarter = serializers.IntegerField()
+    engineer_weeks = serializers.DecimalField(max_digits=8, decimal_places=1)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CapacityPlanChangeSerializer(serializers.Serializer):
+    engineer_weeks = serializers.DecimalField(max_digits=8, decimal_places=1, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class CapacityPlanFilterSerializer(serializers.Serializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(),
+                                        required=False)
+    year = serializers.IntegerField(required=False)
+    quarter = serializers.IntegerField(required=False, min_value=1, max_value=4)
+
+
+def _require_capacity_editor(user, permission: str) -> None:
+    """As the admin: active staff with the admin's permission on capacity plans."""
+    require_reader(user)
+    if not (user.is_active and user.is_staff and user.has_perm(f"scoring.{permission}")):
+        raise PermissionDenied(NOT_CAPACITY_EDITOR)
+
+
+def _plans():
+    return CapacityPlan.objects.select_related("team").order_by("-year", "-quarter", "team__name",
+                                                                "pk")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Capacity plans: engineer-weeks per team and quarter",
+        parameters=[OpenApiParameter("team", str, description="A team's slug."),
+                    OpenApiParameter("year", int), OpenApiParameter("quarter", int)],
+        responses={200: CapacityPlanSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR}),
+    retrieve=extend_schema(summary="One capacity plan",
+                           responses={200: CapacityPlanSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        summary="Plan a team's quarter (admins with the admin's permission)",
+        request=CapacityPlanCreateSerializer,
+        responses={201: CapacityPlanSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(
+        summary="Change a plan's engineer-weeks or notes (admins with the admin's permission)",
+        description="A plan has no version: no If-Match; the plan's history records each change.",
+        request=CapacityPlanChangeSerializer,
+        responses={200: CapacityPlanSerializer, **WRITE_ERRORS}),
+)
+class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    pagination_class = ApiPagination
+    lookup_value_regex = r"[0-9]+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset = CapacityPlan.objects.none()  # for the schema; reads go through _plans()
+    serializer_class = CapacityPlanSerializer
+
+    def get_serializer_class(self):
+        return {"create": CapacityPlanCreateSerializer,
+                "partial_update": CapacityPlanChangeSerializer}.get(self.action,
+                                                                     CapacityPlanSerializer)
+
+    def _plan(self) -> CapacityPlan:
+        require_reader(self.request.user)
+        return get_object_or_404(_plans(), pk=self.kwargs["pk"])
+
+    def list(self, request, *args, **kwargs):
+        require_reader(request.user)
+        filters = CapacityPlanFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        plans = _plans()
+        for name, value in filters.validated_data.items():
+            plans = plans.filter(**{name: value})
+        page = self.paginate_queryset(plans)
+        return self.get_paginated_response(CapacityPlanSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(CapacityPlanSerializer(self._plan()).data)
+
+    def create(self, request, *args, **kwargs):
+        _require_capacity_editor(request.user, "add_capacityplan")
+        serializer = CapacityPlanCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if CapacityPlan.objects.filter(team=data["team"], year=data["year"],
+                                       quarter=data["quarter"]).exists():
+            raise ValidationError({"quarter": [PLAN_EXISTS]})
+        plan = capacity_plan_set(actor=request.user, now=timezone.now(), **data)
+        plan = get_object_or_404(_plans(), pk=plan.pk)
+        return Response(CapacityPlanSerializer(plan).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": f"/api/v1/capacity-plans/{plan.pk}/"})
+
+    def partial_update(self, request, *args, **kwargs):
+        plan = self._plan()
+        _require_capacity_editor(request.user, "change_capacityplan")
+        serializer = CapacityPlanChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        updated = capacity_plan_set(
+            team=plan.team, year=plan.year, quarter=plan.quarter, actor=request.user,
+            now=timezone.now(), engineer_weeks=data.get("engineer_weeks", plan.engineer_weeks),
+            notes=data.get("notes"))
+        return Response(CapacityPlanSerializer(get_object_or_404(_plans(), pk=updated.pk)).data)
+
