@@ -2,7 +2,10 @@
 
 from rest_framework.routers import DefaultRouter
 
+from governance.api import CheckpointViewSet
+
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.register("checkpoints", CheckpointViewSet, basename="checkpoint")
 
 urlpatterns = router.urls

@@ -27,8 +27,8 @@ class PreconditionRequired(exceptions.APIException):
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = ("The initiative changed since you read it (your If-Match does not match "
-                      "its ETag); nothing was changed. GET it again and retry.")
+    default_detail = ("It changed since you read it (your If-Match does not match its ETag); "
+                      "nothing was changed. GET it again and retry.")
     default_code = "precondition_failed"
 
 

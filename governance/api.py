@@ -1,0 +1,225 @@
+"""API v1 endpoints of governance: the review queue's checkpoints and a reviewer's decisions.
+
+Access is the browser's: every role reads (outsiders 404); only an independent reviewer
+(``services.decide_refusal``: a reviewer, never on an initiative they own or sponsor)
+starts a review, decides or waives, else 403 with nothing changed. A checkpoint's
+responses carry an ``ETag`` of its version; a decision needs ``If-Match`` with it (428
+without, 412 when stale), so two reviewers never overwrite each other. Reads go through
+``governance.selectors``, writes through ``governance.services``, like the pages.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from governance import selectors, services
+from governance.forms import QUEUE_TABS, QueueFilterForm
+from governance.models import GATED_STAGES, Checkpoint, CheckpointStatus
+from portfolio.access import require_reader
+from portfolio.api.common import (
+    ERROR,
+    IF_MATCH,
+    LOCKED_WRITE_ERRORS,
+    READ_ERRORS,
+    etag_for,
+    expected_version,
+)
+from portfolio.api.errors import PreconditionFailed
+from portfolio.api.pagination import ApiPagination
+from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
+from portfolio.models import Stage
+
+STALE = ("The checkpoint changed since you read it (your If-Match does not match its ETag); "
+         "nothing was changed. GET it again and retry.")
+
+
+# --- Serializers ------------------------------------------------------------------------------
+
+class CheckpointInitiativeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
+    team = TeamRefSerializer(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, initiative) -> str:
+        return f"/api/v1/initiatives/{initiative.pk}/"
+
+
+class CheckpointTypeRefSerializer(serializers.Serializer):
+    code = serializers.CharField(read_only=True, help_text="The type's slug; ?type= filters by it.")
+    name = serializers.CharField(read_only=True)
+    required_for = serializers.ChoiceField(
+        choices=[(s.value, s.label) for s in GATED_STAGES], read_only=True,
+        help_text="The stage this checkpoint gates.")
+
+
+class CheckpointSerializer(serializers.Serializer):
+    """One checkpoint: what is reviewed, for which initiative, where it stands.
+
+    The same shape for the list and one checkpoint (one schema component per field
+    shape keeps the schema's enum names stable).
+    """
+
+    id = serializers.IntegerField(read_only=True)
+    initiative = CheckpointInitiativeSerializer(read_only=True)
+    type = CheckpointTypeRefSerializer(read_only=True)
+    status = serializers.ChoiceField(choices=CheckpointStatus.choices, read_only=True)
+    due_date = serializers.DateField(read_only=True)
+    overdue = serializers.SerializerMethodField()
+    requested_at = serializers.DateTimeField(read_only=True)
+    reviewer = PersonSerializer(read_only=True, allow_null=True)
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    evidence_url = serializers.CharField(read_only=True)
+    evidence_notes = serializers.CharField(read_only=True)
+    waiver_justification = serializers.CharField(read_only=True)
+    waiver_expires_on = serializers.DateField(read_only=True, allow_null=True)
+    retired_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="Set when it stopped applying to the initiative; it cannot be decided then.")
+    version = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    def get_overdue(self, checkpoint) -> bool:
+        today = self.context.get("today") or timezone.localdate()
+        return checkpoint.is_overdue(today)
+
+    def get_url(self, checkpoint) -> str:
+        return f"/api/v1/checkpoints/{checkpoint.pk}/"
+
+
+class CheckpointDecideSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(CheckpointStatus.APPROVED.value, "Approved"),
+                 (CheckpointStatus.REJECTED.value, "Rejected")])
+    evidence_url = serializers.URLField(required=False, allow_blank=True, max_length=500,
+                                        default="", help_text="Where the evidence lives.")
+    evidence_notes = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, default="",
+        help_text="What you checked and what you found. A link or notes is required.")
+
+
+class CheckpointWaiveSerializer(serializers.Serializer):
+    justification = serializers.CharField(
+        max_length=5000, allow_blank=True,
+        help_text="Why the gate may open without approval, and the compensating control.")
+    expires_on = serializers.DateField(
+        help_text=f"After today, at most {services.MAX_WAIVER_DAYS} days ahead; the gate "
+                  "blocks again after it.")
+
+
+# --- Endpoints --------------------------------------------------------------------------------
+
+FILTERS = [
+    OpenApiParameter("status", str, enum=list(QUEUE_TABS),
+                     description="The queue's tab: " + ", ".join(
+                         f"{key} ({label})" for key, label in QUEUE_TABS.items())
+                     + ". Default: all of them."),
+    OpenApiParameter("type", str, description="A checkpoint type's code."),
+    OpenApiParameter("team", str, description="A team's slug."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The review queue: checkpoints to clear now, overdue first",
+        parameters=FILTERS,
+        responses={200: CheckpointSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR}),
+    retrieve=extend_schema(summary="One checkpoint, with its ETag",
+                           responses={200: CheckpointSerializer, **READ_ERRORS}),
+)
+class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    pagination_class = ApiPagination
+    lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a bad query
+    serializer_class = CheckpointSerializer
+    http_method_names = ["get", "post", "head", "options"]
+    queryset = Checkpoint.objects.none()  # for the schema; reads go through the selectors
+
+    def _checkpoint(self) -> Checkpoint:
+        return selectors.checkpoint_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+
+    def _decider(self) -> tuple[Checkpoint, int]:
+        """The checkpoint, if this user may decide it, and the version they read."""
+        checkpoint = self._checkpoint()
+        refusal = services.decide_refusal(self.request.user, checkpoint)
+        if refusal:
+            raise PermissionDenied(refusal)
+        try:
+            return checkpoint, expected_version(self.request, checkpoint)
+        except PreconditionFailed:
+            raise PreconditionFailed(STALE) from None
+
+    def _detail(self, checkpoint: Checkpoint) -> Response:
+        checkpoint = selectors.checkpoint_get_for_user(user=self.request.user, pk=checkpoint.pk)
+        return Response(CheckpointSerializer(checkpoint).data, status=status.HTTP_200_OK,
+                        headers={"ETag": etag_for(checkpoint)})
+
+    def list(self, request, *args, **kwargs):
+        require_reader(request.user)
+        today = timezone.localdate()
+        form = QueueFilterForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        filters = form.cleaned_data
+        queue = selectors.review_queue(today=today, filters=filters)
+        if filters.get("status"):
+            queue = queue.filter(selectors.QUEUE_FILTERS[filters["status"]](today))
+        # The queue page's rows and order, with every field the API shows.
+        rows = selectors.review_queue_rows(queue, today=today).defer(None)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            CheckpointSerializer(page, many=True, context={"today": today}).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = self._detail(self._checkpoint())
+        if request.headers.get("If-None-Match") == response["ETag"]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
+        return response
+
+    @extend_schema(summary="Start reviewing (independent reviewers), with If-Match",
+                   parameters=[IF_MATCH], request=None,
+                   responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
+    @action(detail=True, methods=["post"], url_path="start-review")
+    def start_review(self, request, pk=None):
+        checkpoint, version = self._decider()
+        updated = services.checkpoint_start_review(checkpoint=checkpoint, actor=request.user,
+                                                   expected_version=version, now=timezone.now())
+        return self._detail(updated)
+
+    @extend_schema(summary="Approve or reject with evidence (independent reviewers), "
+                           "with If-Match",
+                   parameters=[IF_MATCH], request=CheckpointDecideSerializer,
+                   responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        checkpoint, version = self._decider()
+        serializer = CheckpointDecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        updated = services.checkpoint_decide(
+            checkpoint=checkpoint, actor=request.user,
+            approve=data["status"] == CheckpointStatus.APPROVED, expected_version=version,
+            evidence_url=data["evidence_url"], evidence_notes=data["evidence_notes"],
+            now=timezone.now())
+        return self._detail(updated)
+
+    @extend_schema(summary="Waive until a date, with a justification (independent "
+                           "reviewers), with If-Match",
+                   parameters=[IF_MATCH], request=CheckpointWaiveSerializer,
+                   responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
+    @action(detail=True, methods=["post"])
+    def waive(self, request, pk=None):
+        checkpoint, version = self._decider()
+        serializer = CheckpointWaiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = services.checkpoint_waive(checkpoint=checkpoint, actor=request.user,
+                                            expected_version=version, now=timezone.now(),
+                                            **serializer.validated_data)
+        return self._detail(updated)
