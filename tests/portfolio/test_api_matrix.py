@@ -1,16 +1,23 @@
-"""The API's permission matrix (issue 7): every endpoint and method of the portfolio's
-initiatives and teams × every persona × their own and someone else's initiative.
+"""The API's permission matrix (issue 7): the endpoints and methods of every app × every
+persona × their own and someone else's initiative.
 
-Each cell states the status code; a refused request changes nothing."""
+Each cell states the status code; a refused request changes nothing. Governance's
+checkpoint actions, which turn on the reviewer's role and independence, have their own
+matrix in tests/governance/test_api.py."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from portfolio.models import Initiative, Update
-from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+from portfolio.models import Initiative, StallFlag, Update
+from scoring.models import CapacityPlan
+from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+IN_A_MONTH = (timezone.localdate() + timedelta(days=30)).isoformat()
 PERSONAS = ["anonymous", "outsider", "pm", "other_pm", "reviewer", "tpm", "leader", "admin"]
 READERS = {"pm", "other_pm", "reviewer", "tpm", "leader", "admin"}
 
@@ -51,7 +58,28 @@ ENDPOINTS = [
      {"body": "On track.", "health": "on_track"}, False,
      lambda p, w: expect_write_own(p, owner=w, ok=201)),
     ("teams", "get", "/api/v1/teams/", None, False, lambda p, w: expect_read(p)),
+    ("stalls", "get", "/api/v1/stalls/", None, False, lambda p, w: expect_read(p)),
+    ("stall", "get", "/api/v1/stalls/{flag}/", None, False, lambda p, w: expect_read(p)),
+    ("decide stall", "post", "/api/v1/stalls/{flag}/decide/",
+     {"decision": "extend", "note": "Data late.", "extend_until": IN_A_MONTH}, False,
+     lambda p, w: expect_stall_decision(p, owner=w)),
+    ("kill log", "get", "/api/v1/kill-log/", None, False, lambda p, w: expect_read(p)),
+    ("checkpoints", "get", "/api/v1/checkpoints/", None, False, lambda p, w: expect_read(p)),
+    ("ranking", "get", "/api/v1/ranking/", None, False, lambda p, w: expect_read(p)),
+    ("dashboard", "get", "/api/v1/dashboard/", None, False, lambda p, w: expect_read(p)),
+    ("capacity plans", "get", "/api/v1/capacity-plans/", None, False,
+     lambda p, w: expect_read(p)),
+    ("plan capacity", "post", "/api/v1/capacity-plans/",
+     {"team": "matrix", "year": 2027, "quarter": 1, "engineer_weeks": 40}, False,
+     lambda p, w: expect_read(p) if p not in READERS else (201 if p == "admin" else 403)),
 ]
+
+
+def expect_stall_decision(persona, *, owner):
+    """The pilot's owner, TPMs and admins decide a stall; other readers 403."""
+    if persona not in READERS:
+        return expect_read(persona)
+    return 200 if persona in {owner, "tpm", "admin"} else 403
 
 
 @pytest.fixture
@@ -62,8 +90,11 @@ def people(pm, other_pm, reviewer, tpm, leader, outsider):
 
 
 def snapshot():
-    return (sorted(Initiative.objects.values_list("id", "title", "stage", "version")),
-            Update.objects.count())
+    return (sorted(Initiative.objects.values_list("id", "title", "stage", "version",
+                                                  "decision_date")),
+            Update.objects.count(),
+            sorted(StallFlag.objects.values_list("id", "decision", "resolution")),
+            CapacityPlan.objects.count())
 
 
 @pytest.mark.parametrize("whose", ["pm", "other_pm"], ids=["own", "someone_elses"])
@@ -77,14 +108,16 @@ def test_permission_matrix(people, persona, whose, name, method, path, body, loc
                    "other_pm": InitiativeFactory(owner=people["other_pm"], team=team,
                                                  title="Theirs")}
     target = initiatives[whose]
+    flag = StallFlagFactory(initiative=InitiativeFactory(
+        owner=people[whose], team=team, stage="pilot", contracted=True, title="Stalled"))
     client = APIClient()
     if people[persona] is not None:
         client.force_authenticate(people[persona])
     headers = {"HTTP_IF_MATCH": f'"{target.pk}-{target.version}"'} if locked else {}
     before = snapshot()
 
-    response = getattr(client, method)(path.format(id=target.pk), body, format="json",
-                                       **headers)
+    response = getattr(client, method)(path.format(id=target.pk, flag=flag.pk), body,
+                                       format="json", **headers)
 
     assert response.status_code == expected(persona, whose), response.content
     if response.status_code >= 400:
