@@ -1,10 +1,30 @@
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+
+PAGE_SIZE_INVALID = "A whole number of at least 1 (larger ones are capped at {cap})."
 
 
 class ApiPagination(PageNumberPagination):
-    """``?page=`` and ``?page_size=`` (capped at ``API_MAX_PAGE_SIZE``)."""
+    """``?page=`` and ``?page_size=`` (capped at ``API_MAX_PAGE_SIZE``).
+
+    A page size that is not a whole number of at least 1 is a field error, not quietly
+    the default; a page past the end is a 404.
+    """
 
     page_size = settings.API_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError({self.page_size_query_param: [
+                PAGE_SIZE_INVALID.format(cap=self.max_page_size)]})
+        return min(size, self.max_page_size)

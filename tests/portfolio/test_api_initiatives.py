@@ -286,3 +286,11 @@ def test_an_id_that_is_not_one_is_a_404_not_a_server_error(leader, pk):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("size", ["abc", "0", "-5", "1.5"])
+def test_a_page_size_that_is_not_a_whole_number_is_a_field_error(leader, size):
+    response = client_for(leader).get(LIST, {"page_size": size})
+
+    assert response.status_code == 400
+    assert "page_size" in response.json()["fields"]
