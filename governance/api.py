@@ -15,7 +15,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from governance import selectors, services
@@ -29,6 +28,8 @@ from portfolio.api.common import (
     READ_ERRORS,
     etag_for,
     expected_version,
+    unless_unchanged,
+    valid_query,
 )
 from portfolio.api.errors import PreconditionFailed
 from portfolio.api.pagination import ApiPagination
@@ -164,10 +165,7 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
         today = timezone.localdate()
-        form = QueueFilterForm(request.query_params)
-        if not form.is_valid():
-            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
-        filters = form.cleaned_data
+        filters = valid_query(QueueFilterForm(request.query_params))
         queue = selectors.review_queue(today=today, filters=filters)
         if filters.get("status"):
             queue = queue.filter(selectors.QUEUE_FILTERS[filters["status"]](today))
@@ -178,10 +176,7 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             CheckpointSerializer(page, many=True, context={"today": today}).data)
 
     def retrieve(self, request, *args, **kwargs):
-        response = self._detail(self._checkpoint())
-        if request.headers.get("If-None-Match") == response["ETag"]:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
-        return response
+        return unless_unchanged(request, self._detail(self._checkpoint()))
 
     @extend_schema(summary="Start reviewing (independent reviewers), with If-Match",
                    parameters=[IF_MATCH], request=None,

@@ -5,23 +5,13 @@ tests and operators can run them for a chosen moment; beat sends none.
 """
 
 import socket
-from datetime import datetime
 
 from celery import shared_task
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from portfolio import services, stalls
 from portfolio.digest import delivery
-
-
-def _now(value: str | None) -> datetime:
-    if not value:
-        return timezone.now()
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"now must be an ISO 8601 date and time, got {value!r}")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+from portfolio.moments import moment_or_now
 
 
 @shared_task(name="portfolio.tasks.record_worker_heartbeat", ignore_result=True)
@@ -33,17 +23,17 @@ def record_worker_heartbeat(worker_name: str | None = None) -> None:
 
 @shared_task(name="portfolio.tasks.stalls_detect_task", ignore_result=True)
 def stalls_detect_task(now: str | None = None) -> None:
-    stalls.stalls_detect(now=_now(now))
+    stalls.stalls_detect(now=moment_or_now(now))
 
 
 @shared_task(name="portfolio.tasks.digest_run_task", ignore_result=True)
 def digest_run_task(now: str | None = None) -> None:
-    delivery.digest_run(now=_now(now))
+    delivery.digest_run(now=moment_or_now(now))
 
 
 @shared_task(name="portfolio.tasks.digest_catch_up_task", ignore_result=True)
 def digest_catch_up_task(now: str | None = None) -> None:
-    delivery.digest_catch_up(now=_now(now))
+    delivery.digest_catch_up(now=moment_or_now(now))
 
 
 @shared_task(bind=True, name="portfolio.tasks.digest_send_task", ignore_result=True,

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio.access import require_reader
-from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS
+from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS, valid_query
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
 from portfolio.models import Initiative, Stage, Team
@@ -56,10 +56,7 @@ PLAN_EXISTS = ("This team already has a plan for that quarter; change its engine
 
 def _filters(request) -> dict:
     """The dashboard's filters; a bad one is a field error (400)."""
-    form = DashboardFilterForm(request.query_params)
-    if not form.is_valid():
-        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
-    return form.cleaned_data
+    return valid_query(DashboardFilterForm(request.query_params))
 
 
 class ScoringModelRefSerializer(serializers.Serializer):

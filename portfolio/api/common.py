@@ -1,9 +1,12 @@
-"""What every app's API shares: documented error responses and optimistic locking."""
+"""What every app's API shares: documented error responses, filters and optimistic locking."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from portfolio.api.errors import PreconditionFailed, PreconditionRequired
 
@@ -30,3 +33,17 @@ def expected_version(request, obj) -> int:
     if etag_for(obj) not in tags and "*" not in tags:
         raise PreconditionFailed()
     return obj.version
+
+
+def valid_query(form) -> dict:
+    """A filter form's cleaned data; a bad filter is a field error (400), never ignored."""
+    if not form.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+    return form.cleaned_data
+
+
+def unless_unchanged(request, response: Response) -> Response:
+    """304 when the caller already holds this version (``If-None-Match`` is its ETag)."""
+    if request.headers.get("If-None-Match") == response["ETag"]:
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
+    return response

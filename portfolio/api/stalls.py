@@ -18,12 +18,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portfolio import selectors, stalls
 from portfolio.access import can_follow_teams, require_reader, require_stall_decider
-from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS
+from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS, valid_query
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
 from portfolio.forms import STALL_STATES, KillLogFilterForm, StallFilterForm
@@ -155,10 +154,6 @@ class KillLogEntrySerializer(serializers.Serializer):
 # --- Views -----------------------------------------------------------------------------------
 
 
-def _field_errors(form) -> ValidationError:
-    return ValidationError({name: list(errors) for name, errors in form.errors.items()})
-
-
 STALL_FILTERS = [
     OpenApiParameter("state", str, enum=[key for key, _ in STALL_STATES], description=(
         "Empty (default): every open stall. undecided, waiting (scale-up waiting on the gate), "
@@ -223,11 +218,10 @@ class StallFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
-        form = StallFilterForm(request.query_params, can_follow=can_follow_teams(request.user))
-        if not form.is_valid():
-            raise _field_errors(form)
+        filters = valid_query(StallFilterForm(request.query_params,
+                                              can_follow=can_follow_teams(request.user)))
         now = timezone.now()
-        flags = selectors.stall_flag_list(user=request.user, filters=form.cleaned_data, now=now)
+        flags = selectors.stall_flag_list(user=request.user, filters=filters, now=now)
         page = self.paginate_queryset(flags)
         return self.get_paginated_response(
             StallFlagSerializer(page, many=True, context={"now": now}).data)
@@ -265,8 +259,6 @@ class KillLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
-        form = KillLogFilterForm(request.query_params)
-        if not form.is_valid():
-            raise _field_errors(form)
-        page = self.paginate_queryset(selectors.kill_log(filters=form.cleaned_data))
+        filters = valid_query(KillLogFilterForm(request.query_params))
+        page = self.paginate_queryset(selectors.kill_log(filters=filters))
         return self.get_paginated_response(KillLogEntrySerializer(page, many=True).data)

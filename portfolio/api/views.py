@@ -17,7 +17,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from portfolio import selectors, services
@@ -30,6 +29,8 @@ from portfolio.api.common import (
     WRITE_ERRORS,
     etag_for,
     expected_version,
+    unless_unchanged,
+    valid_query,
 )
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import (
@@ -100,19 +101,13 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
-        form = InitiativeFilterForm(request.query_params)
-        if not form.is_valid():
-            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
-        queryset = selectors.initiative_list(fetched_by=request.user, filters=form.cleaned_data)
+        filters = valid_query(InitiativeFilterForm(request.query_params))
+        queryset = selectors.initiative_list(fetched_by=request.user, filters=filters)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(InitiativeListSerializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
-        initiative = self._initiative()
-        response = self._detail(initiative)
-        if request.headers.get("If-None-Match") == response["ETag"]:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
-        return response
+        return unless_unchanged(request, self._detail(self._initiative()))
 
     def create(self, request, *args, **kwargs):
         require_pm(request.user)

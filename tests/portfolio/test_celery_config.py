@@ -29,3 +29,20 @@ def test_beat_sends_the_worker_heartbeat_every_minute():
     assert entry["task"] == "portfolio.tasks.record_worker_heartbeat"
     assert entry["schedule"] == 60.0
     assert entry["task"] in celery_app.tasks
+
+
+def test_jobs_take_now_as_iso_8601_and_refuse_anything_else(settings):
+    from datetime import UTC, datetime
+
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    from portfolio.moments import moment_or_now
+
+    settings.TIME_ZONE = "UTC"
+    assert moment_or_now("2026-11-30T07:00") == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    assert moment_or_now("2026-11-30T07:00+01:00") == datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="ISO 8601"):
+        moment_or_now("next monday")
+    with pytest.raises(CommandError, match="--now must be an ISO 8601"):
+        call_command("detect_stalls", "--now", "next monday")

@@ -1,8 +1,8 @@
 """``--now``: run a job as of a chosen moment (ISO 8601); the wall clock otherwise."""
 
 from django.core.management.base import CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+
+from portfolio.moments import moment_or_now
 
 
 def add_now_argument(parser) -> None:
@@ -11,10 +11,7 @@ def add_now_argument(parser) -> None:
 
 
 def now_from(options):
-    value = options.get("now")
-    if not value:
-        return timezone.now()
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise CommandError(f"--now must be an ISO 8601 date and time, got {value!r}")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    try:
+        return moment_or_now(options.get("now"))
+    except ValueError as error:
+        raise CommandError(f"--{error}") from None
