@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -259,17 +258,6 @@ class DashboardSerializer(serializers.Serializer):
     definitions = DefinitionsSerializer(help_text="How each KPI is counted.")
 
 
-def _definitions() -> dict:
-    return {
-        "conversion": board_reads.CONVERSION_FORMULA,
-        "median_pilot_age": board_reads.MEDIAN_AGE_FORMULA,
-        "stalled_pilots": board_reads.STALLED_FORMULA.format(
-            max_days=settings.PILOT_MAX_DAYS, idle_days=settings.PILOT_IDLE_DAYS),
-        "ownership_gaps": board_reads.OWNERSHIP_FORMULA,
-        "out_of_compliance": board_reads.COMPLIANCE_FORMULA,
-    }
-
-
 class DashboardView(APIView):
     @extend_schema(
         summary="The dashboard's KPIs and each team's capacity against demand this quarter",
@@ -291,7 +279,7 @@ class DashboardView(APIView):
             "quarter": board.line.label,
             "kpis": kpis,
             "capacity": lines,
-            "definitions": _definitions(),
+            "definitions": board_reads.kpi_definitions(),
         }).data)
 
 

@@ -91,6 +91,18 @@ OWNERSHIP_FORMULA = ("owner left, owner silent longer than OWNER_SILENT_DAYS, or
 COMPLIANCE_FORMULA = ("a checkpoint that gates its current stage (or an earlier one) is "
                       "neither approved nor waived")
 
+
+def kpi_definitions() -> dict[str, str]:
+    """How each KPI is counted, in words: the page's hover texts and the API's definitions."""
+    return {
+        "conversion": CONVERSION_FORMULA,
+        "median_pilot_age": MEDIAN_AGE_FORMULA,
+        "stalled_pilots": STALLED_FORMULA.format(max_days=settings.PILOT_MAX_DAYS,
+                                                 idle_days=settings.PILOT_IDLE_DAYS),
+        "ownership_gaps": OWNERSHIP_FORMULA,
+        "out_of_compliance": COMPLIANCE_FORMULA,
+    }
+
 # The Initiative fields the funding line and the breakdown read (the rest stay in the table).
 _DEFERRED = ("summary",)
 

@@ -37,14 +37,7 @@ def dashboard(request):
         "page": page,
         "rows": board.rows(page.object_list),
         "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
-        "formulas": {
-            "conversion": board_reads.CONVERSION_FORMULA,
-            "median_age": board_reads.MEDIAN_AGE_FORMULA,
-            "stalled": board_reads.STALLED_FORMULA.format(
-                max_days=settings.PILOT_MAX_DAYS, idle_days=settings.PILOT_IDLE_DAYS),
-            "ownership": board_reads.OWNERSHIP_FORMULA,
-            "compliance": board_reads.COMPLIANCE_FORMULA,
-        },
+        "formulas": board_reads.kpi_definitions(),
     })
 
 
