@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -28,6 +32,7 @@ from portfolio.api.common import (
     READ_ERRORS,
     etag_for,
     expected_version,
+    filter_parameters,
     unless_unchanged,
     valid_query,
 )
@@ -115,16 +120,69 @@ class CheckpointWaiveSerializer(serializers.Serializer):
                   "blocks again after it.")
 
 
+# --- On an initiative's detail (``portfolio.api.serializers.register_detail_field``) -----------
+
+class InitiativeCheckpointSerializer(serializers.Serializer):
+    """One applicable checkpoint of the initiative, as its Governance panel shows it."""
+
+    id = serializers.IntegerField(source="checkpoint.id", read_only=True)
+    type = CheckpointTypeRefSerializer(source="checkpoint.type", read_only=True)
+    status = serializers.ChoiceField(
+        choices=[*CheckpointStatus.choices, (selectors.WAIVER_EXPIRED, "Waiver expired")],
+        read_only=True)
+    label = serializers.CharField(read_only=True)
+    cleared = serializers.BooleanField(
+        read_only=True, help_text="Approved, or waived with the waiver still running.")
+    overdue = serializers.BooleanField(read_only=True)
+    gating_now = serializers.BooleanField(
+        read_only=True, help_text="It gates the current stage or an earlier one.")
+    due_date = serializers.DateField(source="checkpoint.due_date", read_only=True)
+    reviewer = PersonSerializer(source="checkpoint.reviewer", read_only=True, allow_null=True)
+    decided_at = serializers.DateTimeField(source="checkpoint.decided_at", read_only=True,
+                                           allow_null=True)
+    waiver_expires_on = serializers.DateField(source="checkpoint.waiver_expires_on",
+                                              read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, row) -> str:
+        return f"/api/v1/checkpoints/{row.checkpoint.pk}/"
+
+
+class InitiativeGovernanceSerializer(serializers.Serializer):
+    cleared = serializers.IntegerField(read_only=True)
+    total = serializers.IntegerField(read_only=True, help_text="Applicable checkpoints.")
+    next_stage = serializers.ChoiceField(choices=Stage.choices, read_only=True,
+                                         allow_null=True)
+    next_stage_blockers = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="What the gate names as blocking the next forward move; empty when none.")
+    out_of_compliance = serializers.SerializerMethodField(
+        help_text="It sits in a stage whose checkpoint is not cleared.")
+    checkpoints = InitiativeCheckpointSerializer(source="rows", many=True, read_only=True)
+
+    def get_out_of_compliance(self, progress) -> bool:
+        return bool(progress.out_of_compliance)
+
+
+@extend_schema_field(InitiativeGovernanceSerializer)
+class InitiativeGovernanceField(serializers.Field):
+    """An initiative's governance progress and its checkpoints (two queries)."""
+
+    def __init__(self):
+        super().__init__(source="*", read_only=True)
+
+    def to_representation(self, initiative):
+        progress = selectors.governance_progress(initiative, today=timezone.localdate())
+        return InitiativeGovernanceSerializer(progress).data
+
+
 # --- Endpoints --------------------------------------------------------------------------------
 
-FILTERS = [
-    OpenApiParameter("status", str, enum=list(QUEUE_TABS),
-                     description="The queue's tab: " + ", ".join(
-                         f"{key} ({label})" for key, label in QUEUE_TABS.items())
-                     + ". Default: all of them."),
-    OpenApiParameter("type", str, description="A checkpoint type's code."),
-    OpenApiParameter("team", str, description="A team's slug."),
-]
+FILTERS = filter_parameters(
+    QueueFilterForm,
+    status="The queue's tab: " + ", ".join(f"{key} ({label})" for key, label in QUEUE_TABS.items())
+    + ". Default: all of them.",
+    type="A checkpoint type's code.", team="A team's slug.")
 
 
 @extend_schema_view(

@@ -1,5 +1,7 @@
 """Forms of the portfolio's pages."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -52,7 +54,7 @@ class InitiativeFilterForm(forms.Form):
         owner = self.cleaned_data["owner"].strip()
         if owner and owner != "me" and not get_user_model().objects.filter(
                 username=owner).exists():
-            raise forms.ValidationError(f'No user is called "{owner}".')
+            raise forms.ValidationError(f'No user is called "{owner}".', code="unknown")
         return owner
 
 
@@ -91,6 +93,8 @@ INITIATIVE_SECTIONS = (
 )
 INITIATIVE_FIELDS = [name for _, _, names in INITIATIVE_SECTIONS for name in names]
 SUMMARY_MAX = 5000
+# Effort as the API takes it: 0.5 to 99999.9 engineer-weeks, at most one decimal.
+EFFORT_PATTERN = r"^(0\.[5-9]|[1-9][0-9]{0,4}(\.[0-9])?)$"
 
 
 def _score(label: str, high: int, help_text: str) -> forms.IntegerField:
@@ -113,8 +117,9 @@ class InitiativeForm(forms.ModelForm):
     production_owner = UserChoiceField(required=False,
                                        help_text="Who will run it in production.")
     effort_weeks = forms.DecimalField(
-        label="Effort (engineer-weeks)", required=False, min_value=0.5, max_value=99999,
-        decimal_places=1, widget=forms.NumberInput(attrs={"min": 0.5, "step": 0.5}),
+        label="Effort (engineer-weeks)", required=False, min_value=Decimal("0.5"),
+        max_value=Decimal("99999.9"), decimal_places=1,
+        widget=forms.NumberInput(attrs={"min": 0.5, "step": 0.5}),
     )
     reach = forms.IntegerField(label="Reach (people per quarter)", required=False, min_value=0,
                                max_value=2_000_000_000)

@@ -30,25 +30,47 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portfolio.access import require_reader
-from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS, valid_query
+from portfolio.api.common import (
+    ERROR,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    filter_parameters,
+    valid_query,
+)
+from portfolio.api.errors import UnknownReference
 from portfolio.api.pagination import ApiPagination
-from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
+from portfolio.api.serializers import (
+    DecimalTextField,
+    PersonSerializer,
+    SlugReference,
+    TeamRefSerializer,
+)
+from portfolio.exceptions import DomainError
 from portfolio.models import Initiative, Stage, Team
 from scoring import dashboard as board_reads
-from scoring.capacity import BELOW_LINE, FUNDED, NO_PLAN, UNSIZED, capacity_plan_set
-from scoring.forms import DashboardFilterForm
+from scoring import formulas
+from scoring.capacity import (
+    BELOW_LINE,
+    FUNDED,
+    NO_PLAN,
+    QUARTER_INVALID,
+    UNSIZED,
+    YEAR_INVALID,
+    YEAR_MAX,
+    YEAR_MIN,
+    capacity_plan_set,
+)
+from scoring.forms import CapacityPlanFilterForm, DashboardFilterForm
 from scoring.models import CapacityPlan, ScoringMethod, ScoringModel
-from scoring.selectors import ranked_initiatives
+from scoring.selectors import active_scoring_model, ranked_initiatives
 
 # --- Shared -------------------------------------------------------------------------------------
 
-DASHBOARD_FILTERS = [
-    OpenApiParameter("team", str, description="A team's slug."),
-    OpenApiParameter("category", str), OpenApiParameter("stage", str),
-]
+DASHBOARD_FILTERS = filter_parameters(DashboardFilterForm, team="A team's slug.")
 
 NOT_CAPACITY_EDITOR = "Only an admin who may edit capacity plans in the admin can change them."
 NO_SUCH_MODEL = "No scoring model has this id."
+MODEL_INVALID = "A scoring model's id: a whole number."
 PLAN_EXISTS = ("This team already has a plan for that quarter; change its engineer-weeks "
                "with PATCH on the plan.")
 
@@ -101,6 +123,30 @@ class FundingSerializer(serializers.Serializer):
     blockers = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
+class InitiativeScoreSerializer(serializers.Serializer):
+    scoring_model = ScoringModelRefSerializer(source="model", read_only=True)
+    score = serializers.FloatField(source="breakdown.score", read_only=True, allow_null=True,
+                                   help_text="Null when it is not scorable.")
+    breakdown = BreakdownSerializer(read_only=True)
+
+
+@extend_schema_field(InitiativeScoreSerializer(allow_null=True))
+class InitiativeScoreField(serializers.Field):
+    """An initiative's score under the active scoring model, with its breakdown; null when
+    no model is active. One query (the active model); the arithmetic is the ranking's
+    (``scoring.formulas``). Its rank is on ``/api/v1/ranking/``."""
+
+    def __init__(self):
+        super().__init__(source="*", read_only=True)
+
+    def to_representation(self, initiative):
+        model = active_scoring_model()
+        if model is None:
+            return None
+        return InitiativeScoreSerializer(
+            {"model": model, "breakdown": formulas.breakdown(initiative, model=model)}).data
+
+
 class RankedInitiativeSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     title = serializers.CharField(read_only=True)
@@ -144,10 +190,11 @@ def _board(request, *, filters: dict, now):
     raw = request.query_params.get("model")
     if raw in (None, ""):
         return board
-    try:
-        model = ScoringModel.objects.get(pk=int(raw))
-    except (ValueError, ScoringModel.DoesNotExist):
-        raise ValidationError({"model": [NO_SUCH_MODEL]}) from None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationError({"model": [MODEL_INVALID]})
+    model = ScoringModel.objects.filter(pk=int(raw)).first()
+    if model is None:
+        raise UnknownReference({"model": [NO_SUCH_MODEL]})
     if board.model is not None and model.pk == board.model.pk:
         return board
     ranks = dict(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
@@ -163,8 +210,10 @@ class RankingView(APIView):
                      "narrow the rows, never the line. Retired initiatives appear only with "
                      "`?stage=retired`."),
         parameters=[*DASHBOARD_FILTERS,
-                    OpenApiParameter("model", int, description="A scoring model's id."),
-                    OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+                    OpenApiParameter("model", {"type": "integer", "minimum": 1,
+                                               "maximum": 999_999_999},
+                                     description="A scoring model's id; an unknown one is a 404."),
+                    *ApiPagination.schema_parameters()],
         responses={200: RankingPageSerializer, 400: ERROR, 401: ERROR, 404: ERROR})
     def get(self, request):
         require_reader(request.user)
@@ -294,24 +343,26 @@ class CapacityPlanSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _weeks(**kwargs) -> serializers.DecimalField:
+    # ``capacity_plan_set``'s bounds (at least 0, one decimal), declared for the schema.
+    return DecimalTextField(pattern=r"^(0|[1-9][0-9]{0,6})(\.[0-9])?$", max_digits=8,
+                            decimal_places=1, help_text="Engineer-weeks, as text: at least 0, "
+                            "at most one decimal.", **kwargs)
+
+
 class CapacityPlanCreateSerializer(serializers.Serializer):
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
-    year = serializers.IntegerField()
-    quarter = serializers.IntegerField()
-    engineer_weeks = serializers.DecimalField(max_digits=8, decimal_places=1)
+    team = SlugReference(slug_field="slug", queryset=Team.objects.all())
+    year = serializers.IntegerField(min_value=YEAR_MIN, max_value=YEAR_MAX, error_messages={
+        "min_value": YEAR_INVALID, "max_value": YEAR_INVALID})
+    quarter = serializers.IntegerField(min_value=1, max_value=4, error_messages={
+        "min_value": QUARTER_INVALID, "max_value": QUARTER_INVALID})
+    engineer_weeks = _weeks()
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class CapacityPlanChangeSerializer(serializers.Serializer):
-    engineer_weeks = serializers.DecimalField(max_digits=8, decimal_places=1, required=False)
+    engineer_weeks = _weeks(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
-
-
-class CapacityPlanFilterSerializer(serializers.Serializer):
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(),
-                                        required=False)
-    year = serializers.IntegerField(required=False)
-    quarter = serializers.IntegerField(required=False, min_value=1, max_value=4)
 
 
 def _require_capacity_editor(user, permission: str) -> None:
@@ -329,8 +380,7 @@ def _plans():
 @extend_schema_view(
     list=extend_schema(
         summary="Capacity plans: engineer-weeks per team and quarter",
-        parameters=[OpenApiParameter("team", str, description="A team's slug."),
-                    OpenApiParameter("year", int), OpenApiParameter("quarter", int)],
+        parameters=filter_parameters(CapacityPlanFilterForm, team="A team's slug."),
         responses={200: CapacityPlanSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR}),
     retrieve=extend_schema(summary="One capacity plan",
                            responses={200: CapacityPlanSerializer, **READ_ERRORS}),
@@ -363,11 +413,11 @@ class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
-        filters = CapacityPlanFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = valid_query(CapacityPlanFilterForm(request.query_params))
         plans = _plans()
-        for name, value in filters.validated_data.items():
-            plans = plans.filter(**{name: value})
+        for name, value in filters.items():
+            if value not in (None, ""):
+                plans = plans.filter(**{name: value})
         page = self.paginate_queryset(plans)
         return self.get_paginated_response(CapacityPlanSerializer(page, many=True).data)
 
@@ -381,7 +431,7 @@ class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         data = serializer.validated_data
         if CapacityPlan.objects.filter(team=data["team"], year=data["year"],
                                        quarter=data["quarter"]).exists():
-            raise ValidationError({"quarter": [PLAN_EXISTS]})
+            raise DomainError(PLAN_EXISTS, field="quarter")
         plan = capacity_plan_set(actor=request.user, now=timezone.now(), **data)
         plan = get_object_or_404(_plans(), pk=plan.pk)
         return Response(CapacityPlanSerializer(plan).data, status=status.HTTP_201_CREATED,

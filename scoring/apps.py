@@ -8,6 +8,8 @@ class ScoringConfig(AppConfig):
     def ready(self):
         # seed_demo builds the demo through portfolio's hooks; portfolio never imports scoring.
         from portfolio import hooks
-        from scoring import demo
+        from portfolio.api.serializers import register_detail_field
+        from scoring import api, demo
 
         hooks.register_demo_steps(before_load=demo.before_load, after_load=demo.after_load)
+        register_detail_field("score", api.InitiativeScoreField)

@@ -37,8 +37,9 @@ from scoring.selectors import active_scoring_model, ranked_initiatives
 # The stages whose initiatives draw build capacity (DESIGN.md §4).
 DRAWING_STAGES = (Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION)
 
+YEAR_MIN, YEAR_MAX = 2000, 2100
 QUARTER_INVALID = "The quarter must be 1, 2, 3 or 4."
-YEAR_INVALID = "The year must be between 2000 and 2100."
+YEAR_INVALID = f"The year must be between {YEAR_MIN} and {YEAR_MAX}."
 WEEKS_NEGATIVE = "Engineer-weeks cannot be negative."
 WEEKS_INVALID = "Engineer-weeks must be a number with at most one decimal place."
 
@@ -93,7 +94,7 @@ def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, ac
     """
     if quarter not in (1, 2, 3, 4):
         raise DomainError(QUARTER_INVALID, field="quarter")
-    if not 2000 <= year <= 2100:
+    if not YEAR_MIN <= year <= YEAR_MAX:
         raise DomainError(YEAR_INVALID, field="year")
     weeks = _weeks(engineer_weeks)
     plan = (CapacityPlan.objects.select_for_update()

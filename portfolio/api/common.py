@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+from django import forms
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from portfolio.api.errors import PreconditionFailed, PreconditionRequired
+from portfolio.api.errors import PreconditionFailed, PreconditionRequired, UnknownReference
 
 ERROR = OpenApiResponse(description="The one error shape: message, code, fields.")
 READ_ERRORS = {401: ERROR, 403: ERROR, 404: ERROR}
-WRITE_ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 413: ERROR, 415: ERROR}
+# 409: a business rule refused a well-formed request (a blocked gate, a decided stall…).
+WRITE_ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 413: ERROR,
+                415: ERROR}
 LOCKED_WRITE_ERRORS = {**WRITE_ERRORS, 412: ERROR, 428: ERROR}
 IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    "If-Match", {"type": "string", "pattern": r"\S"}, OpenApiParameter.HEADER, required=True,
     description='The ETag of the version you read, e.g. "12-3".')
 
 
@@ -35,11 +37,76 @@ def expected_version(request, obj) -> int:
     return obj.version
 
 
+NUL_REFUSED = "A filter cannot contain a NUL character."
+NO_NUL = "^[^\\u0000]*$"  # the schema's pattern for text filters
+BOOLEAN_VALUES = ("", "true", "false")
+BOOLEAN_INVALID = "true or false."
+
+# Codes of a filter's error that name something that does not exist (a team's slug,
+# a username): the caller asked for a resource that is not there, so 404, like an id.
+UNKNOWN = "unknown"
+_REFERENCE_CODES = {UNKNOWN, "invalid_choice"}
+
+
+def _is_reference(field: forms.Field, error: forms.ValidationError) -> bool:
+    return error.code == UNKNOWN or (isinstance(field, forms.ModelChoiceField)
+                                     and error.code in _REFERENCE_CODES)
+
+
 def valid_query(form) -> dict:
-    """A filter form's cleaned data; a bad filter is a field error (400), never ignored."""
-    if not form.is_valid():
-        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
-    return form.cleaned_data
+    """A filter form's cleaned data; a bad filter is a field error, never ignored.
+
+    A value the schema refuses (not one of a choice's values, not a number, a boolean
+    other than true or false, a NUL character) is a 400; a well-formed reference to
+    nothing (``?team=no-such-team``) is a 404 naming the field, as for an unknown id.
+    """
+    refused = {name: [NUL_REFUSED] for name, values in form.data.lists()
+               if any("\x00" in value for value in values)}
+    # Every boolean the schema declares, including one this caller's form leaves out.
+    refused.update({name: [BOOLEAN_INVALID] for name, field in type(form).base_fields.items()
+                    if isinstance(field, forms.BooleanField)
+                    and form.data.get(name, "") not in BOOLEAN_VALUES})
+    if refused:
+        raise ValidationError(refused)
+    if form.is_valid():
+        return form.cleaned_data
+    errors = form.errors.as_data()
+    fields = {name: [message for error in found for message in error.messages]
+              for name, found in errors.items()}
+    if all(name in form.fields and all(_is_reference(form.fields[name], error) for error in found)
+           for name, found in errors.items()):
+        raise UnknownReference(fields)
+    raise ValidationError(fields)
+
+
+def filter_parameters(form_class: type[forms.Form], **descriptions: str
+                      ) -> list[OpenApiParameter]:
+    """The schema of a filter form's query parameters, read off its fields, so the
+    schema and the validation cannot disagree: choices are enums, numbers carry their
+    bounds, text its maximum length; references (a team's slug) are strings."""
+    parameters = []
+    for name, field in form_class.base_fields.items():
+        description = descriptions.get(name) or str(field.help_text or "")
+        if isinstance(field, forms.ModelChoiceField):
+            schema, description = {"type": "string", "pattern": NO_NUL}, (
+                description or f"A {field.label or name}'s {field.to_field_name}.")
+        elif isinstance(field, forms.ChoiceField):
+            schema = {"type": "string",
+                      "enum": [str(value) for value, _ in field.choices if value != ""]}
+        elif isinstance(field, forms.BooleanField):
+            schema = {"type": "boolean"}
+        elif isinstance(field, forms.IntegerField):
+            schema = {"type": "integer"}
+            if field.min_value is not None:
+                schema["minimum"] = field.min_value
+            if field.max_value is not None:
+                schema["maximum"] = field.max_value
+        else:
+            schema = {"type": "string", "pattern": NO_NUL}
+            if getattr(field, "max_length", None):
+                schema["maxLength"] = field.max_length
+        parameters.append(OpenApiParameter(name, schema, description=description or None))
+    return parameters
 
 
 def unless_unchanged(request, response: Response) -> Response:

@@ -1,9 +1,9 @@
 """One JSON shape for every API error.
 
 ``{"message": "...", "code": "...", "fields": {"field": ["...", ...]}}``: ``fields`` is
-present for validation errors and for domain refusals that belong to a field; a domain
-refusal (a blocked gate, a stale version) carries the service's own message, which
-names what blocks it.
+present for validation errors (400), for a filter naming something that does not exist
+(404) and for domain refusals that belong to a field. A domain refusal (409: a blocked
+gate, a decided stall) carries the service's own message, which names what blocks it.
 """
 
 from __future__ import annotations
@@ -32,12 +32,35 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "precondition_failed"
 
 
+class UnknownReference(exceptions.NotFound):
+    """A well-formed filter naming something that does not exist (``?team=nowhere``)."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__(" ".join(message for messages in fields.values()
+                                  for message in messages))
+        self.fields = fields
+
+
 def _flatten(detail) -> list[str]:
     if isinstance(detail, dict):
         return [message for value in detail.values() for message in _flatten(value)]
     if isinstance(detail, list):
         return [message for value in detail for message in _flatten(value)]
     return [str(detail)]
+
+
+def _codes(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [code for value in detail.values() for code in _codes(value)]
+    if isinstance(detail, list):
+        return [code for value in detail for code in _codes(value)]
+    return [getattr(detail, "code", "")]
+
+
+def _names_nothing(detail) -> bool:
+    """Every error is a related field's "does not exist" (DRF's code for an unknown slug)."""
+    codes = _codes(detail) if isinstance(detail, dict) else []
+    return bool(codes) and set(codes) == {"does_not_exist"}
 
 
 def _fields(detail: dict) -> dict[str, list[str]]:
@@ -49,7 +72,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else {}
         return Response({"message": exc.message, "code": "refused", "fields": fields},
-                        status=status.HTTP_400_BAD_REQUEST)
+                        status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
@@ -61,6 +84,14 @@ def exception_handler(exc, context):
     if response is None:
         return None
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.ValidationError) and _names_nothing(detail):
+        # A well-formed body naming something that does not exist (a team's slug, a
+        # username): 404, naming the field, as for an unknown id in the path.
+        response.status_code = status.HTTP_404_NOT_FOUND
+        fields = _fields(detail)
+        response.data = {"message": " ".join(_flatten(detail)), "code": "not_found",
+                         "fields": fields}
+        return response
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(detail) if isinstance(detail, dict) else {
             "non_field_errors": _flatten(detail)}
@@ -69,5 +100,7 @@ def exception_handler(exc, context):
     else:
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         body = {"message": " ".join(_flatten(detail)), "code": str(code)}
+        if isinstance(exc, UnknownReference):
+            body["fields"] = exc.fields
     response.data = body
     return response

@@ -1,4 +1,5 @@
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -28,3 +29,21 @@ class ApiPagination(PageNumberPagination):
             raise ValidationError({self.page_size_query_param: [
                 PAGE_SIZE_INVALID.format(cap=self.max_page_size)]})
         return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        return self.schema_parameters(raw=True)
+
+    @classmethod
+    def schema_parameters(cls, *, raw: bool = False) -> list:
+        """``page`` and ``page_size``: whole numbers of at least 1 (the size is capped)."""
+        parameters = [
+            ("page", "A page number, from 1; past the last page is a 404."),
+            (cls.page_size_query_param,
+             f"Rows per page (default {cls.page_size}; larger than {cls.max_page_size} is "
+             f"capped at {cls.max_page_size})."),
+        ]
+        if raw:
+            return [{"name": name, "required": False, "in": "query", "description": text,
+                     "schema": {"type": "integer", "minimum": 1}} for name, text in parameters]
+        return [OpenApiParameter(name, {"type": "integer", "minimum": 1}, description=text)
+                for name, text in parameters]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from django.contrib.auth import get_user_model
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from portfolio.forms import INITIATIVE_FIELDS
+from portfolio.forms import EFFORT_PATTERN, INITIATIVE_FIELDS, InitiativeForm
 from portfolio.models import (
     IMPACT_CHOICES,
     Health,
@@ -17,6 +21,50 @@ from portfolio.models import (
     Team,
     Update,
 )
+
+IMPACT_VALUES = [value for value, _ in IMPACT_CHOICES]
+IMPACT_TEXTS = [f"{value:g}" for value in IMPACT_VALUES]
+IMPACT_HELP = ("RICE impact, as text: one of "
+               + ", ".join(f'"{text}"' for text in IMPACT_TEXTS) + ".")
+
+
+class DecimalTextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "portfolio.api.serializers.DecimalTextField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "pattern": self.target.pattern.pattern}
+
+
+class ImpactField(serializers.ChoiceField):
+    """RICE impact as text, one of ``IMPACT_TEXTS`` ("0.25" … "3"), read and written alike:
+    a string enum, which every client generator handles (a number enum is not)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[(text, text) for text in IMPACT_TEXTS], **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data not in IMPACT_TEXTS:
+            raise serializers.ValidationError(IMPACT_HELP)
+        return float(data)
+
+    def to_representation(self, value):
+        return None if value is None else f"{value:g}"
+
+
+class DecimalTextField(serializers.DecimalField):
+    """A decimal written as text ("12.5"), as responses show it, matching ``pattern``:
+    the one regex both validates the input and is the schema's (with its bounds)."""
+
+    def __init__(self, *, pattern: str, **kwargs):
+        super().__init__(**kwargs)
+        if self.help_text:
+            self.error_messages = {**self.error_messages, "invalid": self.help_text}
+        self.pattern = re.compile(pattern)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class PersonSerializer(serializers.Serializer):
@@ -81,13 +129,20 @@ _DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "stage", "stage_changed_at", "last_a
                   "updated_at"]
 
 
-IMPACT_VALUES = [value for value, _ in IMPACT_CHOICES]
-IMPACT_HELP = "RICE impact: one of " + ", ".join(f"{value:g}" for value in IMPACT_VALUES) + "."
+
+
+# Fields other apps add to an initiative's detail (governance's checkpoints, scoring's
+# score), without portfolio importing them: ``register_detail_field(name, factory)`` from
+# their ``AppConfig.ready``; ``factory()`` returns a read-only field with ``source="*"``.
+_detail_fields: dict[str, Callable[[], serializers.Field]] = {}
+
+
+def register_detail_field(name: str, factory: Callable[[], serializers.Field]) -> None:
+    _detail_fields[name] = factory
 
 
 class InitiativeDetailSerializer(serializers.ModelSerializer):
-    # A number, not an enum of floats: client generators handle numbers, not float enums.
-    impact = serializers.FloatField(read_only=True, allow_null=True, help_text=IMPACT_HELP)
+    impact = ImpactField(read_only=True, allow_null=True, help_text=IMPACT_HELP)
     retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,
                                                 allow_blank=True, read_only=True,
                                                 help_text="Empty unless retired.")
@@ -103,8 +158,37 @@ class InitiativeDetailSerializer(serializers.ModelSerializer):
         fields = [*_DETAIL_FIELDS, "stakeholders", "stage_history"]
         read_only_fields = fields
 
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.update((name, factory()) for name, factory in _detail_fields.items())
+        return fields
 
-class _ActiveUsername(serializers.SlugRelatedField):
+
+
+
+def _bounded_integer(name: str) -> serializers.IntegerField:
+    """An optional whole number with the bounds the browser's form gives it."""
+    field = InitiativeForm.base_fields[name]
+    return serializers.IntegerField(required=False, allow_null=True, min_value=field.min_value,
+                                    max_value=field.max_value)
+
+
+def _storable(text: str) -> bool:
+    return "\x00" not in text and not any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+class SlugReference(serializers.SlugRelatedField):
+    """An object named by its slug (a team's, a username). Text no row can hold (a NUL, an
+    unpaired surrogate) names nothing, like any unknown slug, and is never sent to the
+    database, which could not compare it."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not _storable(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=repr(data))
+        return super().to_internal_value(data)
+
+
+class _ActiveUsername(SlugReference):
     def __init__(self, **kwargs):
         super().__init__(slug_field="username",
                          queryset=get_user_model().objects.filter(is_active=True), **kwargs)
@@ -117,21 +201,26 @@ class InitiativeWriteSerializer(serializers.ModelSerializer):
     through ``POST .../move/``.
     """
 
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = SlugReference(slug_field="slug", queryset=Team.objects.all())
     owner = _ActiveUsername(required=False,
                             help_text="The one accountable person; default: you.")
     sponsor = _ActiveUsername(required=False, allow_null=True)
     production_owner = _ActiveUsername(required=False, allow_null=True)
-    impact = serializers.FloatField(required=False, allow_null=True, help_text=IMPACT_HELP)
+    impact = ImpactField(required=False, allow_null=True, help_text=IMPACT_HELP)
+    # The browser form's bounds (``InitiativeForm``), so both refuse the same values.
+    effort_weeks = DecimalTextField(
+        pattern=EFFORT_PATTERN, max_digits=7, decimal_places=1, required=False, allow_null=True,
+        help_text="Engineer-weeks to build, 0.5 to 99999.9, as text with at most one decimal.")
+    reach = _bounded_integer("reach")
+    business_value = _bounded_integer("business_value")
+    time_criticality = _bounded_integer("time_criticality")
+    risk_reduction = _bounded_integer("risk_reduction")
+    strategic_alignment = _bounded_integer("strategic_alignment")
 
     class Meta:
         model = Initiative
         fields = INITIATIVE_FIELDS
 
-    def validate_impact(self, value):
-        if value is not None and value not in IMPACT_VALUES:
-            raise serializers.ValidationError(IMPACT_HELP)
-        return value
 
 
 class MoveSerializer(serializers.Serializer):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -22,10 +21,16 @@ from rest_framework.response import Response
 
 from portfolio import selectors, stalls
 from portfolio.access import can_follow_teams, require_reader, require_stall_decider
-from portfolio.api.common import ERROR, READ_ERRORS, WRITE_ERRORS, valid_query
+from portfolio.api.common import (
+    ERROR,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    filter_parameters,
+    valid_query,
+)
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
-from portfolio.forms import STALL_STATES, KillLogFilterForm, StallFilterForm
+from portfolio.forms import KillLogFilterForm, StallFilterForm
 from portfolio.models import (
     Initiative,
     RetirementReason,
@@ -154,24 +159,17 @@ class KillLogEntrySerializer(serializers.Serializer):
 # --- Views -----------------------------------------------------------------------------------
 
 
-STALL_FILTERS = [
-    OpenApiParameter("state", str, enum=[key for key, _ in STALL_STATES], description=(
-        "Empty (default): every open stall. undecided, waiting (scale-up waiting on the gate), "
-        "escalated, or extended (resolved by an extension that still runs today).")),
-    OpenApiParameter("team", str, description="A team's slug."),
-    OpenApiParameter("reason", str, enum=StallReason.values,
-                     description="Why the pilot is stalled now."),
-    OpenApiParameter("followed", bool, description=(
-        "TPMs and admins: only the teams they follow in their digest settings (every team "
-        "when they follow none). Ignored for other roles.")),
-]
+STALL_FILTERS = filter_parameters(
+    StallFilterForm,
+    state=("Empty (default): every open stall. undecided, waiting (scale-up waiting on the "
+           "gate), escalated, or extended (resolved by an extension that still runs today)."),
+    team="A team's slug.", reason="Why the pilot is stalled now.",
+    followed=("TPMs and admins: only the teams they follow in their digest settings (every "
+              "team when they follow none). Ignored for other roles."))
 
-KILL_LOG_FILTERS = [
-    OpenApiParameter("q", str, description="Search titles, summaries and lessons."),
-    OpenApiParameter("reason", str, enum=RetirementReason.values,
-                     description="The reason for retiring."),
-    OpenApiParameter("team", str, description="A team's slug."),
-]
+KILL_LOG_FILTERS = filter_parameters(
+    KillLogFilterForm, q="Search titles, summaries and lessons.",
+    reason="The reason for retiring.", team="A team's slug.")
 
 DECIDE_DESCRIPTION = (
     "The initiative's owner, a TPM or an admin records **scale**, **extend** or **kill** on "

@@ -11,7 +11,6 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_view,
 )
@@ -29,6 +28,7 @@ from portfolio.api.common import (
     WRITE_ERRORS,
     etag_for,
     expected_version,
+    filter_parameters,
     unless_unchanged,
     valid_query,
 )
@@ -55,14 +55,9 @@ def _detail_queryset():
                          .select_related("actor").order_by("at", "id"))))
 
 
-FILTERS = [
-    OpenApiParameter("q", str, description="Search titles and summaries."),
-    OpenApiParameter("team", str, description="A team's slug."),
-    OpenApiParameter("category", str), OpenApiParameter("stage", str),
-    OpenApiParameter("health", str),
-    OpenApiParameter("owner", str, description='A username, or "me".'),
-    OpenApiParameter("sort", str, description="recent (default), title, stage, …"),
-]
+FILTERS = filter_parameters(
+    InitiativeFilterForm, q="Search titles and summaries.", team="A team's slug.",
+    owner='A username, or "me"; an unknown one is a 404.', sort="The order; default: recent.")
 
 
 @extend_schema_view(
@@ -149,7 +144,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         status=status.HTTP_201_CREATED, headers={"ETag": etag_for(initiative)})
 
     @extend_schema(methods=["GET"], summary="The initiative's status updates, newest first",
-                   responses={200: UpdateSerializer(many=True), **READ_ERRORS})
+                   responses={200: UpdateSerializer(many=True), 400: ERROR, **READ_ERRORS})
     @extend_schema(methods=["POST"], summary="Post a status update (its editors)",
                    request=UpdateSerializer, responses={201: UpdateSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["get", "post"], pagination_class=ApiPagination)
@@ -170,7 +165,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 @extend_schema_view(
     list=extend_schema(summary="Teams", responses={200: TeamSerializer(many=True),
-                                                   401: ERROR, 404: ERROR}),
+                                                   400: ERROR, 401: ERROR, 404: ERROR}),
     retrieve=extend_schema(summary="One team", responses={200: TeamSerializer, **READ_ERRORS}),
 )
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):

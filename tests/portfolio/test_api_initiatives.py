@@ -83,21 +83,79 @@ def test_a_pm_logs_an_initiative_and_owns_it(pm):
     assert response["ETag"] == f'"{created.pk}-1"'
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"team": "payments"}, "title"),
-    ({"title": "X", "team": "nowhere"}, "team"),
-    ({"title": "X", "team": "payments", "risk_tier": "extreme"}, "risk_tier"),
-    ({"title": "X", "team": "payments", "owner": "nobody-here"}, "owner"),
-    ({"title": "X" * 201, "team": "payments"}, "title"),
+def test_an_initiative_shows_its_checkpoints_and_its_score(pm, leader):
+    TeamFactory(slug="payments")
+    created = client_for(pm).post(LIST, {
+        "title": "Fraud triage", "team": "payments", "risk_tier": "high",
+        "uses_personal_data": True, "reach": 400, "impact": "2", "confidence": 50,
+        "effort_weeks": "8"}, format="json")
+
+    body = client_for(leader).get(created["Location"]).json()
+
+    governance = body["governance"]
+    assert governance["total"] == len(governance["checkpoints"]) > 0
+    assert governance["cleared"] == 0
+    assert governance["next_stage"] == "assessment"
+    assessment = [c for c in governance["checkpoints"] if c["type"]["required_for"] == "assessment"]
+    assert assessment
+    assert {c["status"] for c in assessment} == {"not_started"}
+    assert governance["next_stage_blockers"]  # the gate names what blocks the next move
+    score = body["score"]
+    assert score["scoring_model"]["method"] == "rice"
+    assert score["score"] == pytest.approx(400 * 2 * 0.5 / 8)
+    assert {f["key"] for f in score["breakdown"]["factors"]} >= {"reach", "effort_weeks"}
+
+
+def test_an_unscorable_initiative_says_what_is_missing(leader, owned):
+    score = client_for(leader).get(detail(owned)).json()["score"]
+
+    assert score["score"] is None
+    assert score["breakdown"]["scorable"] is False
+    assert score["breakdown"]["missing"]
+
+
+@pytest.mark.parametrize(("body", "field", "status"), [
+    ({"team": "payments"}, "title", 400),
+    ({"title": "X", "team": "payments", "risk_tier": "extreme"}, "risk_tier", 400),
+    ({"title": "X" * 201, "team": "payments"}, "title", 400),
+    ({"title": "X", "team": "payments", "effort_weeks": "0.25"}, "effort_weeks", 400),
+    ({"title": "X", "team": "payments", "effort_weeks": 8}, "effort_weeks", 400),  # text only
+    ({"title": "X", "team": "payments", "business_value": 11}, "business_value", 400),
+    ({"title": "X", "team": "payments", "impact": "0.3"}, "impact", 400),
+    ({"title": "X", "team": "payments", "impact": 2}, "impact", 400),  # text, as it reads
+    # Well-formed, but naming nothing: 404, as for an unknown id.
+    ({"title": "X", "team": "nowhere"}, "team", 404),
+    ({"title": "X", "team": "payments", "owner": "nobody-here"}, "owner", 404),
 ])
-def test_bad_input_is_a_field_error_and_creates_nothing(pm, body, field):
+def test_bad_input_is_a_field_error_and_creates_nothing(pm, body, field, status):
     TeamFactory(slug="payments")
 
     response = client_for(pm).post(LIST, body, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.json()["fields"]
     assert not Initiative.objects.exists()
+
+
+@pytest.mark.parametrize("slug", [r"pay\u0000ments", r"pay\udc00ments"])  # JSON escapes
+def test_a_slug_no_row_can_hold_names_nothing(pm, slug):
+    TeamFactory(slug="payments")
+
+    body = '{"title": "X", "team": "' + slug + '"}'
+    response = client_for(pm).post(LIST, body, content_type="application/json")
+
+    assert (response.status_code, list(response.json()["fields"])) == (404, ["team"])
+    assert not Initiative.objects.exists()
+
+
+def test_a_filter_naming_nobody_is_a_404_and_a_nul_is_a_400(leader):
+    client = client_for(leader)
+
+    unknown = client.get(LIST, {"owner": "nobody-here"})
+    nul = client.get(LIST, {"q": "a\x00b"})
+
+    assert (unknown.status_code, list(unknown.json()["fields"])) == (404, ["owner"])
+    assert (nul.status_code, list(nul.json()["fields"])) == (400, ["q"])
 
 
 def test_read_only_roles_cannot_log_initiatives(leader, reviewer, tpm):
@@ -147,7 +205,7 @@ def test_a_move_blocked_by_the_gate_says_what_blocks_it_and_moves_nothing(pm, ow
     blocked = client.post(f"{detail(owned)}move/", {"to_stage": "pilot"}, format="json",
                           HTTP_IF_MATCH=etag)
 
-    assert blocked.status_code == 400
+    assert blocked.status_code == 409
     body = blocked.json()
     assert body["code"] == "refused"
     assert body["message"].startswith("Cannot enter Pilot yet")

@@ -70,7 +70,7 @@ ENDPOINTS = [
     ("capacity plans", "get", "/api/v1/capacity-plans/", None, False,
      lambda p, w: expect_read(p)),
     ("plan capacity", "post", "/api/v1/capacity-plans/",
-     {"team": "matrix", "year": 2027, "quarter": 1, "engineer_weeks": 40}, False,
+     {"team": "matrix", "year": 2027, "quarter": 1, "engineer_weeks": "40"}, False,
      lambda p, w: expect_read(p) if p not in READERS else (201 if p == "admin" else 403)),
 ]
 

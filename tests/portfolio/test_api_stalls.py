@@ -257,25 +257,30 @@ def test_scale_with_the_gate_open_moves_the_pilot_to_production(pm, reviewer, te
 
 # --- Bad input ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ({}, "decision", None),
-    ({"decision": "nuke"}, "decision", None),
-    ({"decision": "extend", "extend_until": "2026-12-15"}, "note", EXTEND_NEEDS_JUSTIFICATION),
-    ({"decision": "extend", "note": "Late data."}, "extend_until", None),
+# 400: the body is not what the schema says; 409: a rule of ``stall_decide`` refused it.
+@pytest.mark.parametrize(("body", "field", "message", "status"), [
+    ({}, "decision", None, 400),
+    ({"decision": "nuke"}, "decision", None, 400),
+    ({"decision": "extend", "extend_until": "2026-12-15"}, "note", EXTEND_NEEDS_JUSTIFICATION,
+     409),
+    ({"decision": "extend", "note": "Late data."}, "extend_until", None, 409),
     ({"decision": "extend", "note": "Late data.", "extend_until": "2026-11-01"},
-     "extend_until", EXTEND_DATE_IN_PAST),
+     "extend_until", EXTEND_DATE_IN_PAST, 409),
     ({"decision": "extend", "note": "Late data.", "extend_until": "2027-12-01"},
-     "extend_until", None),
-    ({"decision": "extend", "note": "Late data.", "extend_until": "soon"}, "extend_until", None),
-    ({"decision": "kill", "retirement_reason": "value_not_proven"}, "retirement_lessons", None),
+     "extend_until", None, 409),
+    ({"decision": "extend", "note": "Late data.", "extend_until": "soon"}, "extend_until", None,
+     400),
+    ({"decision": "kill", "retirement_reason": "value_not_proven"}, "retirement_lessons", None,
+     409),
     ({"decision": "kill", "retirement_reason": "bored", "retirement_lessons": "x"},
-     "retirement_reason", None),
-    ({"decision": "extend", "note": "x" * 2001, "extend_until": "2026-12-15"}, "note", None),
+     "retirement_reason", None, 400),
+    ({"decision": "extend", "note": "x" * 2001, "extend_until": "2026-12-15"}, "note", None,
+     400),
 ])
-def test_bad_input_is_a_field_error_and_changes_nothing(pm, flag, body, field, message):
+def test_bad_input_is_a_field_error_and_changes_nothing(pm, flag, body, field, message, status):
     response = client_for(pm).post(decide(flag), body, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == status
     errors = response.json()["fields"]
     assert field in errors, errors
     if message:
@@ -289,7 +294,7 @@ def test_a_stall_resolved_meanwhile_is_refused_on_decision(pm, tpm, flag):
 
     response = client_for(pm).post(decide(flag), KILL, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "already resolved" in response.json()["fields"]["decision"][0]
     flag.refresh_from_db()
     assert flag.decision == "extend"
@@ -326,14 +331,14 @@ def test_a_tpm_sees_only_the_teams_they_follow(tpm, other_pm, teams, flag):
     assert [row["id"] for row in response.json()["results"]] == [finance.pk]
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"state": "sleeping"}, "state"), ({"team": "nowhere"}, "team"),
-    ({"reason": "bored"}, "reason"),
+@pytest.mark.parametrize(("params", "field", "status"), [
+    ({"state": "sleeping"}, "state", 400), ({"reason": "bored"}, "reason", 400),
+    ({"team": "nowhere"}, "team", 404),  # well-formed, names no team
 ])
-def test_a_bad_filter_is_a_field_error(leader, params, field):
+def test_a_bad_filter_is_a_field_error(leader, params, field, status):
     response = client_for(leader).get(LIST, params)
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.json()["fields"]
 
 
@@ -360,13 +365,14 @@ def test_the_kill_log_is_searchable_like_the_page(leader, teams):
     assert imported["retired_by"] is None  # retired without a recorded move
 
 
-@pytest.mark.parametrize(("params", "field"), [({"reason": "bored"}, "reason"),
-                                           ({"team": "nowhere"}, "team"),
-                                           ({"q": "x" * 201}, "q")])
-def test_a_bad_kill_log_filter_is_a_field_error(leader, params, field):
+@pytest.mark.parametrize(("params", "field", "status"), [
+    ({"reason": "bored"}, "reason", 400), ({"q": "x" * 201}, "q", 400),
+    ({"team": "nowhere"}, "team", 404),
+])
+def test_a_bad_kill_log_filter_is_a_field_error(leader, params, field, status):
     response = client_for(leader).get(KILL_LOG, params)
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.json()["fields"]
 
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from governance.services import checkpoints_sync
 from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
 from scoring import dashboard as board_reads
-from scoring.capacity import WEEKS_NEGATIVE, quarter_of
+from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan, ScoringModel
 from scoring.selectors import active_scoring_model, ranked_initiatives
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
@@ -223,14 +223,14 @@ def test_another_model_reorders_the_rows_not_the_line(leader, line):
     assert first["funding"]["funding_status"] == "below_line"
 
 
-@pytest.mark.parametrize(("params", "field"), [({"model": "999999"}, "model"),
-                                               ({"model": "x"}, "model"),
-                                               ({"stage": "nonsense"}, "stage"),
-                                               ({"team": "nope"}, "team")])
-def test_a_bad_parameter_is_a_field_error(leader, params, field):
+@pytest.mark.parametrize(("params", "field", "status"), [
+    ({"model": "x"}, "model", 400), ({"stage": "nonsense"}, "stage", 400),
+    ({"model": "999999"}, "model", 404), ({"team": "nope"}, "team", 404),  # naming nothing
+])
+def test_a_bad_parameter_is_a_field_error(leader, params, field, status):
     response = client_for(leader).get(RANKING, params)
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.json()["fields"]
 
 
@@ -316,7 +316,7 @@ def test_plans_are_listed_and_filtered(leader):
     assert [p["team"]["slug"] for p in q4] == ["finance", "support"]
     assert [Decimal(p["engineer_weeks"]) for p in one_team] == [12, 10]
     assert client.get(PLANS, {"quarter": 5}).status_code == 400
-    assert client.get(PLANS, {"team": "nope"}).status_code == 400
+    assert client.get(PLANS, {"team": "nope"}).status_code == 404  # names no team
 
 
 @pytest.mark.parametrize("persona", ["pm", "reviewer", "tpm", "leader"])
@@ -384,7 +384,7 @@ def test_superusers_write_plans_too():
     ({"engineer_weeks": "lots"}, "engineer_weeks"),
     ({"quarter": 5}, "quarter"),
     ({"year": 1999}, "year"),
-    ({"team": "nope"}, "team"),
+    ({"engineer_weeks": 3}, "engineer_weeks"),  # text, as responses show it
 ])
 def test_invalid_plans_are_400_and_nothing_is_saved(staff, payload, field):
     TeamFactory(slug="claims")
@@ -403,20 +403,28 @@ def test_a_second_plan_for_the_same_quarter_is_refused(staff):
     response = client_for(staff).post(PLANS, {"team": "claims", "year": 2030, "quarter": 1,
                                               "engineer_weeks": "9"}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "quarter" in response.json()["fields"]
     one.refresh_from_db()
     assert one.engineer_weeks == Decimal(5)
 
 
-def test_a_negative_change_is_refused_with_the_services_message(staff):
+def test_a_plan_for_a_team_that_does_not_exist_is_a_404(staff):
+    response = client_for(staff).post(PLANS, {"team": "nope", "year": 2030, "quarter": 1,
+                                              "engineer_weeks": "3"}, format="json")
+
+    assert (response.status_code, list(response.json()["fields"])) == (404, ["team"])
+    assert not CapacityPlan.objects.exists()
+
+
+def test_a_negative_change_is_a_field_error(staff):
     one = plan(TeamFactory(slug="claims"), 5)
 
     response = client_for(staff).patch(f"{PLANS}{one.pk}/", {"engineer_weeks": "-2"},
                                        format="json")
 
     assert response.status_code == 400
-    assert response.json()["fields"]["engineer_weeks"] == [WEEKS_NEGATIVE]
+    assert "at least 0" in response.json()["fields"]["engineer_weeks"][0]
     one.refresh_from_db()
     assert one.engineer_weeks == Decimal(5)
 
