@@ -280,6 +280,25 @@ def test_list_queries_do_not_grow_with_the_page(leader):
     assert queries_for(3) == queries_for(40)
 
 
+def test_team_and_update_lists_read_a_fixed_number_of_queries(leader, pm, owned):
+    client = client_for(leader)
+    updates = f"{detail(owned)}updates/"
+    client.get(LIST)  # the viewer's roles are read once per request user, then cached
+
+    def queries_for(count):
+        TeamFactory.create_batch(count)
+        Update.objects.bulk_create([Update(initiative=owned, author=pm, body=f"Week {n}",
+                                           health="on_track", created_at=owned.created_at)
+                                    for n in range(count)])
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/teams/", {"page_size": 100}).status_code == 200
+            assert client.get(updates, {"page_size": 100}).status_code == 200
+        return len(captured)
+
+    # Teams: the count and the page; updates: the initiative, the count and the page.
+    assert queries_for(3) == queries_for(40) == 5
+
+
 def test_teams_are_listed_for_every_role(leader):
     TeamFactory(slug="claims", name="Claims")
 
