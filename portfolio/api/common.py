@@ -91,8 +91,10 @@ def filter_parameters(form_class: type[forms.Form], **descriptions: str
             schema, description = {"type": "string", "pattern": NO_NUL}, (
                 description or f"A {field.label or name}'s {field.to_field_name}.")
         elif isinstance(field, forms.ChoiceField):
-            schema = {"type": "string",
-                      "enum": [str(value) for value, _ in field.choices if value != ""]}
+            # Empty means any, as the browser's form sends it.
+            schema = {"type": "string", "enum": [str(value) for value, _ in field.choices]}
+            if "" not in schema["enum"]:
+                schema["enum"].append("")
         elif isinstance(field, forms.BooleanField):
             schema = {"type": "boolean"}
         elif isinstance(field, forms.IntegerField):

@@ -3,23 +3,30 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
+PAGE_INVALID = "A page number: a whole number from 1."
 PAGE_SIZE_INVALID = "A whole number of at least 1 (larger ones are capped at {cap})."
 
 
 class ApiPagination(PageNumberPagination):
     """``?page=`` and ``?page_size=`` (capped at ``API_MAX_PAGE_SIZE``).
 
-    A page size that is not a whole number of at least 1 is a field error, not quietly
-    the default; a page past the end is a 404.
+    A page number or size that is not a whole number (empty included) is a field error,
+    not quietly the default; a page of 0 or past the end is a 404.
     """
 
     page_size = settings.API_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
 
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and not raw.isdigit():
+            raise ValidationError({self.page_query_param: [PAGE_INVALID]})
+        return super().get_page_number(request, paginator)
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
+        if raw is None:
             return self.page_size
         try:
             size = int(raw)

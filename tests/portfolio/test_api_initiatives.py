@@ -357,6 +357,28 @@ def test_the_schema_generates_without_warnings(tmp_path):
     assert "/api/v1/initiatives/{id}/updates/" in (tmp_path / "schema.yaml").read_text()
 
 
+def test_the_schema_says_what_the_server_refuses(tmp_path):
+    import re
+
+    from django.core.management import call_command
+
+    call_command("spectacular", "--format", "openapi-json", "--file", str(tmp_path / "s.json"))
+    schema = json.loads((tmp_path / "s.json").read_text())
+    write = schema["components"]["schemas"]["InitiativeWriteRequest"]["properties"]
+    filters = {p["name"]: p["schema"] for p in schema["paths"][LIST]["get"]["parameters"]}
+
+    def allows(field_schema, text):
+        return re.search(field_schema["pattern"], text) is not None
+
+    assert not allows(write["title"], "   ")  # required text is not blank
+    assert not allows(write["summary"], "a\x00b")  # no text holds a NUL
+    assert allows(write["summary"], "")
+    assert not allows(write["effort_weeks"], "0.25")  # the form's bounds
+    assert allows(write["effort_weeks"], "99999.9")
+    assert "" in filters["stage"]["enum"]  # empty means any
+    assert filters["page"] == {"type": "integer", "minimum": 1}
+
+
 @pytest.mark.parametrize("pk", ["abc", "-1", "99999999999999999999999", "1.5"])
 def test_an_id_that_is_not_one_is_a_404_not_a_server_error(leader, pk):
     response = client_for(leader).get(f"/api/v1/initiatives/{pk}/")
@@ -365,9 +387,18 @@ def test_an_id_that_is_not_one_is_a_404_not_a_server_error(leader, pk):
     assert response.json()["code"] == "not_found"
 
 
-@pytest.mark.parametrize("size", ["abc", "0", "-5", "1.5"])
-def test_a_page_size_that_is_not_a_whole_number_is_a_field_error(leader, size):
-    response = client_for(leader).get(LIST, {"page_size": size})
+@pytest.mark.parametrize(("param", "value"), [
+    ("page_size", "abc"), ("page_size", "0"), ("page_size", "-5"), ("page_size", "1.5"),
+    ("page_size", ""), ("page", ""), ("page", "two"), ("page", "-1"),
+])
+def test_a_page_or_size_that_is_not_a_whole_number_is_a_field_error(leader, param, value):
+    response = client_for(leader).get(LIST, {param: value})
 
     assert response.status_code == 400
-    assert "page_size" in response.json()["fields"]
+    assert param in response.json()["fields"]
+
+
+def test_empty_filters_mean_any_as_the_schema_says(leader, owned):
+    response = client_for(leader).get(LIST, {"stage": "", "category": "", "team": ""})
+
+    assert [row["id"] for row in response.json()["results"]] == [owned.pk]
