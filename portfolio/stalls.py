@@ -118,15 +118,20 @@ class DetectionResult:
 def stalls_due(*, now: datetime):
     """Pilots stalled at ``now`` with no open flag and no extension running past today.
 
-    Served by the partial indexes ``pilot_since`` / ``pilot_last_activity`` (pilots
-    only, past a cutoff), so the scan grows with the stalled pilots, not the portfolio.
+    Two scans, one per partial index — ``pilot_since`` (in pilot too long) and
+    ``pilot_last_activity`` (idle) — joined by UNION, so the work grows with the stalled
+    pilots, not the portfolio. (One scan with ``OR`` lets PostgreSQL misjudge how many
+    pilots match and read them all.)
     """
     today = timezone.localdate(now)
+    too_long, idle = _cutoffs(now)
     open_flag = StallFlag.objects.open().filter(initiative=OuterRef("pk"))
     extended = StallFlag.objects.filter(initiative=OuterRef("pk"), extended_until__gt=today)
-    return (Initiative.objects.filter(stalled_q(now))
-            .filter(~Exists(open_flag), ~Exists(extended))
-            .only("pk", "stage", "stage_changed_at", "last_activity_at")
+    undecided = (Initiative.objects.filter(stage=Stage.PILOT)
+                 .filter(~Exists(open_flag), ~Exists(extended))
+                 .only("pk", "stage", "stage_changed_at", "last_activity_at"))
+    return (undecided.filter(stage_changed_at__lte=too_long)
+            .union(undecided.filter(last_activity_at__lte=idle))
             .order_by("pk"))  # concurrent runs insert in one order: no deadlock
 
 
@@ -147,9 +152,9 @@ def _resolve_lapsed(*, now: datetime) -> int:
     open_flags = StallFlag.objects.open()
     moved = open_flags.exclude(initiative__stage=Stage.PILOT).resolve(
         resolution=StallResolution.MOVED, now=now)
-    still = Initiative.objects.filter(stalled_q(now)).values("pk")
+    # The open flags are few: test each one's pilot rather than listing every stalled one.
     active = (open_flags.filter(initiative__stage=Stage.PILOT)
-              .exclude(initiative__in=still)
+              .exclude(stalled_q(now, prefix="initiative__"))
               .resolve(resolution=StallResolution.ACTIVE, now=now))
     return moved + active
 
