@@ -176,7 +176,7 @@ def digests_build(*, now: datetime, period: date, recipients: QuerySet) -> list[
                                  "initiative__sponsor", "decided_by")
                  .order_by("flagged_at", "pk"))
     stall_items = [_stall_item(flag, now) for flag in flags]
-    changes = _changes(since=min(sinces.values()), now=now)
+    changes = _changes_by_team(_changes(since=min(sinces.values()), now=now))
     return [_digest_for(person, period=period, since=sinces[person.pk], stall_items=stall_items,
                         changes=changes)
             for person in people]
@@ -211,8 +211,25 @@ def _changes(*, since: datetime, now: datetime) -> list[Activity]:
                 .select_related("initiative__team", "actor").order_by("at", "pk"))
 
 
+# A change, described once for every digest: (when, its id, the section, the item).
+Change = tuple[datetime, int, str, ChangeItem]
+
+
+def _changes_by_team(changes: list[Activity]) -> dict[int, list[Change]]:
+    """Each change described once and filed under its initiative's team, so a digest
+    reads only its teams' changes, not the whole portfolio's once per recipient."""
+    by_team: dict[int, list[Change]] = defaultdict(list)
+    for activity in changes:
+        section, text = _describe(activity)
+        initiative = activity.initiative
+        by_team[initiative.team_id].append(
+            (activity.at, activity.pk, section,
+             ChangeItem(initiative=initiative, at=activity.at, text=text, url=_url(initiative))))
+    return by_team
+
+
 def _digest_for(person, *, period: date, since: datetime, stall_items: list[StallItem],
-                changes: list[Activity]) -> Digest:
+                changes: dict[int, list[Change]]) -> Digest:
     follows = bool(person.follows_portfolio)
     subscription = getattr(person, "digest_subscription", None)
     teams = list(subscription.teams.all()) if subscription is not None else []
@@ -230,11 +247,11 @@ def _digest_for(person, *, period: date, since: datetime, stall_items: list[Stal
             (digest.newly_stalled if item.flag.flagged_at > since
              else digest.still_stalled).append(item)
     sections = defaultdict(list)
-    for activity in changes:
-        if activity.at > since and followed(activity.initiative):
-            section, text = _describe(activity)
-            sections[section].append(ChangeItem(initiative=activity.initiative, at=activity.at,
-                                                text=text, url=_url(activity.initiative)))
+    if follows:
+        mine = [change for team in (team_ids or changes) for change in changes.get(team, [])]
+        for at, _pk, section, item in sorted(mine, key=lambda change: change[:2]):
+            if at > since:
+                sections[section].append(item)
     digest.stage_moves = sections["stage_moves"]
     digest.new_blockers = sections["new_blockers"]
     digest.funding = sections["funding"]
