@@ -1,0 +1,333 @@
+"""``make bench``: seed portfolios of 1,000, 10,000 and 100,000 initiatives and measure how
+the app's cost grows with them (issue 8). See bench/README.md.
+
+    .venv/bin/python -m bench.run [--sizes 1000,10000,100000] [--no-send] [--wrk-seconds 10]
+
+The database (``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/bench``)
+is dropped and re-created for every size; it is refused if it is named ``test`` or
+``test_*``. Redis is ``BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6379/10``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+VAR_DIR = BENCH_DIR / "var"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
+DEFAULT_SIZES = "1000,10000,100000"
+
+
+def _configure_environment() -> dict:
+    """The environment of this process, gunicorn and the workers: the app's settings
+    read from it (see portfolio/settings.py), pointed at the bench database and Redis."""
+    database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    name = urlsplit(database_url).path.lstrip("/")
+    if not name or name == "test" or name.startswith("test_"):
+        sys.exit(f"Refusing BENCH_DATABASE_URL {database_url!r}: the bench drops and "
+                 "re-creates its database; give it one of its own (default: bench).")
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key-not-for-production",
+        "DEBUG": "false",
+        "HTTPS": "false",
+        "VAR_DIR": str(VAR_DIR),
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    os.environ.update(env)
+    return env
+
+
+def _recreate_database(database_url: str) -> None:
+    import psycopg
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connections
+
+    connections.close_all()
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    ContentType.objects.clear_cache()
+
+
+def _session_cookie(user_id: int) -> str:
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = get_user_model().objects.get(pk=user_id)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def endpoints(detail: int):
+    from bench.measure import Endpoint
+
+    return [
+        Endpoint("list", "Initiative list page", "/initiatives/", "pm", "page"),
+        Endpoint("detail", "Initiative detail page", f"/initiatives/{detail}/", "pm", "page"),
+        Endpoint("dashboard", "Dashboard page", "/dashboard/", "leadership", "page"),
+        Endpoint("queue", "Review queue page", "/governance/queue/", "reviewer", "page"),
+        Endpoint("stalls", "Stalled pilots page", "/stalls/", "tpm", "page"),
+        Endpoint("api-initiatives", "GET /api/v1/initiatives/", "/api/v1/initiatives/", "pm",
+                 "api"),
+        Endpoint("api-initiative", "GET /api/v1/initiatives/<id>/ (detail)",
+                 f"/api/v1/initiatives/{detail}/", "pm", "api"),
+        Endpoint("api-updates", "GET /api/v1/initiatives/<id>/updates/",
+                 f"/api/v1/initiatives/{detail}/updates/", "pm", "api"),
+        Endpoint("api-teams", "GET /api/v1/teams/", "/api/v1/teams/", "pm", "api"),
+        Endpoint("api-stalls", "GET /api/v1/stalls/", "/api/v1/stalls/", "tpm", "api"),
+        Endpoint("api-kill-log", "GET /api/v1/kill-log/", "/api/v1/kill-log/", "pm", "api"),
+        Endpoint("api-checkpoints", "GET /api/v1/checkpoints/", "/api/v1/checkpoints/",
+                 "reviewer", "api"),
+        Endpoint("api-capacity", "GET /api/v1/capacity-plans/", "/api/v1/capacity-plans/",
+                 "leadership", "api"),
+        Endpoint("ranking", "GET /api/v1/ranking/", "/api/v1/ranking/", "leadership", "api"),
+        Endpoint("api-dashboard", "GET /api/v1/dashboard/", "/api/v1/dashboard/", "leadership",
+                 "api"),
+        Endpoint("minimal", "Baseline: /bench/minimal/ (bench view)", "/bench/minimal/", "pm",
+                 "baseline"),
+    ]
+
+
+def _ranking_figures(runs: int) -> dict:
+    """Figure 4: the app's ranking of the live portfolio (``scoring.dashboard.
+    portfolio_ranking``, what the dashboard and the ranking endpoint build: model
+    instances, ranked in SQL) against PostgreSQL reading the same rows."""
+    from django.utils import timezone
+
+    from bench.measure import explain_ms, raw_read_ms, timed
+    from portfolio.models import Initiative, Stage
+    from scoring.dashboard import RANKING_FIELDS, dashboard, portfolio_ranking
+    from scoring.selectors import active_scoring_model, ranked_initiatives
+
+    model = active_scoring_model()
+    live = Initiative.objects.exclude(stage=Stage.RETIRED).only(*RANKING_FIELDS)
+    ranked = ranked_initiatives(live, model=model)  # the query portfolio_ranking runs
+    rank = timed(lambda: portfolio_ranking(model), runs=runs)
+    rank_sql, rank_params = ranked.query.sql_with_params()
+    read_sql = ("SELECT id, created_at, reach, impact, confidence, effort_weeks, "
+                "business_value, time_criticality, risk_reduction, strategic_alignment "
+                "FROM portfolio_initiative WHERE stage <> 'retired'")
+    read_ms, rows = raw_read_ms(read_sql, runs=runs)
+    rank_raw_ms, _ = raw_read_ms(rank_sql, rank_params, runs=runs)
+    # What the dashboard and /api/v1/ranking/ assemble around it (the funding line too).
+    assembly = timed(lambda: dashboard(filters={}, now=timezone.now()), runs=3)
+    return {
+        "rows": rows, "model": str(model),
+        "rank_ms": rank.median_ms, "rank_queries": rank.queries,
+        "read_ms": read_ms,
+        "read_server_ms": explain_ms(read_sql),
+        "rank_sql_fetch_ms": rank_raw_ms,
+        "rank_sql_server_ms": explain_ms(rank_sql, rank_params),
+        "assembly_ms": assembly.median_ms, "assembly_queries": assembly.queries,
+    }
+
+
+def _stall_figures(runs: int) -> dict:
+    """Figure 5: ``stalls_detect`` flagging the seeded stalled pilots (undone each run)."""
+    from django.utils import timezone
+
+    from bench.measure import timed
+    from portfolio.models import StallFlag
+    from portfolio.stalls import stalls_detect
+
+    now = timezone.now()
+    flagged = []
+    result = timed(lambda: flagged.append(stalls_detect(now=now).flagged), runs=runs,
+                   rollback=True)
+    stalls_detect(now=now)  # for real: the pages and the digest read the open flags
+    return {"median_ms": result.median_ms, "runs_ms": result.runs, "queries": result.queries,
+            "flagged": flagged[-1], "open_flags": StallFlag.objects.open().count()}
+
+
+def _same_rows(port: int, cookie: str) -> bool:
+    """Whether the baseline returns the API's first page: the same ids, in the same order."""
+    from bench.measure import get
+
+    pages = [json.loads(get(port, path, cookie=cookie)[1])["results"]
+             for path in ("/api/v1/initiatives/", "/bench/minimal/")]
+    return [row["id"] for row in pages[0]] == [row["id"] for row in pages[1]]
+
+
+def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
+    from bench.measure import WRK_MISSING, Gunicorn, free_port, interleaved, sample, wrk
+
+    cookies = {persona: _session_cookie(user_id)
+               for persona, user_id in portfolio.personas.items()}
+    port = free_port(int(os.environ.get("BENCH_PORT", "8765")))
+    server = Gunicorn(env=env, port=port, workers=args.web_workers, log=log)
+    try:
+        sampled = {}
+        for endpoint in endpoints(portfolio.detail_initiative):
+            result = sample(port, endpoint, cookie=cookies[endpoint.persona],
+                            budget_s=args.budget)
+            sampled[endpoint.key] = result
+            print(f"  {endpoint.label:<44} {result.median_ms:9.1f} ms  "
+                  f"{'/'.join(map(str, sorted(result.queries))):>5} queries  "
+                  f"{result.median_size / 1024:8.1f} KiB"
+                  + (f"  {result.errors} errors!" if result.errors else ""), flush=True)
+        same_rows = _same_rows(port, cookies["pm"])
+        api, minimal = interleaved(port, ["/api/v1/initiatives/", "/bench/minimal/"],
+                                   cookie=cookies["pm"], rounds=args.rounds)
+        loads = {}
+        if shutil.which("wrk") is None:
+            print(f"  {WRK_MISSING}", flush=True)
+        for key, path in (("api", "/api/v1/initiatives/"), ("minimal", "/bench/minimal/")):
+            load = wrk(port, path, cookie=cookies["pm"], seconds=args.wrk_seconds,
+                       connections=args.wrk_connections)
+            loads[key] = None if load is None else {
+                k: v for k, v in asdict(load).items() if k != "output"}
+        rss = server.worker_peak_rss_mb()
+    finally:
+        server.stop()
+    return {
+        "port": port,
+        "endpoints": {key: {"label": s.endpoint.label, "path": s.endpoint.path,
+                            "kind": s.endpoint.kind, "median_ms": s.median_ms,
+                            "median_latency_ms": s.median_latency_ms,
+                            "queries": sorted(s.queries), "samples": len(s.responses),
+                            "errors": s.errors, "bytes": s.median_size}
+                      for key, s in sampled.items()},
+        "interleaved": {"rounds": args.rounds, "same_rows": same_rows,
+                        "api_ms": api.median_ms, "minimal_ms": minimal.median_ms,
+                        "api_latency_ms": api.median_latency_ms,
+                        "minimal_latency_ms": minimal.median_latency_ms,
+                        "errors": api.errors + minimal.errors},
+        "load": loads,
+        "web_worker_peak_rss_mb": rss,
+    }
+
+
+def _digest_figures(env: dict, *, send: bool, max_workers: int) -> dict:
+    from bench import digest
+
+    build = digest.measure_build()
+    figures = {"build": asdict(build)}
+    print(f"  digest build: {build.recipients} recipients, {build.digests} digests, "
+          f"{build.median_ms:.0f} ms, {build.queries} queries", flush=True)
+    if not send:
+        return figures
+    from portfolio.celery import app as celery_app
+
+    celery_app.conf.task_default_queue = digest.QUEUE
+    sends = []
+    with digest.SmtpServer(digest.smtp_port()) as smtp:
+        for workers in range(1, max_workers + 1):
+            result = digest.measure_send(workers=workers, env=env, log_dir=VAR_DIR, smtp=smtp)
+            sends.append(asdict(result) | {"per_second": result.per_second})
+            print(f"  digest send, {workers} worker(s): {result.digests} digests in "
+                  f"{result.total_s:.1f} s ({result.per_second:.0f}/s), "
+                  f"{result.received} received, {result.failed} failed", flush=True)
+        figures["send_queries"] = digest.send_queries(smtp)
+    figures["send"] = sends
+    return figures
+
+
+def run_size(size: int, env: dict, args, *, send_digests: bool) -> dict:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from bench.seed import seed
+
+    print(f"\n=== {size:,} initiatives ===", flush=True)
+    _recreate_database(env["DATABASE_URL"])
+    call_command("migrate", verbosity=0)
+    portfolio = seed(size, now=timezone.now(), progress=lambda line: print(line, flush=True))
+    print(f"  seeded in {portfolio.seconds:.1f} s: "
+          + ", ".join(f"{n:,} {table}" for table, n in portfolio.rows.items()), flush=True)
+    print(f"  detail page: initiative {portfolio.detail_initiative}; personas "
+          + ", ".join(f"{role} #{pk}" for role, pk in portfolio.personas.items()), flush=True)
+    figures: dict = {"size": size, "seed": {"seconds": portfolio.seconds,
+                                           "rows": portfolio.rows, "teams": portfolio.teams,
+                                           "users": portfolio.users,
+                                           "detail_initiative": portfolio.detail_initiative}}
+    figures["stalls"] = _stall_figures(args.runs)
+    print(f"  stall detection: {figures['stalls']['median_ms']:.1f} ms, flagged "
+          f"{figures['stalls']['flagged']}, {figures['stalls']['queries']} queries", flush=True)
+    figures["ranking"] = _ranking_figures(args.runs)
+    print(f"  ranking {figures['ranking']['rows']:,} rows: {figures['ranking']['rank_ms']:.0f} ms"
+          f" vs read {figures['ranking']['read_ms']:.0f} ms", flush=True)
+    figures["http"] = _http_figures(portfolio, env, args, VAR_DIR / "gunicorn.log")
+    figures["digest"] = _digest_figures(env, send=send_digests, max_workers=2)
+    return figures
+
+
+def _parse(argv) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", DEFAULT_SIZES),
+                        help="comma-separated portfolio sizes (default %(default)s)")
+    parser.add_argument("--no-send", action="store_true",
+                        help="skip sending the 1,000 digests (figure 6)")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--wrk-connections", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=100,
+                        help="interleaved request pairs for figure 3")
+    parser.add_argument("--runs", type=int, default=5, help="runs of in-process timings")
+    parser.add_argument("--budget", type=float, default=15.0,
+                        help="seconds of samples per endpoint (at least 5 samples)")
+    parser.add_argument("--output", default=str(BENCH_DIR / "RESULTS.md"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the output from bench/var/results.json, measure nothing")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = _parse(argv)
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    env = _configure_environment()
+    VAR_DIR.mkdir(exist_ok=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench import report
+
+    saved = VAR_DIR / "results.json"
+    if args.report_only:
+        run = json.loads(saved.read_text())
+        run["machine"] = run.get("machine") or report.machine(env)
+    else:
+        call_command("collectstatic", interactive=False, verbosity=0)
+        started = time.monotonic()
+        run = {"machine": None, "elapsed_s": 0.0, "sizes": []}
+        for size in sizes:
+            run["sizes"].append(run_size(size, env, args,
+                                         send_digests=not args.no_send and size == sizes[-1]))
+            run["elapsed_s"] = time.monotonic() - started
+            run["machine"] = report.machine(env)
+            saved.write_text(json.dumps(run, indent=2, default=str))
+    print()
+    print(report.table(run["sizes"]))
+    Path(args.output).write_text(report.markdown(run))
+    print(f"\nWrote {args.output} ({run['elapsed_s'] / 60:.1f} minutes of measuring).")
+
+
+if __name__ == "__main__":
+    main()
