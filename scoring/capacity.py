@@ -54,7 +54,6 @@ BELOW_LINE_REASON = "needs {effort} engineer-weeks; {remaining} left when its tu
 
 # Funded initiatives' checkpoints are read in chunks of this many initiatives (one query
 # each): bound parameters stay well inside every backend's limit.
-BLOCKER_CHUNK = 5000
 
 
 # --- Quarters -----------------------------------------------------------------------------------
@@ -289,8 +288,8 @@ def funding_line(*, year: int, quarter: int, ranked: Iterable[Initiative],
 
     Filter what is *shown* afterwards: demand and the line depend on the whole ranking.
     Needs the initiatives' own fields (stage, team_id, effort, exit contract, risk tier).
-    Queries: 1 (the teams and their capacity for the quarter) + 1 for the funded
-    initiatives' open checkpoints (per ``BLOCKER_CHUNK`` funded), whatever the size.
+    Queries: 1 (the teams and their capacity for the quarter) + 1 for the open
+    checkpoints of the initiatives drawing capacity, whatever the size.
     """
     by_team: dict[int, list[Initiative]] = defaultdict(list)
     for initiative in ranked:
@@ -345,18 +344,22 @@ def _next_stage(stage: str) -> str | None:
 def _mark_blocked(entries: list[LineEntry], *, today: date) -> None:
     """Fill ``blockers`` of funded entries with what blocks each one's next stage.
 
-    The gate (``governance.services.gate_blockers_given``) asked in bulk: the uncleared
-    applicable checkpoints of all of them in one query, then the same rules with no
-    further query.
+    The gate (``governance.services.gate_blockers_given``) asked in bulk: one query for
+    the uncleared applicable checkpoints of every initiative drawing capacity (the funded
+    are among them; a list of their ids would have to be cut in chunks, a query per chunk),
+    only the columns the gate reads, then the same rules with no further query.
     """
     if not entries:
         return
+    funded = {entry.initiative.pk for entry in entries}
     open_checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
-    ids = [entry.initiative.pk for entry in entries]
-    for start in range(0, len(ids), BLOCKER_CHUNK):
-        for checkpoint in (Checkpoint.objects.applicable().uncleared(today)
-                           .filter(initiative_id__in=ids[start:start + BLOCKER_CHUNK])
-                           .select_related("type").order_by("type__name", "pk")):
+    for checkpoint in (Checkpoint.objects.applicable().uncleared(today)
+                       .filter(initiative__stage__in=DRAWING_STAGES)
+                       .select_related("type")
+                       .only("pk", "initiative_id", "status", "waiver_expires_on",
+                             "type__name", "type__required_for")
+                       .iterator(chunk_size=10_000)):
+        if checkpoint.initiative_id in funded:
             open_checkpoints[checkpoint.initiative_id].append(checkpoint)
     for entry in entries:
         if entry.next_stage is not None:

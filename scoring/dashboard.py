@@ -9,8 +9,8 @@ A fixed number of queries whatever the portfolio's size (pinned in
 ``tests/scoring/test_dashboard.py``):
 
 - the active scoring model (1) and the whole ranking, the fields the line needs (1);
-- the funding line: the teams and their capacity (1), the funded initiatives' open
-  checkpoints (1 per ``capacity.BLOCKER_CHUNK`` funded, none when nothing is funded);
+- the funding line: the teams and their capacity (1), the open checkpoints of the
+  initiatives drawing capacity (1, none when nothing is funded);
 - the KPIs: counts per stage (1), one aggregate for the flags — open stall flags
   included — (1), pilot ages (1);
 - the table: its count (1) and its page (1) — or, for the export, every row (1);
