@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Count,
@@ -38,25 +39,16 @@ from portfolio.models import (
     Update,
 )
 
+# The columns a list row shows (the API list's serializer and the list page).
+_LIST_COLUMNS = ("id", "title", "stage", "health", "last_activity_at", "team__name", "team__slug",
+                 "owner__username", "owner__first_name", "owner__last_name", "owner__is_active")
 
-def initiative_list(*, fetched_by, filters: dict | None = None,
-                    now: datetime | None = None) -> QuerySet[Initiative]:
-    """Initiatives a signed-in user may see, filtered and sorted, with team and owner joined.
 
-    Every signed-in role reads the whole portfolio (DESIGN.md §2); only the
-    "mine" filter depends on who asks. ``filters`` are a filter form's
-    cleaned data; empty values do not filter. Each row carries its ownership
-    problems as of ``now`` (``with_ownership_health``) and what other apps annotate
-    (``hooks.annotate_for_lists``: governance's ``out_of_compliance``), in the same query.
-    """
-    filters = filters or {}
-    now = now or timezone.now()
-    queryset = hooks.annotate_for_lists(with_ownership_health(
-        Initiative.objects.with_list_relations().only(
-            "id", "title", "stage", "health", "last_activity_at",
-            "team__name", "team__slug",
-            "owner__username", "owner__first_name", "owner__last_name", "owner__is_active",
-        ), now=now), now=now)
+def _filtered(*, fetched_by, filters: dict) -> QuerySet[Initiative]:
+    """The initiatives ``filters`` select (a filter form's cleaned data; empty values do
+    not filter), in the order they ask for, and nothing else: no join a filter or the
+    order does not need, no computed column. Counting it stays cheap at any size."""
+    queryset = Initiative.objects.all()
     if filters.get("q"):
         queryset = queryset.filter(Q(title__icontains=filters["q"])
                                    | Q(summary__icontains=filters["q"]))
@@ -68,8 +60,57 @@ def initiative_list(*, fetched_by, filters: dict | None = None,
         queryset = queryset.filter(owner=fetched_by)
     elif owner:
         queryset = queryset.filter(owner__username=owner)
+    return queryset.order_by(*_order(filters))
+
+
+def _order(filters: dict) -> list[str]:
+    """The list's order: the ``sort`` filter's, most recent activity first by default."""
     _, order = SORTS.get(filters.get("sort") or "recent", SORTS["recent"])
-    return queryset.order_by(*order)
+    return order
+
+
+def initiative_list(*, fetched_by, filters: dict | None = None) -> QuerySet[Initiative]:
+    """Initiatives a signed-in user may see, filtered and sorted, with team and owner joined.
+
+    Every signed-in role reads the whole portfolio (DESIGN.md §2); only the
+    "mine" filter depends on who asks. ``filters`` are a filter form's
+    cleaned data; empty values do not filter. The rows carry no computed column,
+    so counting, slicing and serializing them (the API list) costs the same at any
+    size; the list page adds its computed columns to one page
+    (``initiative_list_page``).
+    """
+    return (_filtered(fetched_by=fetched_by, filters=filters or {})
+            .with_list_relations().only(*_LIST_COLUMNS))
+
+
+def with_list_columns(queryset: QuerySet[Initiative], *, now: datetime) -> QuerySet[Initiative]:
+    """The computed columns of a list row, in SQL: its ownership problems as of ``now``
+    (``with_ownership_health``) and what other apps annotate (``hooks.annotate_for_lists``:
+    governance's ``out_of_compliance``). Each is a subquery per row: apply it to the rows
+    shown, not to a whole portfolio."""
+    return hooks.annotate_for_lists(with_ownership_health(queryset, now=now), now=now)
+
+
+def initiative_list_page(*, fetched_by, filters: dict | None = None, number=None,
+                         per_page: int, now: datetime | None = None) -> Page:
+    """One page of ``initiative_list`` (``number`` as ``Paginator.get_page`` reads it), its
+    rows with the computed columns (``with_list_columns``) as of ``now``.
+
+    The filters and the order pick the page's rows in a subquery (``LIMIT``/``OFFSET``
+    over the plain rows); only those rows get the computed columns, in the same query, so
+    a page costs the same at any size. The count is the plain filtered rows'.
+    """
+    filters = filters or {}
+    now = now or timezone.now()
+    page = Paginator(_filtered(fetched_by=fetched_by, filters=filters),
+                     per_page).get_page(number)
+    # The slice is a subquery of ids (no query of its own); the outer query re-applies the
+    # order, which ends with the id, so the rows come back exactly as sliced.
+    page.object_list = with_list_columns(
+        Initiative.objects.filter(pk__in=page.object_list)
+        .with_list_relations().only(*_LIST_COLUMNS), now=now,
+    ).order_by(*_order(filters))
+    return page
 
 
 def initiative_export_list(*, fetched_by, filters: dict | None = None,
@@ -77,19 +118,22 @@ def initiative_export_list(*, fetched_by, filters: dict | None = None,
     """The list's rows — same filters, same order, every page — with every exported column.
 
     The CSV export (``portfolio.csv_io``) reads this: ``initiative_list`` with the
-    people it names joined too, so the whole file is one query.
+    people it names joined too and the list's computed columns as of ``now``
+    (``with_list_columns``), so the whole file is one query.
     """
-    return (
-        initiative_list(fetched_by=fetched_by, filters=filters, now=now)
+    return with_list_columns(
+        initiative_list(fetched_by=fetched_by, filters=filters)
         .select_related("sponsor", "production_owner")
         .only(*[f.name for f in Initiative._meta.concrete_fields], "team__slug",
-              "owner__username", "sponsor__username", "production_owner__username")
+              "owner__username", "sponsor__username", "production_owner__username"),
+        now=now or timezone.now(),
     )
 
 
 def stage_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
     """(stage, label, count) for every stage, in lifecycle order, from one query."""
-    counts = dict(queryset.order_by().values_list("stage").annotate(n=Count("id")))
+    # COUNT(*), not COUNT(id): PostgreSQL can then answer from the (stage, team) index alone.
+    counts = dict(queryset.order_by().values_list("stage").annotate(n=Count("*")))
     return [(stage.value, stage.label, counts.get(stage.value, 0)) for stage in Stage]
 
 
@@ -98,16 +142,15 @@ def stage_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
 def initiative_get_for_user(*, user, pk: int) -> Initiative:
     """One initiative with the people and team its page shows; 404 for outsiders and misses.
 
-    It carries its ownership problems as of now (``with_ownership_health``) and the list
-    annotations (``hooks.annotate_for_lists``), for the badges, in the same query.
+    It carries the list's computed columns as of now (``with_list_columns``: its ownership
+    problems and ``out_of_compliance``), for the badges, in the same query.
     """
     require_reader(user)
-    now = timezone.now()
     return get_object_or_404(
-        hooks.annotate_for_lists(with_ownership_health(
+        with_list_columns(
             Initiative.objects.select_related("team", "owner", "sponsor", "production_owner",
                                               "created_by"),
-            now=now), now=now),
+            now=timezone.now()),
         pk=pk,
     )
 

@@ -45,10 +45,11 @@ def initiative_list(request):
     # cleaned_data); the valid ones still apply.
     form.is_valid()
     filters = form.cleaned_data
-    initiatives = selectors.initiative_list(fetched_by=request.user, filters=filters)
+    page = selectors.initiative_list_page(fetched_by=request.user, filters=filters,
+                                          number=request.GET.get("page"),
+                                          per_page=settings.PAGE_SIZE)
     counts = selectors.stage_counts(selectors.initiative_list(
         fetched_by=request.user, filters={**filters, "stage": ""}))
-    page = Paginator(initiatives, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portfolio/initiative_list.html", {
         "page": page,
         "form": form,
