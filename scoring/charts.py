@@ -46,6 +46,8 @@ WHITE = "#ffffff"
 
 NO_DATA = "No data yet"
 HEAT_MAP_ROW_LIMIT = 40
+# Value versus effort draws and tables at most this many initiatives, the most valuable.
+SCATTER_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -405,10 +407,11 @@ def value_vs_effort(points: Sequence[tuple[str, float, float | None, str]]) -> C
     title = "Value versus effort"
     headers = ["Initiative", "Effort (eng-weeks)", "Value (score)", "Status"]
     ordered = sorted(points, key=lambda p: (p[2] is None, -(p[2] or 0), str(p[0])))
+    shown = ordered[:SCATTER_LIMIT]  # the most valuable; a larger cloud says nothing more
     rows = [[str(label), _num(effort), "not scorable" if value is None else _num(value),
              _status_style(status)[0] if status in STATUS_STYLE else str(status or "Other")]
-            for label, effort, value, status in ordered]
-    plotted = [p for p in ordered if p[2] is not None and p[1] is not None]
+            for label, effort, value, status in shown]
+    plotted = [p for p in shown if p[2] is not None and p[1] is not None]
     if not plotted:
         chart = _empty("scatter", title, headers,
                        NO_DATA if not points else "No scorable initiative yet")
@@ -488,15 +491,18 @@ def value_vs_effort(points: Sequence[tuple[str, float, float | None, str]]) -> C
         parts.append(_text(tx, ty, text, size=12, anchor=anchor, weight="600",
                            stroke=WHITE, stroke_width=3, paint_order="stroke"))
 
-    unscorable = len(points) - len(plotted)
+    unscorable = len(shown) - len(plotted)
     best = plotted[0]
-    summary = (f"{_plural(len(plotted), 'initiative')} plotted; the most valuable is "
-               f"{best[0]} ({_num(best[2])} for {_num(best[1])} engineer-weeks)")
+    summary = f"{_plural(len(plotted), 'initiative')} plotted"
+    if len(points) > len(shown):
+        summary += f" (the {len(shown)} most valuable of {len(points):,})"
+    summary += (f"; the most valuable is {best[0]} ({_num(best[2])} for {_num(best[1])} "
+                "engineer-weeks)")
     if unscorable:
         summary += f"; {unscorable} not scorable, listed in the table only"
     summary += "."
     return Chart(title=title, summary=summary, headers=headers, rows=rows,
-                 svg=_svg("scatter", points, title=title, summary=summary,
+                 svg=_svg("scatter", shown, title=title, summary=summary,
                           height=bottom + 52, body=_join(parts)))
 
 

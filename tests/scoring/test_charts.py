@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 
 from scoring.charts import (
     NO_DATA,
+    SCATTER_LIMIT,
     Chart,
     capacity_vs_demand,
     governance_heat_map,
@@ -177,6 +178,20 @@ def test_value_vs_effort_plots_scorable_points_and_tables_them_all():
     assert "Effort (engineer-weeks)" in text
     assert "Value (score)" in text
     assert "1 not scorable" in chart.summary
+
+
+def test_value_vs_effort_shows_the_most_valuable_when_the_portfolio_is_large():
+    points = [(f"Initiative {n}", 1 + n % 20, float(n), "funded") for n in range(1, 1001)]
+
+    chart = value_vs_effort(points)
+
+    assert_well_formed(chart)
+    assert len(chart.rows) == SCATTER_LIMIT
+    assert chart.rows[0][0] == "Initiative 1000"  # the most valuable first
+    assert f"the {SCATTER_LIMIT} most valuable of 1,000" in chart.summary
+    markers = [el for el in parse(chart).iter() if el.find(f"{SVG}title") is not None
+               and el.tag in (f"{SVG}circle", f"{SVG}polygon", f"{SVG}rect")]
+    assert len(markers) == SCATTER_LIMIT
 
 
 def test_value_vs_effort_escapes_titles():
