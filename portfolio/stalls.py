@@ -129,7 +129,8 @@ def stalls_due(*, now: datetime):
     extended = StallFlag.objects.filter(initiative=OuterRef("pk"), extended_until__gt=today)
     undecided = (Initiative.objects.filter(stage=Stage.PILOT)
                  .filter(~Exists(open_flag), ~Exists(extended))
-                 .only("pk", "stage", "stage_changed_at", "last_activity_at"))
+                 .only("pk", "stage", "stage_changed_at", "last_activity_at")
+                 .order_by())  # each side unordered: SQLite refuses ORDER BY inside UNION
     return (undecided.filter(stage_changed_at__lte=too_long)
             .union(undecided.filter(last_activity_at__lte=idle))
             .order_by("pk"))  # concurrent runs insert in one order: no deadlock
