@@ -1,8 +1,8 @@
 """One JSON shape for every API error.
 
 ``{"message": "...", "code": "...", "fields": {"field": ["...", ...]}}``: ``fields`` is
-present for validation errors (400), for a filter naming something that does not exist
-(404) and for domain refusals that belong to a field. A domain refusal (409: a blocked
+present for validation errors (400), for a filter or a body naming something that does
+not exist (404) and for domain refusals that belong to a field. A domain refusal (409: a blocked
 gate, a decided stall) carries the service's own message, which names what blocks it.
 """
 
@@ -33,7 +33,8 @@ class PreconditionFailed(exceptions.APIException):
 
 
 class UnknownReference(exceptions.NotFound):
-    """A well-formed filter naming something that does not exist (``?team=nowhere``)."""
+    """A well-formed filter naming something that does not exist (``?team=nowhere``); a
+    body's unknown reference is DRF's ``does_not_exist`` (``_names_nothing``)."""
 
     def __init__(self, fields: dict[str, list[str]]):
         super().__init__(" ".join(message for messages in fields.values()

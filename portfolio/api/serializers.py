@@ -129,8 +129,6 @@ _DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "stage", "stage_changed_at", "last_a
                   "updated_at"]
 
 
-
-
 # Fields other apps add to an initiative's detail (governance's checkpoints, scoring's
 # score), without portfolio importing them: ``register_detail_field(name, factory)`` from
 # their ``AppConfig.ready``; ``factory()`` returns a read-only field with ``source="*"``.
@@ -162,8 +160,6 @@ class InitiativeDetailSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         fields.update((name, factory()) for name, factory in _detail_fields.items())
         return fields
-
-
 
 
 def _bounded_integer(name: str) -> serializers.IntegerField:
@@ -220,7 +216,6 @@ class InitiativeWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Initiative
         fields = INITIATIVE_FIELDS
-
 
 
 class MoveSerializer(serializers.Serializer):
