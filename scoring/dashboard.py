@@ -14,7 +14,7 @@ A fixed number of queries whatever the portfolio's size (pinned in
 - the KPIs: counts per stage (1), one aggregate for the flags — open stall flags
   included — (1), pilot ages (1);
 - the table: its count (1) and its page (1) — or, for the export, every row (1);
-- the heat map: the active checkpoint types (1) and the top rows' checkpoints (1).
+- the heat map: its rows (1), the active checkpoint types (1) and their checkpoints (1).
 
 The rank shown is the initiative's place in the whole live portfolio (retired
 initiatives are not ranked), so a filtered table keeps the numbers the leader knows.
@@ -105,15 +105,15 @@ def kpi_definitions() -> dict[str, str]:
 
 # The Initiative fields the funding line and the breakdown read (the rest stay in the table).
 _DEFERRED = ("summary",)
-# What the whole-portfolio ranking loads per initiative: what the funding line walks (stage,
-# team, effort), what the gate asks (risk tier, the exit contract, the measured result),
-# the filters (category), the scores' inputs and the charts' labels. Building ~35 columns
-# for every live initiative was most of the ranking's time.
-RANKING_FIELDS = (
-    "id", "title", "team", "owner", "sponsor", "stage", "category", "created_at",
-    "effort_weeks", "reach", "impact", "confidence", "business_value", "time_criticality",
-    "risk_reduction", "strategic_alignment", "risk_tier", "measured_result",
-    "success_metric", "baseline", "target", "decision_date", "production_owner",
+# What the whole-portfolio ranking reads per initiative, as a row of plain values (a
+# named tuple with these attributes): what the funding line walks (stage, team, effort),
+# what the gate asks (risk tier, the exit contract, the measured result), the filters
+# (category) and the charts (title, score). Model instances for every live initiative
+# cost five times PostgreSQL's read of them.
+RANKING_COLUMNS = (
+    "pk", "title", "team_id", "stage", "category", "effort_weeks", "risk_tier",
+    "measured_result", "success_metric", "baseline", "target", "decision_date",
+    "production_owner_id", "score", "rank",
 )
 
 
@@ -198,8 +198,8 @@ class Dashboard:
     line: FundingLine
     filters: dict
     ranks: dict[int, int]
-    ranking: list[Initiative]     # the whole live portfolio, best first
-    shown: list[Initiative]       # the ranking, filtered: what the charts draw
+    ranking: list                 # the whole live portfolio, best first (RANKING_COLUMNS)
+    shown: list                   # the ranking, filtered: what the charts draw
 
     def table(self) -> QuerySet[Initiative]:
         """The filtered table's rows, in rank order, with everything a row shows (SQL)."""
@@ -308,10 +308,11 @@ def kpis(*, filters: dict, now: datetime) -> tuple[Kpis, list[int]]:
 
 # --- Assembly -----------------------------------------------------------------------------------
 
-def portfolio_ranking(model: ScoringModel | None) -> list[Initiative]:
-    """The whole live portfolio, best first under ``model``: one query."""
-    return list(ranked_initiatives(
-        Initiative.objects.exclude(stage=Stage.RETIRED).only(*RANKING_FIELDS), model=model))
+def portfolio_ranking(model: ScoringModel | None) -> list:
+    """The whole live portfolio, best first under ``model``, as rows of
+    ``RANKING_COLUMNS`` (attributes as an initiative's): one query."""
+    return list(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
+                .values_list(*RANKING_COLUMNS, named=True))
 
 
 def dashboard(*, filters: dict | None = None, now: datetime | None = None) -> Dashboard:
@@ -342,7 +343,10 @@ def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> 
                  float(line.demand), float(line.funded_effort)) for line in lines]
     points = [(i.title, float(i.effort_weeks), i.score, _chart_status(i, board.line))
               for i in board.shown if i.effort_weeks is not None]
-    top = board.shown[:HEAT_MAP_ROWS]
+    # The heat map reads its rows' checkpoints through the initiatives: fetch its few.
+    top_ids = [i.pk for i in board.shown[:HEAT_MAP_ROWS]]
+    by_id = Initiative.objects.in_bulk(top_ids)
+    top = [by_id[pk] for pk in top_ids]
     return [
         (charts.stage_funnel([(stage, n) for stage, _, n in kpis.stage_counts]), False),
         (charts.capacity_vs_demand(capacity), False),

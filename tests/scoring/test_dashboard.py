@@ -364,9 +364,10 @@ def _count(client, url, params):
 
 
 # Session, user, roles; the model, the ranking, the line's teams and open checkpoints; stage
-# counts, the KPI aggregate, pilot ages; the table's count and page; the heat map's types and
-# checkpoints; the team filter's choices. A team filter adds its lookup.
-PAGE_QUERIES = 15
+# counts, the KPI aggregate, pilot ages; the table's count and page; the heat map's rows (the
+# ranking holds plain values), types and checkpoints; the team filter's choices. A team
+# filter adds its lookup.
+PAGE_QUERIES = 16
 # Session, user, roles; the model, the ranking, the line (2); every filtered row.
 EXPORT_QUERIES = 8
 
