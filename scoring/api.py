@@ -45,7 +45,6 @@ from portfolio.api.serializers import (
     SlugReference,
     TeamRefSerializer,
 )
-from portfolio.exceptions import DomainError
 from portfolio.models import Initiative, Stage, Team
 from scoring import dashboard as board_reads
 from scoring import formulas
@@ -71,8 +70,6 @@ DASHBOARD_FILTERS = filter_parameters(DashboardFilterForm, team="A team's slug."
 NOT_CAPACITY_EDITOR = "Only an admin who may edit capacity plans in the admin can change them."
 NO_SUCH_MODEL = "No scoring model has this id."
 MODEL_INVALID = "A scoring model's id: a whole number."
-PLAN_EXISTS = ("This team already has a plan for that quarter; change its engineer-weeks "
-               "with PATCH on the plan.")
 
 
 def _filters(request) -> dict:
@@ -429,10 +426,8 @@ class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         serializer = CapacityPlanCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if CapacityPlan.objects.filter(team=data["team"], year=data["year"],
-                                       quarter=data["quarter"]).exists():
-            raise DomainError(PLAN_EXISTS, field="quarter")
-        plan = capacity_plan_set(actor=request.user, now=timezone.now(), **data)
+        plan = capacity_plan_set(actor=request.user, now=timezone.now(), create_only=True,
+                                 **data)
         plan = get_object_or_404(_plans(), pk=plan.pk)
         return Response(CapacityPlanSerializer(plan).data, status=status.HTTP_201_CREATED,
                         headers={"Location": f"/api/v1/capacity-plans/{plan.pk}/"})

@@ -41,6 +41,7 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 QUARTER_INVALID = "The quarter must be 1, 2, 3 or 4."
 YEAR_INVALID = f"The year must be between {YEAR_MIN} and {YEAR_MAX}."
 WEEKS_NEGATIVE = "Engineer-weeks cannot be negative."
+PLAN_EXISTS = "This team already has a plan for that quarter; change that plan instead."
 WEEKS_INVALID = "Engineer-weeks must be a number with at most one decimal place."
 
 # Where an initiative stands against the line.
@@ -85,11 +86,14 @@ def _weeks(value) -> Decimal:
 
 @transaction.atomic
 def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, actor,
-                      now: datetime, notes: str | None = None) -> CapacityPlan:
+                      now: datetime, notes: str | None = None,
+                      create_only: bool = False) -> CapacityPlan:
     """Create or update the team's plan for the quarter; the history records who and when.
 
     ``notes=None`` keeps the notes already there. Setting the same values again writes
-    nothing. Refusals name their field: ``quarter``, ``year``, ``engineer_weeks``.
+    nothing. ``create_only`` (the API's create) refuses a quarter already planned, even
+    one planned by a concurrent request. Refusals name their field: ``quarter``, ``year``,
+    ``engineer_weeks``.
     """
     if quarter not in (1, 2, 3, 4):
         raise DomainError(QUARTER_INVALID, field="quarter")
@@ -98,6 +102,8 @@ def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, ac
     weeks = _weeks(engineer_weeks)
     plan = (CapacityPlan.objects.select_for_update()
             .filter(team=team, year=year, quarter=quarter).first())
+    if plan is not None and create_only:
+        raise DomainError(PLAN_EXISTS, field="quarter")
     if plan is None:
         plan = CapacityPlan(team=team, year=year, quarter=quarter, engineer_weeks=weeks,
                             notes=(notes or "").strip())
@@ -123,7 +129,9 @@ def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, ac
         with transaction.atomic():  # a savepoint: someone may create the same plan at once
             plan.save()
     except IntegrityError:
-        # They won the insert; ours becomes an update of their row.
+        # They won the insert; ours becomes an update of their row, or a refusal.
+        if create_only:
+            raise DomainError(PLAN_EXISTS, field="quarter") from None
         existing = CapacityPlan.objects.select_for_update().get(team=team, year=year,
                                                                 quarter=quarter)
         return capacity_plan_set(team=team, year=year, quarter=quarter, engineer_weeks=weeks,

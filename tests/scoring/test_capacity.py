@@ -346,6 +346,18 @@ def test_setting_the_same_plan_again_writes_nothing(team, pm):
     assert plan_.history.count() == 1
 
 
+def test_create_only_refuses_a_quarter_already_planned_and_changes_nothing(team, pm):
+    capacity_plan_set(team=team, year=2026, quarter=4, engineer_weeks=40, actor=pm,
+                      now=FIXED_NOW)
+
+    with pytest.raises(DomainError) as refused:
+        capacity_plan_set(team=team, year=2026, quarter=4, engineer_weeks=9, actor=pm,
+                          now=FIXED_NOW, create_only=True)
+
+    assert refused.value.field == "quarter"
+    assert CapacityPlan.objects.get().engineer_weeks == 40
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"quarter": 0}, "quarter"), ({"quarter": 5}, "quarter"),
     ({"year": 1999}, "year"),
