@@ -11,8 +11,10 @@ output.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,13 +80,15 @@ def _config(tmp_path: Path) -> Path:
 
 
 def test_schemathesis_finds_nothing_on_any_operation(live_server, tmp_path, client):
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=io.StringIO())
     client.force_login(get_user_model().objects.get(username="pm"))
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(client.get("/api/schema/", {"format": "json"}).json()))
     config = _config(tmp_path)
     command = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 
+    # One worker: Hypothesis describes its strategies through ast.parse, which is not safe
+    # across threads on Python 3.11 (an internal error, not a finding, with two).
     result = subprocess.run(
         [command, "--no-color", "--config-file", str(config), "run", str(schema),
          "--url", live_server.url, "--checks", "all", "--workers", "1",
@@ -93,4 +97,6 @@ def test_schemathesis_finds_nothing_on_any_operation(live_server, tmp_path, clie
 
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
-    assert "No issues found" in report or "passed" in report, report
+    selected = re.search(r"Operations:\s+(\d+) selected / (\d+) total", report)
+    assert selected, report
+    assert int(selected[1]) == int(selected[2]) >= 24, report  # every operation was fuzzed
