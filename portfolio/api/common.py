@@ -42,15 +42,14 @@ NO_NUL = "^[^\\u0000]*$"  # the schema's pattern for text filters
 BOOLEAN_VALUES = ("", "true", "false")
 BOOLEAN_INVALID = "true or false."
 
-# Codes of a filter's error that name something that does not exist (a team's slug,
-# a username): the caller asked for a resource that is not there, so 404, like an id.
+# A filter's error that names something that does not exist (a team's slug, a
+# username): the caller asked for a resource that is not there, so 404, like an id.
 UNKNOWN = "unknown"
-_REFERENCE_CODES = {UNKNOWN, "invalid_choice"}
 
 
 def _is_reference(field: forms.Field, error: forms.ValidationError) -> bool:
     return error.code == UNKNOWN or (isinstance(field, forms.ModelChoiceField)
-                                     and error.code in _REFERENCE_CODES)
+                                     and error.code == "invalid_choice")
 
 
 def valid_query(form) -> dict:

@@ -33,8 +33,8 @@ class PreconditionFailed(exceptions.APIException):
 
 
 class UnknownReference(exceptions.NotFound):
-    """A well-formed filter naming something that does not exist (``?team=nowhere``); a
-    body's unknown reference is DRF's ``does_not_exist`` (``_names_nothing``)."""
+    """A well-formed filter or body naming something that does not exist
+    (``?team=nowhere``; in a body, DRF's ``does_not_exist``: ``_names_nothing``)."""
 
     def __init__(self, fields: dict[str, list[str]]):
         super().__init__(" ".join(message for messages in fields.values()
@@ -77,6 +77,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    if isinstance(exc, exceptions.ValidationError) and _names_nothing(exc.detail):
+        # A well-formed body naming something that does not exist (a team's slug, a
+        # username): 404, naming the field, like a filter that does (``valid_query``).
+        exc = UnknownReference(_fields(exc.detail))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -85,14 +89,6 @@ def exception_handler(exc, context):
     if response is None:
         return None
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
-    if isinstance(exc, exceptions.ValidationError) and _names_nothing(detail):
-        # A well-formed body naming something that does not exist (a team's slug, a
-        # username): 404, naming the field, as for an unknown id in the path.
-        response.status_code = status.HTTP_404_NOT_FOUND
-        fields = _fields(detail)
-        response.data = {"message": " ".join(_flatten(detail)), "code": "not_found",
-                         "fields": fields}
-        return response
     if isinstance(exc, exceptions.ValidationError):
         fields = _fields(detail) if isinstance(detail, dict) else {
             "non_field_errors": _flatten(detail)}
