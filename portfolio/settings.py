@@ -260,12 +260,20 @@ CELERY_BEAT_SCHEDULE = {
     # lost message or a killed worker left behind (still once each).
     "digest-catch-up": {"task": "portfolio.tasks.digest_catch_up_task",
                         "schedule": crontab(minute="*/15")},
+    # Every 5 minutes: recompute the dashboard's stored standings if anything they read
+    # changed (nothing happens when they are current).
+    "standings-refresh": {"task": "scoring.tasks.standings_refresh_task",
+                          "schedule": crontab(minute="*/5")},
 }
 
 # --- The product's own rules ------------------------------------------------
 # An owner with no activity on an initiative for longer than this is "silent" (§4b.5).
 OWNER_SILENT_DAYS = env.int("OWNER_SILENT_DAYS", default=21, minimum=0)
 PAGE_SIZE = env.int("PAGE_SIZE", default=50, minimum=1)
+# The dashboard's standings (rank, funding line, KPI flags; scoring/standings.py): a read
+# that finds them stale recomputes them at once when that took at most this many seconds
+# last time; otherwise it shows them with their time while the worker recomputes them.
+STANDINGS_INLINE_MS = env.int("STANDINGS_INLINE_MS", default=1000, minimum=0)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {

@@ -3,18 +3,27 @@
 A scoring model's weights are never changed in place: saving new weights on a version
 makes the next version (``scoring_model_revise``) and leaves the edited one as it was.
 Activation is an action that goes through ``scoring_model_activate``. Funding statuses
-are written only by the daily funding-line job: read-only here.
+are written only by the daily funding-line job, the standings only by their refresh:
+read-only here.
 """
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils import timezone
 
 from portfolio.admin import AdminRefusal, ReadOnlyAdminMixin, RefusalMessageAdmin
 from portfolio.exceptions import DomainError
 from scoring import services
 from scoring.capacity import capacity_plan_set
-from scoring.models import CapacityPlan, FundingStatus, ScoringModel
+from scoring.models import (
+    CapacityPlan,
+    FundingStatus,
+    PortfolioSnapshot,
+    ScoringModel,
+    Standing,
+    TeamStanding,
+)
 
 ACTIVATE_ONE = "Select exactly one version to activate."
 REVISED = "Saved the new weights as {new}; {old} is unchanged, so past rankings stay explained."
@@ -131,3 +140,33 @@ class FundingStatusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["initiative__title"]
     list_select_related = ["initiative"]
     ordering = ["-year", "-quarter", "initiative__title"]
+
+
+@admin.register(PortfolioSnapshot)
+class PortfolioSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """When the dashboard's standings were last computed (``scoring.standings``)."""
+
+    list_display = ["taken_at", "as_of", "year", "quarter", "model", "initiatives", "seconds"]
+
+
+@admin.register(Standing)
+class StandingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each initiative's stored rank and funding position (recomputed, never edited)."""
+
+    list_display = ["initiative", "rank", "score", "funding", "stalled", "ownership_gap",
+                    "out_of_compliance"]
+    list_filter = ["funding", "stalled", "ownership_gap", "out_of_compliance"]
+    search_fields = ["initiative__title"]
+    list_select_related = ["initiative"]
+    ordering = [F("rank").asc(nulls_last=True)]
+
+
+@admin.register(TeamStanding)
+class TeamStandingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each team's stored capacity against demand this quarter."""
+
+    list_display = ["team", "capacity", "demand", "funded_effort", "over_commitment",
+                    "funded", "funded_but_blocked", "below_line"]
+    search_fields = ["team__name"]
+    list_select_related = ["team"]
+    ordering = ["team__name"]

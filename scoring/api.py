@@ -13,8 +13,6 @@ plan's history records who wrote what).
 
 from __future__ import annotations
 
-import dataclasses
-
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -45,15 +43,11 @@ from portfolio.api.serializers import (
     SlugReference,
     TeamRefSerializer,
 )
-from portfolio.models import Initiative, Stage, Team
+from portfolio.models import Stage, Team
 from scoring import dashboard as board_reads
 from scoring import formulas
 from scoring.capacity import (
-    BELOW_LINE,
-    FUNDED,
-    NO_PLAN,
     QUARTER_INVALID,
-    UNSIZED,
     YEAR_INVALID,
     YEAR_MAX,
     YEAR_MIN,
@@ -61,7 +55,7 @@ from scoring.capacity import (
 )
 from scoring.forms import CapacityPlanFilterForm, DashboardFilterForm
 from scoring.models import CapacityPlan, ScoringMethod, ScoringModel
-from scoring.selectors import active_scoring_model, ranked_initiatives
+from scoring.selectors import active_scoring_model
 
 # --- Shared -------------------------------------------------------------------------------------
 
@@ -174,6 +168,10 @@ class RankingPageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     scoring_model = ScoringModelRefSerializer(allow_null=True)
     quarter = serializers.CharField(help_text="The quarter whose funding line is shown.")
+    standings_as_of = serializers.DateTimeField(
+        help_text="When the ranks, the funding line and the KPI flags were computed.")
+    refreshing = serializers.BooleanField(
+        help_text="True: something changed since; they are being recomputed.")
     results = RankingRowSerializer(many=True)
 
 
@@ -192,11 +190,7 @@ def _board(request, *, filters: dict, now):
     model = ScoringModel.objects.filter(pk=int(raw)).first()
     if model is None:
         raise UnknownReference({"model": [NO_SUCH_MODEL]})
-    if board.model is not None and model.pk == board.model.pk:
-        return board
-    ranks = dict(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
-                 .values_list("pk", "rank"))
-    return dataclasses.replace(board, model=model, ranks=ranks)
+    return board_reads.rank_by(board, model)
 
 
 class RankingView(APIView):
@@ -224,7 +218,9 @@ class RankingView(APIView):
             "previous": paginator.get_previous_link(),
             "scoring_model": (ScoringModelRefSerializer(board.model).data
                               if board.model else None),
-            "quarter": board.line.label,
+            "quarter": board.quarter_label,
+            "standings_as_of": board.snapshot.taken_at,
+            "refreshing": board.refreshing,
             "results": RankingRowSerializer(board.rows(page), many=True).data,
         })
 
@@ -265,26 +261,11 @@ class TeamCapacitySerializer(serializers.Serializer):
     utilisation_percent = serializers.IntegerField(allow_null=True)
     over_commitment = serializers.DecimalField(max_digits=10, decimal_places=1)
     over_committed = serializers.BooleanField()
-    funded = serializers.SerializerMethodField()
-    funded_but_blocked = serializers.SerializerMethodField()
-    below_line = serializers.SerializerMethodField()
-    unsized = serializers.SerializerMethodField()
-    no_plan = serializers.SerializerMethodField()
-
-    def get_funded(self, line) -> int:
-        return len(line.with_status(FUNDED))
-
-    def get_funded_but_blocked(self, line) -> int:
-        return len(line.funded_but_blocked)
-
-    def get_below_line(self, line) -> int:
-        return len(line.with_status(BELOW_LINE))
-
-    def get_unsized(self, line) -> int:
-        return len(line.with_status(UNSIZED))
-
-    def get_no_plan(self, line) -> int:
-        return len(line.with_status(NO_PLAN))
+    funded = serializers.IntegerField(help_text="Funded, blocked or not.")
+    funded_but_blocked = serializers.IntegerField()
+    below_line = serializers.IntegerField()
+    unsized = serializers.IntegerField()
+    no_plan = serializers.IntegerField()
 
 
 class DefinitionsSerializer(serializers.Serializer):
@@ -298,6 +279,10 @@ class DefinitionsSerializer(serializers.Serializer):
 class DashboardSerializer(serializers.Serializer):
     scoring_model = ScoringModelRefSerializer(allow_null=True)
     quarter = serializers.CharField(help_text="The quarter whose capacity and line are shown.")
+    standings_as_of = serializers.DateTimeField(
+        help_text="When the funding line and the KPI flags were computed.")
+    refreshing = serializers.BooleanField(
+        help_text="True: something changed since; they are being recomputed.")
     kpis = KpisSerializer()
     capacity = TeamCapacitySerializer(
         many=True, help_text="Per team: capacity against demand for the quarter (by name).")
@@ -317,14 +302,14 @@ class DashboardView(APIView):
         filters = _filters(request)
         now = timezone.now()
         board = board_reads.dashboard(filters=filters, now=now)
-        kpis, _ = board_reads.kpis(filters=filters, now=now)
-        team = filters.get("team")
-        lines = [line for line in board.line.teams if not team or line.team.pk == team.pk]
+        kpis, _ = board_reads.kpis(filters=filters, now=now, snapshot=board.snapshot)
         return Response(DashboardSerializer({
             "scoring_model": board.model,
-            "quarter": board.line.label,
+            "quarter": board.quarter_label,
+            "standings_as_of": board.snapshot.taken_at,
+            "refreshing": board.refreshing,
             "kpis": kpis,
-            "capacity": lines,
+            "capacity": board.teams(),
             "definitions": board_reads.kpi_definitions(),
         }).data)
 

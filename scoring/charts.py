@@ -48,6 +48,8 @@ NO_DATA = "No data yet"
 HEAT_MAP_ROW_LIMIT = 40
 # Value versus effort draws and tables at most this many initiatives, the most valuable.
 SCATTER_LIMIT = 300
+# Capacity versus demand draws and tables at most this many teams, the most over-committed.
+CAPACITY_TEAM_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -265,13 +267,19 @@ def capacity_vs_demand(
     """Per team: capacity against demand, with the funded part of demand as an overlay.
 
     ``teams``: ``(team, capacity or None when the team has no plan, demand, funded)``,
-    all in engineer-weeks. Demand above capacity is drawn red with "+N over".
+    all in engineer-weeks. Demand above capacity is drawn red with "+N over". Beyond
+    ``CAPACITY_TEAM_LIMIT`` teams only the most over-committed (then the most demanding)
+    are drawn, in that order; the summary says so.
     """
     title = "Capacity versus demand"
     headers = ["Team", "Capacity (eng-weeks)", "Demand (eng-weeks)", "Funded (eng-weeks)",
                "Status"]
     if not teams:
         return _empty("capacity", title, headers)
+    total = len(teams)
+    if total > CAPACITY_TEAM_LIMIT:
+        teams = sorted(teams, key=lambda t: (-(t[2] - (t[1] or 0)), -t[2], str(t[0])))
+        teams = teams[:CAPACITY_TEAM_LIMIT]
 
     rows, over_teams, unplanned = [], [], []
     for name, capacity, demand, funded in teams:
@@ -352,6 +360,9 @@ def capacity_vs_demand(
     height = plot_bottom + 50
 
     summary = f"{_plural(len(teams), 'team')}"
+    if total > len(teams):
+        summary = (f"The {len(teams)} most over-committed of {total} teams (filter by team "
+                   "to see another)")
     if over_teams:
         summary += (f"; over-committed: {', '.join(str(t) for t in over_teams[:5])}"
                     + (f" and {len(over_teams) - 5} more" if len(over_teams) > 5 else ""))

@@ -1,28 +1,30 @@
 """The leadership dashboard's reads (DESIGN.md §4 "Leadership dashboard").
 
-One assembly for the page and its CSV export: the ranking of the whole portfolio, the
-funding line for the current quarter drawn over it, and only then the filters (team,
-category, stage) narrow what is *shown* — the table, the KPIs and the charts. Filtering
-never moves the line.
+One assembly for the page, its CSV export and the API's ranking and figures. The whole
+live portfolio is ranked and this quarter's funding line drawn over it by
+``scoring.standings`` (stored, recomputed when anything it reads changes); the filters
+(team, category, stage) then narrow what is *shown* — the table, the KPIs and the
+charts. Filtering never moves the line.
 
 A fixed number of queries whatever the portfolio's size (pinned in
-``tests/scoring/test_dashboard.py``):
+``tests/scoring/test_dashboard.py``), and work in proportion to what is shown, not to the
+portfolio, while the standings are current:
 
-- the active scoring model (1) and the whole ranking, the fields the line needs (1);
-- the funding line: the teams and their capacity (1), the open checkpoints of the
-  initiatives drawing capacity (1, none when nothing is funded);
-- the KPIs: counts per stage (1), one aggregate for the flags — open stall flags
-  included — (1), pilot ages (1);
+- the standings: the snapshot (1) and the audit tables' newest rows (1);
+- the KPIs: counts per stage (1), the stored flags (1), pilot ages (1);
 - the table: its count (1) and its page (1) — or, for the export, every row (1);
-- the heat map: its rows (1), the active checkpoint types (1) and their checkpoints (1).
+- the charts: the teams' capacity (1), the value-versus-effort points (1), the heat
+  map's rows (1), the active checkpoint types (1) and their checkpoints (1).
 
 The rank shown is the initiative's place in the whole live portfolio (retired
-initiatives are not ranked), so a filtered table keeps the numbers the leader knows.
+initiatives are not ranked), so a filtered table keeps the numbers the leader knows. An
+initiative created since the standings were computed is listed last, "not yet ranked".
 """
 
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,53 +32,38 @@ from datetime import date, datetime
 from django.conf import settings
 from django.db.models import (
     Count,
-    Exists,
+    F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from governance.models import Checkpoint
 from governance.selectors import heat_map, with_compliance
-from portfolio.models import Initiative, Stage, StageTransition, StallFlag
+from portfolio.models import Initiative, Stage
 from portfolio.selectors import stage_counts, with_ownership_health
 from scoring import charts, formulas
-from scoring.capacity import (
-    BELOW_LINE,
-    FUNDED,
-    NO_PLAN,
-    UNSIZED,
-    FundingLine,
-    LineEntry,
-    funding_line,
-    quarter_of,
-)
-from scoring.models import ScoringModel
-from scoring.selectors import (
-    active_scoring_model,
-    rank_order,
-    ranked_initiatives,
-    score_expression,
-)
+from scoring.models import FundingPosition, PortfolioSnapshot, ScoringModel, Standing, TeamStanding
+from scoring.selectors import rank_order, ranked_initiatives, score_expression
+from scoring.standings import standings_current
 
 # How many of the top-ranked initiatives shown the heat map draws.
 HEAT_MAP_ROWS = 30
 
-# The funding status of a row, in words (the line's own labels, plus two of ours).
-FUNDED_BLOCKED = "funded_blocked"
-NOT_DRAWING = "not_drawing"
-FUNDING_LABELS = {
-    FUNDED: "funded",
-    FUNDED_BLOCKED: "funded but blocked",
-    BELOW_LINE: "below the line",
-    UNSIZED: "unsized",
-    NO_PLAN: "no plan",
-    NOT_DRAWING: "—",
-}
+# The funding status of a row, in words: the stored positions, and one for an initiative
+# the standings do not know yet.
+FUNDED_BLOCKED = FundingPosition.FUNDED_BLOCKED.value
+NOT_DRAWING = FundingPosition.NOT_DRAWING.value
+NOT_RANKED = "not_ranked"
+FUNDING_LABELS = {**{position.value: position.label for position in FundingPosition},
+                  NOT_RANKED: "not yet ranked"}
+NOT_RANKED_DETAIL = "Created or changed since the standings were last computed."
 
 CONVERSION_FORMULA = ("pilot → production conversion = initiatives that reached production "
                       "÷ initiatives that ever entered pilot (a stage move into pilot), "
@@ -103,18 +90,8 @@ def kpi_definitions() -> dict[str, str]:
         "out_of_compliance": COMPLIANCE_FORMULA,
     }
 
-# The Initiative fields the funding line and the breakdown read (the rest stay in the table).
+# The Initiative fields the table does not show.
 _DEFERRED = ("summary",)
-# What the whole-portfolio ranking reads per initiative, as a row of plain values (a
-# named tuple with these attributes): what the funding line walks (stage, team, effort),
-# what the gate asks (risk tier, the exit contract, the measured result), the filters
-# (category) and the charts (title, score). Model instances for every live initiative
-# cost five times PostgreSQL's read of them.
-RANKING_COLUMNS = (
-    "pk", "title", "team_id", "stage", "category", "effort_weeks", "risk_tier",
-    "measured_result", "success_metric", "baseline", "target", "decision_date",
-    "production_owner_id", "score", "rank",
-)
 
 
 @dataclass(frozen=True)
@@ -137,16 +114,14 @@ class Funding:
         return self.reason
 
 
-_NOT_DRAWING = Funding(status=NOT_DRAWING)
+_NOT_RANKED = Funding(status=NOT_RANKED, reason=NOT_RANKED_DETAIL)
 
 
-def funding_of(entry: LineEntry | None) -> Funding:
-    if entry is None:
-        return _NOT_DRAWING
-    if entry.funded_but_blocked:
-        return Funding(status=FUNDED_BLOCKED, blockers=list(entry.blockers))
-    return Funding(status=entry.status,
-                   reason=entry.reason if entry.status == BELOW_LINE else "")
+def funding_of(standing: Standing | None) -> Funding:
+    if standing is None:
+        return _NOT_RANKED
+    return Funding(status=standing.funding, blockers=list(standing.blockers),
+                   reason=standing.funding_reason)
 
 
 @dataclass(frozen=True)
@@ -191,47 +166,94 @@ class Row:
         return f"{self.initiative.checkpoints_cleared}/{total}" if total else "—"
 
 
+def _standing(initiative: Initiative) -> Standing | None:
+    try:
+        return initiative.standing
+    except Standing.DoesNotExist:
+        return None
+
+
 @dataclass
 class Dashboard:
     today: date
-    model: ScoringModel | None
-    line: FundingLine
+    snapshot: PortfolioSnapshot   # the standings shown: ranks, the funding line, KPI flags
+    model: ScoringModel | None    # what the table is ranked by: the standings' model
     filters: dict
-    ranks: dict[int, int]
-    ranking: list                 # the whole live portfolio, best first (RANKING_COLUMNS)
-    shown: list                   # the ranking, filtered: what the charts draw
+    # Ranked by another model than the standings' (the API's ``?model=``): every live
+    # initiative's rank under it. None: the standings' ranks.
+    ranks: dict[int, int] | None = None
 
-    def table(self) -> QuerySet[Initiative]:
-        """The filtered table's rows, in rank order, with everything a row shows (SQL)."""
-        return table_queryset(filters=self.filters, model=self.model, today=self.today)
+    @property
+    def quarter_label(self) -> str:
+        return f"{self.snapshot.year}-Q{self.snapshot.quarter}"
 
-    def rows(self, initiatives) -> list[Row]:
-        """Table rows for ``initiatives`` from ``table()`` (no query)."""
-        return [Row(rank=self.ranks.get(i.pk), initiative=i,
-                    breakdown=formulas.breakdown(i, model=self.model) if self.model else None,
-                    funding=funding_of(self.line.entry_for(i.pk)))
-                for i in initiatives]
+    @property
+    def refreshing(self) -> bool:
+        """Whether the standings shown are being recomputed (the worker is on it)."""
+        return getattr(self.snapshot, "refreshing", False)
+
+    def table(self) -> RankedIds | QuerySet:
+        """The ids of the filtered table's rows, in rank order (a lean query to page)."""
+        if self.ranks is None:
+            return RankedIds(self.filters)
+        return (_filtered(_live(self.filters), self.filters)
+                .annotate(score=score_expression(self.model)).order_by(*rank_order())
+                .values_list("pk", flat=True))
+
+    def rows(self, ids) -> list[Row]:
+        """Table rows for the initiatives ``ids`` (a page of ``table()``), in that order,
+        with everything a row shows: one query."""
+        ids = list(ids)
+        by_id = {initiative.pk: initiative for initiative in
+                 table_queryset(filters={}, model=self.model, today=self.today)
+                 .filter(pk__in=ids).order_by()}
+        return self._rows(by_id[pk] for pk in ids if pk in by_id)
 
     def iter_rows(self) -> Iterator[Row]:
         """Every filtered row, for the export: one query, streamed."""
-        for initiative in self.table().iterator(chunk_size=2000):
-            yield from self.rows([initiative])
+        ordered = table_queryset(filters=self.filters, model=self.model, today=self.today)
+        if self.ranks is None:
+            ordered = ordered.order_by(*RANK_ORDER)
+        else:
+            ordered = ordered.order_by(*rank_order())
+        for initiative in ordered.iterator(chunk_size=2000):
+            yield from self._rows([initiative])
+
+    def _rows(self, initiatives) -> list[Row]:
+        rows = []
+        for initiative in initiatives:
+            standing = _standing(initiative)
+            if self.ranks is not None:
+                rank = self.ranks.get(initiative.pk)
+            else:
+                rank = standing.rank if standing else None
+            rows.append(Row(rank=rank, initiative=initiative,
+                            breakdown=(formulas.breakdown(initiative, model=self.model)
+                                       if self.model else None),
+                            funding=funding_of(standing)))
+        return rows
+
+    def teams(self) -> list[TeamStanding]:
+        """Each team's capacity against demand this quarter (the team filter narrows
+        which teams, never their figures), by name: one query."""
+        teams = TeamStanding.objects.select_related("team").order_by("team__name", "team_id")
+        if self.filters.get("team"):
+            teams = teams.filter(team=self.filters["team"])
+        return list(teams)
+
+    def top(self, limit: int) -> QuerySet[Initiative]:
+        """The ``limit`` best-ranked initiatives shown (the not yet ranked are not among
+        them): read down the rank index."""
+        return _ranked_only(self.filters).defer(*_DEFERRED)[:limit]
 
 
 # --- Filters ------------------------------------------------------------------------------------
 
-def _filtered(queryset: QuerySet[Initiative], filters: dict) -> QuerySet[Initiative]:
+def _filtered(queryset: QuerySet, filters: dict, *, prefix: str = "") -> QuerySet:
     for name in ("team", "category", "stage"):
         if filters.get(name):
-            queryset = queryset.filter(**{name: filters[name]})
+            queryset = queryset.filter(**{prefix + name: filters[name]})
     return queryset
-
-
-def _matches(initiative: Initiative, filters: dict) -> bool:
-    team = filters.get("team")
-    return ((not team or initiative.team_id == team.pk)
-            and (not filters.get("category") or initiative.category == filters["category"])
-            and (not filters.get("stage") or initiative.stage == filters["stage"]))
 
 
 def _live(filters: dict) -> QuerySet[Initiative]:
@@ -239,6 +261,51 @@ def _live(filters: dict) -> QuerySet[Initiative]:
     if filters.get("stage") == Stage.RETIRED:
         return Initiative.objects.all()
     return Initiative.objects.exclude(stage=Stage.RETIRED)
+
+
+# The standings' order: best first, the not yet ranked (and the retired) last.
+RANK_ORDER = (F("standing__rank").asc(nulls_last=True), "created_at", "id")
+
+
+def _ranked_shown(filters: dict) -> QuerySet[Initiative]:
+    """What the filters show, in the standings' order."""
+    return _filtered(_live(filters), filters).order_by(*RANK_ORDER)
+
+
+def _ranked_only(filters: dict) -> QuerySet[Initiative]:
+    """What the filters show that the standings rank, best first: joined to them, so
+    PostgreSQL reads down the rank index and stops at the limit."""
+    return (_filtered(_live(filters), filters).filter(standing__rank__isnull=False)
+            .order_by("standing__rank"))
+
+
+class RankedIds:
+    """The ids of what the filters show, in the standings' order, for a paginator: the
+    ranked read down the rank index (a page of them reads a page of rows), then the not
+    yet ranked, oldest first. Only a page past the last ranked one counts them."""
+
+    def __init__(self, filters: dict):
+        shown = _filtered(_live(filters), filters)
+        self._shown = shown
+        self._ranked = _ranked_only(filters).values_list("pk", flat=True)
+        self._unranked = (shown.filter(Q(standing__isnull=True) | Q(standing__rank__isnull=True))
+                          .order_by("created_at", "id").values_list("pk", flat=True))
+
+    def count(self) -> int:
+        return self._shown.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[int]:
+        start, stop = page.start or 0, page.stop
+        ids = list(self._ranked[start:stop])
+        wanted = stop - start
+        if len(ids) == wanted:
+            return ids
+        ranked = start + len(ids) if ids else self._ranked.count()
+        skip = max(start - ranked, 0)
+        return ids + list(self._unranked[skip:skip + wanted - len(ids)])
 
 
 # --- The table ----------------------------------------------------------------------------------
@@ -260,44 +327,63 @@ def with_governance_progress(queryset: QuerySet[Initiative], *,
 
 def table_queryset(*, filters: dict, model: ScoringModel | None,
                    today: date) -> QuerySet[Initiative]:
+    """The shown initiatives with what a row shows (unordered); ``score`` is ``model``'s."""
     now = timezone.now()
-    queryset = (_filtered(_live(filters), filters).select_related("team", "owner")
-                .defer(*_DEFERRED))
+    queryset = (_filtered(_live(filters), filters)
+                .select_related("team", "owner", "standing").defer(*_DEFERRED))
     queryset = with_governance_progress(
         with_compliance(with_ownership_health(queryset, now=now), today=today), today=today)
-    return queryset.annotate(score=score_expression(model)).order_by(*rank_order())
+    return queryset.annotate(score=score_expression(model))
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
-def kpis(*, filters: dict, now: datetime) -> tuple[Kpis, list[int]]:
+class ElapsedDays(Func):
+    """Whole days from ``field`` to the moment ``now`` (``timedelta.days``), in SQL: the
+    pilots' ages are counted per day by the database instead of read one by one."""
+
+    output_field = IntegerField()
+
+    def __init__(self, now: datetime, field: str):
+        super().__init__(Value(now), F(field))
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL
+        return super().as_sql(compiler, connection, template=(
+            "FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::integer"),
+            arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # julianday() is a float of days: to whole milliseconds first, then whole days.
+        return super().as_sql(compiler, connection, template=(
+            "(CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER) / 86400000)"),
+            arg_joiner=") - julianday(", **extra)
+
+
+def kpis(*, filters: dict, now: datetime,
+         snapshot: PortfolioSnapshot | None = None) -> tuple[Kpis, list[int]]:
     """The KPIs over the filtered portfolio, and the ages (days) of its pilots.
 
-    Three queries: counts per stage, one aggregate for every flag, the pilots' ages.
+    Counts per stage and pilot ages are read live; the flags (conversion, stalled,
+    ownership, compliance) are the standings' (``snapshot``: the current ones when not
+    given). Three queries besides the standings.
     """
-    today = timezone.localdate(now)
+    if snapshot is None:
+        standings_current(now=now)
     base = _filtered(Initiative.objects.all(), filters)
     counts = stage_counts(base)
-    transitions = StageTransition.objects.filter(initiative=OuterRef("pk"))
-    flagged = with_compliance(with_ownership_health(base, now=now), today=today).annotate(
-        entered_pilot=Exists(transitions.filter(to_stage=Stage.PILOT)),
-        entered_production=Exists(transitions.filter(to_stage=Stage.PRODUCTION)),
-        # Stall detection (daily) decides what is stalled; the dashboard counts its open flags.
-        stalled=Exists(StallFlag.objects.open().filter(initiative=OuterRef("pk"))),
-    )
-    totals = flagged.order_by().aggregate(
-        n_total=Count("pk"),
+    totals = _filtered(Standing.objects.all(), filters, prefix="initiative__").aggregate(
         n_entered_pilot=Count("pk", filter=Q(entered_pilot=True)),
-        n_reached_production=Count("pk", filter=Q(entered_pilot=True, entered_production=True)),
+        n_reached_production=Count("pk", filter=Q(reached_production=True)),
         n_stalled=Count("pk", filter=Q(stalled=True)),
-        n_gaps=Count("pk", filter=Q(owner_left=True) | Q(owner_silent=True)
-                     | Q(nobody_responsible=True)),
+        n_gaps=Count("pk", filter=Q(ownership_gap=True)),
         n_noncompliant=Count("pk", filter=Q(out_of_compliance=True)),
     )
-    ages = [max((now - changed).days, 0) for changed in
-            base.filter(stage=Stage.PILOT).order_by().values_list("stage_changed_at", flat=True)]
+    ages = sorted(Counter(dict(
+        base.filter(stage=Stage.PILOT).order_by()
+        .annotate(age=Greatest(ElapsedDays(now, "stage_changed_at"), Value(0)))
+        .values_list("age").annotate(n=Count("pk")))).elements())
     return Kpis(
-        stage_counts=counts, total=totals["n_total"],
+        stage_counts=counts, total=sum(n for _, _, n in counts),
         entered_pilot=totals["n_entered_pilot"],
         reached_production=totals["n_reached_production"],
         median_pilot_age=statistics.median(ages) if ages else None, pilots=len(ages),
@@ -308,51 +394,41 @@ def kpis(*, filters: dict, now: datetime) -> tuple[Kpis, list[int]]:
 
 # --- Assembly -----------------------------------------------------------------------------------
 
-def portfolio_ranking(model: ScoringModel | None) -> list:
-    """The whole live portfolio, best first under ``model``, as rows of
-    ``RANKING_COLUMNS`` (attributes as an initiative's): one query."""
-    return list(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
-                .values_list(*RANKING_COLUMNS, named=True))
-
-
 def dashboard(*, filters: dict | None = None, now: datetime | None = None) -> Dashboard:
-    """Rank the whole live portfolio, draw this quarter's line over it, then filter."""
-    filters = filters or {}
+    """The standings at ``now`` (recomputed first if stale and quick), to be filtered."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    model = active_scoring_model()
-    ranking = portfolio_ranking(model)
-    year, quarter = quarter_of(today)
-    line = funding_line(year=year, quarter=quarter, ranked=ranking, now=now)
-    return Dashboard(today=today, model=model, line=line, filters=filters,
-                     ranks={i.pk: i.rank for i in ranking}, ranking=ranking,
-                     shown=[i for i in ranking if _matches(i, filters)])
+    snapshot = standings_current(now=now)
+    return Dashboard(today=timezone.localdate(now), snapshot=snapshot, model=snapshot.model,
+                     filters=filters or {})
 
 
-def _chart_status(initiative: Initiative, line: FundingLine) -> str:
-    funding = funding_of(line.entry_for(initiative.pk))
-    return funding.status
+def rank_by(board: Dashboard, model: ScoringModel) -> Dashboard:
+    """``board`` with its table ranked by ``model`` instead, computed now (every live
+    initiative: a question about another model, not the dashboard's steady read). The
+    funding line stays the standings': another model reorders, it does not move the line."""
+    if board.model is not None and model.pk == board.model.pk:
+        return board
+    ranks = dict(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
+                 .values_list("pk", "rank"))
+    return Dashboard(today=board.today, snapshot=board.snapshot, model=model,
+                     filters=board.filters, ranks=ranks)
 
 
 def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> list:
     """The five charts, as ``(chart, wide)``: each over what the filters show."""
-    team = board.filters.get("team")
-    lines = [line for line in board.line.teams if not team or line.team.pk == team.pk]
-    capacity = [(line.team.name,
-                 None if line.capacity is None else float(line.capacity),
-                 float(line.demand), float(line.funded_effort)) for line in lines]
-    points = [(i.title, float(i.effort_weeks), i.score, _chart_status(i, board.line))
-              for i in board.shown if i.effort_weeks is not None]
-    # The heat map reads its rows' checkpoints through the initiatives: fetch its few.
-    top_ids = [i.pk for i in board.shown[:HEAT_MAP_ROWS]]
-    by_id = Initiative.objects.in_bulk(top_ids)
-    top = [by_id[pk] for pk in top_ids]
+    capacity = [(team.team.name, None if team.capacity is None else float(team.capacity),
+                 float(team.demand), float(team.funded_effort)) for team in board.teams()]
+    points = [(title, float(effort), score, funding) for title, effort, score, funding in
+              _ranked_only(board.filters).filter(effort_weeks__isnull=False)
+              .values_list("title", "effort_weeks", "standing__score", "standing__funding")
+              [:charts.SCATTER_LIMIT]]
     return [
         (charts.stage_funnel([(stage, n) for stage, _, n in kpis.stage_counts]), False),
         (charts.capacity_vs_demand(capacity), False),
         (charts.value_vs_effort(points), False),
         (charts.pilot_age_distribution(pilot_ages, max_days=settings.PILOT_MAX_DAYS), False),
-        (charts.heat_map_chart(heat_map(top, today=board.today), limit=HEAT_MAP_ROWS), True),
+        (charts.heat_map_chart(heat_map(list(board.top(HEAT_MAP_ROWS)), today=board.today),
+                               limit=HEAT_MAP_ROWS), True),
     ]
 
 

@@ -117,3 +117,96 @@ class FundingStatus(models.Model):
     def __str__(self) -> str:
         where = "funded" if self.funded else "not funded"
         return f"{self.initiative_id} {where} in {self.year}-Q{self.quarter}"
+
+
+# --- Standings: the dashboard's stored view of the portfolio -------------------------------------
+
+class PortfolioSnapshot(models.Model):
+    """When the standings were last computed, and from what (``scoring.standings``).
+
+    One row. Ranking every initiative, drawing each team's funding line and asking the
+    gate for every funded initiative costs seconds on a large portfolio; the dashboard
+    and ``/api/v1/ranking/`` read the stored outcome instead, recomputed when the audit
+    trail shows a change since (``heads``), on a new day, or when it is old.
+    """
+
+    taken_at = models.DateTimeField()
+    as_of = models.DateField(help_text="The local date the standings were computed for "
+                                       "(the quarter and the waivers' expiry follow it).")
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    model = models.ForeignKey(ScoringModel, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", help_text="The active model they were "
+                                                          "ranked by.")
+    heads = models.JSONField(default=dict, help_text="The newest row of each audit table "
+                                                     "when they were computed.")
+    seconds = models.FloatField(help_text="How long computing them took.")
+    initiatives = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"standings as of {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class FundingPosition(models.TextChoices):
+    """Where an initiative stands against its team's line (``scoring.capacity``), as the
+    dashboard says it: funded ones split by whether governance blocks their next gate."""
+
+    FUNDED = "funded", "funded"
+    FUNDED_BLOCKED = "funded_blocked", "funded but blocked"
+    BELOW_LINE = "below_line", "below the line"
+    UNSIZED = "unsized", "unsized"
+    NO_PLAN = "no_plan", "no plan"
+    NOT_DRAWING = "not_drawing", "—"
+
+
+class Standing(models.Model):
+    """An initiative's place in the portfolio as of the snapshot: its rank under the
+    active model, where it stands against this quarter's funding line (and what blocks
+    it), and the dashboard's KPI flags. Written only by ``standings_refresh``."""
+
+    initiative = models.OneToOneField(Initiative, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="standing")
+    rank = models.PositiveIntegerField(null=True, blank=True,
+                                       help_text="1 = best of the live portfolio; retired: "
+                                                 "none.")
+    score = models.FloatField(null=True, blank=True)
+    funding = models.CharField(max_length=16, choices=FundingPosition.choices)
+    funding_reason = models.CharField(max_length=200, blank=True)
+    blockers = models.JSONField(default=list, blank=True)
+    entered_pilot = models.BooleanField(default=False)
+    reached_production = models.BooleanField(default=False)
+    stalled = models.BooleanField(default=False)
+    ownership_gap = models.BooleanField(default=False)
+    out_of_compliance = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["rank"], name="standing_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}: #{self.rank} {self.funding}"
+
+
+class TeamStanding(models.Model):
+    """A team's quarter against its capacity as of the snapshot (``capacity.TeamLine``'s
+    figures, stored)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, primary_key=True,
+                                related_name="standing")
+    capacity = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
+    demand = models.DecimalField(max_digits=10, decimal_places=1)
+    funded_effort = models.DecimalField(max_digits=10, decimal_places=1)
+    remaining = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
+    utilisation_percent = models.IntegerField(null=True, blank=True)
+    over_commitment = models.DecimalField(max_digits=10, decimal_places=1)
+    funded = models.PositiveIntegerField(default=0)
+    funded_but_blocked = models.PositiveIntegerField(default=0)
+    below_line = models.PositiveIntegerField(default=0)
+    unsized = models.PositiveIntegerField(default=0)
+    no_plan = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.funded_effort}/{self.capacity}"
+
+    @property
+    def over_committed(self) -> bool:
+        return self.over_commitment > 0

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from scoring import services
+from scoring import services, standings
 
 
 @shared_task(name="scoring.tasks.funding_line_record_task", ignore_result=True)
@@ -11,3 +11,11 @@ def funding_line_record_task() -> int:
     """Beat sends this daily; each crossing of the funding line is recorded once however
     often it runs."""
     return services.funding_line_record(now=timezone.now())
+
+
+@shared_task(name="scoring.tasks.standings_refresh_task", ignore_result=True)
+def standings_refresh_task() -> None:
+    """Recompute the dashboard's standings if anything they read changed; a stale read
+    queues this, and beat sends it every few minutes. Does nothing while another
+    refresh runs (that one, or the next, catches up)."""
+    standings.standings_refresh(now=timezone.now(), wait=False)

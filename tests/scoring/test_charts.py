@@ -8,6 +8,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from scoring.charts import (
+    CAPACITY_TEAM_LIMIT,
     NO_DATA,
     SCATTER_LIMIT,
     Chart,
@@ -129,6 +130,19 @@ def test_capacity_vs_demand_within_capacity_and_zero_capacity():
     assert_well_formed(chart)
     assert [row[-1] for row in chart.rows] == ["100% used", "Within"]
     assert "none is over-committed" in chart.summary
+
+
+def test_capacity_vs_demand_draws_the_most_over_committed_when_there_are_many_teams():
+    calm = [(f"Calm {n:02}", 100, 50, 50) for n in range(CAPACITY_TEAM_LIMIT)]
+    stretched = [("Stretched", 10, 25, 10), ("Unplanned", None, 8, 0), ("Worst", 5, 40, 5)]
+    chart = capacity_vs_demand(calm + stretched)
+
+    assert_well_formed(chart)
+    assert len(chart.rows) == CAPACITY_TEAM_LIMIT
+    # Most over-committed first (35, 15, then 8 of unplanned demand), then the rest.
+    assert [row[0] for row in chart.rows[:3]] == ["Worst", "Stretched", "Unplanned"]
+    assert chart.summary.startswith(
+        f"The {CAPACITY_TEAM_LIMIT} most over-committed of {CAPACITY_TEAM_LIMIT + 3} teams")
 
 
 def test_capacity_vs_demand_empty():

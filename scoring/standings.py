@@ -1,0 +1,265 @@
+"""The portfolio's standings, stored: what the dashboard and the ranking read.
+
+Ranking the whole live portfolio, walking every team's funding line and asking the gate
+what blocks each funded initiative is work in proportion to the portfolio: seconds at
+100,000 initiatives, far too slow for every page view (bench/RESULTS.md). So
+``standings_refresh`` does that work once and stores its outcome — per initiative its
+rank, score, funding position, blockers and KPI flags (``Standing``), per team its
+capacity against demand (``TeamStanding``) — and the reads (``scoring.dashboard``) join
+the stored standings to the live rows they show.
+
+The rules stay where they are (``scoring.capacity.funding_line``, the gate, the
+ownership and compliance annotations); this module only stores their answers.
+
+**When they are recomputed.** The standings are *current* while nothing they depend on
+has changed: every change to an initiative, its people, its checkpoints, a capacity plan
+or a scoring model leaves a row in the audit history, and every event on an initiative
+(updates, stall flags, decisions) an activity — the newest id of each of those tables is
+remembered with the standings (``heads``). They are stale when one of those tables has
+a newer row, on a new local day (waivers expire, quarters turn), or after
+``STANDINGS_MAX_AGE`` (a row whose id was allocated before the refresh but committed
+after it). A read that finds them stale (``standings_current``):
+
+- recomputes them at once when the last computation took at most
+  ``settings.STANDINGS_INLINE_MS`` (small portfolios: always fresh), or when there
+  are none yet;
+- otherwise shows the last standings, marked *refreshing*, and queues
+  ``scoring.tasks.standings_refresh_task`` once; beat also runs it every few minutes.
+
+Refreshes are serialised by a row lock on the snapshot; a refresh that finds another
+running (the task) or the standings already current does nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from governance.models import Checkpoint
+from governance.selectors import with_compliance
+from portfolio.models import Activity, Initiative, Stage, StageTransition, Stakeholder, StallFlag
+from portfolio.selectors import with_ownership_health
+from scoring.capacity import FUNDED, FundingLine, funding_line, quarter_of
+from scoring.models import (
+    CapacityPlan,
+    FundingPosition,
+    PortfolioSnapshot,
+    ScoringModel,
+    Standing,
+    TeamStanding,
+)
+from scoring.selectors import active_scoring_model, ranked_initiatives
+
+SNAPSHOT_ID = 1
+# Past this age the standings are recomputed even if no newer audit row is seen.
+STANDINGS_MAX_AGE = timedelta(hours=1)
+# How long a queued refresh keeps later stale reads from queueing another.
+QUEUED_KEY = "scoring:standings-refresh-queued"
+QUEUED_SECONDS = 600
+WRITE_BATCH = 5000
+
+# The tables whose newest row tells whether anything the standings read has changed.
+_AUDITED = (Initiative.history.model, Stakeholder.history.model, Checkpoint.history.model,
+            CapacityPlan.history.model, ScoringModel.history.model, Activity)
+
+
+# What the ranking reads per live initiative: what the funding line walks (stage, team,
+# effort) and what the gate asks (risk tier, the exit contract, the measured result).
+# Rows of plain values: model instances for every live initiative cost five times
+# PostgreSQL's read of them.
+RANKED_COLUMNS = (
+    "pk", "team_id", "stage", "effort_weeks", "risk_tier", "measured_result",
+    "success_metric", "baseline", "target", "decision_date", "production_owner_id",
+    "score", "rank",
+)
+
+
+def portfolio_ranking(model: ScoringModel | None) -> list:
+    """The whole live portfolio, best first under ``model``, as rows of
+    ``RANKED_COLUMNS`` (attributes as an initiative's): one query."""
+    return list(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
+                .values_list(*RANKED_COLUMNS, named=True))
+
+
+def _heads_sql() -> str:
+    quote = connection.ops.quote_name
+    return "SELECT " + ", ".join(
+        f"(SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)})"
+        for model in _AUDITED)
+
+
+def audit_heads() -> dict[str, int]:
+    """The newest id of each audited table (0 when empty): one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_heads_sql())
+        values = cursor.fetchone()
+    return {model._meta.label_lower: value or 0
+            for model, value in zip(_AUDITED, values, strict=True)}
+
+
+def is_current(snapshot: PortfolioSnapshot | None, *, heads: dict[str, int],
+               now: datetime) -> bool:
+    """Whether ``snapshot``'s standings still describe the portfolio at ``now``."""
+    return (snapshot is not None
+            and snapshot.as_of == timezone.localdate(now)
+            and now - snapshot.taken_at < STANDINGS_MAX_AGE
+            and snapshot.taken_at <= now
+            and snapshot.heads == heads)
+
+
+# --- The refresh --------------------------------------------------------------------------------
+
+def _locked_snapshot(*, skip_locked: bool) -> PortfolioSnapshot | None:
+    """The snapshot row, locked for this transaction. The first refresh creates it and
+    fills it in before it commits, so no reader sees it empty.
+
+    ``skip_locked``: None when another refresh holds it (instead of waiting for it)."""
+    rows = PortfolioSnapshot.objects.select_for_update(skip_locked=skip_locked)
+    snapshot = rows.filter(pk=SNAPSHOT_ID).first()
+    if snapshot is not None:
+        return snapshot
+    try:
+        with transaction.atomic():
+            PortfolioSnapshot.objects.create(
+                pk=SNAPSHOT_ID, taken_at=timezone.now(), as_of=timezone.localdate(),
+                year=2000, quarter=1, seconds=0.0, initiatives=0, heads={})
+    except IntegrityError:
+        pass  # created by a concurrent refresh
+    return rows.filter(pk=SNAPSHOT_ID).first()
+
+
+def _kpi_flags(*, now: datetime) -> Iterator[tuple]:
+    """(pk, entered_pilot, reached_production, stalled, ownership_gap, out_of_compliance)
+    of every initiative, by the rules the KPIs count (``scoring.dashboard``): one query."""
+    today = timezone.localdate(now)
+    transitions = StageTransition.objects.filter(initiative=OuterRef("pk"))
+    flagged = with_compliance(with_ownership_health(Initiative.objects.all(), now=now),
+                              today=today).annotate(
+        entered_pilot=Exists(transitions.filter(to_stage=Stage.PILOT)),
+        entered_production=Exists(transitions.filter(to_stage=Stage.PRODUCTION)),
+        # Stall detection (daily) decides what is stalled; the KPI counts its open flags.
+        stalled=Exists(StallFlag.objects.open().filter(initiative=OuterRef("pk"))),
+    )
+    for pk, pilot, production, stalled, left, silent, nobody, noncompliant in (
+            flagged.order_by().values_list(
+                "pk", "entered_pilot", "entered_production", "stalled", "owner_left",
+                "owner_silent", "nobody_responsible", "out_of_compliance")
+            .iterator(chunk_size=WRITE_BATCH)):
+        yield (pk, pilot, pilot and production, stalled, bool(left or silent or nobody),
+               bool(noncompliant))
+
+
+def _position(entry) -> tuple[str, str, list[str]]:
+    """(funding position, reason, blockers) of a line entry; not drawing without one."""
+    if entry is None:
+        return FundingPosition.NOT_DRAWING, "", []
+    if entry.funded_but_blocked:
+        return FundingPosition.FUNDED_BLOCKED, "", list(entry.blockers)
+    return entry.status, entry.reason if entry.status != FUNDED else "", []
+
+
+def _standings(*, ranking: list, line: FundingLine, now: datetime) -> Iterator[Standing]:
+    places = {row.pk: (row.rank, row.score) for row in ranking}
+    for pk, pilot, production, stalled, gap, noncompliant in _kpi_flags(now=now):
+        rank, score = places.get(pk, (None, None))
+        funding, reason, blockers = _position(line.entry_for(pk))
+        yield Standing(initiative_id=pk, rank=rank, score=score, funding=funding,
+                       funding_reason=reason, blockers=blockers, entered_pilot=pilot,
+                       reached_production=production, stalled=stalled, ownership_gap=gap,
+                       out_of_compliance=noncompliant)
+
+
+def _team_standings(line: FundingLine) -> list[TeamStanding]:
+    return [TeamStanding(
+        team=team.team, capacity=team.capacity, demand=team.demand,
+        funded_effort=team.funded_effort, remaining=team.remaining,
+        utilisation_percent=team.utilisation_percent, over_commitment=team.over_commitment,
+        funded=len(team.with_status(FUNDED)),
+        funded_but_blocked=len(team.funded_but_blocked),
+        below_line=len(team.with_status(FundingPosition.BELOW_LINE)),
+        unsized=len(team.with_status(FundingPosition.UNSIZED)),
+        no_plan=len(team.with_status(FundingPosition.NO_PLAN)),
+    ) for team in line.teams]
+
+
+def _batches(rows: Iterator[Standing]) -> Iterator[list[Standing]]:
+    batch: list[Standing] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == WRITE_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def standings_refresh(*, now: datetime | None = None, force: bool = False,
+                      wait: bool = True) -> PortfolioSnapshot | None:
+    """Recompute and store the standings, unless they are current (``force``: anyway).
+
+    ``wait=False`` (the task) returns None at once when another refresh is running.
+    Readers keep seeing the previous standings until this transaction commits.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        snapshot = _locked_snapshot(skip_locked=not wait)
+        if snapshot is None:
+            return None
+        heads = audit_heads()
+        if not force and is_current(snapshot, heads=heads, now=now):
+            return snapshot
+        started = time.perf_counter()
+        today = timezone.localdate(now)
+        model = active_scoring_model()
+        ranking = portfolio_ranking(model)
+        year, quarter = quarter_of(today)
+        line = funding_line(year=year, quarter=quarter, ranked=ranking, now=now)
+        Standing.objects.all().delete()
+        written = 0
+        for batch in _batches(_standings(ranking=ranking, line=line, now=now)):
+            Standing.objects.bulk_create(batch)
+            written += len(batch)
+        TeamStanding.objects.all().delete()
+        TeamStanding.objects.bulk_create(_team_standings(line))
+        snapshot.taken_at, snapshot.as_of = now, today
+        snapshot.year, snapshot.quarter, snapshot.model = year, quarter, model
+        snapshot.heads, snapshot.initiatives = heads, written
+        snapshot.seconds = time.perf_counter() - started
+        snapshot.save()
+    cache.delete(QUEUED_KEY)
+    return snapshot
+
+
+
+# --- The read -----------------------------------------------------------------------------------
+
+def standings_current(*, now: datetime) -> PortfolioSnapshot:
+    """The standings to show at ``now``, recomputed first when that is quick (see the
+    module's docstring); ``snapshot.refreshing`` is True when stale ones are shown while
+    the worker recomputes them. Two queries when they are current."""
+    snapshot = PortfolioSnapshot.objects.select_related("model").filter(pk=SNAPSHOT_ID).first()
+    if snapshot is not None and is_current(snapshot, heads=audit_heads(), now=now):
+        snapshot.refreshing = False
+        return snapshot
+    if snapshot is None or snapshot.seconds * 1000 <= settings.STANDINGS_INLINE_MS:
+        fresh = standings_refresh(now=now)
+        fresh = PortfolioSnapshot.objects.select_related("model").get(pk=fresh.pk)
+        fresh.refreshing = False
+        return fresh
+    _queue_refresh()
+    snapshot.refreshing = True
+    return snapshot
+
+
+def _queue_refresh() -> None:
+    if cache.add(QUEUED_KEY, True, timeout=QUEUED_SECONDS):
+        from scoring.tasks import standings_refresh_task
+
+        transaction.on_commit(standings_refresh_task.delay)
