@@ -205,8 +205,8 @@ class Dashboard:
         with everything a row shows: one query."""
         ids = list(ids)
         by_id = {initiative.pk: initiative for initiative in
-                 table_queryset(filters={}, model=self.model, today=self.today)
-                 .filter(pk__in=ids).order_by()}
+                 with_row_columns(Initiative.objects.filter(pk__in=ids), model=self.model,
+                                  today=self.today).order_by()}
         return self._rows(by_id[pk] for pk in ids if pk in by_id)
 
     def iter_rows(self) -> Iterator[Row]:
@@ -328,9 +328,14 @@ def with_governance_progress(queryset: QuerySet[Initiative], *,
 def table_queryset(*, filters: dict, model: ScoringModel | None,
                    today: date) -> QuerySet[Initiative]:
     """The shown initiatives with what a row shows (unordered); ``score`` is ``model``'s."""
+    return with_row_columns(_filtered(_live(filters), filters), model=model, today=today)
+
+
+def with_row_columns(queryset: QuerySet[Initiative], *, model: ScoringModel | None,
+                     today: date) -> QuerySet[Initiative]:
+    """``queryset`` with everything a table row shows, in the same query."""
     now = timezone.now()
-    queryset = (_filtered(_live(filters), filters)
-                .select_related("team", "owner", "standing").defer(*_DEFERRED))
+    queryset = queryset.select_related("team", "owner", "standing").defer(*_DEFERRED)
     queryset = with_governance_progress(
         with_compliance(with_ownership_health(queryset, now=now), today=today), today=today)
     return queryset.annotate(score=score_expression(model))

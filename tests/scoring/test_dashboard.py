@@ -229,6 +229,10 @@ def test_retired_initiatives_leave_the_table_unless_asked_for(client, leader):
 
     assert [r[1] for r in export_rows(client)[1:]] == ["Here"]
     assert [r[1] for r in export_rows(client, stage=Stage.RETIRED)[1:]] == ["Gone"]
+    assert "Gone" not in page_text(client)
+    assert "Gone" in page_text(client, stage=Stage.RETIRED)
+    retired = client.get("/api/v1/ranking/", {"stage": Stage.RETIRED}).json()["results"]
+    assert [(r["rank"], r["initiative"]["title"]) for r in retired] == [(None, "Gone")]
 
 
 def test_titles_are_escaped_in_the_page_and_neutralised_in_the_csv(client, leader):
