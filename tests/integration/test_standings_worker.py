@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from portfolio.services import initiative_update
-from scoring.models import PortfolioSnapshot, Standing
+from scoring.defaults import load_default_models
+from scoring.models import PortfolioSnapshot, ScoringModel, Standing
 from scoring.standings import QUEUED_KEY, standings_refresh
 from tests.factories import TeamFactory
 from tests.scoring.test_dashboard import export_rows, page_text, plan, sized
@@ -18,6 +19,7 @@ def test_a_stale_read_queues_one_refresh_that_the_worker_runs(client, leader, se
                                                               worker, drain):
     settings.STANDINGS_INLINE_MS = 0  # as if computing them took too long to wait for
     cache.delete(QUEUED_KEY)
+    load_default_models(ScoringModel)  # RICE active: an earlier test's flush removed it
     team = TeamFactory(name="Support", slug="support")
     plan(team, 10)
     big = sized(team=team, effort=8, reach=8000, title="Big bet")
