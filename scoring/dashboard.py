@@ -7,12 +7,14 @@ live portfolio is ranked and this quarter's funding line drawn over it by
 charts. Filtering never moves the line.
 
 A fixed number of queries whatever the portfolio's size (pinned in
-``tests/scoring/test_dashboard.py``), and work in proportion to what is shown, not to the
-portfolio, while the standings are current:
+``tests/scoring/test_dashboard.py``); while the standings are current, what spans the
+whole portfolio is counting (stages, the stored flags, pilots by age) and rows are read
+only for what is shown:
 
 - the standings: the snapshot (1) and the audit tables' newest rows (1);
 - the KPIs: counts per stage (1), the stored flags (1), pilot ages (1);
-- the table: its count (1) and its page (1) — or, for the export, every row (1);
+- the table: its count (1), its page's ids down the rank index (1) and their rows (1) —
+  or, for the export, every row (1);
 - the charts: the teams' capacity (1), the value-versus-effort points (1), the heat
   map's rows (1), the active checkpoint types (1) and their checkpoints (1).
 
@@ -265,11 +267,6 @@ def _live(filters: dict) -> QuerySet[Initiative]:
 
 # The standings' order: best first, the not yet ranked (and the retired) last.
 RANK_ORDER = (F("standing__rank").asc(nulls_last=True), "created_at", "id")
-
-
-def _ranked_shown(filters: dict) -> QuerySet[Initiative]:
-    """What the filters show, in the standings' order."""
-    return _filtered(_live(filters), filters).order_by(*RANK_ORDER)
 
 
 def _ranked_only(filters: dict) -> QuerySet[Initiative]:
