@@ -302,7 +302,7 @@ class DashboardView(APIView):
         filters = _filters(request)
         now = timezone.now()
         board = board_reads.dashboard(filters=filters, now=now)
-        kpis, _ = board_reads.kpis(filters=filters, now=now, snapshot=board.snapshot)
+        kpis, _ = board_reads.kpis(board)
         return Response(DashboardSerializer({
             "scoring_model": board.model,
             "quarter": board.quarter_label,

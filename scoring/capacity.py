@@ -53,9 +53,6 @@ STATUS_LABELS = {FUNDED: "funded", BELOW_LINE: "below the line", UNSIZED: "unsiz
                  NO_PLAN: "no capacity plan"}
 BELOW_LINE_REASON = "needs {effort} engineer-weeks; {remaining} left when its turn came"
 
-# Funded initiatives' checkpoints are read in chunks of this many initiatives (one query
-# each): bound parameters stay well inside every backend's limit.
-
 
 # --- Quarters -----------------------------------------------------------------------------------
 

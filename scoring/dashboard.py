@@ -177,13 +177,17 @@ def _standing(initiative: Initiative) -> Standing | None:
 
 @dataclass
 class Dashboard:
-    today: date
+    now: datetime
     snapshot: PortfolioSnapshot   # the standings shown: ranks, the funding line, KPI flags
     model: ScoringModel | None    # what the table is ranked by: the standings' model
     filters: dict
     # Ranked by another model than the standings' (the API's ``?model=``): every live
     # initiative's rank under it. None: the standings' ranks.
     ranks: dict[int, int] | None = None
+
+    @property
+    def today(self) -> date:
+        return timezone.localdate(self.now)
 
     @property
     def quarter_label(self) -> str:
@@ -208,12 +212,12 @@ class Dashboard:
         ids = list(ids)
         by_id = {initiative.pk: initiative for initiative in
                  with_row_columns(Initiative.objects.filter(pk__in=ids), model=self.model,
-                                  today=self.today).order_by()}
+                                  now=self.now).order_by()}
         return self._rows(by_id[pk] for pk in ids if pk in by_id)
 
     def iter_rows(self) -> Iterator[Row]:
         """Every filtered row, for the export: one query, streamed."""
-        ordered = table_queryset(filters=self.filters, model=self.model, today=self.today)
+        ordered = table_queryset(filters=self.filters, model=self.model, now=self.now)
         if self.ranks is None:
             ordered = ordered.order_by(*RANK_ORDER)
         else:
@@ -323,15 +327,15 @@ def with_governance_progress(queryset: QuerySet[Initiative], *,
 
 
 def table_queryset(*, filters: dict, model: ScoringModel | None,
-                   today: date) -> QuerySet[Initiative]:
+                   now: datetime) -> QuerySet[Initiative]:
     """The shown initiatives with what a row shows (unordered); ``score`` is ``model``'s."""
-    return with_row_columns(_filtered(_live(filters), filters), model=model, today=today)
+    return with_row_columns(_filtered(_live(filters), filters), model=model, now=now)
 
 
 def with_row_columns(queryset: QuerySet[Initiative], *, model: ScoringModel | None,
-                     today: date) -> QuerySet[Initiative]:
-    """``queryset`` with everything a table row shows, in the same query."""
-    now = timezone.now()
+                     now: datetime) -> QuerySet[Initiative]:
+    """``queryset`` with everything a table row shows at ``now``, in the same query."""
+    today = timezone.localdate(now)
     queryset = queryset.select_related("team", "owner", "standing").defer(*_DEFERRED)
     queryset = with_governance_progress(
         with_compliance(with_ownership_health(queryset, now=now), today=today), today=today)
@@ -361,16 +365,13 @@ class ElapsedDays(Func):
             arg_joiner=") - julianday(", **extra)
 
 
-def kpis(*, filters: dict, now: datetime,
-         snapshot: PortfolioSnapshot | None = None) -> tuple[Kpis, list[int]]:
-    """The KPIs over the filtered portfolio, and the ages (days) of its pilots.
+def kpis(board: Dashboard) -> tuple[Kpis, list[int]]:
+    """The KPIs over ``board``'s filtered portfolio, and the ages (days) of its pilots.
 
     Counts per stage and pilot ages are read live; the flags (conversion, stalled,
-    ownership, compliance) are the standings' (``snapshot``: the current ones when not
-    given). Three queries besides the standings.
+    ownership, compliance) are the board's standings'. Three queries.
     """
-    if snapshot is None:
-        standings_current(now=now)
+    filters, now = board.filters, board.now
     base = _filtered(Initiative.objects.all(), filters)
     counts = stage_counts(base)
     totals = _filtered(Standing.objects.all(), filters, prefix="initiative__").aggregate(
@@ -400,8 +401,7 @@ def dashboard(*, filters: dict | None = None, now: datetime | None = None) -> Da
     """The standings at ``now`` (recomputed first if stale and quick), to be filtered."""
     now = now or timezone.now()
     snapshot = standings_current(now=now)
-    return Dashboard(today=timezone.localdate(now), snapshot=snapshot, model=snapshot.model,
-                     filters=filters or {})
+    return Dashboard(now=now, snapshot=snapshot, model=snapshot.model, filters=filters or {})
 
 
 def rank_by(board: Dashboard, model: ScoringModel) -> Dashboard:
@@ -412,7 +412,7 @@ def rank_by(board: Dashboard, model: ScoringModel) -> Dashboard:
         return board
     ranks = dict(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
                  .values_list("pk", "rank"))
-    return Dashboard(today=board.today, snapshot=board.snapshot, model=model,
+    return Dashboard(now=board.now, snapshot=board.snapshot, model=model,
                      filters=board.filters, ranks=ranks)
 
 

@@ -250,7 +250,6 @@ def standings_current(*, now: datetime) -> PortfolioSnapshot:
         return snapshot
     if snapshot is None or snapshot.seconds * 1000 <= settings.STANDINGS_INLINE_MS:
         fresh = standings_refresh(now=now)
-        fresh = PortfolioSnapshot.objects.select_related("model").get(pk=fresh.pk)
         fresh.refreshing = False
         return fresh
     _queue_refresh()

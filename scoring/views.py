@@ -27,7 +27,7 @@ def dashboard(request):
     form, filters = _filters(request)
     now = timezone.now()
     board = board_reads.dashboard(filters=filters, now=now)
-    kpis, pilot_ages = board_reads.kpis(filters=filters, now=now, snapshot=board.snapshot)
+    kpis, pilot_ages = board_reads.kpis(board)
     page = Paginator(board.table(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "scoring/dashboard.html", {
         "form": form,
