@@ -137,9 +137,13 @@ def available_moves(initiative: Initiative) -> list[tuple[str, str]]:
 def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: datetime,
                           note: str = "", retirement_reason: str = "",
                           retirement_lessons: str = "",
-                          expected_stage: str | None = None) -> StageTransition:
-    """Move along the lifecycle; ``expected_stage`` refuses a move made from a stale page."""
+                          expected_stage: str | None = None,
+                          expected_version: int | None = None) -> StageTransition:
+    """Move along the lifecycle; ``expected_stage`` refuses a move made from a stale page and
+    ``expected_version`` one made from a stale read (the API's If-Match), both checked under
+    the row lock so a concurrent edit and move cannot both win."""
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
+    _require_version(initiative, expected_version)
     from_stage = initiative.stage
     if expected_stage is not None and expected_stage != from_stage:
         raise DomainError(STAGE_CHANGED_MEANWHILE.format(stage=initiative.get_stage_display()),
@@ -323,6 +327,13 @@ STALE_VERSION = (
     "Reload to see their changes; nothing was saved."
 )
 
+def _require_version(locked: Initiative, expected_version: int | None) -> None:
+    """Refuse a write made from a stale read; call it on the row held under its lock."""
+    if expected_version is not None and locked.version != expected_version:
+        raise DomainError(STALE_VERSION.format(expected=expected_version, current=locked.version),
+                          field="version")
+
+
 # Fields that only services change, never an edit form.
 LIFECYCLE_FIELDS = {"stage", "stage_changed_at", "retirement_reason", "version", "created_at",
                     "created_by", "updated_at", "last_activity_at"}
@@ -333,9 +344,7 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
                       changes: dict) -> Initiative:
     """Edit an initiative's fields, refusing a stale ``expected_version``."""
     locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
-    if locked.version != expected_version:
-        raise DomainError(STALE_VERSION.format(expected=expected_version, current=locked.version),
-                          field="version")
+    _require_version(locked, expected_version)
     forbidden = LIFECYCLE_FIELDS & set(changes)
     if forbidden:
         raise DomainError(f"{', '.join(sorted(forbidden))} cannot be edited directly.")
