@@ -27,9 +27,10 @@ DATABASE_ENGINES = {
 }
 
 EMAIL_BACKENDS = {
-    "smtp": "django.core.mail.backends.smtp.EmailBackend",
-    "smtp+tls": "django.core.mail.backends.smtp.EmailBackend",
-    "smtp+ssl": "django.core.mail.backends.smtp.EmailBackend",
+    # Django's SMTP backend with a longer wait for the reply to DATA (portfolio/mail.py).
+    "smtp": "portfolio.mail.SMTPBackend",
+    "smtp+tls": "portfolio.mail.SMTPBackend",
+    "smtp+ssl": "portfolio.mail.SMTPBackend",
     "console": "django.core.mail.backends.console.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "memory": "django.core.mail.backends.locmem.EmailBackend",

@@ -205,6 +205,13 @@ DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=8, minimum=1)
 # taken over; tests that kill a worker set it low.
 DIGEST_SEND_LEASE_SECONDS = env.int("DIGEST_SEND_LEASE_SECONDS", default=15 * 60, minimum=1)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30, minimum=1)
+# The message and the server's final reply to it get longer than connecting and commands:
+# giving up on a late "250" would retry a message the server already stored (a duplicate).
+# Below CELERY_TASK_SOFT_TIME_LIMIT, so the task is not stopped while it waits.
+EMAIL_DATA_TIMEOUT = env.int("EMAIL_DATA_TIMEOUT", default=300, minimum=1)
+if EMAIL_DATA_TIMEOUT < EMAIL_TIMEOUT:
+    raise ConfigError(f"EMAIL_DATA_TIMEOUT must be at least EMAIL_TIMEOUT ({EMAIL_TIMEOUT}), "
+                      f"got {EMAIL_DATA_TIMEOUT}")
 
 # --- Celery -----------------------------------------------------------------
 # With REDIS_URL: Redis is the broker. Without: kombu's filesystem transport,

@@ -23,6 +23,7 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connection, connections
 
 from portfolio.celery import app as celery_app
+from portfolio.config import EMAIL_BACKENDS
 from portfolio.models import WorkerHeartbeat
 from portfolio.tasks import record_worker_heartbeat
 from tests.integration.smtp import SmtpServer
@@ -77,7 +78,7 @@ def smtp(settings):
     def make(**knobs) -> SmtpServer:
         server = SmtpServer(**knobs).start()
         servers.append(server)
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_BACKEND = EMAIL_BACKENDS["smtp"]  # what EMAIL_URL=smtp://… selects
         settings.EMAIL_HOST = server.host
         settings.EMAIL_PORT = server.port
         settings.EMAIL_HOST_USER = ""

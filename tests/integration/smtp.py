@@ -11,6 +11,10 @@ Knobs:
   until ``release()``; ``blocked`` is set while it waits. A client that dies meanwhile
   drops the connection, aiosmtpd cancels the handler, and the message is never stored:
   it was not delivered.
+- ``reply_delay=s``: each ``DATA`` (or only the ``delay_on``-th) stores the message at once
+  but answers ``250`` only ``s`` seconds later: a server that is slow to confirm what it
+  already delivered. ``unanswered`` counts stored messages whose client left before the
+  reply.
 
 Each accepted message is parsed into a ``Received`` (envelope recipients, Message-ID,
 subject, plain-text and HTML parts).
@@ -53,7 +57,11 @@ def parse(raw: bytes, recipients) -> Received:
 
 
 class RecordingHandler:
-    def __init__(self, *, reject=(), tempfail=None, block_on: int | None = None):
+    def __init__(self, *, reject=(), tempfail=None, block_on: int | None = None,
+                 reply_delay: float = 0.0, delay_on: int | None = None):
+        self.reply_delay = reply_delay
+        self.delay_on = delay_on
+        self.unanswered = 0
         self.reject = {address.lower() for address in reject}
         self.tempfail = {address.lower(): count for address, count in (tempfail or {}).items()}
         self.block_on = block_on
@@ -97,6 +105,13 @@ class RecordingHandler:
         received = parse(envelope.original_content or envelope.content, envelope.rcpt_tos)
         with self._lock:
             self.received.append(received)
+        if self.reply_delay and self.delay_on in (None, number):
+            try:
+                await asyncio.sleep(self.reply_delay)
+            except asyncio.CancelledError:
+                with self._lock:  # stored, but the client never heard so
+                    self.unanswered += 1
+                raise
         return "250 2.0.0 Message accepted for delivery"
 
     def release(self) -> None:
@@ -109,8 +124,10 @@ class SmtpServer:
     host = "127.0.0.1"
 
     def __init__(self, *, refuse: bool = False, reject=(), tempfail=None,
-                 block_on: int | None = None):
-        self.handler = RecordingHandler(reject=reject, tempfail=tempfail, block_on=block_on)
+                 block_on: int | None = None, reply_delay: float = 0.0,
+                 delay_on: int | None = None):
+        self.handler = RecordingHandler(reject=reject, tempfail=tempfail, block_on=block_on,
+                                        reply_delay=reply_delay, delay_on=delay_on)
         self._placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._placeholder.bind((self.host, 0))  # bound, never listening: connects are refused
         self.port = self._placeholder.getsockname()[1]

@@ -41,6 +41,7 @@ def test_tasks_have_time_limits_that_a_send_fits_in_and_the_lease_outlasts():
     assert conf.task_soft_time_limit < conf.task_time_limit
     # An SMTP attempt gives up before the task is stopped...
     assert conf.task_soft_time_limit > django_settings.EMAIL_TIMEOUT
+    assert conf.task_soft_time_limit > django_settings.EMAIL_DATA_TIMEOUT
     # ...and a delivery is taken for abandoned only once no live worker can still send it.
     assert conf.task_time_limit < django_settings.DIGEST_SEND_LEASE_SECONDS
 
