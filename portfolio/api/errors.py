@@ -8,7 +8,7 @@ gate, a decided stall) carries the service's own message, which names what block
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -30,6 +30,15 @@ class PreconditionFailed(exceptions.APIException):
     default_detail = ("It changed since you read it (your If-Match does not match its ETag); "
                       "nothing was changed. GET it again and retry.")
     default_code = "precondition_failed"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: Django refuses to read it
+    (``RequestDataTooBig``) when DRF first reads the body."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
 
 
 class UnknownReference(exceptions.NotFound):
@@ -81,6 +90,8 @@ def exception_handler(exc, context):
         # A well-formed body naming something that does not exist (a team's slug, a
         # username): 404, naming the field, like a filter that does (``valid_query``).
         exc = UnknownReference(_fields(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
