@@ -10,11 +10,10 @@ from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from governance.selectors import with_compliance
-from portfolio.admin import InitiativeAdmin, ReadOnlyAdminMixin
+from portfolio.admin import HistoryAdmin, InitiativeAdmin, ReadOnlyAdminMixin
 from portfolio.models import Initiative
 
 READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a governance "
@@ -23,7 +22,7 @@ READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a
 
 
 @admin.register(CheckpointType)
-class CheckpointTypeAdmin(SimpleHistoryAdmin):
+class CheckpointTypeAdmin(HistoryAdmin):
     list_display = ["code", "name", "nist_function", "required_for", "applies_when",
                     "review_days", "active"]
     list_filter = ["active", "nist_function", "required_for"]
@@ -43,7 +42,7 @@ class CheckpointTypeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class CheckpointAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     """Read-only: see ``READ_ONLY_NOTE``."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -7,12 +7,15 @@ stale version is refused.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from portfolio import services
+from portfolio import accounts, services
 from portfolio.exceptions import DomainError
 from portfolio.models import (
     Activity,
@@ -36,7 +39,21 @@ class AdminRefusal(Exception):
     """A service refused an admin save before anything was written."""
 
 
-class RefusalMessageAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Every record's change history, where reverting to a past version is a change like
+    any other: it needs the change permission. (django-simple-history saves a revert posted
+    by anyone who may merely view the record, even where nobody may change it, such as a
+    checkpoint decision.)"""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None or not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class RefusalMessageMixin:
     """Admins whose saves go through services: a refusal becomes an error message and
     the form is shown again, with nothing saved."""
 
@@ -48,16 +65,30 @@ class RefusalMessageAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
+class RefusalMessageAdmin(RefusalMessageMixin, HistoryAdmin):
+    """A history-keeping admin whose saves go through services."""
+
+
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(HistoryAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
 
-class StakeholderInline(admin.TabularInline):
-    model = Stakeholder
+class ThroughServicesInline(admin.TabularInline):
+    """Rows added and removed through the services, which record each change on the
+    initiative's timeline (``InitiativeAdmin.save_formset``); a row is never edited in
+    place: remove it and add the new one."""
+
     extra = 0
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StakeholderInline(ThroughServicesInline):
+    model = Stakeholder
     autocomplete_fields = ["user"]
 
 
@@ -77,11 +108,10 @@ class DependencyForm(forms.ModelForm):
         return cleaned
 
 
-class DependencyInline(admin.TabularInline):
+class DependencyInline(ThroughServicesInline):
     model = Dependency
     form = DependencyForm
     fk_name = "initiative"
-    extra = 0
     autocomplete_fields = ["depends_on"]
     verbose_name = "depends on"
     verbose_name_plural = "depends on"
@@ -193,27 +223,114 @@ class InitiativeAdmin(RefusalMessageAdmin):
         obj.pk, obj.version = saved.pk, saved.version
         obj._state.adding = False
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model not in _WRITERS:
+            return super().save_formset(request, form, formset, change)
+        add, remove = _WRITERS[formset.model]
+        formset.save(commit=False)  # sorts the rows into new and deleted; writes nothing
+        now = timezone.now()
+        try:
+            for row in formset.deleted_objects:
+                remove(row, actor=request.user, now=now)
+            for row in formset.new_objects:
+                add(row, actor=request.user, now=now)
+        except DomainError as error:
+            # The admin's transaction rolls back the whole save; the editor sees why.
+            raise AdminRefusal(error.message) from error
+
+
+
+def _stakeholder_add(row: Stakeholder, *, actor, now) -> Stakeholder:
+    return services.stakeholder_add(initiative=row.initiative, user=row.user, role=row.role,
+                                    actor=actor, now=now)
+
+
+def _stakeholder_remove(row: Stakeholder, *, actor, now) -> None:
+    services.stakeholder_remove(stakeholder=row, actor=actor, now=now)
+
+
+def _dependency_add(row: Dependency, *, actor, now) -> Dependency:
+    return services.dependency_add(initiative=row.initiative, depends_on=row.depends_on,
+                                   actor=actor, now=now)
+
+
+def _dependency_remove(row: Dependency, *, actor, now) -> None:
+    services.dependency_remove(dependency=row, actor=actor, now=now)
+
+
+# How the admin adds and removes rows whose every change belongs on the timeline.
+_WRITERS = {
+    Stakeholder: (_stakeholder_add, _stakeholder_remove),
+    Dependency: (_dependency_add, _dependency_remove),
+}
+
+
+class ThroughServicesAdmin(RefusalMessageAdmin):
+    """Roles and dependencies: added and removed through the services (each change is on
+    the initiative's timeline, as on the initiative page), never edited in place."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        add, _ = _WRITERS[self.model]
+        try:
+            saved = add(obj, actor=request.user, now=timezone.now())
+        except DomainError as error:
+            raise AdminRefusal(error.message) from error
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        _, remove = _WRITERS[self.model]
+        remove(obj, actor=request.user, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        _, remove = _WRITERS[self.model]
+        now = timezone.now()
+        for row in queryset:
+            remove(row, actor=request.user, now=now)
 
 
 @admin.register(Stakeholder)
-class StakeholderAdmin(SimpleHistoryAdmin):
+class StakeholderAdmin(ThroughServicesAdmin):
     list_display = ["initiative", "user", "role"]
     list_filter = ["role"]
     autocomplete_fields = ["initiative", "user"]
     list_select_related = ["initiative", "user"]
 
+    def has_delete_permission(self, request, obj=None):
+        # The Accountable row follows the owner: it changes only when the owner does.
+        if obj is not None and obj.role == Stakeholder.Role.ACCOUNTABLE:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Update)
-class UpdateAdmin(SimpleHistoryAdmin):
+class UpdateAdmin(HistoryAdmin):
+    """Status updates are what someone said, and when: append-only. They are posted on the
+    initiative page (which records the activity and the health); here they are read. Only a
+    superuser may correct or remove one, explicitly, and the change history keeps what it
+    said before."""
+
     list_display = ["initiative", "author", "health", "created_at"]
     list_filter = ["health"]
     search_fields = ["body", "initiative__title"]
     autocomplete_fields = ["initiative", "author"]
     list_select_related = ["initiative", "author"]
 
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
 
 @admin.register(Dependency)
-class DependencyAdmin(SimpleHistoryAdmin):
+class DependencyAdmin(ThroughServicesAdmin):
     form = DependencyForm
     list_display = ["initiative", "depends_on", "created_at"]
     autocomplete_fields = ["initiative", "depends_on"]
@@ -321,3 +438,50 @@ class ApiTokenAdmin(AppendOnlyAdmin):
     fields = ["user", "name", "key_prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = fields
     date_hierarchy = "created_at"
+
+
+User = get_user_model()
+
+
+@admin.action(description="Deactivate the selected users (they leave; their history stays)",
+              permissions=["change"])
+def deactivate_users(modeladmin, request, queryset):
+    now, left = timezone.now(), 0
+    for user in queryset.order_by("pk"):
+        try:
+            left += accounts.user_deactivate(user=user, actor=request.user, now=now)
+        except DomainError as refusal:
+            modeladmin.message_user(request, refusal.message, level=messages.ERROR)
+    modeladmin.message_user(request, f"{left} user(s) deactivated.", level=messages.SUCCESS)
+
+
+class AccountAdmin(RefusalMessageMixin, DjangoUserAdmin):
+    """Users. Someone who is part of the record (owns or sponsors an initiative, holds a
+    role, posted an update, decided something, appears in a change history) is deactivated
+    when they leave, never deleted: the delete page refuses and says so. Unticking
+    "Active", or the "Deactivate" action, deactivates through ``accounts.user_deactivate``.
+    """
+
+    list_display = [*DjangoUserAdmin.list_display, "is_active"]
+    actions = [deactivate_users]
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refusals = [reason for reason in (accounts.user_deletion_refusal(user=user)
+                                          for user in objs) if reason]
+        return to_delete, counts, perms_needed, [*refusals, *protected]
+
+    def save_model(self, request, obj, form, change):
+        leaving = change and "is_active" in form.changed_data and not obj.is_active
+        if leaving:
+            obj.is_active = True  # saved with the other fields; the service makes them leave
+        super().save_model(request, obj, form, change)
+        if leaving:
+            try:
+                accounts.user_deactivate(user=obj, actor=request.user, now=timezone.now())
+            except DomainError as error:
+                raise AdminRefusal(error.message) from error
+
+
+admin.site.unregister(User)
+admin.site.register(User, AccountAdmin)
