@@ -134,6 +134,12 @@ class TestDemoPortfolio:
         assert {"tpm", "noah.kim"} <= set(sent.values_list("recipient__username", flat=True))
         assert not DigestRun.objects.filter(period=this_week).exists()
 
+    def test_says_it_sent_last_weeks_digests_while_mail_stays_on_this_machine(self,
+                                                                             demo_output):
+        sent = DigestDelivery.objects.filter(status="sent").count()
+
+        assert f"Last week's digests: {sent} sent (mail stays on this machine)." in demo_output
+
     def test_the_ownership_page_has_each_kind_of_problem_to_show(self):
         gaps = ownership_gaps(now=timezone.now())
         by_title = {initiative.title: initiative for initiative in gaps}

@@ -168,6 +168,7 @@ class DemoLoader:
         self.users: dict = {}
         self.teams: dict[str, Team] = {}
         self.initiatives: dict[str, Initiative] = {}
+        self.digests_sent: int | None = None  # last week's; None: skipped (mail would leave)
 
     def load(self) -> None:
         hooks.demo_before_load()
@@ -188,7 +189,7 @@ class DemoLoader:
         leaver.is_active = False
         leaver.save(update_fields=["is_active"])
         hooks.demo_after_load(loader=self)
-        load_stalls_and_digests(self)
+        self.digests_sent = load_stalls_and_digests(self)
 
     def _create_people(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
@@ -328,10 +329,11 @@ class Command(BaseCommand):
             if taken:
                 raise CommandError(f"Cannot load the demo: user(s) {', '.join(taken)} already "
                                    "exist. Run it on an empty database.")
-            DemoLoader(now).load()
-        self._print_summary()
+            loader = DemoLoader(now)
+            loader.load()
+        self._print_summary(loader)
 
-    def _print_summary(self) -> None:
+    def _print_summary(self, loader: DemoLoader) -> None:
         stages = Counter(Initiative.objects.values_list("stage", flat=True))
         by_stage = ", ".join(f"{stages[stage]} {stage.label.lower()}" for stage in Stage)
         self.stdout.write(self.style.SUCCESS(
@@ -341,6 +343,14 @@ class Command(BaseCommand):
             f"{Stakeholder.objects.count()} stakeholders, {Dependency.objects.count()} "
             "dependencies."
         ))
+        if loader.digests_sent is None:
+            self.stdout.write(self.style.WARNING(
+                "Last week's digests were not seeded: EMAIL_URL points at a mail server, and "
+                "demo data is never mailed. Set EMAIL_URL to file://, console:// or memory:// "
+                "(or leave it empty) to see them."))
+        else:
+            self.stdout.write(f"Last week's digests: {loader.digests_sent} sent (mail stays on "
+                              "this machine).")
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
         for username, label in DEMO_LOGINS:
             self.stdout.write(f"  {username:<9} {label}")
