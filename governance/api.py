@@ -30,6 +30,7 @@ from portfolio.api.common import (
     IF_MATCH,
     LOCKED_WRITE_ERRORS,
     READ_ERRORS,
+    InputSerializer,
     etag_for,
     expected_version,
     filter_parameters,
@@ -100,7 +101,7 @@ class CheckpointSerializer(serializers.Serializer):
         return f"/api/v1/checkpoints/{checkpoint.pk}/"
 
 
-class CheckpointDecideSerializer(serializers.Serializer):
+class CheckpointDecideSerializer(InputSerializer):
     status = serializers.ChoiceField(
         choices=[(CheckpointStatus.APPROVED.value, "Approved"),
                  (CheckpointStatus.REJECTED.value, "Rejected")])
@@ -111,7 +112,7 @@ class CheckpointDecideSerializer(serializers.Serializer):
         help_text="What you checked and what you found. A link or notes is required.")
 
 
-class CheckpointWaiveSerializer(serializers.Serializer):
+class CheckpointWaiveSerializer(InputSerializer):
     justification = serializers.CharField(
         max_length=5000, allow_blank=True,
         help_text="Why the gate may open without approval, and the compensating control.")
@@ -242,6 +243,7 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["post"], url_path="start-review")
     def start_review(self, request, pk=None):
         checkpoint, version = self._decider()
+        InputSerializer(data=request.data).is_valid(raise_exception=True)  # no fields at all
         updated = services.checkpoint_start_review(checkpoint=checkpoint, actor=request.user,
                                                    expected_version=version, now=timezone.now())
         return self._detail(updated)

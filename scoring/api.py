@@ -32,6 +32,7 @@ from portfolio.api.common import (
     ERROR,
     READ_ERRORS,
     WRITE_ERRORS,
+    InputSerializer,
     filter_parameters,
     valid_query,
 )
@@ -332,7 +333,7 @@ def _weeks(**kwargs) -> serializers.DecimalField:
                             "at most one decimal.", **kwargs)
 
 
-class CapacityPlanCreateSerializer(serializers.Serializer):
+class CapacityPlanCreateSerializer(InputSerializer):
     team = SlugReference(slug_field="slug", queryset=Team.objects.all())
     year = serializers.IntegerField(min_value=YEAR_MIN, max_value=YEAR_MAX, error_messages={
         "min_value": YEAR_INVALID, "max_value": YEAR_INVALID})
@@ -342,7 +343,7 @@ class CapacityPlanCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CapacityPlanChangeSerializer(serializers.Serializer):
+class CapacityPlanChangeSerializer(InputSerializer):
     engineer_weeks = _weeks(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
 

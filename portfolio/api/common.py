@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import forms
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework import serializers, status
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 
 from portfolio.api.errors import PreconditionFailed, PreconditionRequired, UnknownReference
@@ -19,6 +22,50 @@ LOCKED_WRITE_ERRORS = {**WRITE_ERRORS, 412: ERROR, 428: ERROR}
 IF_MATCH = OpenApiParameter(
     "If-Match", {"type": "string", "pattern": r"\S"}, OpenApiParameter.HEADER, required=True,
     description='The ETag of the version you read, e.g. "12-3".')
+
+
+NOT_ACCEPTED = "This field cannot be set here: it is unknown or read-only."
+
+
+class RefuseUnknownFields:
+    """Mixed into every input serializer: a body naming a field the request does not accept
+    (unknown, like ``stage`` on a PATCH, or read-only, like ``id`` or ``version``) is a 400
+    naming each such field, with the other fields' errors, and nothing changes. DRF would
+    drop them silently, so a client would believe a change was made. The schema says so
+    (``additionalProperties: false``, ``RefuseUnknownFieldsSchema``)."""
+
+    def to_internal_value(self, data):
+        refused = {}
+        if isinstance(data, Mapping):
+            accepted = {name for name, field in self.fields.items() if not field.read_only}
+            refused = {str(name): [ErrorDetail(NOT_ACCEPTED, code="not_accepted")]
+                       for name in data if name not in accepted}
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as error:
+            if refused and isinstance(error.detail, dict):
+                raise ValidationError({**error.detail, **refused}) from None
+            raise
+        if refused:
+            raise ValidationError(refused)
+        return value
+
+
+class InputSerializer(RefuseUnknownFields, serializers.Serializer):
+    """A request body's shape: the fields it accepts, and no others."""
+
+
+class RefuseUnknownFieldsSchema(OpenApiSerializerExtension):
+    """A request body of a ``RefuseUnknownFields`` serializer: ``additionalProperties: false``."""
+
+    target_class = RefuseUnknownFields
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
 
 
 def etag_for(obj) -> str:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from portfolio.api.common import InputSerializer, RefuseUnknownFields
 from portfolio.forms import EFFORT_PATTERN, INITIATIVE_FIELDS, InitiativeForm
 from portfolio.models import (
     IMPACT_CHOICES,
@@ -115,7 +116,7 @@ class TransitionSerializer(serializers.Serializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
 
 
-class UpdateSerializer(serializers.Serializer):
+class UpdateSerializer(InputSerializer):
     id = serializers.IntegerField(read_only=True)
     body = serializers.CharField(max_length=5000)
     health = serializers.ChoiceField(choices=Health.choices)
@@ -190,7 +191,7 @@ class _ActiveUsername(SlugReference):
                          queryset=get_user_model().objects.filter(is_active=True), **kwargs)
 
 
-class InitiativeWriteSerializer(serializers.ModelSerializer):
+class InitiativeWriteSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     """Create (title and team required) or change (any subset) an initiative's fields.
 
     People are usernames of active users; the team is its slug. The stage moves only
@@ -218,7 +219,7 @@ class InitiativeWriteSerializer(serializers.ModelSerializer):
         fields = INITIATIVE_FIELDS
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(InputSerializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,

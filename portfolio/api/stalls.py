@@ -25,6 +25,7 @@ from portfolio.api.common import (
     ERROR,
     READ_ERRORS,
     WRITE_ERRORS,
+    InputSerializer,
     filter_parameters,
     valid_query,
 )
@@ -100,7 +101,7 @@ class StallFlagSerializer(serializers.Serializer):
         return f"/api/v1/stalls/{flag.pk}/"
 
 
-class StallDecisionSerializer(serializers.Serializer):
+class StallDecisionSerializer(InputSerializer):
     """The browser's decision form: ``portfolio.stalls.stall_decide`` has the rules."""
 
     decision = serializers.ChoiceField(choices=StallDecision.choices)
