@@ -323,6 +323,11 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A 4xx is one line without a traceback (django.request attaches the exception of a
+    # PermissionDenied; the django.security loggers that of a SuspiciousOperation).
+    "filters": {"one_line_client_errors": {"()": "portfolio.logs.OneLineClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "filters": ["one_line_client_errors"]}},
+    "loggers": {"django.request": {"filters": ["one_line_client_errors"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
 }
