@@ -3,6 +3,8 @@
 #
 #   web          apply migrations (one replica at a time), then gunicorn on :8000
 #                with WEB_CONCURRENCY workers (default 2), access log to stdout
+#                (docker/gunicorn.conf.py; X-Forwarded-Proto is believed only with
+#                PROXY_COUNT > 0, from FORWARDED_ALLOW_IPS)
 #   worker       wait until the schema is migrated, then a Celery worker with
 #                WORKER_CONCURRENCY processes (default 2); scale with replicas
 #   beat         wait until the schema is migrated, then Celery beat; run
@@ -66,12 +68,8 @@ role="${1:-web}"
 case "$role" in
     web)
         migrate
-        exec gunicorn portfolio.wsgi:application \
-            --bind 0.0.0.0:8000 \
-            --workers "${WEB_CONCURRENCY:-2}" \
-            --worker-tmp-dir /dev/shm \
-            --access-logfile - \
-            --error-logfile -
+        # Bind, workers, logs and which proxies to trust (only with PROXY_COUNT > 0).
+        exec gunicorn --config docker/gunicorn.conf.py portfolio.wsgi:application
         ;;
     worker)
         wait_for_schema
