@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install clean bench
+.PHONY: run test lint install clean bench backup
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -32,6 +32,11 @@ lint: $(STAMP)
 # Seeds 1k/10k/100k portfolios into its own database and measures them (bench/README.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# A consistent copy of the database while it runs, in var/backups/ (README: Backup and
+# restore); the same environment defaults as `make run`.
+backup: $(STAMP)
+	DEBUG="$${DEBUG:-true}" $(BIN)/python manage.py backup $(BACKUP_ARGS)
 
 clean:
 	rm -rf $(VENV) var
