@@ -10,7 +10,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from portfolio.models import Initiative, Stakeholder
-from portfolio.roles import Role, can_read_portfolio, roles_of
+from portfolio.roles import (
+    ADMIN_DECIDES_STALLS,
+    ADMIN_RUNS_DIGESTS,
+    ADMIN_STEWARDS,
+    Role,
+    acts_as_admin,
+    can_read_portfolio,
+    roles_of,
+)
 
 NOT_YOURS = ("Only the initiative's owner or a PM Responsible for it can change it; "
              "you can read it.")
@@ -49,15 +57,35 @@ def require_editor(user, initiative: Initiative, *, responsible: bool | None = N
 
 
 def can_steward_ownership(user) -> bool:
-    """TPMs and admins repair ownership gaps: they reassign owners (§4b.5)."""
+    """TPMs and admins repair ownership gaps: they alone reassign owners (§4b.5), whatever
+    the path (ownership page, edit form, API, admin)."""
     return user.is_authenticated and user.is_active and (
-        user.is_staff or Role.TPM in roles_of(user))
+        Role.TPM in roles_of(user) or acts_as_admin(user, ADMIN_STEWARDS))
 
 
 def require_steward(user) -> None:
     require_reader(user)
     if not can_steward_ownership(user):
         raise PermissionDenied(NOT_STEWARD)
+
+
+NOT_AN_OWNER = ("{name} cannot own an initiative: an owner is an active product manager "
+                "(someone in the PM group), so that they can keep it current.")
+
+
+def eligible_owners():
+    """Who may be an initiative's accountable owner: active PMs.
+
+    The one definition of the rule: pickers list this queryset and services check a
+    candidate against it, so the two never disagree.
+    """
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, groups__name=Role.PM)
+
+
+def can_own(user) -> bool:
+    return user is not None and eligible_owners().filter(pk=user.pk).exists()
 
 
 NOT_A_PM = "Only product managers log initiatives, by hand or from a CSV file."
@@ -102,7 +130,8 @@ def can_decide_stall(user, initiative: Initiative) -> bool:
     """A stall demands a decision from the owner or a TPM (DESIGN.md §4b.2); admins too."""
     if not user.is_authenticated or not user.is_active:
         return False
-    return initiative.owner_id == user.pk or can_steward_ownership(user)
+    return (initiative.owner_id == user.pk or Role.TPM in roles_of(user)
+            or acts_as_admin(user, ADMIN_DECIDES_STALLS))
 
 
 def require_stall_decider(user, initiative: Initiative) -> None:
@@ -113,7 +142,13 @@ def require_stall_decider(user, initiative: Initiative) -> None:
 
 def can_follow_teams(user) -> bool:
     """TPMs (and admins) receive the weekly digest and choose the teams it covers."""
-    return can_steward_ownership(user)
+    return user.is_authenticated and user.is_active and (
+        Role.TPM in roles_of(user) or can_run_digests(user))
+
+
+def can_run_digests(user) -> bool:
+    """Admins set up and preview any TPM's digest."""
+    return acts_as_admin(user, ADMIN_RUNS_DIGESTS)
 
 
 NOT_A_DIGEST_READER = "The weekly digest goes to TPMs; only a TPM or an admin has one to set up."

@@ -154,8 +154,11 @@ class InitiativeAdminForm(forms.ModelForm):
         # field-level errors and the editor's input.
         cleaned = super().clean()
         owner = cleaned.get("owner")
-        if owner is not None and not owner.is_active:
-            self.add_error("owner", services.OWNER_INACTIVE)
+        if owner is not None and owner.pk != self.instance.owner_id:
+            try:
+                services.owner_check(owner)
+            except DomainError as refusal:
+                self.add_error("owner", refusal.message)
         loaded = cleaned.get("loaded_version")
         if self.instance.pk and loaded and loaded != self.instance.version:
             raise ValidationError(services.STALE_VERSION.format(

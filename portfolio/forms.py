@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth import get_user_model
 
+from portfolio.access import eligible_owners
 from portfolio.models import (
     Category,
     Health,
@@ -16,7 +17,6 @@ from portfolio.models import (
     StallReason,
     Team,
 )
-from portfolio.roles import Role
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
 
 SORTS = {
@@ -61,13 +61,18 @@ class InitiativeFilterForm(forms.Form):
 class UserChoiceField(forms.ModelChoiceField):
     """Active people, by name; an inactive or unknown id is refused like any bad choice."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, people=None, **kwargs):
+        people = get_user_model().objects.filter(is_active=True) if people is None else people
         super().__init__(
-            queryset=get_user_model().objects.filter(is_active=True)
-            .only("id", "username", "first_name", "last_name")
+            queryset=people.only("id", "username", "first_name", "last_name")
             .order_by("first_name", "last_name", "username"),
             **kwargs,
         )
+
+
+def owner_choice_field(**kwargs) -> UserChoiceField:
+    """The people who may own an initiative (active PMs), and no one else."""
+    return UserChoiceField(people=eligible_owners(), **kwargs)
 
     def label_from_instance(self, user):
         name = user.get_full_name()
@@ -111,8 +116,8 @@ class InitiativeForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The problem and the expected outcome, in a few sentences.",
     )
-    owner = UserChoiceField(help_text="The one accountable person. You, unless you name "
-                                      "someone else.")
+    owner = owner_choice_field(help_text="The one accountable person, a product manager. You, "
+                                         "unless you name someone else.")
     sponsor = UserChoiceField(required=False, help_text="The executive backing it.")
     production_owner = UserChoiceField(required=False,
                                        help_text="Who will run it in production.")
@@ -163,9 +168,34 @@ class InitiativeForm(forms.ModelForm):
 
 
 class InitiativeEditForm(InitiativeForm):
-    """Edit carries the version it was loaded from, so a stale tab cannot overwrite."""
+    """Edit carries the version it was loaded from, so a stale tab cannot overwrite.
+
+    The owner is shown to every editor but offered for change only to those who may
+    reassign it (``can_reassign``); for the others the field is greyed out and not sent.
+    A value sent anyway reaches the service, which refuses it (403): no path around the rule.
+    """
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, owner=None, can_reassign: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["owner"]
+        if owner is not None:
+            # The current owner stays a valid choice even if they no longer could be one.
+            field.queryset = (field.queryset | get_user_model().objects.filter(pk=owner.pk)
+                              ).distinct()
+        if not can_reassign:
+            field.required = False
+            field.widget.attrs["disabled"] = True
+            field.help_text = ("The one accountable person. Only a TPM or an admin reassigns "
+                               "the owner, from the ownership page.")
+
+    def changes(self) -> dict:
+        """The edited fields; an owner the page did not send is left as it is."""
+        fields = {name: self.cleaned_data[name] for name in INITIATIVE_FIELDS}
+        if fields["owner"] is None:
+            del fields["owner"]
+        return fields
 
 
 class IntakeForm(InitiativeForm):
@@ -240,14 +270,9 @@ class OwnershipFilterForm(forms.Form):
 class ReassignOwnerForm(forms.Form):
     """A TPM or an admin names the new accountable owner: an active PM."""
 
-    owner = UserChoiceField(label="New owner",
-                            help_text="An active product manager; they become Accountable.")
+    owner = owner_choice_field(label="New owner",
+                               help_text="An active product manager; they become Accountable.")
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        owner = self.fields["owner"]
-        owner.queryset = owner.queryset.filter(groups__name=Role.PM)
 
 
 class StakeholderForm(forms.Form):

@@ -32,9 +32,28 @@ def roles_of(user) -> set[Role]:
     return cached
 
 
+def acts_as_admin(user, permission: str) -> bool:
+    """What "admin" means everywhere outside the Django admin: an active staff account holding
+    the admin's own permission for the thing it does (``"portfolio.change_initiative"``).
+
+    ``is_staff`` alone only opens the Django admin's door; a superuser holds every permission.
+    """
+    return (user.is_authenticated and user.is_active and user.is_staff
+            and user.has_perm(permission))
+
+
+# The Django admin permission that lets a staff account act as an admin on the portfolio's
+# pages and API: reading it, reassigning owners, deciding stalls, running the digest.
+ADMIN_READS = "portfolio.view_initiative"
+ADMIN_STEWARDS = "portfolio.change_initiative"
+ADMIN_DECIDES_STALLS = "portfolio.change_stallflag"
+ADMIN_RUNS_DIGESTS = "portfolio.change_digestsubscription"
+
+
 def can_read_portfolio(user) -> bool:
-    """Any role (or staff) reads the portfolio; a signed-in user with no role sees nothing."""
-    return user.is_authenticated and (user.is_staff or bool(roles_of(user)))
+    """Any role (or an admin who may view initiatives) reads the portfolio; a signed-in user
+    with neither sees nothing."""
+    return user.is_authenticated and (bool(roles_of(user)) or acts_as_admin(user, ADMIN_READS))
 
 
 def home_url_for(user) -> str:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
 from portfolio import hooks
+from portfolio.access import NOT_AN_OWNER, NOT_STEWARD, can_own, can_steward_ownership
 from portfolio.exceptions import DomainError
 from portfolio.models import (
     STAGE_ORDER,
@@ -32,6 +34,15 @@ from portfolio.models import (
 from portfolio.similarity import index_initiatives
 
 OWNER_INACTIVE = "The owner must be an active user."
+
+
+def owner_check(user) -> None:
+    """The one accountable owner must be able to act as owner (``access.eligible_owners``)."""
+    if not user.is_active:
+        raise DomainError(OWNER_INACTIVE, field="owner")
+    if not can_own(user):
+        raise DomainError(NOT_AN_OWNER.format(name=user.get_full_name() or user.get_username()),
+                          field="owner")
 PROHIBITED_STAYS = "A prohibited-risk initiative cannot go beyond assessment."
 MOVE_NOT_ALLOWED = "Cannot move from {from_stage} to {to_stage}."
 BACK_NEEDS_NOTE = "Moving back a stage needs a note saying why."
@@ -73,10 +84,9 @@ def team_create(*, name: str, slug: str, description: str = "") -> Team:
 
 @transaction.atomic
 def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiative:
-    """Log a new initiative. The creator owns it unless another active user is named."""
+    """Log a new initiative. The creator owns it unless another active PM is named."""
     owner = owner or actor
-    if not owner.is_active:
-        raise DomainError(OWNER_INACTIVE, field="owner")
+    owner_check(owner)
     initiative = Initiative(
         owner=owner, created_by=actor, created_at=now, updated_at=now,
         stage_changed_at=now, last_activity_at=now, **fields,
@@ -348,8 +358,12 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
     forbidden = LIFECYCLE_FIELDS & set(changes)
     if forbidden:
         raise DomainError(f"{', '.join(sorted(forbidden))} cannot be edited directly.")
-    if "owner" in changes and not changes["owner"].is_active:
-        raise DomainError(OWNER_INACTIVE, field="owner")
+    if "owner" in changes and changes["owner"].pk != locked.owner_id:
+        # The one rule for every path that changes an owner (ownership page, edit form,
+        # API, CSV, admin): only a TPM or an admin reassigns, and only to an active PM.
+        if not can_steward_ownership(actor):
+            raise PermissionDenied(NOT_STEWARD)
+        owner_check(changes["owner"])
     if (changes.get("risk_tier") == RiskTier.PROHIBITED and locked.stage in STAGE_ORDER
             and STAGE_ORDER.index(locked.stage) > STAGE_ORDER.index(Stage.ASSESSMENT)):
         raise DomainError(PROHIBITED_STAYS, field="risk_tier")

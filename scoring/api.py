@@ -45,6 +45,7 @@ from portfolio.api.serializers import (
     TeamRefSerializer,
 )
 from portfolio.models import Stage, Team
+from portfolio.roles import acts_as_admin
 from scoring import dashboard as board_reads
 from scoring import formulas
 from scoring.capacity import (
@@ -351,7 +352,7 @@ class CapacityPlanChangeSerializer(InputSerializer):
 def _require_capacity_editor(user, permission: str) -> None:
     """As the admin: active staff with the admin's permission on capacity plans."""
     require_reader(user)
-    if not (user.is_active and user.is_staff and user.has_perm(f"scoring.{permission}")):
+    if not acts_as_admin(user, f"scoring.{permission}"):
         raise PermissionDenied(NOT_CAPACITY_EDITOR)
 
 

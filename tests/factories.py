@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from portfolio.models import Initiative, StallFlag, Team
+from portfolio.roles import ADMIN_DECIDES_STALLS, ADMIN_READS, ADMIN_RUNS_DIGESTS, ADMIN_STEWARDS
 
 FIXED_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -28,6 +29,19 @@ class UserFactory(factory.django.DjangoModelFactory):
         for name in extracted or []:
             # get_or_create: a transactional test's flush removes the migrated groups.
             self.groups.add(Group.objects.get_or_create(name=name)[0])
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        """Django admin permissions, as ``"app_label.codename"``."""
+        for dotted in extracted or []:
+            app_label, codename = dotted.split(".")
+            self.user_permissions.add(Permission.objects.get(
+                content_type__app_label=app_label, codename=codename))
+
+
+# What the portfolio's pages and API let an admin (a staff account) do, permission by
+# permission; a staff account without them is no admin there.
+ADMIN_PERMISSIONS = [ADMIN_READS, ADMIN_STEWARDS, ADMIN_DECIDES_STALLS, ADMIN_RUNS_DIGESTS]
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -15,6 +15,7 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
 from portfolio import hooks, similarity
+from portfolio.access import NOT_AN_OWNER, eligible_owners
 from portfolio.csv_io.columns import (
     BATCH_SIZE,
     HEADERS,
@@ -344,6 +345,9 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor,
                          if data.get(name, "").strip()})
 
     fields = row_fields(teams=teams, users=users)
+    # The owner rule (active PMs), asked once for every user the file names.
+    can_own = set(eligible_owners().filter(pk__in=[user.pk for user in users.values()])
+                  .values_list("pk", flat=True))
     initiatives, errors = [], []
     for number, data, cells in records:
         if data is None:
@@ -355,6 +359,10 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor,
                        for name, messages in form.errors.items() for message in messages]
             continue
         values = form.cleaned_data
+        owner = values["owner"]
+        if owner is not None and owner.is_active and owner.pk not in can_own:
+            errors.append(_error(number, "owner", NOT_AN_OWNER.format(name=owner.get_username())))
+            continue
         initiative = Initiative(
             **values | {"owner": values["owner"] or actor},
             stage=Stage.IDEA, version=1, created_by=actor, created_at=now, updated_at=now,

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from portfolio import selectors
-from portfolio.access import require_digest_reader
+from portfolio.access import can_run_digests, require_digest_reader
 from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.forms import DigestSettingsForm
 from portfolio.roles import Role, roles_of
@@ -57,7 +57,7 @@ def digest_preview(request):
     reader = request.user
     username = request.GET.get("user", "").strip()
     if username and username != request.user.get_username():
-        if not request.user.is_staff:
+        if not can_run_digests(request.user):
             raise PermissionDenied(ONLY_ADMINS_PREVIEW_OTHERS)
         reader = get_object_or_404(get_user_model(), username=username)
     preview = selectors.digest_preview(user=reader, now=timezone.now())
@@ -65,5 +65,5 @@ def digest_preview(request):
         "preview": preview,
         "digest": preview.digest,
         "is_self": reader.pk == request.user.pk,
-        "tpms": selectors.digest_tpm_choices() if request.user.is_staff else None,
+        "tpms": selectors.digest_tpm_choices() if can_run_digests(request.user) else None,
     })

@@ -142,13 +142,15 @@ def initiative_edit(request, pk: int):
     initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
     require_editor(request.user, initiative)
     changed_meanwhile = None
+    form_options = {"owner": initiative.owner,
+                    "can_reassign": can_steward_ownership(request.user)}
     if request.method == "POST":
-        form = InitiativeEditForm(request.POST)
+        form = InitiativeEditForm(request.POST, **form_options)
         if form.is_valid():
             try:
                 services.initiative_update(
                     initiative=initiative, actor=request.user, now=timezone.now(),
-                    expected_version=form.cleaned_data["version"], changes=_fields_of(form),
+                    expected_version=form.cleaned_data["version"], changes=form.changes(),
                 )
             except DomainError as error:
                 if error.field == "version":
@@ -163,7 +165,7 @@ def initiative_edit(request, pk: int):
                 return redirect(initiative)
     else:
         form = InitiativeEditForm(initial={**model_to_dict(initiative, fields=INITIATIVE_FIELDS),
-                                           "version": initiative.version})
+                                           "version": initiative.version}, **form_options)
     return render(request, "portfolio/initiative_form.html", {
         "form": form, "initiative": initiative, "changed_meanwhile": changed_meanwhile,
     })

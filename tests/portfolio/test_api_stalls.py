@@ -20,6 +20,7 @@ from portfolio.stalls import (
     stall_decide,
 )
 from tests.factories import (
+    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     StallFlagFactory,
@@ -52,7 +53,7 @@ def thresholds(settings):
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True)
+    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 def client_for(user=None):

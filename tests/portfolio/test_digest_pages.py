@@ -13,6 +13,7 @@ import time_machine
 from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.models import DigestDelivery, DigestSubscription, Stage
 from tests.factories import (
+    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     StallFlagFactory,
@@ -36,7 +37,7 @@ def frozen_clock(settings):
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True)
+    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 @pytest.fixture

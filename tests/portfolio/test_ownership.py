@@ -16,7 +16,7 @@ from django.urls import reverse
 from portfolio import selectors, services
 from portfolio.forms import OwnershipFilterForm
 from portfolio.models import Activity, Initiative, Stakeholder
-from tests.factories import FIXED_NOW, TeamFactory, UserFactory
+from tests.factories import ADMIN_PERMISSIONS, FIXED_NOW, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def helper(db):
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True)
+    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 # --- The definitions ------------------------------------------------------------------------

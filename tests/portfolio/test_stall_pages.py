@@ -20,6 +20,7 @@ from portfolio.stalls import (
     stall_decide,
 )
 from tests.factories import (
+    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     StallFlagFactory,
@@ -47,7 +48,7 @@ def thresholds(settings):
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True)
+    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 def days_ago(days, **extra):

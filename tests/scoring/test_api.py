@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from governance.services import checkpoints_sync
 from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
+from portfolio.roles import ADMIN_READS
 from scoring import dashboard as board_reads
 from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan, ScoringModel
@@ -61,7 +62,7 @@ def sized(*, team, owner, effort, reach, stage=Stage.ASSESSMENT, **fields):
 @pytest.fixture
 def staff(db):
     """An admin who may edit capacity plans in the admin (no portfolio role)."""
-    user = UserFactory(username="ops-admin", is_staff=True)
+    user = UserFactory(username="ops-admin", is_staff=True, permissions=[ADMIN_READS])
     user.user_permissions.add(*Permission.objects.filter(
         content_type__app_label="scoring",
         codename__in=["add_capacityplan", "change_capacityplan", "view_capacityplan"]))
@@ -338,7 +339,8 @@ def test_roles_without_the_admin_cannot_write_plans(request, persona):
 
 def test_staff_without_the_admins_permission_cannot_write_either():
     one = plan(TeamFactory(slug="claims"), 5)
-    client = client_for(UserFactory(username="plain-staff", is_staff=True))
+    client = client_for(UserFactory(username="plain-staff", is_staff=True,
+                                    permissions=[ADMIN_READS]))
 
     assert client.get(PLANS).status_code == 200
     assert client.patch(f"{PLANS}{one.pk}/", {"engineer_weeks": "1"},

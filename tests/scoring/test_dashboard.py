@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from governance.services import checkpoints_sync
 from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
+from portfolio.roles import ADMIN_READS
 from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan
 from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory, UserFactory
@@ -72,10 +73,16 @@ def test_every_portfolio_role_reads_the_dashboard(client, request, persona):
     assert client.get(EXPORT).status_code == 200
 
 
-def test_staff_without_a_role_reads_it_too(client):
-    client.force_login(UserFactory(username="ops", is_staff=True))
+def test_an_admin_without_a_role_reads_it_too(client):
+    client.force_login(UserFactory(username="ops", is_staff=True, permissions=[ADMIN_READS]))
 
     assert client.get(URL).status_code == 200
+
+
+def test_a_staff_account_without_permissions_reads_nothing(client):
+    client.force_login(UserFactory(username="ops", is_staff=True))
+
+    assert client.get(URL).status_code == 404
 
 
 def test_an_outsider_gets_not_found(client, outsider):
