@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
@@ -253,6 +253,9 @@ def stakeholder_add(*, initiative: Initiative, user, role: str, actor,
     name = user.get_full_name() or user.get_username()
     if not user.is_active:
         raise DomainError(PERSON_INACTIVE.format(name=name), field="user")
+    # People changes to one initiative take turns on its row, so two requests adding the
+    # same person at once meet the check below in order: the second is told, not a 500.
+    Initiative.objects.select_for_update().filter(pk=initiative.pk).first()
     stakeholder = Stakeholder(initiative=initiative, user=user, role=role)
     if Stakeholder.objects.filter(initiative=initiative, user=user, role=role).exists():
         raise DomainError(ALREADY_IN_ROLE.format(name=name,
@@ -298,12 +301,32 @@ def _depends_transitively(*, start_id: int, target_id: int) -> bool:
     return False
 
 
+# Held for the rest of the transaction by every dependency_add (any constant of ours).
+DEPENDENCY_LOCK = 0x64657073  # "deps"
+
+
+def _serialise_dependency_changes() -> None:
+    """Make dependency additions take turns, portfolio-wide.
+
+    The loop check reads chains of other initiatives' dependencies; two additions that
+    close a loop together (A→B and B→A, or A→B and C→D beside B→C and D→A) touch no common
+    row, so row locks cannot order them. A transaction-level advisory lock does, and
+    additions are rare. After it is granted the check's queries see every addition
+    committed before. SQLite lets one writer in at a time, so it needs no lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEPENDENCY_LOCK])
+
+
 @transaction.atomic
 def dependency_add(*, initiative: Initiative, depends_on: Initiative, actor,
                    now: datetime) -> Dependency:
-    """Record that ``initiative`` needs ``depends_on``; a loop is refused."""
+    """Record that ``initiative`` needs ``depends_on``; a loop is refused, even when the
+    other half of it is being added at the same moment."""
     if initiative.pk == depends_on.pk:
         raise DomainError(SELF_DEPENDENCY, field="depends_on")
+    _serialise_dependency_changes()
     if Dependency.objects.filter(initiative=initiative, depends_on=depends_on).exists():
         raise DomainError(ALREADY_DEPENDS.format(title=depends_on.title), field="depends_on")
     if dependency_would_cycle(initiative=initiative, depends_on=depends_on):
