@@ -253,7 +253,9 @@ def _require_independent_reviewer(*, checkpoint: Checkpoint, actor) -> None:
 def _claim(*, checkpoint: Checkpoint, expected_version: int, changes: dict) -> Checkpoint:
     """Write a decision only if nobody else decided since ``expected_version`` was read.
 
-    A conditional UPDATE: of two reviewers deciding at once exactly one row changes.
+    A conditional UPDATE compares the version under the row's lock: of two reviewers
+    deciding at once exactly one row changes; the other is refused on ``version`` (a stale
+    write, which the API answers with 412).
     """
     changed = (Checkpoint.objects
                .filter(pk=checkpoint.pk, version=expected_version, retired_at__isnull=True)
@@ -262,7 +264,8 @@ def _claim(*, checkpoint: Checkpoint, expected_version: int, changes: dict) -> C
     if not changed:
         if current.retired_at is not None:
             raise DomainError(RETIRED_CHECKPOINT)
-        raise DomainError(DECIDED_MEANWHILE.format(status=current.get_status_display().lower()))
+        raise DomainError(DECIDED_MEANWHILE.format(status=current.get_status_display().lower()),
+                          field="version")
     return current
 
 

@@ -73,13 +73,21 @@ def etag_for(obj) -> str:
     return f'"{obj.pk}-{obj.version}"'
 
 
+ANY_VERSION = ("If-Match: * would overwrite whatever changed since you read it: send the "
+               'version you read (its ETag, e.g. "12-3"; GET it first).')
+
+
 def expected_version(request, obj) -> int:
-    """The version the caller read, from ``If-Match``: 428 without it, 412 when stale."""
+    """The version the caller read, from ``If-Match``: 428 without it (or with ``*``, which
+    names no version), 412 when it is not ``obj``'s. The service compares it again under
+    the row lock: a write that lands between this read and the lock is a 412 too."""
     header = request.headers.get("If-Match", "").strip()
     if not header:
         raise PreconditionRequired()
     tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if etag_for(obj) not in tags and "*" not in tags:
+    if "*" in tags:
+        raise PreconditionRequired(ANY_VERSION)
+    if etag_for(obj) not in tags:
         raise PreconditionFailed()
     return obj.version
 

@@ -4,6 +4,10 @@
 present for validation errors (400), for a filter or a body naming something that does
 not exist (404) and for domain refusals that belong to a field. A domain refusal (409: a blocked
 gate, a decided stall) carries the service's own message, which names what blocks it.
+
+A refusal on ``version`` is the service finding, under the row lock, that someone wrote
+since the caller's ``If-Match`` was read: the loser of that race gets 412, as when the
+stale ETag is seen before the lock.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portfolio.exceptions import DomainError
+
+# The field a service names when it refuses a write made from a stale version.
+STALE_FIELD = "version"
 
 
 class PreconditionRequired(exceptions.APIException):
@@ -81,6 +88,9 @@ def exception_handler(exc, context):
     """DRF's handler, with domain refusals, Django's errors and one body shape."""
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else {}
+        if exc.field == STALE_FIELD:
+            return Response({"message": exc.message, "code": PreconditionFailed.default_code,
+                             "fields": fields}, status=status.HTTP_412_PRECONDITION_FAILED)
         return Response({"message": exc.message, "code": "refused", "fields": fields},
                         status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):

@@ -183,7 +183,7 @@ DECIDE_DESCRIPTION = (
     "* **kill** retires the initiative; it needs `retirement_reason` and "
     "`retirement_lessons`, and it joins the kill log.\n\n"
     "No `If-Match`: a stall flag has no version. A decision on a flag that was resolved "
-    "meanwhile (decided by someone else, or resolved by detection) is refused with 400 on "
+    "meanwhile (decided by someone else, or resolved by detection) is refused with 409 on "
     "`decision`, and nothing is recorded. Refusals name their field.")
 
 

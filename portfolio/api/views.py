@@ -134,12 +134,13 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def move(self, request, pk=None):
         initiative = self._initiative()
         require_editor(request.user, initiative)
-        expected_version(request, initiative)
+        version = expected_version(request, initiative)
         serializer = MoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         transition = services.initiative_move_stage(
             initiative=initiative, actor=request.user, now=timezone.now(),
-            expected_stage=initiative.stage, **serializer.validated_data)
+            expected_stage=initiative.stage, expected_version=version,
+            **serializer.validated_data)
         initiative.refresh_from_db(fields=["version"])
         transition.initiative = initiative
         return Response(TransitionCreatedSerializer(transition).data,

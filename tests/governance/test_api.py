@@ -296,14 +296,17 @@ def test_a_decision_needs_if_match_and_a_stale_one_overwrites_nothing(reviewer, 
 
     missing = _post(reviewer, owned, action, if_match=False)
     stale = _post(reviewer, owned, action, if_match=read)
+    any_version = _post(reviewer, owned, action, if_match="*")
 
     assert missing.status_code == 428
     assert missing.json()["code"] == "precondition_required"
     assert stale.status_code == 412
     assert stale.json()["code"] == "precondition_failed"
     assert "checkpoint changed" in stale.json()["message"]
+    # "*" names no version: it would overwrite whatever changed meanwhile.
+    assert any_version.status_code == 428
+    assert "send the version you read" in any_version.json()["message"]
     assert snapshot(owned) == before
-    assert _post(reviewer, owned, action, if_match="*").status_code == 200
 
 
 def test_two_reviewers_with_the_same_etag_one_wins(reviewer, owned):

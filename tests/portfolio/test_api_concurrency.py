@@ -1,0 +1,61 @@
+"""An edit and a stage move sent at the same moment with the same If-Match: exactly one
+wins, the other gets 412 (the README's contract), every round. The version is compared
+under the row lock, so a write landing between a request's read and its lock loses too.
+Needs real row-level concurrency, so PostgreSQL only."""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from conftest import require
+from portfolio.models import Initiative, Stage
+from tests.factories import InitiativeFactory, TeamFactory
+
+ROUNDS = 20
+EDIT = {"title": "Edited meanwhile"}
+MOVE = {"to_stage": "assessment"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_and_a_move_with_the_same_if_match_one_wins_the_other_gets_412(pm):
+    require(connection.vendor == "postgresql",
+            "needs PostgreSQL: SQLite serialises writers, so nothing races")
+    team = TeamFactory(slug="claims")
+
+    for round_ in range(ROUNDS):
+        initiative = InitiativeFactory(owner=pm, team=team, title=f"Raced {round_}")
+        url = f"/api/v1/initiatives/{initiative.pk}/"
+        etag = f'"{initiative.pk}-{initiative.version}"'
+        barrier = threading.Barrier(2)
+        statuses = {}
+
+        def send(name, method, path, body, barrier=barrier, statuses=statuses, etag=etag):
+            client = APIClient()
+            client.force_authenticate(pm)
+            try:
+                barrier.wait(timeout=10)
+                response = getattr(client, method)(path, body, format="json",
+                                                   HTTP_IF_MATCH=etag)
+                statuses[name] = (response.status_code, response.json().get("code"))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send, args=("edit", "patch", url, EDIT)),
+                   threading.Thread(target=send, args=("move", "post", f"{url}move/", MOVE))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        won = {name for name, (code, _) in statuses.items() if code in (200, 201)}
+        assert len(won) == 1, (round_, statuses)
+        lost = next(outcome for name, outcome in statuses.items() if name not in won)
+        assert lost == (412, "precondition_failed"), (round_, statuses)
+        initiative = Initiative.objects.get(pk=initiative.pk)
+        assert initiative.version == 2
+        if won == {"edit"}:
+            assert (initiative.title, initiative.stage) == (EDIT["title"], Stage.IDEA)
+        else:
+            assert (initiative.title, initiative.stage) == (f"Raced {round_}", Stage.ASSESSMENT)
