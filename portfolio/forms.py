@@ -69,14 +69,14 @@ class UserChoiceField(forms.ModelChoiceField):
             **kwargs,
         )
 
+    def label_from_instance(self, user):
+        name = user.get_full_name()
+        return f"{name} ({user.get_username()})" if name else user.get_username()
+
 
 def owner_choice_field(**kwargs) -> UserChoiceField:
     """The people who may own an initiative (active PMs), and no one else."""
     return UserChoiceField(people=eligible_owners(), **kwargs)
-
-    def label_from_instance(self, user):
-        name = user.get_full_name()
-        return f"{name} ({user.get_username()})" if name else user.get_username()
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
