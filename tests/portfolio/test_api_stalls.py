@@ -432,3 +432,32 @@ def test_the_schema_documents_the_endpoints_without_warnings(tmp_path):
                  "/api/v1/kill-log/:"):
         assert path in schema
     assert "No `If-Match`" in schema
+
+
+# --- What "admin" means: the admin's permissions, never is_staff alone ------------------------
+
+def test_a_staff_account_without_permissions_cannot_decide_a_stall(flag):
+    bare_staff = UserFactory(username="bare-staff", is_staff=True)
+
+    response = client_for(bare_staff).post(decide(flag), KILL, format="json")
+
+    assert response.status_code == 404  # it reads nothing of the portfolio either
+    assert Initiative.objects.get(pk=flag.initiative_id).stage == Stage.PILOT
+    assert StallFlag.objects.get(pk=flag.pk).decision == ""
+
+
+def test_a_staff_account_that_may_only_read_cannot_decide_a_stall(flag):
+    reader = UserFactory(username="reading-staff", is_staff=True,
+                         permissions=["portfolio.view_initiative"])
+
+    response = client_for(reader).post(decide(flag), KILL, format="json")
+
+    assert response.status_code == 403
+    assert Initiative.objects.get(pk=flag.initiative_id).stage == Stage.PILOT
+
+
+def test_an_admin_with_the_stall_permission_decides(staff, flag):
+    response = client_for(staff).post(decide(flag), KILL, format="json")
+
+    assert response.status_code == 200
+    assert Initiative.objects.get(pk=flag.initiative_id).stage == Stage.RETIRED
