@@ -40,7 +40,7 @@ from portfolio.api.common import (
 from portfolio.api.errors import PreconditionFailed
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
-from portfolio.models import Stage
+from portfolio.models import Stage, text_limit
 
 STALE = ("The checkpoint changed since you read it (your If-Match does not match its ETag); "
          "nothing was changed. GET it again and retry.")
@@ -105,16 +105,18 @@ class CheckpointDecideSerializer(InputSerializer):
     status = serializers.ChoiceField(
         choices=[(CheckpointStatus.APPROVED.value, "Approved"),
                  (CheckpointStatus.REJECTED.value, "Rejected")])
-    evidence_url = serializers.URLField(required=False, allow_blank=True, max_length=500,
-                                        default="", help_text="Where the evidence lives.")
+    evidence_url = serializers.URLField(required=False, allow_blank=True, default="",
+                                        max_length=text_limit(Checkpoint, "evidence_url"),
+                                        help_text="Where the evidence lives.")
     evidence_notes = serializers.CharField(
-        required=False, allow_blank=True, max_length=5000, default="",
+        required=False, allow_blank=True, default="",
+        max_length=text_limit(Checkpoint, "evidence_notes"),
         help_text="What you checked and what you found. A link or notes is required.")
 
 
 class CheckpointWaiveSerializer(InputSerializer):
     justification = serializers.CharField(
-        max_length=5000, allow_blank=True,
+        max_length=text_limit(Checkpoint, "waiver_justification"), allow_blank=True,
         help_text="Why the gate may open without approval, and the compensating control.")
     expires_on = serializers.DateField(
         help_text=f"After today, at most {services.MAX_WAIVER_DAYS} days ahead; the gate "

@@ -6,8 +6,8 @@ how long a waiver may last, who may decide) are the services' and come back as f
 
 from django import forms
 
-from governance.models import CheckpointType
-from portfolio.models import Team
+from governance.models import Checkpoint, CheckpointType
+from portfolio.models import Team, text_limit
 
 QUEUE_TABS = {
     # key: (label, what it selects; see views.QUEUE_FILTERS)
@@ -45,18 +45,20 @@ class DecideForm(_DecisionForm):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")],
                                  error_messages={"required": "Choose Approve or Reject."})
     evidence_url = forms.URLField(
-        label="Evidence link", required=False, max_length=500, assume_scheme="https",
+        label="Evidence link", required=False, assume_scheme="https",
+        max_length=text_limit(Checkpoint, "evidence_url"),
         widget=forms.URLInput(attrs={"placeholder": "https://wiki.example.com/…"}),
         help_text="Where the review's evidence lives.")
     evidence_notes = forms.CharField(
-        label="Notes", required=False, max_length=5000,
+        label="Notes", required=False, max_length=text_limit(Checkpoint, "evidence_notes"),
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What you checked and what you found. A link or notes is required.")
 
 
 class WaiveForm(_DecisionForm):
     justification = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False, max_length=text_limit(Checkpoint, "waiver_justification"),
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why the gate may open without approval, and the compensating control.")
     expires_on = forms.DateField(
         label="Waiver expires on", widget=forms.DateInput(attrs={"type": "date"}),

@@ -175,8 +175,8 @@ class Checkpoint(models.Model):
                                  null=True, blank=True, related_name="reviewed_checkpoints")
     decided_at = models.DateTimeField(null=True, blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
-    evidence_notes = models.TextField(blank=True)
-    waiver_justification = models.TextField(blank=True)
+    evidence_notes = models.TextField(blank=True, max_length=5000)
+    waiver_justification = models.TextField(blank=True, max_length=5000)
     waiver_expires_on = models.DateField(null=True, blank=True)
     waiver_lapse_reported_at = models.DateTimeField(
         null=True, blank=True, help_text="When the daily job reported the waiver's expiry.")

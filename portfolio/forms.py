@@ -12,10 +12,13 @@ from portfolio.models import (
     Initiative,
     RetirementReason,
     Stage,
+    StageTransition,
     Stakeholder,
     StallDecision,
     StallReason,
     Team,
+    Update,
+    text_limit,
 )
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
 
@@ -97,7 +100,6 @@ INITIATIVE_SECTIONS = (
       "measured_result")),
 )
 INITIATIVE_FIELDS = [name for _, _, names in INITIATIVE_SECTIONS for name in names]
-SUMMARY_MAX = 5000
 # Effort as the API takes it: 0.5 to 99999.9 engineer-weeks, at most one decimal.
 EFFORT_PATTERN = r"^(0\.[5-9]|[1-9][0-9]{0,4}(\.[0-9])?)$"
 
@@ -112,7 +114,7 @@ class InitiativeForm(forms.ModelForm):
     """Intake and edit: every field a PM sets; the lifecycle moves elsewhere."""
 
     summary = forms.CharField(
-        required=False, max_length=SUMMARY_MAX,
+        required=False, max_length=text_limit(Initiative, "summary"),
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The problem and the expected outcome, in a few sentences.",
     )
@@ -153,7 +155,7 @@ class InitiativeForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.only("id", "name").order_by("name")
-        self.fields["title"].widget.attrs["maxlength"] = 200
+        self.fields["title"].widget.attrs["maxlength"] = text_limit(Initiative, "title")
 
     def sections(self):
         """(title, description, bound fields) in the order the template shows them."""
@@ -206,7 +208,7 @@ class IntakeForm(InitiativeForm):
 
 
 class UpdateForm(forms.Form):
-    body = forms.CharField(label="What happened", max_length=5000,
+    body = forms.CharField(label="What happened", max_length=text_limit(Update, "body"),
                            widget=forms.Textarea(attrs={"rows": 3}))
     health = forms.ChoiceField(choices=Health.choices)
 
@@ -224,7 +226,8 @@ class RetirementFields(forms.Form):
         label="Reason for retiring", required=False,
         choices=[("", "—"), *RetirementReason.choices])
     retirement_lessons = forms.CharField(
-        label="Lessons learned", required=False, max_length=5000,
+        label="Lessons learned", required=False,
+        max_length=text_limit(Initiative, "retirement_lessons"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when retiring: what the next team should know. "
                   "Shown in the kill log and at intake.")
@@ -237,7 +240,7 @@ class StageMoveForm(RetirementFields):
 
     to_stage = forms.ChoiceField(label="Move", choices=Stage.choices)
     expected_stage = forms.ChoiceField(choices=Stage.choices, widget=forms.HiddenInput)
-    note = forms.CharField(required=False, max_length=2000,
+    note = forms.CharField(required=False, max_length=text_limit(StageTransition, "note"),
                            widget=forms.Textarea(attrs={"rows": 2}),
                            help_text="Why. Required when moving back.")
 
@@ -352,7 +355,8 @@ class StallDecisionForm(RetirementFields):
     decision = forms.ChoiceField(choices=StallDecision.choices, widget=forms.RadioSelect,
                                  error_messages={"required": "Choose scale, extend or kill."})
     note = forms.CharField(
-        label="Justification", required=False, max_length=2000,
+        # A decision's note is kept as the note of the stage move it makes.
+        label="Justification", required=False, max_length=text_limit(StageTransition, "note"),
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why. Required to extend; kept with the decision.")
     extend_until = forms.DateField(

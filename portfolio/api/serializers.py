@@ -21,6 +21,7 @@ from portfolio.models import (
     Stakeholder,
     Team,
     Update,
+    text_limit,
 )
 
 IMPACT_VALUES = [value for value, _ in IMPACT_CHOICES]
@@ -118,7 +119,7 @@ class TransitionSerializer(serializers.Serializer):
 
 class UpdateSerializer(InputSerializer):
     id = serializers.IntegerField(read_only=True)
-    body = serializers.CharField(max_length=5000)
+    body = serializers.CharField(max_length=text_limit(Update, "body"))
     health = serializers.ChoiceField(choices=Health.choices)
     created_at = serializers.DateTimeField(read_only=True)
     author = PersonSerializer(read_only=True)
@@ -221,11 +222,13 @@ class InitiativeWriteSerializer(RefuseUnknownFields, serializers.ModelSerializer
 
 class MoveSerializer(InputSerializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=text_limit(StageTransition, "note"))
     retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,
                                                 required=False, allow_blank=True, default="")
-    retirement_lessons = serializers.CharField(required=False, allow_blank=True,
-                                               max_length=5000, default="")
+    retirement_lessons = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        max_length=text_limit(Initiative, "retirement_lessons"))
 
 
 class TransitionCreatedSerializer(TransitionSerializer):

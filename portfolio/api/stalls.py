@@ -35,10 +35,12 @@ from portfolio.forms import KillLogFilterForm, StallFilterForm
 from portfolio.models import (
     Initiative,
     RetirementReason,
+    StageTransition,
     StallDecision,
     StallFlag,
     StallReason,
     StallResolution,
+    text_limit,
 )
 
 # --- Serializers -----------------------------------------------------------------------------
@@ -106,7 +108,8 @@ class StallDecisionSerializer(InputSerializer):
 
     decision = serializers.ChoiceField(choices=StallDecision.choices)
     note = serializers.CharField(
-        required=False, allow_blank=True, max_length=2000, default="",
+        required=False, allow_blank=True, default="",
+        max_length=text_limit(StageTransition, "note"),
         help_text="Why. Required to extend; kept with the decision.")
     extend_until = serializers.DateField(
         required=False, allow_null=True, default=None,
@@ -117,7 +120,8 @@ class StallDecisionSerializer(InputSerializer):
         choices=RetirementReason.choices, required=False, allow_blank=True, default="",
         help_text="Kill: required, shown in the kill log.")
     retirement_lessons = serializers.CharField(
-        required=False, allow_blank=True, max_length=5000, default="",
+        required=False, allow_blank=True, default="",
+        max_length=text_limit(Initiative, "retirement_lessons"),
         help_text="Kill: required, what the next team should know.")
 
 

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from portfolio.forms import SUMMARY_MAX
 from portfolio.models import (
     CONFIDENCE_CHOICES,
     IMPACT_CHOICES,
@@ -22,6 +21,7 @@ from portfolio.models import (
     RetirementReason,
     RiskTier,
     Stage,
+    text_limit,
 )
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -61,9 +61,10 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("ID", "id", "id", importable=False),
-    Column("Title", "title", "text", "At most 200 characters.", required=True),
-    Column("Summary", "summary", "text",
-           f"The problem and the expected outcome; at most {SUMMARY_MAX:,} characters."),
+    Column("Title", "title", "text",
+           f"At most {text_limit(Initiative, 'title'):,} characters.", required=True),
+    Column("Summary", "summary", "text", "The problem and the expected outcome; at most "
+           f"{text_limit(Initiative, 'summary'):,} characters."),
     Column("Category", "category", "choice", "Empty: Other.", choices=tuple(Category.choices)),
     Column("Team", "team", "team", "The owning team.", required=True),
     Column("Owner", "owner", "user", "The one accountable person. Empty: you."),

@@ -24,12 +24,14 @@ from portfolio.models.core import (
     Team,
     Update,
     WorkerHeartbeat,
+    text_limit,
 )
 from portfolio.models.digest import DigestDelivery, DigestRun, DigestSubscription
 from portfolio.models.stalls import StallDecision, StallFlag, StallReason, StallResolution
 from portfolio.models.tokens import ApiToken
 
 __all__ = [
+    "text_limit",
     "AUTONOMY_ORDER", "CONFIDENCE_CHOICES", "IMPACT_CHOICES", "RISK_ORDER", "STAGE_ORDER",
     "Activity", "ActivityKind", "ApiToken", "AutonomyLevel", "Category", "Dependency",
     "DigestDelivery", "DigestRun", "DigestSubscription", "Health", "Initiative",

@@ -88,6 +88,12 @@ def _choice_values(choices) -> list:
     return [value for value, _ in choices]
 
 
+def text_limit(model: type[models.Model], name: str) -> int:
+    """The most characters a field holds: the one limit its forms, the API and
+    ``full_clean`` all read, so none of them restates it."""
+    return model._meta.get_field(name).max_length
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -117,7 +123,8 @@ class InitiativeQuerySet(models.QuerySet):
 class Initiative(models.Model):
     # Identity
     title = models.CharField(max_length=200)
-    summary = models.TextField(blank=True, help_text="The problem and the expected outcome.")
+    summary = models.TextField(blank=True, max_length=5000,
+                               help_text="The problem and the expected outcome.")
     category = models.CharField(max_length=32, choices=Category.choices, default=Category.OTHER)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="initiatives")
 
@@ -138,7 +145,7 @@ class Initiative(models.Model):
     last_activity_at = models.DateTimeField()
     retirement_reason = models.CharField(max_length=32, choices=RetirementReason.choices,
                                          blank=True)
-    retirement_lessons = models.TextField(blank=True)
+    retirement_lessons = models.TextField(blank=True, max_length=5000)
 
     # Sizing and value (optional until the initiative is assessed)
     effort_weeks = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True,
@@ -310,7 +317,7 @@ class StageTransition(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                               related_name="+")
     at = models.DateTimeField()
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=2000)
 
     class Meta:
         ordering = ["initiative", "at", "id"]
@@ -334,7 +341,7 @@ class Update(models.Model):
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="updates")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                related_name="+")
-    body = models.TextField()
+    body = models.TextField(max_length=5000)
     health = models.CharField(max_length=16, choices=Health.choices)
     created_at = models.DateTimeField()
 
