@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+RATE_PERIODS = ("second", "minute", "hour", "day")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -90,6 +91,19 @@ class Env:
         if not items:
             raise ConfigError(f"{name} must be a comma-separated list, got {value!r}")
         return items
+
+    def rate(self, name: str, default: str) -> str:
+        """A request rate as DRF's throttles read it: ``<count>/<period>``, a whole count of
+        at least 1 per second, minute, hour or day (``100/minute``)."""
+        value = self._raw(name)
+        if value is None:
+            return default
+        count, _, period = value.replace(" ", "").partition("/")
+        if not (count.isascii() and count.isdigit() and int(count) >= 1
+                and period in RATE_PERIODS):
+            raise ConfigError(f"{name} must be a count per second, minute, hour or day "
+                              f"(e.g. 100/minute), got {value!r}")
+        return f"{int(count)}/{period}"
 
     def time_zone(self, name: str, default: str) -> str:
         value = self.str(name, default)

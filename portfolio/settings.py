@@ -294,6 +294,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portfolio.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Rate limits (portfolio/api/throttling.py), counted in the default cache: requests per
+    # signed-in user, and failed token sign-ins per client address.
+    "DEFAULT_THROTTLE_CLASSES": ["portfolio.api.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.rate("API_USER_RATE", default="600/minute"),
+        "token_failure": env.rate("API_TOKEN_FAILURE_RATE", default="10/minute"),
+    },
+    # The client's address is the one the PROXY_COUNT-th proxy saw, as for sign-in lockouts.
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT,
 }
 # The API's page size: ?page_size= up to the cap.
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50, minimum=1)
@@ -317,7 +326,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StageEnum": "portfolio.models.Stage"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "portfolio.api.schema.refuse_nul_in_request_text"],
+                             "portfolio.api.schema.refuse_nul_in_request_text",
+                             "portfolio.api.schema.document_throttling"],
 }
 
 LOGGING = {

@@ -22,6 +22,12 @@ STORAGES = {
 }
 # Lockout tests set their own limits; the rest of the suite signs in freely.
 AXES_ENABLED = True
+# The API's rate limits, at rates no test reaches (the suite, the fuzzer and the generated
+# client make many calls as one user from one address); the throttling tests set small ones.
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"user": "100000/minute", "token_failure": "100000/minute"},
+}
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not memory: live_server threads, the Celery worker thread and the

@@ -25,3 +25,20 @@ def refuse_nul_in_request_text(result, generator, request, public):
         if name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST: the shapes clients send
             _text_without_nul(component)
     return result
+
+
+THROTTLED = {
+    "description": ("Too many requests: this user's rate (API_USER_RATE), or too many failed "
+                    "token sign-ins from this address (API_TOKEN_FAILURE_RATE). The one error "
+                    "shape, code \"throttled\"."),
+    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                "description": "Seconds to wait before trying again."}},
+}
+
+
+def document_throttling(result, generator, request, public):
+    """Every operation may answer 429 (``portfolio.api.throttling``)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("429", THROTTLED)
+    return result
