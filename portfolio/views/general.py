@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from portfolio import health
+from portfolio.api.errors import PayloadTooLarge
 from portfolio.celery import app as celery_app
 from portfolio.roles import can_read_portfolio, home_url_for
 
@@ -51,8 +52,9 @@ def bad_request(request, exception=None):
     if not request.path.startswith("/api/"):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        return JsonResponse({"message": "The request body is too large.", "code": "too_large"},
-                            status=413)
+        return JsonResponse({"message": PayloadTooLarge.default_detail,
+                             "code": PayloadTooLarge.default_code},
+                            status=PayloadTooLarge.status_code)
     return JsonResponse({"message": "The request could not be read.", "code": "bad_request"},
                         status=400)
 

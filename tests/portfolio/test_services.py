@@ -126,11 +126,11 @@ def test_an_edit_against_a_stale_version_is_refused_and_overwrites_nothing(pm, o
     assert initiative.title == "Their title"
 
 
-def test_changing_the_owner_moves_accountability_and_is_logged(pm, other_pm):
+def test_changing_the_owner_moves_accountability_and_is_logged(pm, other_pm, tpm):
     initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Handover",
                                             team=TeamFactory())
 
-    services.initiative_update(initiative=initiative, actor=pm, now=LATER, expected_version=1,
+    services.initiative_update(initiative=initiative, actor=tpm, now=LATER, expected_version=1,
                                changes={"owner": other_pm})
 
     assert list(initiative.stakeholders.filter(role="A").values_list("user", flat=True)) == [
