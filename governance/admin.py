@@ -15,6 +15,7 @@ from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from governance.selectors import with_compliance
 from portfolio.admin import HistoryAdmin, InitiativeAdmin, ReadOnlyAdminMixin
 from portfolio.models import Initiative
+from portfolio.services import portfolio_changed
 
 READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a governance "
                   "reviewer who neither owns nor sponsors the initiative may approve, reject "
@@ -39,6 +40,15 @@ class CheckpointTypeAdmin(HistoryAdmin):
     @admin.display(description="applies when")
     def applies_when(self, obj):
         return obj.applies_when
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Which checkpoints apply, and so what blocks whom, follows the catalogue.
+        portfolio_changed(what="catalogue")
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        portfolio_changed(what="catalogue")
 
 
 @admin.register(Checkpoint)

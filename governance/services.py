@@ -16,7 +16,7 @@ from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from portfolio.exceptions import DomainError
 from portfolio.models import STAGE_ORDER, Activity, Initiative, RiskTier, Stage
 from portfolio.roles import Role, roles_of
-from portfolio.services import activity_record
+from portfolio.services import activity_record, portfolio_changed
 
 EXIT_CONTRACT_MISSING = "the exit contract ({fields} missing)"
 MEASURED_RESULT_MISSING = "the measured result against the exit contract"
@@ -82,6 +82,7 @@ def checkpoints_sync(*, initiatives: list[Initiative], actor, now: datetime) -> 
                       and cp.type_id not in applying]
     if to_create:
         _insert_with_history(to_create, actor=actor, now=now)
+        portfolio_changed(what="checkpoints")
     for checkpoint in to_retire:
         checkpoint.retired_at = now
         _save(checkpoint, actor, now)
@@ -159,6 +160,7 @@ def _save(checkpoint: Checkpoint, actor, now: datetime) -> None:
     checkpoint._history_date = now
     checkpoint.full_clean(validate_constraints=False)
     checkpoint.save()
+    portfolio_changed(what="checkpoint")
 
 
 @transaction.atomic
@@ -274,6 +276,7 @@ def _record_history(checkpoint: Checkpoint, actor, now: datetime) -> None:
     checkpoint._history_user = actor
     checkpoint._history_date = now
     checkpoint.save()
+    portfolio_changed(what="checkpoint")
 
 
 def _record_decision(checkpoint: Checkpoint, actor, now: datetime) -> None:

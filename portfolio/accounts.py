@@ -18,7 +18,7 @@ from django.db import transaction
 
 from portfolio.exceptions import DomainError
 from portfolio.models import Activity, Stakeholder
-from portfolio.services import activity_record
+from portfolio.services import activity_record, portfolio_changed
 
 CANNOT_DEACTIVATE_SELF = "You cannot deactivate your own account; ask another admin."
 KEEP_AS_DEACTIVATED = ("{name} is part of the portfolio's history ({history}); deactivate the "
@@ -94,6 +94,7 @@ def user_deactivate(*, user, actor, now: datetime) -> bool:
     user.is_active = False
     if not changed:
         return False
+    portfolio_changed(what="account")  # an owner who left is an ownership gap
     stakes = (Stakeholder.objects.filter(user_id=user.pk).select_related("initiative")
               .order_by("initiative_id", "role"))
     for stake in stakes:

@@ -479,6 +479,9 @@ class AccountAdmin(RefusalMessageMixin, DjangoUserAdmin):
         if leaving:
             obj.is_active = True  # saved with the other fields; the service makes them leave
         super().save_model(request, obj, form, change)
+        if "is_active" in form.changed_data:
+            # An owner who left (or came back) is an ownership gap on the dashboard.
+            services.portfolio_changed(what="account")
         if leaving:
             try:
                 accounts.user_deactivate(user=obj, actor=request.user, now=timezone.now())

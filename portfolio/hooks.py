@@ -12,6 +12,10 @@ Governance registers, from its ``AppConfig.ready``:
 - a **list annotation**: ``annotate(queryset, now=...)`` returns the initiatives queryset
   with more SQL annotations (``out_of_compliance``), adding no query; the initiative
   list and the initiative page apply every one (``annotate_for_lists``).
+
+Scoring registers a **change listener**: ``listener(what=...)`` runs inside the
+transaction of every write that changes something the portfolio's stored standings are
+computed from (``services.portfolio_changed``), so it can mark them stale there and then.
 """
 
 from __future__ import annotations
@@ -29,6 +33,19 @@ _listeners: list[ProfileListener] = []
 _stage_listeners: list[StageListener] = []
 ListAnnotation = Callable[..., object]
 _list_annotations: list[ListAnnotation] = []
+ChangeListener = Callable[..., None]
+_change_listeners: list[ChangeListener] = []
+
+
+def register_change_listener(listener: ChangeListener) -> ChangeListener:
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(*, what: str) -> None:
+    for listener in _change_listeners:
+        listener(what=what)
 
 
 def register_stage_gate(gate: StageGate) -> StageGate:

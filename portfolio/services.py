@@ -56,9 +56,19 @@ GATE_BLOCKED = "Cannot enter {stage} yet: {blockers}."
 DEPENDENCY_CYCLE = "{title} already depends on this initiative, directly or indirectly."
 
 
+def portfolio_changed(*, what: str) -> None:
+    """Say, inside the writing transaction, that something the portfolio's derived views
+    read has changed (``what``: a word for the logs). Every event on an initiative says it
+    through ``activity_record``; writers that record no activity (a catalogue or capacity
+    edit, a stall resolved by detection, an account switched on or off) call this
+    themselves. The stored standings listen (``hooks.register_change_listener``)."""
+    hooks.changed(what=what)
+
+
 def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
                     details: dict | None = None) -> Activity:
     """Append one event to an initiative's timeline (used by every app)."""
+    portfolio_changed(what=kind)
     return Activity.objects.create(initiative=initiative, kind=kind, actor=actor, at=now,
                                    details=details or {})
 

@@ -277,10 +277,6 @@ CELERY_BEAT_SCHEDULE = {
 # An owner with no activity on an initiative for longer than this is "silent" (§4b.5).
 OWNER_SILENT_DAYS = env.int("OWNER_SILENT_DAYS", default=21, minimum=0)
 PAGE_SIZE = env.int("PAGE_SIZE", default=50, minimum=1)
-# The dashboard's standings (rank, funding line, KPI flags; scoring/standings.py): a read
-# that finds them stale recomputes them at once when that took at most this many seconds
-# last time; otherwise it shows them with their time while the worker recomputes them.
-STANDINGS_INLINE_MS = env.int("STANDINGS_INLINE_MS", default=1000, minimum=0)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {

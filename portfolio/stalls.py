@@ -40,6 +40,7 @@ from portfolio.services import (
     initiative_move_stage,
     initiative_touch,
     initiative_update,
+    portfolio_changed,
 )
 
 ALREADY_RESOLVED = ("This stall was already resolved ({resolution}) since you loaded the page; "
@@ -157,6 +158,8 @@ def _resolve_lapsed(*, now: datetime) -> int:
     active = (open_flags.filter(initiative__stage=Stage.PILOT)
               .exclude(stalled_q(now, prefix="initiative__"))
               .resolve(resolution=StallResolution.ACTIVE, now=now))
+    if moved + active:
+        portfolio_changed(what="stall_resolved")
     return moved + active
 
 
@@ -171,6 +174,7 @@ def _flag_new(*, now: datetime) -> int:
     # Another run may have flagged some of these meanwhile: its insert wins, ours is dropped.
     StallFlag.objects.bulk_create(flags, ignore_conflicts=True)
     mine = list(StallFlag.objects.filter(detection_run=run).values_list("initiative_id", "reason"))
+    portfolio_changed(what="stall_flagged")
     Activity.objects.bulk_create([
         Activity(initiative_id=initiative_id, kind=Activity.Kind.STALL_FLAGGED, actor=None,
                  at=now, details={"reason": reason,

@@ -171,7 +171,8 @@ class RankingPageSerializer(serializers.Serializer):
     scoring_model = ScoringModelRefSerializer(allow_null=True)
     quarter = serializers.CharField(help_text="The quarter whose funding line is shown.")
     standings_as_of = serializers.DateTimeField(
-        help_text="When the ranks, the funding line and the KPI flags were computed.")
+        allow_null=True, help_text="When the ranks, the funding line and the KPI flags were "
+                                   "computed; null until the worker first computes them.")
     refreshing = serializers.BooleanField(
         help_text="True: something changed since; they are being recomputed.")
     results = RankingRowSerializer(many=True)
@@ -282,7 +283,8 @@ class DashboardSerializer(serializers.Serializer):
     scoring_model = ScoringModelRefSerializer(allow_null=True)
     quarter = serializers.CharField(help_text="The quarter whose capacity and line are shown.")
     standings_as_of = serializers.DateTimeField(
-        help_text="When the funding line and the KPI flags were computed.")
+        allow_null=True, help_text="When the funding line and the KPI flags were computed; "
+                                   "null until the worker first computes them.")
     refreshing = serializers.BooleanField(
         help_text="True: something changed since; they are being recomputed.")
     kpis = KpisSerializer()

@@ -31,6 +31,7 @@ from governance.models import Checkpoint
 from governance.services import gate_blockers_given
 from portfolio.exceptions import DomainError
 from portfolio.models import STAGE_ORDER, Initiative, Stage, Team
+from portfolio.services import portfolio_changed
 from scoring.models import CapacityPlan
 from scoring.selectors import active_scoring_model, ranked_initiatives
 
@@ -119,6 +120,7 @@ def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, ac
         raise DomainError(messages[0], field=name) from None
     plan._history_user = actor
     plan._history_date = now
+    portfolio_changed(what="capacity_plan")
     if plan.pk:
         plan.save()
         return plan

@@ -33,6 +33,7 @@ from scoring.capacity import (
 from scoring.defaults import load_default_models
 from scoring.models import ScoringModel
 from scoring.services import funding_line_record
+from scoring.standings import standings_refresh
 
 # team -> (capacity as a share of demand this quarter, next quarter, the planner's note)
 CAPACITY = {
@@ -90,6 +91,8 @@ def after_load(*, loader) -> None:
     funding_line_record(now=baseline_at)
     _change_capacity(loader, at=max(now - timedelta(days=1), baseline_at))
     funding_line_record(now=now)
+    # The demo opens on a current dashboard rather than waiting for the worker to start.
+    standings_refresh(now=now, force=True)
 
 
 def _quarter_start(year: int, quarter: int) -> datetime:

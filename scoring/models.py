@@ -126,8 +126,8 @@ class PortfolioSnapshot(models.Model):
 
     One row. Ranking every initiative, drawing each team's funding line and asking the
     gate for every funded initiative costs seconds on a large portfolio; the dashboard
-    and ``/api/v1/ranking/`` read the stored outcome instead, recomputed when the audit
-    trail shows a change since (``heads``), on a new day, or when it is old.
+    and ``/api/v1/ranking/`` read the stored outcome instead, recomputed by the worker
+    after every change (``StandingsInvalidation``) and on a new day.
     """
 
     taken_at = models.DateTimeField()
@@ -138,13 +138,28 @@ class PortfolioSnapshot(models.Model):
     model = models.ForeignKey(ScoringModel, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="+", help_text="The active model they were "
                                                           "ranked by.")
-    heads = models.JSONField(default=dict, help_text="The newest row of each audit table "
-                                                     "when they were computed.")
-    seconds = models.FloatField(help_text="How long computing them took.")
+    seconds = models.FloatField(help_text="How long computing them took (for the record; "
+                                          "nothing depends on it).")
     initiatives = models.PositiveIntegerField()
 
     def __str__(self) -> str:
         return f"standings as of {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class StandingsInvalidation(models.Model):
+    """A change the stored standings do not reflect yet.
+
+    Every write to something they are computed from inserts one, in its own transaction
+    (``portfolio.services.portfolio_changed``); the refresh deletes the ones it sees
+    before it recomputes. A change that commits while a refresh runs stays behind, so
+    the standings are stale again at once: ids need not follow commit order, and
+    nothing depends on how long anything took.
+    """
+
+    what = models.CharField(max_length=40, help_text="What changed, for the logs.")
+
+    def __str__(self) -> str:
+        return f"{self.what} (#{self.pk})"
 
 
 class FundingPosition(models.TextChoices):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from portfolio.exceptions import DomainError
 from portfolio.models import Activity
-from portfolio.services import activity_record
+from portfolio.services import activity_record, portfolio_changed
 from scoring import capacity, formulas
 from scoring.models import FundingStatus, ScoringMethod, ScoringModel
 
@@ -76,6 +76,7 @@ def _save(model: ScoringModel, *, actor, now: datetime | None) -> None:
         model._history_date = now
     model.full_clean(validate_constraints=False)
     model.save()
+    portfolio_changed(what="scoring_model")
 
 
 def _lock_all() -> None:

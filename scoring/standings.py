@@ -11,63 +11,60 @@ the stored standings to the live rows they show.
 The rules stay where they are (``scoring.capacity.funding_line``, the gate, the
 ownership and compliance annotations); this module only stores their answers.
 
-**When they are recomputed.** The standings are *current* while nothing they depend on
-has changed: every change to an initiative, its people, its checkpoints, a capacity plan
-or a scoring model leaves a row in the audit history, and every event on an initiative
-(updates, stall flags, decisions) an activity — the newest id of each of those tables is
-remembered with the standings (``heads``). They are stale when one of those tables has
-a newer row, on a new local day (waivers expire, quarters turn), or after
-``STANDINGS_MAX_AGE`` (a row whose id was allocated before the refresh but committed
-after it). A read that finds them stale (``standings_current``):
+**When they are recomputed (the freshness contract).** Writers mark them stale, reads
+never write:
 
-- recomputes them at once when the last computation took at most
-  ``settings.STANDINGS_INLINE_MS`` (small portfolios: always fresh), or when there
-  are none yet;
-- otherwise shows the last standings, marked *refreshing*, and queues
-  ``scoring.tasks.standings_refresh_task`` once; beat also runs it every few minutes.
+- every write to something they are computed from — an initiative, its people and stage
+  history, its checkpoints, the catalogue, a capacity plan, a scoring model, a stall flag,
+  an account switched on or off — calls ``portfolio.services.portfolio_changed`` in its own
+  transaction, which inserts a ``StandingsInvalidation`` (``standings_invalidate``) and,
+  once that transaction commits, queues ``scoring.tasks.standings_refresh_task``;
+- the standings are *current* while no invalidation is pending and they were computed
+  for today (waivers expire and quarters turn with the date); beat also runs the task
+  every few minutes, so a queued message that was lost costs minutes, not correctness;
+- ``standings_refresh`` (the task, ``manage.py refresh_standings``) deletes the
+  invalidations it sees and recomputes everything in one transaction; one that commits
+  meanwhile stays behind, so the next refresh runs too;
+- a read (``standings_current``) never writes: it shows the stored standings, marked
+  *refreshing* while an invalidation is pending, and queues the task if the writer's
+  message was lost.
 
-Refreshes are serialised by a row lock on the snapshot; a refresh that finds another
-running (the task) or the standings already current does nothing.
+Nothing here depends on how long anything took. Refreshes are serialised by a row lock
+on the snapshot: one waits for another that is running, then does nothing unless a change
+committed meanwhile.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime
 
-from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from governance.models import Checkpoint
 from governance.selectors import with_compliance
-from portfolio.models import Activity, Initiative, Stage, StageTransition, Stakeholder, StallFlag
+from portfolio.models import Initiative, Stage, StageTransition, StallFlag
 from portfolio.selectors import with_ownership_health
 from scoring.capacity import FUNDED, FundingLine, funding_line, quarter_of
 from scoring.models import (
-    CapacityPlan,
     FundingPosition,
     PortfolioSnapshot,
     ScoringModel,
     Standing,
+    StandingsInvalidation,
     TeamStanding,
 )
 from scoring.selectors import active_scoring_model, ranked_initiatives
 
 SNAPSHOT_ID = 1
-# Past this age the standings are recomputed even if no newer audit row is seen.
-STANDINGS_MAX_AGE = timedelta(hours=1)
+NEVER = date(2000, 1, 1)  # the as-of date of a snapshot row not yet filled in
 # How long a queued refresh keeps later stale reads from queueing another.
 QUEUED_KEY = "scoring:standings-refresh-queued"
 QUEUED_SECONDS = 600
 WRITE_BATCH = 5000
-
-# The tables whose newest row tells whether anything the standings read has changed.
-_AUDITED = (Initiative.history.model, Stakeholder.history.model, Checkpoint.history.model,
-            CapacityPlan.history.model, ScoringModel.history.model, Activity)
 
 
 # What the ranking reads per live initiative: what the funding line walks (stage, team,
@@ -88,30 +85,19 @@ def portfolio_ranking(model: ScoringModel | None) -> list:
                 .values_list(*RANKED_COLUMNS, named=True))
 
 
-def _heads_sql() -> str:
-    quote = connection.ops.quote_name
-    return "SELECT " + ", ".join(
-        f"(SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)})"
-        for model in _AUDITED)
+def standings_invalidate(*, what: str) -> None:
+    """Mark the standings stale, in the caller's transaction, and have the worker
+    recompute them once it commits (``portfolio.hooks.register_change_listener``)."""
+    StandingsInvalidation.objects.create(what=what[:40])
+    transaction.on_commit(_queue_refresh)
 
 
-def audit_heads() -> dict[str, int]:
-    """The newest id of each audited table (0 when empty): one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_heads_sql())
-        values = cursor.fetchone()
-    return {model._meta.label_lower: value or 0
-            for model, value in zip(_AUDITED, values, strict=True)}
-
-
-def is_current(snapshot: PortfolioSnapshot | None, *, heads: dict[str, int],
-               now: datetime) -> bool:
-    """Whether ``snapshot``'s standings still describe the portfolio at ``now``."""
+def is_current(snapshot: PortfolioSnapshot | None, *, now: datetime) -> bool:
+    """Whether ``snapshot``'s standings still describe the portfolio at ``now``: no change
+    is pending and they were computed for today. One query."""
     return (snapshot is not None
             and snapshot.as_of == timezone.localdate(now)
-            and now - snapshot.taken_at < STANDINGS_MAX_AGE
-            and snapshot.taken_at <= now
-            and snapshot.heads == heads)
+            and not StandingsInvalidation.objects.exists())
 
 
 # --- The refresh --------------------------------------------------------------------------------
@@ -128,8 +114,8 @@ def _locked_snapshot(*, skip_locked: bool) -> PortfolioSnapshot | None:
     try:
         with transaction.atomic():
             PortfolioSnapshot.objects.create(
-                pk=SNAPSHOT_ID, taken_at=timezone.now(), as_of=timezone.localdate(),
-                year=2000, quarter=1, seconds=0.0, initiatives=0, heads={})
+                pk=SNAPSHOT_ID, taken_at=timezone.now(), as_of=NEVER,
+                year=2000, quarter=1, seconds=0.0, initiatives=0)
     except IntegrityError:
         pass  # created by a concurrent refresh
     return rows.filter(pk=SNAPSHOT_ID).first()
@@ -204,17 +190,20 @@ def standings_refresh(*, now: datetime | None = None, force: bool = False,
                       wait: bool = True) -> PortfolioSnapshot | None:
     """Recompute and store the standings, unless they are current (``force``: anyway).
 
-    ``wait=False`` (the task) returns None at once when another refresh is running.
-    Readers keep seeing the previous standings until this transaction commits.
+    ``wait=False`` returns None at once, instead of waiting, when another refresh is
+    running. Readers keep seeing the previous standings until this transaction commits.
     """
     now = now or timezone.now()
     with transaction.atomic():
         snapshot = _locked_snapshot(skip_locked=not wait)
         if snapshot is None:
             return None
-        heads = audit_heads()
-        if not force and is_current(snapshot, heads=heads, now=now):
+        if not force and is_current(snapshot, now=now):
             return snapshot
+        # A change committed from here on queues the next refresh, which waits for this one.
+        cache.delete(QUEUED_KEY)
+        # The changes this refresh covers; one committed after this statement stays.
+        StandingsInvalidation.objects.all().delete()
         started = time.perf_counter()
         today = timezone.localdate(now)
         model = active_scoring_model()
@@ -230,30 +219,29 @@ def standings_refresh(*, now: datetime | None = None, force: bool = False,
         TeamStanding.objects.bulk_create(_team_standings(line))
         snapshot.taken_at, snapshot.as_of = now, today
         snapshot.year, snapshot.quarter, snapshot.model = year, quarter, model
-        snapshot.heads, snapshot.initiatives = heads, written
+        snapshot.initiatives = written
         snapshot.seconds = time.perf_counter() - started
         snapshot.save()
-    cache.delete(QUEUED_KEY)
     return snapshot
-
 
 
 # --- The read -----------------------------------------------------------------------------------
 
 def standings_current(*, now: datetime) -> PortfolioSnapshot:
-    """The standings to show at ``now``, recomputed first when that is quick (see the
-    module's docstring); ``snapshot.refreshing`` is True when stale ones are shown while
-    the worker recomputes them. Two queries when they are current."""
+    """The stored standings to show at ``now``; ``snapshot.refreshing`` is True while a
+    change is pending (the worker is recomputing them). Never writes: a stale read only
+    makes sure a refresh is queued. Two queries."""
     snapshot = PortfolioSnapshot.objects.select_related("model").filter(pk=SNAPSHOT_ID).first()
-    if snapshot is not None and is_current(snapshot, heads=audit_heads(), now=now):
-        snapshot.refreshing = False
-        return snapshot
-    if snapshot is None or snapshot.seconds * 1000 <= settings.STANDINGS_INLINE_MS:
-        fresh = standings_refresh(now=now)
-        fresh.refreshing = False
-        return fresh
-    _queue_refresh()
-    snapshot.refreshing = True
+    if snapshot is None:  # never computed (a new database): nothing ranked yet
+        year, quarter = quarter_of(timezone.localdate(now))
+        snapshot = PortfolioSnapshot(taken_at=None, as_of=None, year=year, quarter=quarter,
+                                     initiatives=0)
+        current = False
+    else:
+        current = is_current(snapshot, now=now)
+    snapshot.refreshing = not current
+    if not current:
+        _queue_refresh()
     return snapshot
 
 

@@ -15,7 +15,8 @@ def funding_line_record_task() -> int:
 
 @shared_task(name="scoring.tasks.standings_refresh_task", ignore_result=True)
 def standings_refresh_task() -> None:
-    """Recompute the dashboard's standings if anything they read changed; a stale read
-    queues this, and beat sends it every few minutes. Does nothing while another
-    refresh runs (that one, or the next, catches up)."""
-    standings.standings_refresh(now=timezone.now(), wait=False)
+    """Recompute the dashboard's standings if anything they read changed. Every such
+    change queues this once it commits (a stale read too, should that message be lost),
+    and beat sends it every few minutes. It waits for a refresh already running, then
+    does nothing unless a change committed meanwhile."""
+    standings.standings_refresh(now=timezone.now())

@@ -36,7 +36,7 @@ from portfolio.models import (
     Stakeholder,
     Team,
 )
-from portfolio.services import OWNER_INACTIVE
+from portfolio.services import OWNER_INACTIVE, portfolio_changed
 
 
 @dataclass(frozen=True)
@@ -423,4 +423,5 @@ def _create(initiatives: list[Initiative], *, actor, now: datetime) -> list[Init
     )
     similarity.index_initiatives(created)
     hooks.profile_changed(initiatives=created, actor=actor, now=now)
+    portfolio_changed(what="csv_import")
     return created

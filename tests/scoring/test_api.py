@@ -21,6 +21,7 @@ from scoring.models import CapacityPlan, ScoringModel
 from scoring.selectors import active_scoring_model, ranked_initiatives
 from scoring.standings import standings_refresh
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+from tests.scoring.test_dashboard import caught_up
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,7 @@ def line(leader):
                       stage=Stage.IDEA),                                         # 1
     }
     checkpoints_sync(initiatives=[made["blocked"]], actor=leader, now=timezone.now())
+    caught_up()
     return made
 
 
@@ -238,6 +240,7 @@ def test_a_bad_parameter_is_a_field_error(leader, params, field, status):
 
 def test_without_an_active_model_nothing_is_scored(leader, line):
     ScoringModel.objects.update(is_active=False)
+    caught_up()
 
     body = client_for(leader).get(RANKING).json()
 
@@ -263,6 +266,7 @@ def test_the_dashboard_has_the_pages_kpis_and_capacity(leader, line):
                                    to_stage=Stage.PILOT, actor=leader, at=now)
     StallFlag.objects.create(initiative=line["blocked"], reason="too_long", flagged_at=now,
                              detection_run="test")
+    caught_up()
     expected, _ = board_reads.kpis(board_reads.dashboard(now=now))
 
     body = client_for(leader).get(DASHBOARD).json()
