@@ -20,16 +20,9 @@ from portfolio.models import (
     Update,
     text_limit,
 )
+from portfolio.selectors import SORTS
+from portfolio.selectors.stalls import STALL_STATES
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
-
-SORTS = {
-    "recent": ("Most recent activity", ["-last_activity_at", "-id"]),
-    "title": ("Title", ["title", "id"]),
-    "team": ("Team", ["team__name", "title", "id"]),
-    "owner": ("Owner", ["owner__last_name", "owner__first_name", "title", "id"]),
-    "stage": ("Stage", ["stage", "title", "id"]),
-    "health": ("Health", ["health", "title", "id"]),
-}
 
 
 def _any(choices):
@@ -322,15 +315,6 @@ def add_refusal(form: forms.Form, error) -> None:
 
 
 # --- Stalled pilots and the digest ---------------------------------------------------------
-
-# The stalled-pilots page's states (``selectors.stall_flag_list``); none: every open stall.
-STALL_STATES = (
-    ("undecided", "Undecided"),
-    ("waiting", "Scale-up waiting on the gate"),
-    ("escalated", "Escalated"),
-    ("extended", "Extended"),
-)
-
 
 class StallFilterForm(forms.Form):
     """The stalled-pilots page's filters; "only the teams I follow" is for digest readers."""

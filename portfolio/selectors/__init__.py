@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from portfolio import hooks
 from portfolio.access import require_reader
-from portfolio.forms import SORTS
 from portfolio.models import (
     Activity,
     Initiative,
@@ -42,6 +41,16 @@ from portfolio.models import (
 # The columns a list row shows (the API list's serializer and the list page).
 _LIST_COLUMNS = ("id", "title", "stage", "health", "last_activity_at", "team__name", "team__slug",
                  "owner__username", "owner__first_name", "owner__last_name", "owner__is_active")
+
+# The initiative list's orders: (label, ORDER BY); the forms offer them by key.
+SORTS = {
+    "recent": ("Most recent activity", ["-last_activity_at", "-id"]),
+    "title": ("Title", ["title", "id"]),
+    "team": ("Team", ["team__name", "title", "id"]),
+    "owner": ("Owner", ["owner__last_name", "owner__first_name", "title", "id"]),
+    "stage": ("Stage", ["stage", "title", "id"]),
+    "health": ("Health", ["health", "title", "id"]),
+}
 
 
 def _filtered(*, fetched_by, filters: dict) -> QuerySet[Initiative]:

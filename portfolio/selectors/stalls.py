@@ -7,9 +7,16 @@ from datetime import datetime
 from django.db.models import Count, Exists, Q, QuerySet
 from django.utils import timezone
 
-from portfolio.forms import STALL_STATES
 from portfolio.models import DigestSubscription, StallDecision, StallFlag, StallResolution
 from portfolio.stalls import current_reason_sql
+
+# The stalled-pilots page's states (``selectors.stall_flag_list``); none: every open stall.
+STALL_STATES = (
+    ("undecided", "Undecided"),
+    ("waiting", "Scale-up waiting on the gate"),
+    ("escalated", "Escalated"),
+    ("extended", "Extended"),
+)
 
 
 def with_current_stall_reason(queryset: QuerySet[StallFlag], *,

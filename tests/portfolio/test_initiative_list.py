@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from governance.services import checkpoints_sync
 from portfolio import selectors
-from portfolio.forms import SORTS
 from portfolio.models import Initiative, Stakeholder
+from portfolio.selectors import SORTS
 from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory
 
 LIST_URL = "/initiatives/"

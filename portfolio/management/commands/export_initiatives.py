@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from portfolio import csv_io, selectors
-from portfolio.forms import SORTS, InitiativeFilterForm
+from portfolio.forms import InitiativeFilterForm
+from portfolio.selectors import SORTS
 
 OPTIONS = {"q": "search"}   # the list's filter names that the command spells differently
 
