@@ -52,7 +52,7 @@ def _noon(today: date) -> datetime:
     return datetime.combine(today, time(12), tzinfo=timezone.get_current_timezone())
 
 
-# --- Out of compliance (DESIGN.md §4b.6) ------------------------------------------------------
+# --- Out of compliance ----------------------------------------------------------------------
 
 def _gating_condition() -> Q:
     """The checkpoint's type gates the initiative's current stage or an earlier one.
@@ -251,7 +251,7 @@ def heat_map(initiatives, *, today: date) -> HeatMap:
     return HeatMap(types=columns, rows=rows)
 
 
-# --- Governance lead time (DESIGN.md §4b.7) -----------------------------------------------------
+# --- Governance lead time -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class LeadTime:

@@ -236,7 +236,7 @@ def _status_phrase(checkpoint: Checkpoint, today: date) -> str:
 # --- Decisions ----------------------------------------------------------------------------------
 
 def decide_refusal(user, checkpoint: Checkpoint) -> str | None:
-    """Why ``user`` may not decide this checkpoint, or None when they may (§2: only active
+    """Why ``user`` may not decide this checkpoint, or None when they may (only active
     reviewers, never on an initiative they own or sponsor). Pages ask it to show the
     reason; every decision service enforces it."""
     if not user.is_active or Role.REVIEWER not in roles_of(user):

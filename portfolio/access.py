@@ -1,4 +1,4 @@
-"""Who may read and who may change an initiative (DESIGN.md §2).
+"""Who may read and who may change an initiative (docs/architecture.md, "Access and roles").
 
 Pages and endpoints ask here, never decide themselves: outsiders get the
 answer a missing page gets (404), read-only roles get 403 on writes.
@@ -57,7 +57,7 @@ def require_editor(user, initiative: Initiative, *, responsible: bool | None = N
 
 
 def can_steward_ownership(user) -> bool:
-    """TPMs and admins repair ownership gaps: they alone reassign owners (§4b.5), whatever
+    """TPMs and admins repair ownership gaps: they alone reassign owners, whatever
     the path (ownership page, edit form, API, admin)."""
     return user.is_authenticated and user.is_active and (
         Role.TPM in roles_of(user) or acts_as_admin(user, ADMIN_STEWARDS))
@@ -110,7 +110,7 @@ def can_coordinate(user, initiative: Initiative, *, responsible: bool | None = N
     """Who changes an initiative's people and dependencies: its editors, TPMs and admins.
 
     TPMs manage dependencies and repair ownership gaps such as "nobody Responsible"
-    (DESIGN.md §2, §4b.5).
+    (docs/architecture.md, "Ownership health").
     """
     return (can_edit_initiative(user, initiative, responsible=responsible)
             or can_steward_ownership(user))
@@ -127,7 +127,7 @@ NOT_STALL_DECIDER = ("Only the initiative's owner, a TPM or an admin can decide 
 
 
 def can_decide_stall(user, initiative: Initiative) -> bool:
-    """A stall demands a decision from the owner or a TPM (DESIGN.md §4b.2); admins too."""
+    """A stall demands a decision from the owner or a TPM; admins too."""
     if not user.is_authenticated or not user.is_active:
         return False
     return (initiative.owner_id == user.pk or Role.TPM in roles_of(user)

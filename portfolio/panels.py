@@ -1,8 +1,9 @@
 """Panels other apps add to the initiative page.
 
-Portfolio's code imports neither governance nor scoring (STYLE.md); they
-register here, from their ``AppConfig.ready``, a function that returns a
-panel for one initiative (checkpoint status, the score) or ``None``.
+Portfolio's code imports neither governance nor scoring (docs/architecture.md,
+"Extension points"); they register here, from their ``AppConfig.ready``, a
+function that returns a panel for one initiative (checkpoint status, the score)
+or ``None``.
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ CELERY_BEAT_SCHEDULE = {
     "waivers-lapse": {"task": "governance.tasks.waivers_lapse_task",
                       "schedule": crontab(hour=6, minute=0)},
     # Daily: record who is above or below each team's funding line this quarter; a change
-    # is a "crossed the funding line" activity for the digest (§4b.8).
+    # is a "crossed the funding line" activity for the digest.
     "funding-line-record": {"task": "scoring.tasks.funding_line_record_task",
                             "schedule": crontab(hour=5, minute=30)},
     # Daily: flag stalled pilots, resolve flags that no longer hold, escalate undecided ones.
@@ -274,7 +274,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- The product's own rules ------------------------------------------------
-# An owner with no activity on an initiative for longer than this is "silent" (§4b.5).
+# An owner with no activity on an initiative for longer than this is "silent".
 OWNER_SILENT_DAYS = env.int("OWNER_SILENT_DAYS", default=21, minimum=0)
 PAGE_SIZE = env.int("PAGE_SIZE", default=50, minimum=1)
 

@@ -1,4 +1,5 @@
-"""Stalled pilots (DESIGN.md §4, §4b.2): the daily detection and the decision it demands.
+"""Stalled pilots: the daily detection and the decision it demands
+(docs/architecture.md, "Stalled pilots").
 
 Detection and notification are separate: ``stalls_detect`` writes ``StallFlag``
 rows; the weekly digest reads them. Every function takes ``now``.

@@ -1,4 +1,4 @@
-"""Personal API tokens (DESIGN.md §5): create, revoke, and authenticate a request's key.
+"""Personal API tokens: create, revoke, and authenticate a request's key.
 
 A key is ``pt_`` followed by 43 random URL-safe characters (256 bits). Only its
 SHA-256 hash is stored, with its first ``PREFIX_LENGTH`` characters so that the

@@ -1,4 +1,4 @@
-"""Capacity and the funding line (DESIGN.md §4 "Scoring and capacity", §4b.3).
+"""Capacity and the funding line (docs/architecture.md, "Scoring and capacity").
 
 - ``capacity_plan_set``: the one write — engineer-weeks a team can build in a quarter.
 - ``funding_line``: for one quarter, walk each team's ranking and fund while the
@@ -35,7 +35,7 @@ from portfolio.services import portfolio_changed
 from scoring.models import CapacityPlan
 from scoring.selectors import active_scoring_model, ranked_initiatives
 
-# The stages whose initiatives draw build capacity (DESIGN.md §4).
+# The stages whose initiatives draw build capacity.
 DRAWING_STAGES = (Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION)
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -340,7 +340,7 @@ def _weeks_text(weeks: Decimal) -> str:
     return f"{weeks.normalize():f}"
 
 
-# --- Funded but blocked (DESIGN.md §4b.3) -------------------------------------------------------
+# --- Funded but blocked -------------------------------------------------------------------------
 
 def _next_stage(stage: str) -> str | None:
     if stage not in STAGE_ORDER or stage == STAGE_ORDER[-1]:

@@ -1,4 +1,4 @@
-"""Server-rendered SVG charts for the leadership dashboard (DESIGN.md §4).
+"""Server-rendered SVG charts for the leadership dashboard.
 
 No JavaScript, no CDN, no chart library: each function takes plain Python data and
 returns a :class:`Chart` — the SVG, a one-sentence summary and the data as a table,

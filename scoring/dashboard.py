@@ -1,4 +1,4 @@
-"""The leadership dashboard's reads (DESIGN.md §4 "Leadership dashboard").
+"""The leadership dashboard's reads (docs/architecture.md, "Stored standings").
 
 One assembly for the page, its CSV export and the API's ranking and figures. The whole
 live portfolio is ranked and this quarter's funding line drawn over it by

@@ -91,7 +91,7 @@ class FundingStatus(models.Model):
 
     The first record of an initiative in a quarter is its baseline; a later record that
     differs is a crossing of the line, written to the initiative's activity for the
-    digest (DESIGN.md §4b.8).
+    digest.
     """
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE,

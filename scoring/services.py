@@ -5,7 +5,7 @@ A version is never edited: new weights make the next version of the same name, s
 past ranking stays explainable. Exactly one version is active; activation swaps it in
 one transaction (the partial unique constraint ``scoring_model_one_active`` holds it).
 
-``funding_line_record`` is the daily funding-line job (DESIGN.md §4b.8): it stores where
+``funding_line_record`` is the daily funding-line job: it stores where
 each initiative stands against this quarter's line and turns each change into a
 "crossed the funding line" activity, which the weekly digest reports.
 """

@@ -67,7 +67,7 @@ class InitiativeFactory(factory.django.DjangoModelFactory):
     last_activity_at = FIXED_NOW
 
     class Params:
-        # The exit contract a pilot needs (§4b.1).
+        # The exit contract a pilot needs (the gate asks for it).
         contracted = factory.Trait(
             success_metric="Tickets resolved without an agent", baseline="18%", target="35%",
             decision_date=date(2027, 3, 31),

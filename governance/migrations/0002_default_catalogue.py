@@ -1,4 +1,4 @@
-"""The default checkpoint catalogue (DESIGN.md §4, Governance)."""
+"""The default checkpoint catalogue (docs/architecture.md, "Governance")."""
 
 from django.db import migrations
 

@@ -1,2 +1,2 @@
-"""The REST API v1 (DESIGN.md §5): DRF views over the same services and selectors as
+"""The REST API v1: DRF views over the same services and selectors as
 the browser, so the gate, segregation of duties, versioning and validation hold here too."""

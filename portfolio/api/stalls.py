@@ -1,5 +1,4 @@
-"""API v1: stalled pilots, the decision each demands, and the kill log (DESIGN.md §4, §4b.2,
-§4b.10).
+"""API v1: stalled pilots, the decision each demands, and the kill log.
 
 The browser's rules: every role reads, outsiders get 404; the initiative's owner, a TPM
 or an admin decides (others 403, nothing changes). Filters are the pages' forms; reads go

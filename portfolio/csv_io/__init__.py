@@ -1,4 +1,4 @@
-"""CSV import and export of initiatives (issue 3, item 10).
+"""CSV import and export of initiatives.
 
 One column spec (``COLUMNS``) drives the export, the import, the import page's
 column reference and the downloadable template.

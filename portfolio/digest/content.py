@@ -4,7 +4,7 @@ The digest goes to each TPM for the teams they follow (all teams if none), and
 to an initiative's sponsor once its stall has gone undecided for
 ``STALL_ESCALATE_WEEKS``. It lists newly stalled pilots (flagged since the
 recipient's last digest), still-stalled ones (with weeks undecided), and what
-changed since then (DESIGN.md §4b.8): stage moves, new blockers and
+changed since then: stage moves, new blockers and
 out-of-compliance, and crossings of the funding line.
 """
 

@@ -1,4 +1,4 @@
-"""The weekly digest (DESIGN §4, §4b.8): who follows what, and each delivery.
+"""The weekly digest: who follows what, and each delivery.
 
 Exactly one digest per recipient per ISO week: a ``DigestDelivery`` is claimed
 under a unique (recipient, period) before anything is sent, its content is

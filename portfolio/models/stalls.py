@@ -1,4 +1,4 @@
-"""Stalled pilots (DESIGN §4, §4b.2): detection writes a flag; a person decides.
+"""Stalled pilots: detection writes a flag; a person decides.
 
 A flag is open from ``flagged_at`` until ``resolved_at``. It resolves itself when
 the pilot leaves pilot or is no longer stalled for any reason; *extend* resolves

@@ -1,4 +1,4 @@
-"""Personal API tokens (DESIGN.md §5): a user's own keys for the REST API.
+"""Personal API tokens: a user's own keys for the REST API.
 
 Only a SHA-256 hash of each key is kept, with its first characters to tell tokens
 apart; the key itself is shown once, when it is created. Rules live in

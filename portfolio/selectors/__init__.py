@@ -81,7 +81,7 @@ def _order(filters: dict) -> list[str]:
 def initiative_list(*, fetched_by, filters: dict | None = None) -> QuerySet[Initiative]:
     """Initiatives a signed-in user may see, filtered and sorted, with team and owner joined.
 
-    Every signed-in role reads the whole portfolio (DESIGN.md §2); only the
+    Every signed-in role reads the whole portfolio; only the
     "mine" filter depends on who asks. ``filters`` are a filter form's
     cleaned data; empty values do not filter. The rows carry no computed column,
     so counting, slicing and serializing them (the API list) costs the same at any
@@ -338,7 +338,7 @@ def kill_log_reason_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, st
             for reason in RetirementReason]
 
 
-# --- Ownership health (DESIGN.md §4b.5) ----------------------------------------------------
+# --- Ownership health (docs/architecture.md, "Ownership health") -------------------------
 
 # The problems the ownership page lists, in the order it shows them.
 OWNERSHIP_PROBLEMS = (

@@ -1,4 +1,4 @@
-"""Reads of the stalled-pilots page (DESIGN.md §4, §4b.2)."""
+"""Reads of the stalled-pilots page."""
 
 from __future__ import annotations
 

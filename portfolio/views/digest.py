@@ -1,4 +1,4 @@
-"""The weekly digest's pages (DESIGN.md §4, §4b.8): a TPM's settings and a preview.
+"""The weekly digest's pages: a TPM's settings and a preview.
 
 Only TPMs and admins have a digest to set up; other roles get 403, outsiders 404.
 """

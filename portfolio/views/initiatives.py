@@ -73,7 +73,7 @@ def _fingerprint(title: str, summary: str) -> str:
 
 
 def initiative_create(request):
-    """Intake: the form, then the similar initiatives before anything is saved (§4b.4)."""
+    """Intake: the form, then the similar initiatives before anything is saved."""
     require_pm(request.user)
     form = IntakeForm(request.POST or None, initial={"owner": request.user.pk})
     matches = []
@@ -203,7 +203,7 @@ def initiative_move(request, pk: int):
 
 
 def kill_log(request):
-    """Every retired initiative with its reason and lessons (§4b.10), searchable."""
+    """Every retired initiative with its reason and lessons, searchable."""
     require_reader(request.user)
     form = KillLogFilterForm(request.GET)
     form.is_valid()

@@ -1,4 +1,4 @@
-"""Ownership health (DESIGN.md §4b.5): who has left, who has gone quiet, what nobody runs.
+"""Ownership health: who has left, who has gone quiet, what nobody runs.
 
 Every role reads the page; TPMs and admins reassign an owner from it.
 """

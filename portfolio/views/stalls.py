@@ -1,4 +1,4 @@
-"""The stalled-pilots page (DESIGN.md §4, §4b.2): every stall, and the decision it demands.
+"""The stalled-pilots page: every stall, and the decision it demands.
 
 Every role reads it; TPMs land on it. The initiative's owner, a TPM or an admin
 decides in place — scale, extend or kill — from a form in the stall's row.

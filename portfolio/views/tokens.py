@@ -1,4 +1,4 @@
-"""Personal API tokens (DESIGN.md §5): each user creates and revokes their own.
+"""Personal API tokens: each user creates and revokes their own.
 
 Anyone who reads the portfolio may hold tokens; outsiders get 404. A new key is
 shown once, in the response to the form that created it, and never again.

@@ -1,4 +1,4 @@
-"""Personal API tokens (DESIGN.md §5, issue 7): each reader creates and revokes their own on
+"""Personal API tokens: each reader creates and revokes their own on
 /account/tokens/; a key is shown once, only its hash is kept, and ``ApiTokenAuthentication``
 signs API requests in with it until it is revoked.
 

@@ -1,4 +1,4 @@
-"""What each recipient's weekly digest says (§4, §4b.8), built in a fixed number of queries."""
+"""What each recipient's weekly digest says, built in a fixed number of queries."""
 
 from datetime import UTC, date, datetime, timedelta
 

@@ -1,4 +1,4 @@
-"""The digest's pages (DESIGN.md §4, §4b.8): a TPM's settings and the preview of their next
+"""The digest's pages: a TPM's settings and the preview of their next
 digest. Only TPMs and admins have them: other roles get 403, outsiders 404.
 
 Time is frozen at ``NOW`` (Monday 2 Nov 2026, 09:00 UTC, after the digest hour), so the

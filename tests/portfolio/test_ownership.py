@@ -1,4 +1,4 @@
-"""Ownership health (DESIGN.md §4b.5): owners who left, silent owners, nobody Responsible.
+"""Ownership health: owners who left, silent owners, nobody Responsible.
 
 Time is frozen at ``NOW`` for the pages; the selector takes ``now`` directly.
 """

@@ -1,4 +1,4 @@
-"""The stalled-pilots page (DESIGN.md §4, §4b.2): every role reads it, the owner, a TPM or
+"""The stalled-pilots page: every role reads it, the owner, a TPM or
 an admin decides in place.
 
 Time is frozen at ``NOW`` (Monday 2 Nov 2026, 09:00 UTC); flags are made by the factory

@@ -1,4 +1,4 @@
-"""Stalled pilots: the daily detection (§4) and the decision a stall demands (§4b.2)."""
+"""Stalled pilots: the daily detection and the decision a stall demands."""
 
 from datetime import date, timedelta
 

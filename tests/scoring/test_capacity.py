@@ -1,4 +1,4 @@
-"""Capacity plans and the funding line (DESIGN.md §4), funded but blocked (§4b.3)."""
+"""Capacity plans and the funding line, funded but blocked."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal

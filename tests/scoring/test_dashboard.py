@@ -1,4 +1,4 @@
-"""The leadership dashboard (DESIGN.md §4): access, KPIs, the ranked table, the funding
+"""The leadership dashboard: access, KPIs, the ranked table, the funding
 line drawn before the filters, the CSV export, and a query count that does not grow
 with the portfolio."""
 

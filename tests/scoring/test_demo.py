@@ -1,5 +1,5 @@
 """`manage.py seed_demo` plans capacity so the funding line bites (issue 5, item 7), and
-records the line a week ago and today, so the digest has crossings to report (§4b.8)."""
+records the line a week ago and today, so the digest has crossings to report."""
 
 import io
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""The daily funding-line job records who crossed the line, for the digest (DESIGN.md §4b.8):
+"""The daily funding-line job records who crossed the line, for the digest:
 the first record of a quarter is a baseline, each change after it is one activity, and
 runs at once or again record nothing twice."""
 
