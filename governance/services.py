@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from portfolio.exceptions import DomainError
-from portfolio.models import STAGE_ORDER, Activity, Initiative, RiskTier, Stage
+from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, tier_allows_stage
 from portfolio.roles import Role, roles_of
 from portfolio.services import activity_record, portfolio_changed
 
@@ -211,7 +211,7 @@ def gate_blockers_given(*, initiative: Initiative, to_stage: str, today: date,
         return []
     blockers = []
     target = _stage_index(to_stage)
-    if initiative.risk_tier == RiskTier.PROHIBITED and target > _stage_index(Stage.ASSESSMENT):
+    if not tier_allows_stage(initiative.risk_tier, to_stage):
         blockers.append(PROHIBITED)
     gating = sorted((cp for cp in open_checkpoints
                      if _stage_index(cp.type.required_for) <= target),

@@ -21,7 +21,6 @@ from portfolio.models import (
     Activity,
     Dependency,
     Initiative,
-    RiskTier,
     Stage,
     StageTransition,
     Stakeholder,
@@ -30,6 +29,7 @@ from portfolio.models import (
     Team,
     Update,
     WorkerHeartbeat,
+    tier_allows_stage,
 )
 from portfolio.similarity import index_initiatives
 
@@ -181,8 +181,7 @@ def initiative_move_stage(*, initiative: Initiative, to_stage: str, actor, now: 
                           field="to_stage")
     is_back = (from_stage in STAGE_ORDER and to_stage in STAGE_ORDER
                and STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(from_stage))
-    if (initiative.risk_tier == RiskTier.PROHIBITED and to_stage in STAGE_ORDER
-            and STAGE_ORDER.index(to_stage) > STAGE_ORDER.index(Stage.ASSESSMENT)):
+    if not tier_allows_stage(initiative.risk_tier, to_stage):
         raise DomainError(PROHIBITED_STAYS, field="to_stage")
     if is_back and not note.strip():
         raise DomainError(BACK_NEEDS_NOTE, field="note")
@@ -397,8 +396,7 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
         if not can_steward_ownership(actor):
             raise PermissionDenied(NOT_STEWARD)
         owner_check(changes["owner"])
-    if (changes.get("risk_tier") == RiskTier.PROHIBITED and locked.stage in STAGE_ORDER
-            and STAGE_ORDER.index(locked.stage) > STAGE_ORDER.index(Stage.ASSESSMENT)):
+    if not tier_allows_stage(changes.get("risk_tier", locked.risk_tier), locked.stage):
         raise DomainError(PROHIBITED_STAYS, field="risk_tier")
     changed = {name: value for name, value in changes.items()
                if getattr(locked, name) != value}

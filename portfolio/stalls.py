@@ -151,6 +151,7 @@ def stalls_detect(*, now: datetime) -> DetectionResult:
     return DetectionResult(flagged=flagged, resolved=resolved, escalated=escalated)
 
 
+@transaction.atomic  # the resolutions and the mark that the standings are stale, together
 def _resolve_lapsed(*, now: datetime) -> int:
     open_flags = StallFlag.objects.open()
     moved = open_flags.exclude(initiative__stage=Stage.PILOT).resolve(

@@ -11,7 +11,7 @@ A fixed number of queries whatever the portfolio's size (pinned in
 whole portfolio is counting (stages, the stored flags, pilots by age) and rows are read
 only for what is shown:
 
-- the standings: the snapshot (1) and the audit tables' newest rows (1);
+- the standings: the snapshot (1) and whether a change is pending (1);
 - the KPIs: counts per stage (1), the stored flags (1), pilot ages (1);
 - the table: its count (1), its page's ids down the rank index (1) and their rows (1) —
   or, for the export, every row (1);

@@ -5,6 +5,7 @@ from portfolio.models.core import (
     AUTONOMY_ORDER,
     CONFIDENCE_CHOICES,
     IMPACT_CHOICES,
+    PROHIBITED_MAY_BE_IN,
     RISK_ORDER,
     STAGE_ORDER,
     Activity,
@@ -25,13 +26,14 @@ from portfolio.models.core import (
     Update,
     WorkerHeartbeat,
     text_limit,
+    tier_allows_stage,
 )
 from portfolio.models.digest import DigestDelivery, DigestRun, DigestSubscription
 from portfolio.models.stalls import StallDecision, StallFlag, StallReason, StallResolution
 from portfolio.models.tokens import ApiToken
 
 __all__ = [
-    "text_limit",
+    "PROHIBITED_MAY_BE_IN", "text_limit", "tier_allows_stage",
     "AUTONOMY_ORDER", "CONFIDENCE_CHOICES", "IMPACT_CHOICES", "RISK_ORDER", "STAGE_ORDER",
     "Activity", "ActivityKind", "ApiToken", "AutonomyLevel", "Category", "Dependency",
     "DigestDelivery", "DigestRun", "DigestSubscription", "Health", "Initiative",

@@ -67,6 +67,16 @@ class RiskTier(models.TextChoices):
 
 RISK_ORDER = [r.value for r in RiskTier]
 
+# The one definition of "a prohibited-risk initiative never goes beyond assessment": the
+# stages it may be in. The database constraint is built from it and every check in Python
+# asks ``tier_allows_stage`` (services refuse the move or edit, the gate names it).
+PROHIBITED_MAY_BE_IN = (Stage.IDEA, Stage.ASSESSMENT, Stage.PAUSED, Stage.RETIRED)
+
+
+def tier_allows_stage(risk_tier: str, stage: str) -> bool:
+    """Whether an initiative of ``risk_tier`` may be in ``stage``."""
+    return risk_tier != RiskTier.PROHIBITED or stage in PROHIBITED_MAY_BE_IN
+
 
 class RetirementReason(models.TextChoices):
     DATA_NOT_READY = "data_not_ready", "Data not ready"
@@ -227,9 +237,8 @@ class Initiative(models.Model):
             ),
             models.CheckConstraint(condition=~Q(stage=Stage.RETIRED) | ~Q(retirement_reason=""),
                                    name="initiative_retired_needs_reason"),
-            models.CheckConstraint(
-                condition=~Q(risk_tier=RiskTier.PROHIBITED)
-                | Q(stage__in=[Stage.IDEA, Stage.ASSESSMENT, Stage.PAUSED, Stage.RETIRED]),
+            models.CheckConstraint(  # tier_allows_stage, as SQL
+                condition=~Q(risk_tier=RiskTier.PROHIBITED) | Q(stage__in=PROHIBITED_MAY_BE_IN),
                 name="initiative_prohibited_stays_in_assessment",
             ),
             models.CheckConstraint(condition=Q(effort_weeks__isnull=True) | Q(effort_weeks__gt=0),

@@ -1,7 +1,8 @@
 """`manage.py refresh_standings`: recompute the dashboard's stored standings by hand.
 
-Beat runs it every few minutes, and a dashboard read that finds them stale queues it;
-run it after loading a large portfolio so the first reader does not wait. Without
+Every write that changes them queues the same job for the worker, and beat runs it every
+few minutes; run it by hand after loading data behind the services' back (a restore, a
+bulk SQL fix) so readers see current standings without waiting for beat. Without
 ``--force`` nothing is done when the standings are current.
 """
 
