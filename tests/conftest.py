@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import UserFactory
+from tests.factories import ADMIN_PERMISSIONS, UserFactory
 
 
 @pytest.fixture
@@ -34,3 +34,9 @@ def leader(db):
 def outsider(db):
     """Signed in, but holds no role."""
     return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def staff(db):
+    """An admin: a staff account with the admin's permissions on the portfolio, no role."""
+    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from governance.models import Checkpoint, CheckpointType
 from governance.services import EVIDENCE_NEEDED, NOT_A_REVIEWER, OWN_INITIATIVE
 from portfolio.models import Activity
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +28,6 @@ def detail(checkpoint):
 
 def etag(checkpoint):
     return f'"{checkpoint.pk}-{checkpoint.version}"'
-
-
-def client_for(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def _type(code="pen-test-review", name="Pen test review", required_for="pilot"):

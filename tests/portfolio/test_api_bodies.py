@@ -5,10 +5,10 @@ production and with DEBUG on, and nothing changes."""
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from portfolio.api.parsers import MAX_DEPTH
 from portfolio.models import Initiative
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +23,6 @@ NESTED = {
     ).encode(),
     "one level past the limit": ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)).encode(),
 }
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from portfolio.models import Initiative, Stage, Update
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,13 +19,6 @@ LIST = "/api/v1/initiatives/"
 
 def detail(initiative):
     return f"/api/v1/initiatives/{initiative.pk}/"
-
-
-def client_for(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.models import Activity, Initiative, Stage, StageTransition, StallFlag
@@ -19,8 +18,8 @@ from portfolio.stalls import (
     EXTEND_NEEDS_JUSTIFICATION,
     stall_decide,
 )
+from tests.clients import client_for
 from tests.factories import (
-    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     StallFlagFactory,
@@ -49,18 +48,6 @@ def frozen_clock():
 @pytest.fixture(autouse=True)
 def thresholds(settings):
     settings.PILOT_MAX_DAYS, settings.PILOT_IDLE_DAYS, settings.STALL_ESCALATE_WEEKS = 90, 21, 2
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
-
-
-def client_for(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def detail(flag):

@@ -26,7 +26,7 @@ from portfolio.tokens import (
     api_token_create,
     api_token_revoke,
 )
-from tests.factories import ADMIN_PERMISSIONS, FIXED_NOW, UserFactory
+from tests.factories import FIXED_NOW, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,11 +43,6 @@ def frozen_clock(settings):
     settings.TIME_ZONE = "UTC"
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 def api_request(authorization=None, *, method="get", csrf_checks=False):

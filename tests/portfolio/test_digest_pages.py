@@ -13,7 +13,6 @@ import time_machine
 from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.models import DigestDelivery, DigestSubscription, Stage
 from tests.factories import (
-    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     StallFlagFactory,
@@ -33,11 +32,6 @@ def frozen_clock(settings):
     settings.TIME_ZONE, settings.DIGEST_HOUR = "UTC", 7
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 @pytest.fixture

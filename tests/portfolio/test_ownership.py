@@ -16,7 +16,7 @@ from django.urls import reverse
 from portfolio import selectors, services
 from portfolio.forms import OwnershipFilterForm
 from portfolio.models import Activity, Initiative, Stakeholder
-from tests.factories import ADMIN_PERMISSIONS, FIXED_NOW, TeamFactory, UserFactory
+from tests.factories import FIXED_NOW, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +67,6 @@ def health(initiative, *, silent_days=21):
 @pytest.fixture
 def helper(db):
     return UserFactory(username="helper-pm", first_name="Hana", last_name="Helper", roles=["pm"])
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 # --- The definitions ------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from portfolio.stalls import (
     stall_decide,
 )
 from tests.factories import (
-    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     StallFlagFactory,
@@ -44,11 +43,6 @@ def frozen_clock():
 @pytest.fixture(autouse=True)
 def thresholds(settings):
     settings.PILOT_MAX_DAYS, settings.PILOT_IDLE_DAYS, settings.STALL_ESCALATE_WEEKS = 90, 21, 2
-
-
-@pytest.fixture
-def staff(db):
-    return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
 
 
 def days_ago(days, **extra):

@@ -10,7 +10,6 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from governance.services import checkpoints_sync
 from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
@@ -20,6 +19,7 @@ from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan, ScoringModel
 from scoring.selectors import active_scoring_model, ranked_initiatives
 from scoring.standings import standings_refresh
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
 from tests.scoring.test_dashboard import caught_up
 
@@ -29,13 +29,6 @@ RANKING = "/api/v1/ranking/"
 DASHBOARD = "/api/v1/dashboard/"
 PLANS = "/api/v1/capacity-plans/"
 READ_URLS = [RANKING, DASHBOARD, PLANS]
-
-
-def client_for(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def this_quarter():
