@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class PortfolioConfig(AppConfig):
     name = "portfolio"
     verbose_name = "Portfolio"
+
+    def ready(self):
+        # The embedded default's filesystem broker needs its folders before any process —
+        # the web server included, which queues jobs when writes commit — sends a task.
+        # Importing the Celery app (portfolio/__init__.py) runs before the settings are
+        # loaded, so the folders are made here, once they are.
+        from portfolio.celery import app, ensure_state_folders
+
+        ensure_state_folders(app.conf)

@@ -36,6 +36,7 @@ committed meanwhile.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -58,6 +59,8 @@ from scoring.models import (
     TeamStanding,
 )
 from scoring.selectors import active_scoring_model, ranked_initiatives
+
+logger = logging.getLogger(__name__)
 
 SNAPSHOT_ID = 1
 NEVER = date(2000, 1, 1)  # the as-of date of a snapshot row not yet filled in
@@ -89,7 +92,9 @@ def standings_invalidate(*, what: str) -> None:
     """Mark the standings stale, in the caller's transaction, and have the worker
     recompute them once it commits (``portfolio.hooks.register_change_listener``)."""
     StandingsInvalidation.objects.create(what=what[:40])
-    transaction.on_commit(_queue_refresh)
+    # robust: the write has committed; a broker that cannot take the message must not
+    # turn it into an error (the mark stays, and beat or the next read queues the job).
+    transaction.on_commit(_queue_refresh, robust=True)
 
 
 def is_current(snapshot: PortfolioSnapshot | None, *, now: datetime) -> bool:
@@ -246,7 +251,14 @@ def standings_current(*, now: datetime) -> PortfolioSnapshot:
 
 
 def _queue_refresh() -> None:
-    if cache.add(QUEUED_KEY, True, timeout=QUEUED_SECONDS):
-        from scoring.tasks import standings_refresh_task
+    """Send the refresh job once, however many writes and reads ask before it runs."""
+    if not cache.add(QUEUED_KEY, True, timeout=QUEUED_SECONDS):
+        return
+    from scoring.tasks import standings_refresh_task
 
-        transaction.on_commit(standings_refresh_task.delay)
+    try:
+        standings_refresh_task.delay()
+    except Exception:
+        cache.delete(QUEUED_KEY)  # not sent: the next write or read tries again
+        logger.warning("Could not queue the standings refresh; beat will run it.",
+                       exc_info=True)
