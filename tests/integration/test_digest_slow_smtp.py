@@ -42,9 +42,11 @@ def one_digest_due():
 def test_a_250_later_than_the_command_timeout_is_heard_and_the_digest_goes_once(
         smtp, settings, one_digest_due):
     delivery_id, at = one_digest_due
-    server = smtp(reply_delay=3.0)  # stores at once, confirms 3 s later
-    settings.EMAIL_TIMEOUT = 1
-    settings.EMAIL_DATA_TIMEOUT = 20
+    # Stores at once, confirms 8 s later: 5 s past the command timeout, 52 s before the
+    # data timeout; a loopback command answers well within 3 s on a busy machine too.
+    server = smtp(reply_delay=8.0)
+    settings.EMAIL_TIMEOUT = 3
+    settings.EMAIL_DATA_TIMEOUT = 60
 
     first = digest_send(delivery_id=delivery_id, now=at)
     # Whatever back-off a failure would have set has passed: nothing is sent again.
@@ -63,13 +65,14 @@ def test_a_250_later_than_the_command_timeout_is_heard_and_the_digest_goes_once(
 def test_a_250_later_than_the_data_timeout_sends_again_with_the_same_message_id(
         smtp, settings, one_digest_due):
     delivery_id, at = one_digest_due
-    server = smtp(reply_delay=5.0, delay_on=1)  # only the first DATA is confirmed late
-    settings.EMAIL_TIMEOUT = 1
-    settings.EMAIL_DATA_TIMEOUT = 1
+    # Only the first DATA is confirmed late: 7 s after the client stopped waiting.
+    server = smtp(reply_delay=10.0, delay_on=1)
+    settings.EMAIL_TIMEOUT = 3
+    settings.EMAIL_DATA_TIMEOUT = 3
 
     first = digest_send(delivery_id=delivery_id, now=at)
     assert first.status == "retry"
-    assert wait_for(lambda: server.handler.unanswered == 1, timeout=10), (
+    assert wait_for(lambda: server.handler.unanswered == 1, timeout=60), (
         "the server stored the first copy and the client left before its reply")
     second = digest_send(delivery_id=delivery_id, now=at + timedelta(seconds=first.retry_in))
 
