@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import date, timedelta
@@ -20,13 +19,14 @@ from urllib.parse import quote
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.db import connection, connections
+from django.db import connection
 
 from portfolio.celery import app as celery_app
 from portfolio.config import EMAIL_BACKENDS
 from portfolio.models import WorkerHeartbeat
 from portfolio.tasks import record_worker_heartbeat
 from tests.integration.smtp import SmtpServer
+from tests.threads import in_threads  # noqa: F401 (the integration tests import it here)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # The Monday of a fixed ISO week (2026-W49); runs happen at ``scheduled_at(PERIOD)``.
@@ -40,32 +40,6 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return bool(predicate())
-
-
-def in_threads(target, count: int, *args, **kwargs):
-    """Run ``target`` in ``count`` threads at once, each on its own database connection
-    (closed at the end); returns the results, re-raises the first error."""
-    start = threading.Barrier(count, timeout=30)
-    results, errors = [None] * count, []
-
-    def body(index):
-        try:
-            start.wait()
-            results[index] = target(*args, **kwargs)
-        except BaseException as error:  # noqa: BLE001 (reported to the test thread)
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a concurrent run hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 # --- SMTP ------------------------------------------------------------------------------------

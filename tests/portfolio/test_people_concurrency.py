@@ -3,7 +3,7 @@ duplicate, and every loser gets the same clear refusal a sequential request gets
 500). Needs real row-level concurrency, so PostgreSQL only; each race runs many rounds
 behind a barrier so both requests are in flight together."""
 
-import threading
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -15,6 +15,7 @@ from portfolio import services
 from portfolio.exceptions import DomainError
 from portfolio.models import Dependency, Stakeholder
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+from tests.threads import run_together
 
 ROUNDS = 30
 
@@ -28,28 +29,15 @@ def postgresql_only():
 
 
 def race(*calls) -> list[str]:
-    """Run each call in its own thread and connection, released together; their outcomes
-    ("ok" or the refusal's message), in no particular order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = []
-
-    def run(call):
+    """Run ``calls`` at once; each one's outcome: its result, or the refusal's message."""
+    def outcome(call):
         try:
-            barrier.wait(timeout=10)
-            outcomes.append(call())
+            return call()
         except DomainError as error:
-            outcomes.append(error.message)
+            return error.message
         except Exception as error:  # a 500 in waiting: recorded, so the test names it
-            outcomes.append(f"crashed: {error!r}")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+            return f"crashed: {error!r}"
+    return run_together(*[partial(outcome, call) for call in calls])
 
 
 def add_dependency(initiative, depends_on, actor):

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from conftest import require
 from portfolio.digest.content import digest_recipients, digests_build, period_of
@@ -21,6 +21,7 @@ from scoring.capacity import capacity_plan_set
 from scoring.models import FundingStatus
 from scoring.tasks import funding_line_record_task
 from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
+from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -237,29 +238,6 @@ def test_the_query_count_does_not_grow_with_the_portfolio(planner, size,
 RUNS = 4
 
 
-def _in_threads(target, count, **kwargs):
-    """``target`` in ``count`` threads, each on its own connection; their results."""
-    results, errors = [None] * count, []
-
-    def body(index):
-        try:
-            results[index] = target(**kwargs)
-        except BaseException as error:  # noqa: BLE001 (reported to the test thread)
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a concurrent run hung"
-    if errors:
-        raise errors[0]
-    return results
-
-
 def _race_after_reading(monkeypatch):
     """Each run reads the stored statuses, then waits for the others before writing."""
     read = threading.Barrier(RUNS, timeout=30)
@@ -285,11 +263,11 @@ def test_runs_at_once_record_each_baseline_and_each_crossing_once(monkeypatch):
                                            ("Tone checker", 6, 120))][1]
     _race_after_reading(monkeypatch)
 
-    assert _in_threads(services.funding_line_record, RUNS, now=FIXED_NOW) == [0] * RUNS
+    assert in_threads(services.funding_line_record, RUNS, now=FIXED_NOW) == [0] * RUNS
     assert FundingStatus.objects.count() == 3
 
     set_capacity(team, planner, 12)
-    results = _in_threads(services.funding_line_record, RUNS, now=LATER)
+    results = in_threads(services.funding_line_record, RUNS, now=LATER)
 
     assert sorted(results) == [0] * (RUNS - 1) + [1]
     assert [(c.initiative_id, c.details["funded"]) for c in crossings()] == [(refund.pk, False)]
