@@ -24,10 +24,9 @@ from django.utils import timezone
 
 from bench.measure import BASE_DIR, VENV_BIN, free_port, peak_rss_mb, stop
 from portfolio.celery import app as celery_app
-from portfolio.digest.content import digest_recipients, digests_build, period_of
-from portfolio.digest.delivery import digest_run, digest_send
-from portfolio.models import DigestDelivery, DigestRun
-from portfolio.models.digest import DeliveryStatus
+from portfolio.models import DeliveryStatus, DigestDelivery, DigestRun
+from portfolio.pilots.digest.content import digest_recipients, digests_build, period_of
+from portfolio.pilots.digest.delivery import digest_run, digest_send
 
 QUEUE = "bench-digest"
 

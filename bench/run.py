@@ -158,7 +158,7 @@ def _stall_figures(runs: int) -> dict:
 
     from bench.measure import timed
     from portfolio.models import StallFlag
-    from portfolio.stalls import stalls_detect
+    from portfolio.pilots.services import stalls_detect
 
     now = timezone.now()
     flagged = []

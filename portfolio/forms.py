@@ -14,18 +14,15 @@ from portfolio.models import (
     Stage,
     StageTransition,
     Stakeholder,
-    StallDecision,
-    StallReason,
     Team,
     Update,
     text_limit,
 )
 from portfolio.selectors import SORTS
-from portfolio.selectors.stalls import STALL_STATES
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
 
 
-def _any(choices):
+def any_of(choices):
     return [("", "Any"), *choices]
 
 
@@ -37,9 +34,9 @@ class InitiativeFilterForm(forms.Form):
                                                       "placeholder": "Title or summary"}))
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
                                   empty_label="Any", to_field_name="slug")
-    category = forms.ChoiceField(choices=_any(Category.choices), required=False)
-    stage = forms.ChoiceField(choices=_any(Stage.choices), required=False)
-    health = forms.ChoiceField(choices=_any(Health.choices), required=False)
+    category = forms.ChoiceField(choices=any_of(Category.choices), required=False)
+    stage = forms.ChoiceField(choices=any_of(Stage.choices), required=False)
+    health = forms.ChoiceField(choices=any_of(Health.choices), required=False)
     owner = forms.CharField(required=False, max_length=150,
                             help_text='A username, or "me".',
                             widget=forms.TextInput(attrs={"placeholder": "me or a username"}))
@@ -248,7 +245,7 @@ class KillLogFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200,
                         widget=forms.TextInput(attrs={"type": "search",
                                                       "placeholder": "Title, summary or lessons"}))
-    reason = forms.ChoiceField(choices=_any(RetirementReason.choices), required=False)
+    reason = forms.ChoiceField(choices=any_of(RetirementReason.choices), required=False)
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
                                   empty_label="Any", to_field_name="slug")
 
@@ -312,50 +309,6 @@ class DependencyForm(forms.Form):
 def add_refusal(form: forms.Form, error) -> None:
     """Show a service's ``DomainError`` on the field it names, or above the form."""
     form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
-# --- Stalled pilots and the digest ---------------------------------------------------------
-
-class StallFilterForm(forms.Form):
-    """The stalled-pilots page's filters; "only the teams I follow" is for digest readers."""
-
-    state = forms.ChoiceField(required=False, choices=[("", "All open"), *STALL_STATES])
-    team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
-                                  empty_label="Any", to_field_name="slug")
-    reason = forms.ChoiceField(choices=_any(StallReason.choices), required=False)
-    followed = forms.BooleanField(label="Only the teams I follow", required=False)
-
-    def __init__(self, *args, can_follow: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not can_follow:
-            del self.fields["followed"]
-
-
-class StallDecisionForm(RetirementFields):
-    """Scale, extend or kill a stalled pilot; ``portfolio.stalls.stall_decide`` has the rules."""
-
-    field_order = ["decision", "note", "extend_until", "retirement_reason", "retirement_lessons"]
-
-    decision = forms.ChoiceField(choices=StallDecision.choices, widget=forms.RadioSelect,
-                                 error_messages={"required": "Choose scale, extend or kill."})
-    note = forms.CharField(
-        # A decision's note is kept as the note of the stage move it makes.
-        label="Justification", required=False, max_length=text_limit(StageTransition, "note"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why. Required to extend; kept with the decision.")
-    extend_until = forms.DateField(
-        label="New decision date", required=False, widget=DATE_WIDGET,
-        help_text="Extend: the pilot is not flagged again before this date.")
-
-
-class DigestSettingsForm(forms.Form):
-    """The teams a TPM's weekly digest covers (none: every team), or no digest at all."""
-
-    teams = forms.ModelMultipleChoiceField(
-        label="Teams I follow", required=False, widget=forms.CheckboxSelectMultiple,
-        queryset=Team.objects.only("id", "name").order_by("name"),
-        help_text="Follow none to cover every team.")
-    opted_out = forms.BooleanField(label="Send me no weekly digest", required=False)
 
 
 # --- Personal API tokens -----------------------------------------------------------------------

@@ -9,9 +9,10 @@ import socket
 from celery import shared_task
 from django.utils import timezone
 
-from portfolio import services, stalls
-from portfolio.digest import delivery
+from portfolio import services
 from portfolio.moments import moment_or_now
+from portfolio.pilots import services as stalls
+from portfolio.pilots.digest import delivery
 
 
 @shared_task(name="portfolio.tasks.record_worker_heartbeat", ignore_result=True)

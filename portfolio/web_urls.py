@@ -1,8 +1,9 @@
 from django.urls import path
 
+from portfolio.pilots import views as pilots
 from portfolio.views import csv as csv_views
-from portfolio.views import digest, ownership, people, stalls, tokens
 from portfolio.views import initiatives as views
+from portfolio.views import ownership, people, tokens
 
 app_name = "portfolio"
 
@@ -28,10 +29,10 @@ urlpatterns = [
          name="dependency-create"),
     path("initiatives/<int:pk>/dependencies/<int:depends_on_id>/remove/",
          people.dependency_delete, name="dependency-delete"),
-    path("stalls/", stalls.stall_list, name="stall-list"),
-    path("stalls/<int:flag_id>/decide/", stalls.stall_decide, name="stall-decide"),
-    path("digest/settings/", digest.digest_settings, name="digest-settings"),
-    path("digest/preview/", digest.digest_preview, name="digest-preview"),
+    path("stalls/", pilots.stall_list, name="stall-list"),
+    path("stalls/<int:flag_id>/decide/", pilots.stall_decide, name="stall-decide"),
+    path("digest/settings/", pilots.digest_settings, name="digest-settings"),
+    path("digest/preview/", pilots.digest_preview, name="digest-preview"),
     path("account/tokens/", tokens.api_token_list, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", tokens.api_token_revoke, name="api-token-revoke"),
 ]

@@ -4,14 +4,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from portfolio.api import stalls, views
+from portfolio.api import kill_log, views
+from portfolio.pilots import api as pilots
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("initiatives", views.InitiativeViewSet, basename="initiative")
 router.register("teams", views.TeamViewSet, basename="team")
-router.register("stalls", stalls.StallFlagViewSet, basename="stall")
-router.register("kill-log", stalls.KillLogViewSet, basename="kill-log")
+router.register("stalls", pilots.StallFlagViewSet, basename="stall")
+router.register("kill-log", kill_log.KillLogViewSet, basename="kill-log")
 
 urlpatterns = [
     path("v1/", include((router.urls, "api"), namespace="api")),

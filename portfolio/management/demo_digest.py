@@ -18,12 +18,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from portfolio.config import EMAIL_BACKENDS
-from portfolio.digest.content import period_of, scheduled_at
-from portfolio.digest.delivery import digest_run, digest_send
-from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.management.demo_data import TEAM_STAFF
 from portfolio.models import StallFlag
-from portfolio.stalls import stall_decide, stalls_detect
+from portfolio.pilots.digest.content import period_of, scheduled_at
+from portfolio.pilots.digest.delivery import digest_run, digest_send
+from portfolio.pilots.digest.subscriptions import digest_subscription_set
+from portfolio.pilots.services import stall_decide, stalls_detect
 
 # Detection as if it had run daily: a few runs over the last five weeks give the flags
 # realistic ages (and the undecided ones time to escalate).

@@ -1,5 +1,5 @@
-"""The portfolio app's tables: the initiatives domain (``core``), stalled pilots
-(``stalls``), the weekly digest (``digest``) and personal API tokens (``tokens``)."""
+"""The portfolio app's tables: the initiatives domain (``core``), personal API tokens
+(``tokens``), and stalled pilots and the weekly digest (``portfolio.pilots.models``)."""
 
 from portfolio.models.core import (
     AUTONOMY_ORDER,
@@ -28,14 +28,23 @@ from portfolio.models.core import (
     text_limit,
     tier_allows_stage,
 )
-from portfolio.models.digest import DigestDelivery, DigestRun, DigestSubscription
-from portfolio.models.stalls import StallDecision, StallFlag, StallReason, StallResolution
 from portfolio.models.tokens import ApiToken
+from portfolio.pilots.models import (
+    DeliveryStatus,
+    DigestDelivery,
+    DigestRun,
+    DigestSubscription,
+    StallDecision,
+    StallFlag,
+    StallReason,
+    StallResolution,
+)
 
 __all__ = [
     "PROHIBITED_MAY_BE_IN", "text_limit", "tier_allows_stage",
     "AUTONOMY_ORDER", "CONFIDENCE_CHOICES", "IMPACT_CHOICES", "RISK_ORDER", "STAGE_ORDER",
-    "Activity", "ActivityKind", "ApiToken", "AutonomyLevel", "Category", "Dependency",
+    "Activity", "ActivityKind", "ApiToken", "AutonomyLevel", "Category", "DeliveryStatus",
+    "Dependency",
     "DigestDelivery", "DigestRun", "DigestSubscription", "Health", "Initiative",
     "InitiativeQuerySet", "InitiativeTerm", "RetirementReason", "RiskTier", "Stage",
     "StageTransition", "Stakeholder", "StallDecision", "StallFlag", "StallReason",

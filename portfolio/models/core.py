@@ -275,10 +275,12 @@ class Initiative(models.Model):
         return reverse("portfolio:initiative-detail", args=[self.pk])
 
     def days_in_stage(self, now: datetime) -> int:
-        return (now - self.stage_changed_at).days
+        """Whole days since it entered its stage at ``now`` (for a pilot: days in pilot)."""
+        return max((now - self.stage_changed_at).days, 0)
 
     def days_idle(self, now: datetime) -> int:
-        return (now - self.last_activity_at).days
+        """Whole days since its last activity at ``now``."""
+        return max((now - self.last_activity_at).days, 0)
 
     @property
     def has_ownership_gap(self) -> bool:

@@ -438,23 +438,3 @@ def ownership_problem_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, 
     counts = queryset.order_by().aggregate(**{
         f"n_{key}": Count("pk", filter=Q(**{key: True})) for key, _ in OWNERSHIP_PROBLEMS})
     return [(key, label, counts[f"n_{key}"]) for key, label in OWNERSHIP_PROBLEMS]
-
-
-# Reads of the stalled-pilots page and the digest's pages live in submodules.
-from portfolio.selectors.digest import (  # noqa: E402
-    DigestPreview,
-    digest_delivery_list,
-    digest_preview,
-    digest_subscription_get,
-    digest_tpm_choices,
-)
-from portfolio.selectors.stalls import (  # noqa: E402
-    stall_flag_list,
-    stall_state_counts,
-    with_current_stall_reason,
-)
-
-__all__ = [
-    "DigestPreview", "digest_delivery_list", "digest_preview", "digest_subscription_get",
-    "digest_tpm_choices", "stall_flag_list", "stall_state_counts", "with_current_stall_reason",
-]

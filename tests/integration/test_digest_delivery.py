@@ -19,11 +19,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portfolio.celery import app as celery_app
-from portfolio.digest import delivery as delivery_module
-from portfolio.digest.content import digest_recipients, digests_build, period_of, scheduled_at
-from portfolio.digest.delivery import digest_run
 from portfolio.models import DigestDelivery, DigestRun
-from portfolio.stalls import stalls_detect
+from portfolio.pilots.digest import delivery as delivery_module
+from portfolio.pilots.digest.content import (
+    digest_recipients,
+    digests_build,
+    period_of,
+    scheduled_at,
+)
+from portfolio.pilots.digest.delivery import digest_run
+from portfolio.pilots.services import stalls_detect
 from portfolio.tasks import digest_catch_up_task, digest_run_task
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
 from tests.integration.conftest import (

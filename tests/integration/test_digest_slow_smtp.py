@@ -16,10 +16,10 @@ from datetime import timedelta
 
 import pytest
 
-from portfolio.digest.content import scheduled_at
-from portfolio.digest.delivery import digest_run, digest_send
 from portfolio.models import DigestDelivery
-from portfolio.stalls import stalls_detect
+from portfolio.pilots.digest.content import scheduled_at
+from portfolio.pilots.digest.delivery import digest_run, digest_send
+from portfolio.pilots.services import stalls_detect
 from tests.factories import TeamFactory
 from tests.integration.conftest import PERIOD, make_stalled_pilot, make_tpm, wait_for
 

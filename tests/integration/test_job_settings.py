@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db import transaction
 
 from portfolio.celery import app as celery_app
-from portfolio.digest.content import scheduled_at
-from portfolio.digest.delivery import digest_run
 from portfolio.models import DigestDelivery, StallFlag
+from portfolio.pilots.digest.content import scheduled_at
+from portfolio.pilots.digest.delivery import digest_run
 from tests.factories import TeamFactory
 from tests.integration.conftest import PERIOD, make_stalled_pilot, make_tpm
 

@@ -18,10 +18,10 @@ from django.db import connection
 from django.utils import timezone
 
 from conftest import require
-from portfolio import stalls as stalls_module
 from portfolio.celery import app as celery_app
 from portfolio.models import Activity, StallFlag
-from portfolio.stalls import stalls_detect
+from portfolio.pilots import services as stalls_module
+from portfolio.pilots.services import stalls_detect
 from portfolio.tasks import stalls_detect_task
 from tests.factories import InitiativeFactory, TeamFactory
 from tests.integration.conftest import (

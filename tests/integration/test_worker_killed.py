@@ -19,10 +19,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portfolio.digest.content import period_of
-from portfolio.digest.delivery import digest_catch_up, digest_run
 from portfolio.models import DigestDelivery, DigestRun
-from portfolio.stalls import stalls_detect
+from portfolio.pilots.digest.content import period_of
+from portfolio.pilots.digest.delivery import digest_catch_up, digest_run
+from portfolio.pilots.services import stalls_detect
 from portfolio.tasks import digest_send_task
 from tests.factories import TeamFactory
 from tests.integration.conftest import make_stalled_pilot, make_tpm, wait_for

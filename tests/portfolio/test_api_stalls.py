@@ -11,9 +11,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.models import Activity, Initiative, Stage, StageTransition, StallFlag
-from portfolio.stalls import (
+from portfolio.pilots.digest.subscriptions import digest_subscription_set
+from portfolio.pilots.services import (
     EXTEND_DATE_IN_PAST,
     EXTEND_NEEDS_JUSTIFICATION,
     stall_decide,

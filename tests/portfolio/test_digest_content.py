@@ -6,16 +6,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portfolio.digest.content import (
+from portfolio.models import Activity, DigestDelivery, DigestSubscription, Stage
+from portfolio.pilots.digest.content import (
     digest_recipients,
     digests_build,
     next_period,
     period_of,
     scheduled_at,
 )
-from portfolio.models import Activity, DigestDelivery, DigestSubscription, Stage
+from portfolio.pilots.services import stall_decide, stalls_detect
 from portfolio.services import activity_record, initiative_move_stage
-from portfolio.stalls import stall_decide, stalls_detect
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,15 +8,15 @@ import pytest
 from django.core import mail
 
 from portfolio.celery import app as celery_app
-from portfolio.digest.delivery import (
+from portfolio.models import DigestDelivery, DigestRun, Stage
+from portfolio.pilots.digest.delivery import (
     classify_failure,
     digest_catch_up,
     digest_run,
     digest_send,
     retry_delay,
 )
-from portfolio.models import DigestDelivery, DigestRun, Stage
-from portfolio.stalls import stalls_detect
+from portfolio.pilots.services import stalls_detect
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

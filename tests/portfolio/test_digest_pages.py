@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.models import DigestDelivery, DigestSubscription, Stage
+from portfolio.pilots.digest.subscriptions import digest_subscription_set
 from tests.factories import (
     FIXED_NOW,
     InitiativeFactory,

@@ -18,7 +18,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from portfolio.digest.content import period_of
 from portfolio.models import (
     Activity,
     Category,
@@ -34,6 +33,7 @@ from portfolio.models import (
     Team,
     Update,
 )
+from portfolio.pilots.digest.content import period_of
 from portfolio.selectors import ownership_gaps, ownership_problem_counts
 from tests.factories import InitiativeFactory, UserFactory
 

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from portfolio.digest.subscriptions import digest_subscription_set
 from portfolio.models import Activity, Stage, StallFlag
-from portfolio.stalls import (
+from portfolio.pilots.digest.subscriptions import digest_subscription_set
+from portfolio.pilots.services import (
     ALREADY_RESOLVED,
     EXTEND_DATE_IN_PAST,
     EXTEND_NEEDS_JUSTIFICATION,

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from conftest import require
 from portfolio.exceptions import DomainError
 from portfolio.models import Activity, Stage, StallFlag
-from portfolio.services import initiative_move_stage, update_post
-from portfolio.stalls import (
+from portfolio.pilots.services import (
     EXTEND_DATE_IN_PAST,
     EXTEND_NEEDS_JUSTIFICATION,
     current_reason_sql,
@@ -19,6 +18,7 @@ from portfolio.stalls import (
     stalls_detect,
     stalls_due,
 )
+from portfolio.services import initiative_move_stage, update_post
 from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory, approve_all_checkpoints
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from conftest import require
-from portfolio.digest.content import digest_recipients, digests_build, period_of
 from portfolio.models import Activity
+from portfolio.pilots.digest.content import digest_recipients, digests_build, period_of
 from scoring import services
 from scoring.capacity import capacity_plan_set
 from scoring.models import FundingStatus

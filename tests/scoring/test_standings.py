@@ -22,9 +22,10 @@ from django.utils import timezone
 from conftest import require
 from governance import services as governance
 from governance.models import Checkpoint, CheckpointType
-from portfolio import csv_io, services, stalls
+from portfolio import csv_io, services
 from portfolio.accounts import user_deactivate
 from portfolio.models import Initiative, Stage, StallFlag
+from portfolio.pilots import services as stalls
 from scoring import dashboard as board_reads
 from scoring import services as scoring
 from scoring import standings as standings_module

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from portfolio.management.commands._now import add_now_argument, now_from
-from portfolio.stalls import stalls_detect
+from portfolio.pilots.services import stalls_detect
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ that a lost message or a killed worker left unsent. Needs a worker to send them.
 
 from django.core.management.base import BaseCommand
 
-from portfolio.digest.delivery import digest_catch_up
 from portfolio.management.commands._now import add_now_argument, now_from
+from portfolio.pilots.digest.delivery import digest_catch_up
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ catch-up job (or this command, run again later) retries it.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from portfolio.digest.delivery import digest_run, digest_send
 from portfolio.management.commands._now import add_now_argument, now_from
 from portfolio.models import DigestDelivery
+from portfolio.pilots.digest.delivery import digest_run, digest_send
 
 
 class Command(BaseCommand):

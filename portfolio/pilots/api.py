@@ -1,8 +1,8 @@
-"""API v1: stalled pilots, the decision each demands, and the kill log.
+"""API v1: stalled pilots and the decision each demands.
 
 The browser's rules: every role reads, outsiders get 404; the initiative's owner, a TPM
-or an admin decides (others 403, nothing changes). Filters are the pages' forms; reads go
-through the selectors, the decision through ``portfolio.stalls.stall_decide``.
+or an admin decides (others 403, nothing changes). Filters are the page's form; reads go
+through the selectors, the decision through ``services.stall_decide``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portfolio import selectors, stalls
 from portfolio.access import can_follow_teams, require_reader, require_stall_decider
 from portfolio.api.common import (
     ERROR,
@@ -30,7 +29,6 @@ from portfolio.api.common import (
 )
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
-from portfolio.forms import KillLogFilterForm, StallFilterForm
 from portfolio.models import (
     Initiative,
     RetirementReason,
@@ -41,6 +39,9 @@ from portfolio.models import (
     StallResolution,
     text_limit,
 )
+from portfolio.pilots import selectors
+from portfolio.pilots import services as stalls
+from portfolio.pilots.forms import StallFilterForm
 
 # --- Serializers -----------------------------------------------------------------------------
 
@@ -89,10 +90,10 @@ class StallFlagSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_days_in_pilot(self, flag) -> int:
-        return stalls.days_in_pilot(flag.initiative, self.context["now"])
+        return flag.initiative.days_in_stage(self.context["now"])
 
     def get_days_idle(self, flag) -> int:
-        return stalls.days_idle(flag.initiative, self.context["now"])
+        return flag.initiative.days_idle(self.context["now"])
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_weeks_undecided(self, flag):
@@ -103,7 +104,7 @@ class StallFlagSerializer(serializers.Serializer):
 
 
 class StallDecisionSerializer(InputSerializer):
-    """The browser's decision form: ``portfolio.stalls.stall_decide`` has the rules."""
+    """The browser's decision form: ``services.stall_decide`` has the rules."""
 
     decision = serializers.ChoiceField(choices=StallDecision.choices)
     note = serializers.CharField(
@@ -124,42 +125,6 @@ class StallDecisionSerializer(InputSerializer):
         help_text="Kill: required, what the next team should know.")
 
 
-class RetiredBySerializer(serializers.Serializer):
-    username = serializers.CharField(read_only=True)
-    name = serializers.CharField(read_only=True)
-
-
-class KillLogEntrySerializer(serializers.Serializer):
-    """A retired initiative from ``selectors.kill_log`` (with its ``retired_*`` annotations)."""
-
-    id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(read_only=True)
-    summary = serializers.CharField(read_only=True)
-    team = TeamRefSerializer(read_only=True)
-    owner = PersonSerializer(read_only=True)
-    retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,
-                                                read_only=True)
-    retirement_lessons = serializers.CharField(read_only=True)
-    retired_at = serializers.DateTimeField(source="stage_changed_at", read_only=True)
-    retired_by = serializers.SerializerMethodField(
-        help_text="Who retired it; null when no one is recorded (e.g. imported retired).")
-    retired_note = serializers.CharField(read_only=True, allow_null=True,
-                                         help_text="The note of the move to retired.")
-    url = serializers.SerializerMethodField()
-
-    @extend_schema_field(RetiredBySerializer(allow_null=True))
-    def get_retired_by(self, initiative):
-        username = initiative.retired_by_username
-        if not username:
-            return None
-        name = " ".join(part for part in (initiative.retired_by_first,
-                                          initiative.retired_by_last) if part)
-        return {"username": username, "name": name or username}
-
-    def get_url(self, initiative) -> str:
-        return f"/api/v1/initiatives/{initiative.pk}/"
-
-
 # --- Views -----------------------------------------------------------------------------------
 
 
@@ -170,10 +135,6 @@ STALL_FILTERS = filter_parameters(
     team="A team's slug.", reason="Why the pilot is stalled now.",
     followed=("TPMs and admins: only the teams they follow in their digest settings (every "
               "team when they follow none). Ignored for other roles."))
-
-KILL_LOG_FILTERS = filter_parameters(
-    KillLogFilterForm, q="Search titles, summaries and lessons.",
-    reason="The reason for retiring.", team="A team's slug.")
 
 DECIDE_DESCRIPTION = (
     "The initiative's owner, a TPM or an admin records **scale**, **extend** or **kill** on "
@@ -246,21 +207,3 @@ class StallFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         now = timezone.now()
         stalls.stall_decide(flag=flag, actor=request.user, now=now, **serializer.validated_data)
         return Response(self._serialized(get_object_or_404(_flags(now), pk=flag.pk), now))
-
-
-@extend_schema_view(
-    list=extend_schema(summary="The kill log: retired initiatives, newest first, searchable",
-                       parameters=KILL_LOG_FILTERS,
-                       responses={200: KillLogEntrySerializer(many=True),
-                                  400: ERROR, 401: ERROR, 404: ERROR}),
-)
-class KillLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    pagination_class = ApiPagination
-    serializer_class = KillLogEntrySerializer
-    queryset = Initiative.objects.none()  # for the schema; reads go through the selector
-
-    def list(self, request, *args, **kwargs):
-        require_reader(request.user)
-        filters = valid_query(KillLogFilterForm(request.query_params))
-        page = self.paginate_queryset(selectors.kill_log(filters=filters))
-        return self.get_paginated_response(KillLogEntrySerializer(page, many=True).data)

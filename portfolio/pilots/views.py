@@ -1,7 +1,9 @@
-"""The stalled-pilots page: every stall, and the decision it demands.
+"""The stalled-pilots page and the weekly digest's pages.
 
-Every role reads it; TPMs land on it. The initiative's owner, a TPM or an admin
-decides in place — scale, extend or kill — from a form in the stall's row.
+Every role reads the stalled-pilots page; TPMs land on it. The initiative's owner, a
+TPM or an admin decides in place — scale, extend or kill — from a form in the stall's
+row. Only TPMs and admins have a digest to set up and preview; other roles get 403,
+outsiders 404.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,16 +22,22 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods
 
-from portfolio import selectors, stalls
 from portfolio.access import (
     can_decide_stall,
     can_follow_teams,
+    can_run_digests,
+    require_digest_reader,
     require_reader,
     require_stall_decider,
 )
 from portfolio.exceptions import DomainError
-from portfolio.forms import StallDecisionForm, StallFilterForm, add_refusal
+from portfolio.forms import add_refusal
 from portfolio.models import Initiative, Stage, StallDecision, StallFlag, StallReason
+from portfolio.pilots import selectors
+from portfolio.pilots import services as stalls
+from portfolio.pilots.digest.subscriptions import digest_subscription_set
+from portfolio.pilots.forms import DigestSettingsForm, StallDecisionForm, StallFilterForm
+from portfolio.roles import Role, roles_of
 
 SCALED = "“{title}” moves to production."
 SCALE_WAITING = "Scale-up of “{title}” recorded; it moves once the gate opens. {note}"
@@ -70,8 +80,8 @@ def _row(flag: StallFlag, *, user, now: datetime, refused: tuple | None) -> Stal
     return StallRow(
         flag=flag, initiative=initiative, reason=StallReason(flag.current_reason).label,
         in_pilot=initiative.stage == Stage.PILOT,
-        days_in_pilot=stalls.days_in_pilot(initiative, now),
-        days_idle=stalls.days_idle(initiative, now),
+        days_in_pilot=initiative.days_in_stage(now),
+        days_idle=initiative.days_idle(now),
         weeks_flagged=max((now - flag.flagged_at).days // 7, 0),
         weeks_undecided=flag.weeks_undecided(now),
         form=form,
@@ -153,3 +163,56 @@ def _decided_message(flag: StallFlag) -> str:
     if flag.decision == StallDecision.EXTEND:
         return EXTENDED.format(title=title, until=date_format(flag.extended_until, "j M Y"))
     return KILLED.format(title=title)
+
+
+# --- The digest's pages ---------------------------------------------------------------------
+
+SAVED = "Digest settings saved."
+ONLY_ADMINS_PREVIEW_OTHERS = "Only an admin can preview someone else's digest."
+
+
+def digest_settings(request):
+    """The teams the digest covers (none: every team) and the opt-out; recent deliveries."""
+    require_digest_reader(request.user)
+    subscription = selectors.digest_subscription_get(user=request.user)
+    if request.method == "POST":
+        form = DigestSettingsForm(request.POST)
+        if form.is_valid():
+            digest_subscription_set(user=request.user, teams=form.cleaned_data["teams"],
+                                    opted_out=form.cleaned_data["opted_out"],
+                                    now=timezone.now())
+            messages.success(request, SAVED)
+            return redirect("portfolio:digest-settings")
+    elif subscription is not None:
+        form = DigestSettingsForm(initial={
+            "teams": [team.pk for team in subscription.teams.all()],
+            "opted_out": subscription.opted_out,
+        })
+    else:
+        form = DigestSettingsForm()
+    return render(request, "portfolio/digest_settings.html", {
+        "form": form,
+        "subscription": subscription,
+        "is_tpm": Role.TPM in roles_of(request.user),
+        "deliveries": selectors.digest_delivery_list(user=request.user),
+        "digest_hour": settings.DIGEST_HOUR,
+        "time_zone": settings.TIME_ZONE,
+    }, status=400 if form.errors else 200)
+
+
+def digest_preview(request):
+    """What the next digest would say to the signed-in user (an admin: to ``?user=``)."""
+    require_digest_reader(request.user)
+    reader = request.user
+    username = request.GET.get("user", "").strip()
+    if username and username != request.user.get_username():
+        if not can_run_digests(request.user):
+            raise PermissionDenied(ONLY_ADMINS_PREVIEW_OTHERS)
+        reader = get_object_or_404(get_user_model(), username=username)
+    preview = selectors.digest_preview(user=reader, now=timezone.now())
+    return render(request, "portfolio/digest_preview.html", {
+        "preview": preview,
+        "digest": preview.digest,
+        "is_self": reader.pk == request.user.pk,
+        "tpms": selectors.digest_tpm_choices() if can_run_digests(request.user) else None,
+    })

@@ -23,15 +23,15 @@ from django.utils import timezone
 
 from portfolio.models import (
     Activity,
+    DeliveryStatus,
     DigestDelivery,
     Initiative,
     Stage,
     StallFlag,
     StallReason,
 )
-from portfolio.models.digest import DeliveryStatus
+from portfolio.pilots.services import stall_reason
 from portfolio.roles import Role
-from portfolio.stalls import days_idle, days_in_pilot, stall_reason
 
 # "What changed" never reaches back further than this, whatever the last digest was.
 MAX_LOOKBACK = timedelta(weeks=5)
@@ -196,8 +196,8 @@ def _stall_item(flag: StallFlag, now: datetime) -> StallItem:
     reason = stall_reason(initiative, now) or flag.reason
     return StallItem(flag=flag, initiative=initiative,
                      reason=StallReason(reason).label,
-                     days_in_pilot=days_in_pilot(initiative, now),
-                     days_idle=days_idle(initiative, now),
+                     days_in_pilot=initiative.days_in_stage(now),
+                     days_idle=initiative.days_idle(now),
                      weeks_undecided=flag.weeks_undecided(now), url=_url(initiative))
 
 

@@ -28,7 +28,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
-from portfolio.digest.content import (
+from portfolio.models import DeliveryStatus, DigestDelivery, DigestRun
+from portfolio.pilots.digest.content import (
     digest_recipients,
     digest_render,
     digests_build,
@@ -36,8 +37,6 @@ from portfolio.digest.content import (
     scheduled_at,
     week_label,
 )
-from portfolio.models import DigestDelivery, DigestRun
-from portfolio.models.digest import DeliveryStatus
 
 # A pending delivery older than this with nothing sending it was lost: enqueue it again.
 CATCH_UP_GRACE = timedelta(minutes=5)

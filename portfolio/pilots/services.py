@@ -56,56 +56,60 @@ SCALE_NOTE = "Scale-up decided on a stalled pilot."
 
 
 # --- The rule ------------------------------------------------------------------------------
+# One table says what stalls a pilot; the SQL (``stalled_q``, ``current_reason_sql``,
+# ``stalls_due``) and the Python (``stall_reason``) forms are both built from it.
 
-def _cutoffs(now: datetime) -> tuple[datetime, datetime]:
-    """(entered pilot before this: too long, last activity before this: idle)."""
-    return (now - timedelta(days=settings.PILOT_MAX_DAYS),
-            now - timedelta(days=settings.PILOT_IDLE_DAYS))
+def _conditions(now: datetime) -> dict[str, tuple[str, datetime]]:
+    """Each way a pilot stalls: (the field, the moment it must be at or before)."""
+    return {
+        "too_long": ("stage_changed_at", now - timedelta(days=settings.PILOT_MAX_DAYS)),
+        "idle": ("last_activity_at", now - timedelta(days=settings.PILOT_IDLE_DAYS)),
+    }
+
+
+# Which reason each combination of conditions gives, the first that holds.
+_REASONS = (
+    ({"too_long", "idle"}, StallReason.TOO_LONG_AND_IDLE),
+    ({"too_long"}, StallReason.TOO_LONG),
+    ({"idle"}, StallReason.IDLE),
+)
+
+
+def _condition_qs(now: datetime, prefix: str = "") -> dict[str, Q]:
+    return {name: Q(**{f"{prefix}{field}__lte": cutoff})
+            for name, (field, cutoff) in _conditions(now).items()}
+
+
+def _pilot_q(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}stage": Stage.PILOT})
 
 
 def stalled_q(now: datetime, prefix: str = "") -> Q:
     """SQL: the initiative is a stalled pilot at ``now``. ``prefix`` reaches it via a relation."""
-    too_long, idle = _cutoffs(now)
-    return Q(**{f"{prefix}stage": Stage.PILOT}) & (
-        Q(**{f"{prefix}stage_changed_at__lte": too_long})
-        | Q(**{f"{prefix}last_activity_at__lte": idle}))
+    too_long, idle = _condition_qs(now, prefix).values()
+    return _pilot_q(prefix) & (too_long | idle)
 
 
 def current_reason_sql(now: datetime, prefix: str = "", default: str = "reason") -> Case:
     """SQL: ``stall_reason`` of the initiative reached via ``prefix``; where it is not a
     stalled pilot now (moved meanwhile, or extended), the ``default`` field's value."""
-    too_long_since, idle_since = _cutoffs(now)
-    pilot = Q(**{f"{prefix}stage": Stage.PILOT})
-    too_long = pilot & Q(**{f"{prefix}stage_changed_at__lte": too_long_since})
-    idle = pilot & Q(**{f"{prefix}last_activity_at__lte": idle_since})
-    return Case(When(too_long & idle, then=Value(StallReason.TOO_LONG_AND_IDLE.value)),
-                When(too_long, then=Value(StallReason.TOO_LONG.value)),
-                When(idle, then=Value(StallReason.IDLE.value)),
-                default=F(default), output_field=CharField())
+    holds = _condition_qs(now, prefix)
+    whens = []
+    for names, reason in _REASONS:
+        condition = _pilot_q(prefix)
+        for name in names:
+            condition &= holds[name]
+        whens.append(When(condition, then=Value(reason.value)))
+    return Case(*whens, default=F(default), output_field=CharField())
 
 
 def stall_reason(initiative: Initiative, now: datetime) -> str | None:
     """Why the initiative is a stalled pilot at ``now``; None when it is not one."""
     if initiative.stage != Stage.PILOT:
         return None
-    too_long_since, idle_since = _cutoffs(now)
-    too_long = initiative.stage_changed_at <= too_long_since
-    idle = initiative.last_activity_at <= idle_since
-    if too_long and idle:
-        return StallReason.TOO_LONG_AND_IDLE
-    if too_long:
-        return StallReason.TOO_LONG
-    if idle:
-        return StallReason.IDLE
-    return None
-
-
-def days_in_pilot(initiative: Initiative, now: datetime) -> int:
-    return max((now - initiative.stage_changed_at).days, 0)
-
-
-def days_idle(initiative: Initiative, now: datetime) -> int:
-    return max((now - initiative.last_activity_at).days, 0)
+    holding = {name for name, (field, cutoff) in _conditions(now).items()
+               if getattr(initiative, field) <= cutoff}
+    return next((reason for names, reason in _REASONS if names <= holding), None)
 
 
 # --- Detection -----------------------------------------------------------------------------
@@ -126,15 +130,15 @@ def stalls_due(*, now: datetime):
     pilots match and read them all.)
     """
     today = timezone.localdate(now)
-    too_long, idle = _cutoffs(now)
+    too_long, idle = _condition_qs(now).values()
     open_flag = StallFlag.objects.open().filter(initiative=OuterRef("pk"))
     extended = StallFlag.objects.filter(initiative=OuterRef("pk"), extended_until__gt=today)
     undecided = (Initiative.objects.filter(stage=Stage.PILOT)
                  .filter(~Exists(open_flag), ~Exists(extended))
                  .only("pk", "stage", "stage_changed_at", "last_activity_at")
                  .order_by())  # each side unordered: SQLite refuses ORDER BY inside UNION
-    return (undecided.filter(stage_changed_at__lte=too_long)
-            .union(undecided.filter(last_activity_at__lte=idle))
+    return (undecided.filter(too_long)
+            .union(undecided.filter(idle))
             .order_by("pk"))  # concurrent runs insert in one order: no deadlock
 
 
