@@ -6,17 +6,19 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self):
-        # Portfolio's write paths ask governance through hooks; portfolio never imports it.
-        from governance import api, demo, panels, selectors, services
+        # Portfolio asks governance through its extension points; it never imports it.
+        from governance import api, demo, extensions, panels, selectors, services
         from portfolio import hooks
-        from portfolio.api.serializers import register_detail_field
-        from portfolio.panels import register_detail_panel
 
-        hooks.register_stage_gate(services.gate_blockers)
-        hooks.register_profile_listener(services.checkpoints_sync)
-        hooks.register_stage_listener(services.checkpoints_request)
-        hooks.register_list_annotation(selectors.annotate_lists)
-        register_detail_panel(panels.governance_panel)
-        register_detail_field("governance", api.InitiativeGovernanceField)
-        hooks.register_demo_steps(before_load=demo.before_load, before_move=demo.before_move,
-                                  after_load=demo.after_load)
+        hooks.STAGE_GATES.register("governance", services.gate_blockers)
+        hooks.PROFILE_LISTENERS.register("governance", services.checkpoints_sync)
+        hooks.STAGE_LISTENERS.register("governance", services.checkpoints_request)
+        hooks.LIST_ANNOTATIONS.register("governance", selectors.annotate_lists)
+        hooks.DETAIL_PANELS.register("governance", panels.governance_panel)
+        hooks.API_DETAIL_FIELDS.register("governance", api.InitiativeGovernanceField)
+        for kind, spec in extensions.ACTIVITY_KINDS.items():
+            hooks.ACTIVITY_KINDS.register(kind, spec)
+        hooks.PAGES.register("governance:review-queue", extensions.REVIEW_QUEUE)
+        hooks.DEMO_STEPS.register("governance", hooks.DemoSteps(
+            before_load=demo.before_load, before_move=demo.before_move,
+            after_load=demo.after_load))

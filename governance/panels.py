@@ -1,11 +1,11 @@
-"""Governance's panel on the initiative page (``portfolio.panels``)."""
+"""Governance's panel on the initiative page (``portfolio.hooks.DETAIL_PANELS``)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from governance.selectors import governance_panel_context
-from portfolio.panels import Panel
+from portfolio.hooks import Panel
 
 
 def governance_panel(*, initiative, user) -> Panel:

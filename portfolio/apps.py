@@ -13,3 +13,12 @@ class PortfolioConfig(AppConfig):
         from portfolio.celery import app, ensure_state_folders
 
         ensure_state_folders(app.conf)
+
+        # Portfolio's own activity kinds and pages go through the extension points that
+        # the other apps use, so the timeline, the digest and the navigation read one list.
+        from portfolio import extensions, hooks
+
+        for kind, spec in extensions.ACTIVITY_KINDS.items():
+            hooks.ACTIVITY_KINDS.register(kind, spec)
+        for key, page in extensions.PAGES.items():
+            hooks.PAGES.register(key, page)

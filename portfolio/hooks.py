@@ -1,131 +1,214 @@
-"""Rules other apps add to portfolio's write paths, without portfolio importing them.
+"""The one way other apps extend portfolio (docs/architecture.md, "Extension points").
 
-Governance registers, from its ``AppConfig.ready``:
+Portfolio imports neither governance nor scoring. They extend it from their
+``AppConfig.ready`` by registering, under a key, an entry in one of the extension points
+below; portfolio's own code calls the functions at the end of this module. Every point is
+an ``ExtensionPoint``: typed, ordered by registration, and refusing a second entry under
+a key it already holds (``DuplicateRegistration``), so two apps cannot silently replace
+each other's rule.
 
-- a **stage gate**: ``gate(initiative=..., to_stage=..., now=...)`` returns what blocks
-  the initiative from entering ``to_stage`` (one plain phrase each, empty when
-  nothing does). ``initiative_move_stage`` asks every gate before a forward move or a
-  resume, so the browser, the API, the admin and imports share one gate.
-- a **profile listener**: ``listener(initiatives=[...], actor=..., now=...)`` runs in the
-  same transaction after initiatives are created or their AI profile changes (the
-  checkpoints that apply follow the profile).
-- a **list annotation**: ``annotate(queryset, now=...)`` returns the initiatives queryset
-  with more SQL annotations (``out_of_compliance``), adding no query; the initiative
-  list and the initiative page apply every one (``annotate_for_lists``).
+The points, what an entry is, and who calls it:
 
-Scoring registers a **change listener**: ``listener(what=...)`` runs inside the
-transaction of every write that changes something the portfolio's stored standings are
-computed from (``services.portfolio_changed``), so it can mark them stale there and then.
+- ``STAGE_GATES``: ``gate(initiative=, to_stage=, now=) -> [str]``, what blocks the move
+  (one plain phrase each); asked before every forward move or resume.
+- ``PROFILE_LISTENERS``: ``listener(initiatives=[...], actor=, now=)``; runs in the same
+  transaction after initiatives are created or their AI profile changes.
+- ``STAGE_LISTENERS``: ``listener(initiative=, from_stage=, actor=, now=)``; after each move.
+- ``LIST_ANNOTATIONS``: ``annotate(queryset, now=) -> queryset`` (SQL only, no query); the
+  initiative list and page apply every one.
+- ``CHANGE_LISTENERS``: ``listener(what=)``; inside every write to an input of the stored
+  standings.
+- ``DETAIL_PANELS``: ``provider(initiative=, user=) -> Panel | None``; the initiative page.
+- ``API_DETAIL_FIELDS``: ``factory() -> serializers.Field`` (read-only, ``source="*"``),
+  keyed by the field's name; the API's initiative detail.
+- ``ACTIVITY_KINDS``: an ``ActivityKind`` keyed by the kind: how its activities read on the
+  timeline and in the digest's "what changed". Every kind has exactly one.
+- ``PAGES``: a ``Page``: the navigation, and where each role lands after signing in.
+- ``DEMO_STEPS``: a ``DemoSteps``: the app's part of ``manage.py seed_demo``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
 
 # The fields of the AI profile: a change to any of them re-evaluates governance.
 PROFILE_FIELDS = ("risk_tier", "uses_personal_data", "customer_facing", "autonomy_level")
 
-StageGate = Callable[..., list[str]]
-ProfileListener = Callable[..., None]
-StageListener = Callable[..., None]
-_gates: list[StageGate] = []
-_listeners: list[ProfileListener] = []
-_stage_listeners: list[StageListener] = []
-ListAnnotation = Callable[..., object]
-_list_annotations: list[ListAnnotation] = []
-ChangeListener = Callable[..., None]
-_change_listeners: list[ChangeListener] = []
+Entry = TypeVar("Entry")
 
 
-def register_change_listener(listener: ChangeListener) -> ChangeListener:
-    if listener not in _change_listeners:
-        _change_listeners.append(listener)
-    return listener
+class DuplicateRegistration(ImproperlyConfigured):
+    """A second entry under a key an extension point already holds."""
 
 
-def changed(*, what: str) -> None:
-    for listener in _change_listeners:
-        listener(what=what)
+class ExtensionPoint(Generic[Entry]):
+    """Entries registered under unique keys, kept in the order they were registered."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, key: str, entry: Entry) -> Entry:
+        if key in self._entries:
+            raise DuplicateRegistration(
+                f"{self.name} already has an entry under {key!r}: "
+                f"{self._entries[key]!r}; refusing {entry!r}.")
+        self._entries[key] = entry
+        return entry
+
+    def unregister(self, key: str) -> None:
+        """For tests that add an entry of their own."""
+        self._entries.pop(key, None)
+
+    def get(self, key: str) -> Entry | None:
+        return self._entries.get(key)
+
+    def items(self) -> list[tuple[str, Entry]]:
+        return list(self._entries.items())
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(list(self._entries.values()))
+
+    def __repr__(self) -> str:
+        return f"<ExtensionPoint {self.name}: {', '.join(self._entries)}>"
 
 
-def register_stage_gate(gate: StageGate) -> StageGate:
-    if gate not in _gates:
-        _gates.append(gate)
-    return gate
+# --- What an entry is ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Panel:
+    """A panel on the initiative page."""
+
+    title: str
+    template: str                       # rendered with the panel's context
+    context: dict = field(default_factory=dict)
+    order: int = 100                    # lower comes first
 
 
-def register_profile_listener(listener: ProfileListener) -> ProfileListener:
-    if listener not in _listeners:
-        _listeners.append(listener)
-    return listener
+@dataclass(frozen=True)
+class ActivityKind:
+    """How an activity of one kind reads, told by the app that records it.
+
+    ``describe(activity)`` is what the timeline shows after the kind's label ("" for
+    nothing). An activity in the weekly digest's "what changed" names its ``digest_section``
+    (``stage_moves``, ``new_blockers`` or ``funding``); ``digest_when`` narrows which of
+    its activities count (SQL on ``Activity``); ``digest_text(activity)`` is the digest's line.
+    """
+
+    describe: Callable[..., str]
+    digest_section: str = ""
+    digest_when: Q = field(default_factory=Q)
+    digest_text: Callable[..., str] | None = None
 
 
-def register_list_annotation(annotate: ListAnnotation) -> ListAnnotation:
-    if annotate not in _list_annotations:
-        _list_annotations.append(annotate)
-    return annotate
+@dataclass(frozen=True)
+class Page:
+    """A page in the navigation. ``shown_to(user, roles)`` decides who sees it;
+    ``home_of`` the roles that land on it after signing in (in ``HOME_PRECEDENCE``);
+    ``order`` its place in the bar, where a reader's own home comes first."""
+
+    label: str
+    url_name: str
+    order: int
+    shown_to: Callable[..., bool]
+    query: str = ""
+    home_of: tuple[str, ...] = ()
 
 
-def annotate_for_lists(queryset, *, now):
-    """The queryset with every registered annotation applied (SQL only, no query)."""
-    for annotate in _list_annotations:
-        queryset = annotate(queryset, now=now)
-    return queryset
+@dataclass(frozen=True)
+class DemoSteps:
+    """An app's part of the demo portfolio. ``before_load()`` runs first (reference data a
+    flushed test database lacks); ``before_move(initiative=, to_stage=, at=, users=)``
+    runs before each stage move (governance decides the checkpoints the move needs, at
+    realistic times before it); ``after_load(loader=)`` runs once the portfolio is built."""
+
+    before_load: Callable[..., None] | None = None
+    before_move: Callable[..., None] | None = None
+    after_load: Callable[..., None] | None = None
 
 
-def register_stage_listener(listener: StageListener) -> StageListener:
-    """``listener(initiative=..., from_stage=..., actor=..., now=...)`` runs after each move."""
-    if listener not in _stage_listeners:
-        _stage_listeners.append(listener)
-    return listener
+STAGE_GATES: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoint("stage gates")
+PROFILE_LISTENERS: ExtensionPoint[Callable[..., None]] = ExtensionPoint("profile listeners")
+STAGE_LISTENERS: ExtensionPoint[Callable[..., None]] = ExtensionPoint("stage listeners")
+LIST_ANNOTATIONS: ExtensionPoint[Callable[..., object]] = ExtensionPoint("list annotations")
+CHANGE_LISTENERS: ExtensionPoint[Callable[..., None]] = ExtensionPoint("change listeners")
+DETAIL_PANELS: ExtensionPoint[Callable[..., Panel | None]] = ExtensionPoint("detail panels")
+API_DETAIL_FIELDS: ExtensionPoint[Callable[[], object]] = ExtensionPoint("API detail fields")
+ACTIVITY_KINDS: ExtensionPoint[ActivityKind] = ExtensionPoint("activity kinds")
+PAGES: ExtensionPoint[Page] = ExtensionPoint("pages")
+DEMO_STEPS: ExtensionPoint[DemoSteps] = ExtensionPoint("demo steps")
 
 
-def stage_moved(*, initiative, from_stage: str, actor, now) -> None:
-    for listener in _stage_listeners:
-        listener(initiative=initiative, from_stage=from_stage, actor=actor, now=now)
-
+# --- Portfolio calls these ----------------------------------------------------------------------
 
 def stage_gate_blockers(*, initiative, to_stage: str, now) -> list[str]:
-    return [blocker for gate in _gates
+    return [blocker for gate in STAGE_GATES
             for blocker in gate(initiative=initiative, to_stage=to_stage, now=now)]
 
 
 def profile_changed(*, initiatives: Iterable, actor, now) -> None:
     initiatives = list(initiatives)
-    for listener in _listeners:
+    for listener in PROFILE_LISTENERS:
         listener(initiatives=initiatives, actor=actor, now=now)
 
 
-# --- The demo portfolio -------------------------------------------------------------------------
-# ``seed_demo`` builds its history through the services, so the gates hold for it too.
-# Other apps add their part of the story: ``before_load()`` runs first (reference data a
-# flushed test database lacks); ``before_move(initiative=, to_stage=, at=, users=)``
-# runs before each stage move (governance decides the checkpoints the move needs, at
-# realistic times before it); ``after_load(loader=)`` runs once the portfolio is built.
-_demo_before_load: list[Callable[..., None]] = []
-_demo_before_move: list[Callable[..., None]] = []
-_demo_after_load: list[Callable[..., None]] = []
+def stage_moved(*, initiative, from_stage: str, actor, now) -> None:
+    for listener in STAGE_LISTENERS:
+        listener(initiative=initiative, from_stage=from_stage, actor=actor, now=now)
 
 
-def register_demo_steps(*, before_load: Callable[..., None] | None = None,
-                        before_move: Callable[..., None] | None = None,
-                        after_load: Callable[..., None] | None = None) -> None:
-    for registry, step in ((_demo_before_load, before_load), (_demo_before_move, before_move),
-                           (_demo_after_load, after_load)):
-        if step is not None and step not in registry:
-            registry.append(step)
+def annotate_for_lists(queryset, *, now):
+    """The queryset with every registered annotation applied (SQL only, no query)."""
+    for annotate in LIST_ANNOTATIONS:
+        queryset = annotate(queryset, now=now)
+    return queryset
+
+
+def changed(*, what: str) -> None:
+    for listener in CHANGE_LISTENERS:
+        listener(what=what)
+
+
+def detail_panels(*, initiative, user) -> list[Panel]:
+    panels = [provider(initiative=initiative, user=user) for provider in DETAIL_PANELS]
+    return sorted((panel for panel in panels if panel is not None), key=lambda p: p.order)
+
+
+def api_detail_fields() -> dict[str, object]:
+    return {name: factory() for name, factory in API_DETAIL_FIELDS.items()}
+
+
+def activity_kind(kind: str) -> ActivityKind | None:
+    return ACTIVITY_KINDS.get(kind)
+
+
+def digest_activity_q() -> Q:
+    """SQL: the activities the weekly digest reports as "what changed"."""
+    reported = Q(pk__in=[])
+    for kind, spec in ACTIVITY_KINDS.items():
+        if spec.digest_section:
+            reported |= Q(kind=kind) & spec.digest_when
+    return reported
 
 
 def demo_before_load(**kwargs) -> None:
-    for step in _demo_before_load:
-        step(**kwargs)
+    for steps in DEMO_STEPS:
+        if steps.before_load:
+            steps.before_load(**kwargs)
 
 
 def demo_before_move(**kwargs) -> None:
-    for step in _demo_before_move:
-        step(**kwargs)
+    for steps in DEMO_STEPS:
+        if steps.before_move:
+            steps.before_move(**kwargs)
 
 
 def demo_after_load(**kwargs) -> None:
-    for step in _demo_after_load:
-        step(**kwargs)
+    for steps in DEMO_STEPS:
+        if steps.after_load:
+            steps.after_load(**kwargs)

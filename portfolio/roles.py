@@ -4,6 +4,8 @@ from enum import StrEnum
 
 from django.urls import reverse
 
+from portfolio import hooks
+
 
 class Role(StrEnum):
     PM = "pm"
@@ -52,8 +54,28 @@ ADMIN_RUNS_DIGESTS = "portfolio.change_digestsubscription"
 
 def can_read_portfolio(user) -> bool:
     """Any role (or an admin who may view initiatives) reads the portfolio; a signed-in user
-    with neither sees nothing."""
-    return user.is_authenticated and (bool(roles_of(user)) or acts_as_admin(user, ADMIN_READS))
+    with neither, or an account that was deactivated, sees nothing."""
+    return user.is_authenticated and user.is_active and (
+        bool(roles_of(user)) or acts_as_admin(user, ADMIN_READS))
+
+
+# When a user holds several roles, the first of these that has a home page decides.
+HOME_PRECEDENCE = (Role.PM, Role.REVIEWER, Role.LEADERSHIP, Role.TPM)
+
+
+def page_url(page: hooks.Page) -> str:
+    url = reverse(page.url_name)
+    return f"{url}?{page.query}" if page.query else url
+
+
+def home_page_for(roles) -> hooks.Page | None:
+    """The registered page (``hooks.PAGES``) the first of ``roles`` lands on, if any."""
+    for role in HOME_PRECEDENCE:
+        if role in roles:
+            for page in hooks.PAGES:
+                if role in page.home_of:
+                    return page
+    return None
 
 
 def home_url_for(user) -> str:
@@ -66,17 +88,11 @@ def home_url_for(user) -> str:
     imports none.
     """
     roles = roles_of(user)
-    initiatives = reverse("portfolio:initiative-list")
-    if Role.PM in roles:
-        return f"{initiatives}?owner=me"
-    if Role.REVIEWER in roles:
-        return reverse("governance:review-queue")
-    if Role.LEADERSHIP in roles:
-        return reverse("scoring:dashboard")
-    if Role.TPM in roles:
-        return reverse("portfolio:stall-list")
+    home = home_page_for(roles)
+    if home is not None:
+        return page_url(home)
     if roles:
-        return initiatives
+        return reverse("portfolio:initiative-list")
     if user.is_staff:
         return reverse("admin:index")
     return reverse("no-role")

@@ -6,11 +6,14 @@ class ScoringConfig(AppConfig):
     verbose_name = "Scoring and capacity"
 
     def ready(self):
-        # seed_demo builds the demo through portfolio's hooks; portfolio never imports scoring.
+        # Portfolio reaches scoring through its extension points; it never imports it.
         from portfolio import hooks
-        from portfolio.api.serializers import register_detail_field
-        from scoring import api, demo, standings
+        from scoring import api, demo, extensions, standings
 
-        hooks.register_demo_steps(before_load=demo.before_load, after_load=demo.after_load)
-        hooks.register_change_listener(standings.standings_invalidate)
-        register_detail_field("score", api.InitiativeScoreField)
+        hooks.CHANGE_LISTENERS.register("scoring.standings", standings.standings_invalidate)
+        hooks.API_DETAIL_FIELDS.register("score", api.InitiativeScoreField)
+        for kind, spec in extensions.ACTIVITY_KINDS.items():
+            hooks.ACTIVITY_KINDS.register(kind, spec)
+        hooks.PAGES.register("scoring:dashboard", extensions.DASHBOARD)
+        hooks.DEMO_STEPS.register("scoring", hooks.DemoSteps(
+            before_load=demo.before_load, after_load=demo.after_load))

@@ -90,7 +90,7 @@ def portfolio_ranking(model: ScoringModel | None) -> list:
 
 def standings_invalidate(*, what: str) -> None:
     """Mark the standings stale, in the caller's transaction, and have the worker
-    recompute them once it commits (``portfolio.hooks.register_change_listener``)."""
+    recompute them once it commits (``portfolio.hooks.CHANGE_LISTENERS``)."""
     StandingsInvalidation.objects.create(what=what[:40])
     # robust: the write has committed; a broker that cannot take the message must not
     # turn it into an error (the mark stays, and beat or the next read queues the job).

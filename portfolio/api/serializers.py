@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from portfolio import hooks
 from portfolio.api.common import InputSerializer, RefuseUnknownFields
 from portfolio.forms import EFFORT_PATTERN, INITIATIVE_FIELDS, InitiativeForm
 from portfolio.models import (
@@ -131,16 +131,6 @@ _DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "stage", "stage_changed_at", "last_a
                   "updated_at"]
 
 
-# Fields other apps add to an initiative's detail (governance's checkpoints, scoring's
-# score), without portfolio importing them: ``register_detail_field(name, factory)`` from
-# their ``AppConfig.ready``; ``factory()`` returns a read-only field with ``source="*"``.
-_detail_fields: dict[str, Callable[[], serializers.Field]] = {}
-
-
-def register_detail_field(name: str, factory: Callable[[], serializers.Field]) -> None:
-    _detail_fields[name] = factory
-
-
 class InitiativeDetailSerializer(serializers.ModelSerializer):
     impact = ImpactField(read_only=True, allow_null=True, help_text=IMPACT_HELP)
     retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,
@@ -160,7 +150,8 @@ class InitiativeDetailSerializer(serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields.update((name, factory()) for name, factory in _detail_fields.items())
+        # Fields other apps add (governance's checkpoints, scoring's score).
+        fields.update(hooks.api_detail_fields())
         return fields
 
 

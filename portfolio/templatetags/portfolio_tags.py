@@ -2,7 +2,7 @@
 
 from django import template
 
-from portfolio.models import Stage, Stakeholder
+from portfolio import hooks
 
 register = template.Library()
 
@@ -16,15 +16,9 @@ def person(user) -> str:
 
 
 @register.filter
-def stage_label(value: str) -> str:
-    """The label of a stage value stored in an event's details."""
-    try:
-        return Stage(value).label
-    except ValueError:
-        return value
-
-
-@register.filter
-def raci_label(value: str) -> str:
-    """Responsible, Accountable, Consulted or Informed, from the stored letter."""
-    return dict(Stakeholder.Role.choices).get(value, value)
+def activity_details(activity) -> str:
+    """What the timeline shows after an activity's kind: ": " and the words the app that
+    records that kind registered (``hooks.ACTIVITY_KINDS``); nothing when it has none."""
+    spec = hooks.activity_kind(activity.kind)
+    text = spec.describe(activity) if spec is not None else ""
+    return f": {text}" if text else ""

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from portfolio import selectors, services
+from portfolio import hooks, selectors, services
 from portfolio.access import (
     can_coordinate,
     can_edit_initiative,
@@ -34,7 +34,6 @@ from portfolio.forms import (
     add_refusal,
 )
 from portfolio.models import Stakeholder
-from portfolio.panels import detail_panels
 from portfolio.similarity import similar_initiatives
 
 
@@ -129,7 +128,7 @@ def render_detail(request, initiative, *, status=200, **forms):
         "raci": [(role.label, relations.stakeholders[role.value])
                  for role in Stakeholder.Role],
         "history": selectors.initiative_history(initiative=initiative),
-        "panels": detail_panels(initiative=initiative, user=request.user),
+        "panels": hooks.detail_panels(initiative=initiative, user=request.user),
         "can_edit": can_edit,
         "can_coordinate": can_coordinate_it,
         "can_reassign": can_steward_ownership(request.user),

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from portfolio import services
+from portfolio import hooks, services
+from portfolio.hooks import Panel
 from portfolio.models import Activity, Initiative, StageTransition, Stakeholder, Update
-from portfolio.panels import Panel, register_detail_panel, unregister_detail_panel
 from tests.factories import (
     InitiativeFactory,
     TeamFactory,
@@ -310,12 +310,12 @@ def test_other_apps_add_panels_to_the_page(client, pm):
         return Panel(title="Governance checkpoints", template="portfolio/_panel_text.html",
                      context={"text": f"3 of 5 approved for {initiative.title}"})
 
-    register_detail_panel(checkpoints)
+    hooks.DETAIL_PANELS.register("test", checkpoints)
     try:
         client.force_login(pm)
         body = client.get(detail_url(initiative)).content.decode()
     finally:
-        unregister_detail_panel(checkpoints)
+        hooks.DETAIL_PANELS.unregister("test")
 
     assert "Governance checkpoints" in body
     assert f"3 of 5 approved for {initiative.title}" in body

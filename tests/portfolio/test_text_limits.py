@@ -7,9 +7,10 @@ from rest_framework.test import APIClient
 from governance.api import CheckpointDecideSerializer, CheckpointWaiveSerializer
 from governance.forms import DecideForm, WaiveForm
 from portfolio.api.serializers import InitiativeWriteSerializer, MoveSerializer, UpdateSerializer
-from portfolio.forms import InitiativeForm, StageMoveForm, StallDecisionForm, UpdateForm
+from portfolio.forms import InitiativeForm, StageMoveForm, UpdateForm
 from portfolio.models import Initiative, Update
 from portfolio.pilots.api import StallDecisionSerializer
+from portfolio.pilots.forms import StallDecisionForm
 from tests.factories import InitiativeFactory, TeamFactory
 
 # (browser form, its field, API serializer, its field): the same text, two doors.

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio import hooks
 from portfolio.models import (
     Activity,
     DeliveryStatus,
@@ -201,13 +202,9 @@ def _stall_item(flag: StallFlag, now: datetime) -> StallItem:
                      weeks_undecided=flag.weeks_undecided(now), url=_url(initiative))
 
 
-CHANGE_KINDS = Q(kind=Activity.Kind.STAGE_MOVED) | Q(kind=Activity.Kind.OUT_OF_COMPLIANCE) | Q(
-    kind=Activity.Kind.CHECKPOINT_DECIDED, details__status="rejected") | Q(
-    kind=Activity.Kind.FUNDING_CHANGED)
-
-
 def _changes(*, since: datetime, now: datetime) -> list[Activity]:
-    return list(Activity.objects.filter(CHANGE_KINDS, at__gt=since, at__lte=now)
+    """The activities every app says belong in "what changed" (``hooks.ACTIVITY_KINDS``)."""
+    return list(Activity.objects.filter(hooks.digest_activity_q(), at__gt=since, at__lte=now)
                 .select_related("initiative__team", "actor").order_by("at", "pk"))
 
 
@@ -259,28 +256,9 @@ def _digest_for(person, *, period: date, since: datetime, stall_items: list[Stal
 
 
 def _describe(activity: Activity) -> tuple[str, str]:
-    details = activity.details or {}
-    if activity.kind == Activity.Kind.STAGE_MOVED:
-        text = f"{_stage(details.get('from'))} → {_stage(details.get('to'))}"
-        if activity.actor:
-            text += f" by {activity.actor.get_full_name() or activity.actor.get_username()}"
-        return "stage_moves", text
-    if activity.kind == Activity.Kind.FUNDING_CHANGED:
-        where = "above" if details.get("funded") else "below"
-        text = f"now {where} the funding line for {details.get('quarter', 'the quarter')}"
-        if details.get("reason"):
-            text += f" ({details['reason']})"
-        return "funding", text
-    if activity.kind == Activity.Kind.CHECKPOINT_DECIDED:
-        return "new_blockers", f"{details.get('checkpoint', 'A checkpoint')} was rejected"
-    checkpoints = ", ".join(details.get("checkpoints", [])) or "a checkpoint"
-    if details.get("waiver_expired"):
-        return "new_blockers", f"out of compliance: the waiver of {checkpoints} expired"
-    return "new_blockers", f"out of compliance: {checkpoints} not approved"
-
-
-def _stage(value: str | None) -> str:
-    return Stage(value).label if value in Stage.values else (value or "?")
+    """(section, line): asked of the app that records the activity's kind."""
+    spec = hooks.activity_kind(activity.kind)
+    return spec.digest_section, (spec.digest_text or spec.describe)(activity)
 
 
 # --- Rendering -----------------------------------------------------------------------------

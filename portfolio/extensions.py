@@ -1,0 +1,104 @@
+"""What portfolio itself registers in its extension points (``portfolio.hooks``): how its
+own activities read, and its pages in the navigation. Other apps register theirs the same
+way, so the timeline, the digest and the navigation treat every app alike."""
+
+from __future__ import annotations
+
+from portfolio.hooks import ActivityKind, Page
+from portfolio.models import Activity, Stage, Stakeholder
+from portfolio.roles import Role
+
+
+def stage_label(value: str | None) -> str:
+    """The label of a stage value stored in an event's details."""
+    return Stage(value).label if value in Stage.values else (value or "?")
+
+
+def _stage_moved(activity: Activity) -> str:
+    details = activity.details or {}
+    return f"{stage_label(details.get('from'))} → {stage_label(details.get('to'))}"
+
+
+def _stage_moved_in_digest(activity: Activity) -> str:
+    text = _stage_moved(activity)
+    if activity.actor:
+        text += f" by {activity.actor.get_full_name() or activity.actor.get_username()}"
+    return text
+
+
+def _people_changed(activity: Activity) -> str:
+    details = activity.details or {}
+    if details.get("added"):
+        what = f"added {details['added']}"
+    elif details.get("left"):
+        what = f"{details['left']} left"
+    else:
+        what = f"removed {details.get('removed', '')}"
+    role = details.get("role", "")
+    return f"{what} ({dict(Stakeholder.Role.choices).get(role, role)})"
+
+
+def _dependency_changed(activity: Activity) -> str:
+    details = activity.details or {}
+    how = "now depends on" if details.get("added") else "no longer depends on"
+    return f"{how} “{details.get('title', '')}”"
+
+
+def _owner_changed(activity: Activity) -> str:
+    details = activity.details or {}
+    return f"{details.get('from', '')} → {details.get('to', '')}"
+
+
+def _nothing(activity: Activity) -> str:
+    return ""
+
+
+ACTIVITY_KINDS = {
+    Activity.Kind.CREATED: ActivityKind(describe=_nothing),
+    Activity.Kind.EDITED: ActivityKind(describe=_nothing),
+    Activity.Kind.STAGE_MOVED: ActivityKind(describe=_stage_moved, digest_section="stage_moves",
+                                            digest_text=_stage_moved_in_digest),
+    Activity.Kind.UPDATE_POSTED: ActivityKind(describe=_nothing),
+    Activity.Kind.OWNER_CHANGED: ActivityKind(describe=_owner_changed),
+    Activity.Kind.STALL_FLAGGED: ActivityKind(describe=_nothing),
+    Activity.Kind.STALL_DECIDED: ActivityKind(describe=_nothing),
+    Activity.Kind.STALL_ESCALATED: ActivityKind(describe=_nothing),
+    Activity.Kind.PEOPLE_CHANGED: ActivityKind(describe=_people_changed),
+    Activity.Kind.DEPENDENCY_CHANGED: ActivityKind(describe=_dependency_changed),
+}
+
+
+def _reads(user, roles) -> bool:
+    return True  # the navigation is only built for readers of the portfolio
+
+
+def _pm(user, roles) -> bool:
+    return Role.PM in roles
+
+
+def _follows_teams(user, roles) -> bool:
+    from portfolio.access import can_follow_teams
+
+    return can_follow_teams(user)
+
+
+def _staff(user, roles) -> bool:
+    return user.is_staff
+
+
+PAGES = {
+    "my-initiatives": Page("My initiatives", "portfolio:initiative-list", order=10,
+                           shown_to=_pm, query="owner=me", home_of=(Role.PM,)),
+    "portfolio:initiative-list": Page("All initiatives", "portfolio:initiative-list",
+                                      order=40, shown_to=_reads),
+    "portfolio:kill-log": Page("Kill log", "portfolio:kill-log", order=50, shown_to=_reads),
+    "portfolio:ownership-health": Page("Ownership", "portfolio:ownership-health", order=60,
+                                       shown_to=_reads),
+    "portfolio:stall-list": Page("Stalled pilots", "portfolio:stall-list", order=70,
+                                 shown_to=_reads, home_of=(Role.TPM,)),
+    "portfolio:digest-settings": Page("Digest", "portfolio:digest-settings", order=80,
+                                      shown_to=_follows_teams),
+    "portfolio:api-tokens": Page("API tokens", "portfolio:api-tokens", order=100,
+                                 shown_to=_reads),
+    "admin:index": Page("Admin", "admin:index", order=110, shown_to=_staff),
+}
