@@ -131,28 +131,78 @@ OPEN_STATUSES = [CheckpointStatus.NOT_STARTED, CheckpointStatus.IN_REVIEW,
                  CheckpointStatus.REJECTED]
 
 
+# --- The checkpoint rules (docs/architecture.md, "Governance") ------------------------------
+#
+# Each rule is needed in SQL (to filter, count and flag whole lists in one query) and in
+# Python (for rows already fetched). Each is written once as a ``Q`` over a checkpoint
+# here and once as a ``Checkpoint`` method, from the same constants;
+# tests/governance/test_rule_agreement.py proves the two agree on every combination of
+# the fields they read.
+
+def cleared_q(today: date) -> Q:
+    """Cleared: approved, or waived with a waiver that runs to ``today`` or later.
+    In Python: ``Checkpoint.is_cleared``."""
+    return (Q(status=CheckpointStatus.APPROVED)
+            | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
+
+
+def _later_gates(stage: str) -> list[str]:
+    """The stages after the one that follows ``stage`` (on the lifecycle)."""
+    return [s.value for s in STAGE_ORDER[STAGE_ORDER.index(stage) + 2:]]
+
+
+def upcoming_q() -> Q:
+    """Upcoming: it gates a stage later than the initiative's next, so its review is not
+    requested yet (``governance.services.checkpoints_request`` requests it when the
+    initiative reaches the stage before its gate). Paused and retired initiatives have
+    none upcoming. In Python: ``Checkpoint.is_upcoming``."""
+    condition = Q()
+    for stage in STAGE_ORDER:
+        if _later_gates(stage):
+            condition |= Q(initiative__stage=stage, type__required_for__in=_later_gates(stage))
+    return condition
+
+
+def overdue_q(today: date) -> Q:
+    """Overdue: requested (not upcoming), still open (not started, in review or
+    rejected) and its due date is before ``today``. In Python: ``Checkpoint.is_overdue``."""
+    return Q(status__in=OPEN_STATUSES, due_date__lt=today) & ~upcoming_q()
+
+
+def gates_current_stage_q() -> Q:
+    """Its type gates the initiative's current stage or an earlier one (off the
+    lifecycle, none does). In Python: ``CheckpointType.gates(initiative.stage)``."""
+    condition = Q()
+    for gated in GATED_STAGES:
+        condition |= Q(type__required_for=gated,
+                       initiative__stage__in=STAGE_ORDER[STAGE_ORDER.index(gated):])
+    return condition
+
+
+def out_of_compliance_q(today: date) -> Q:
+    """The checkpoint puts its initiative out of compliance: it applies (not retired), it
+    is not cleared, and it gates the stage the initiative is in or an earlier one — the
+    gate, asked of the stage it already reached. In Python:
+    ``Checkpoint.puts_out_of_compliance``."""
+    return Q(retired_at__isnull=True) & ~cleared_q(today) & gates_current_stage_q()
+
+
 class CheckpointQuerySet(models.QuerySet):
     def applicable(self) -> CheckpointQuerySet:
         """Checkpoints that apply now (not retired because the profile changed)."""
         return self.filter(retired_at__isnull=True)
 
     def cleared(self, today: date) -> CheckpointQuerySet:
-        """Approved, or waived with a waiver that has not expired."""
-        return self.filter(Q(status=CheckpointStatus.APPROVED)
-                           | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
-
-    def actionable(self) -> CheckpointQuerySet:
-        """Reviews due now: the checkpoint gates the initiative's next stage or an earlier
-        one. Those gating later stages are upcoming; paused and retired work waits."""
-        gating = Q()
-        for index, stage in enumerate(STAGE_ORDER):
-            gating |= Q(initiative__stage=stage,
-                        type__required_for__in=[s.value for s in STAGE_ORDER[:index + 2]])
-        return self.filter(gating)
+        return self.filter(cleared_q(today))
 
     def uncleared(self, today: date) -> CheckpointQuerySet:
-        return self.exclude(Q(status=CheckpointStatus.APPROVED)
-                            | Q(status=CheckpointStatus.WAIVED, waiver_expires_on__gte=today))
+        return self.exclude(cleared_q(today))
+
+    def actionable(self) -> CheckpointQuerySet:
+        """Reviews due now: the initiative is on the lifecycle and the checkpoint is not
+        upcoming (it gates the next stage or an earlier one). Paused and retired work
+        waits."""
+        return self.filter(initiative__stage__in=STAGE_ORDER).exclude(upcoming_q())
 
 
 class Checkpoint(models.Model):
@@ -220,16 +270,21 @@ class Checkpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.type} on {self.initiative}"
 
+    # The rules above, in Python, for rows already fetched (with their initiative and type).
+
     def is_cleared(self, today: date) -> bool:
         return self.status == CheckpointStatus.APPROVED or (
             self.status == CheckpointStatus.WAIVED and self.waiver_expires_on is not None
             and self.waiver_expires_on >= today)
 
-    def is_actionable(self) -> bool:
-        """Whether its review is due now (see ``CheckpointQuerySet.actionable``)."""
+    def is_upcoming(self) -> bool:
         stage = self.initiative.stage
-        return stage in STAGE_ORDER and (STAGE_ORDER.index(self.type.required_for)
-                                         <= STAGE_ORDER.index(stage) + 1)
+        return stage in STAGE_ORDER and self.type.required_for in _later_gates(stage)
 
     def is_overdue(self, today: date) -> bool:
-        return self.status in OPEN_STATUSES and self.due_date < today
+        return (self.status in OPEN_STATUSES and self.due_date < today
+                and not self.is_upcoming())
+
+    def puts_out_of_compliance(self, today: date) -> bool:
+        return (self.retired_at is None and not self.is_cleared(today)
+                and self.type.gates(self.initiative.stage))

@@ -33,11 +33,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from governance.models import (
-    GATED_STAGES,
-    OPEN_STATUSES,
     Checkpoint,
     CheckpointStatus,
     CheckpointType,
+    out_of_compliance_q,
+    overdue_q,
 )
 from governance.services import gate_blockers
 from portfolio.access import require_reader
@@ -54,46 +54,28 @@ def _noon(today: date) -> datetime:
 
 # --- Out of compliance ----------------------------------------------------------------------
 
-def _gating_condition() -> Q:
-    """The checkpoint's type gates the initiative's current stage or an earlier one.
-
-    Written over the checkpoint's own initiative (``initiative__stage``), which inside
-    ``with_compliance``'s subquery is the outer row: one OR per gated stage.
-    """
-    condition = Q()
-    for gated in GATED_STAGES:
-        condition |= Q(type__required_for=gated,
-                       initiative__stage__in=STAGE_ORDER[STAGE_ORDER.index(gated):])
-    return condition
-
-
 def with_compliance(queryset: QuerySet[Initiative], *, today: date) -> QuerySet[Initiative]:
     """Annotate ``out_of_compliance``: in SQL, one ``EXISTS`` per row, no extra query.
 
-    An initiative is out of compliance when its stage is on the lifecycle (idea to scaled;
-    paused and retired never are) and one of its applicable checkpoints (not retired) gates
-    that stage or an earlier one (``type.required_for`` at or before its stage) and is not
-    cleared: neither approved nor waived with a waiver expiring on or after ``today``.
-    It is the gate, asked of the stage the initiative is already in.
+    An initiative is out of compliance when one of its checkpoints puts it there
+    (``governance.models.out_of_compliance_q``: applicable, not cleared as of ``today``,
+    gating its current stage or an earlier one). Off the lifecycle (paused, retired)
+    nothing gates, so the subquery is skipped there.
     """
-    uncleared = (Checkpoint.objects.applicable().uncleared(today)
-                 .filter(_gating_condition(), initiative=OuterRef("pk")))
+    breaching = Checkpoint.objects.filter(out_of_compliance_q(today), initiative=OuterRef("pk"))
     return queryset.annotate(out_of_compliance=ExpressionWrapper(
-        Q(stage__in=STAGE_ORDER) & Exists(uncleared), output_field=BooleanField()))
+        Q(stage__in=STAGE_ORDER) & Exists(breaching), output_field=BooleanField()))
 
 
 def annotate_lists(queryset: QuerySet[Initiative], *, now: datetime) -> QuerySet[Initiative]:
-    """Portfolio's list hook (``portfolio.hooks.register_list_annotation``)."""
+    """Portfolio's list hook (``portfolio.hooks.LIST_ANNOTATIONS``)."""
     return with_compliance(queryset, today=timezone.localdate(now))
 
 
-def _out_of_compliance(initiative: Initiative, checkpoints: list[Checkpoint],
-                       today: date) -> list[Checkpoint]:
-    """The checkpoints that put it out of compliance, from rows already fetched."""
-    if initiative.stage not in STAGE_ORDER:
-        return []
-    return [cp for cp in checkpoints if cp.retired_at is None and not cp.is_cleared(today)
-            and cp.type.gates(initiative.stage)]
+def _out_of_compliance(checkpoints: list[Checkpoint], today: date) -> list[Checkpoint]:
+    """The checkpoints that put their initiative out of compliance, from rows already
+    fetched (``Checkpoint.puts_out_of_compliance``)."""
+    return [cp for cp in checkpoints if cp.puts_out_of_compliance(today)]
 
 
 # --- One initiative's progress ------------------------------------------------------------------
@@ -107,6 +89,7 @@ class CheckpointRow:
     overdue: bool
     gating_now: bool             # gates the current stage or an earlier one
     upcoming: bool = False       # gates a later stage than the next: not requested yet
+    out_of_compliance: bool = False  # it puts the initiative out of compliance
 
 
 @dataclass(frozen=True)
@@ -125,20 +108,19 @@ class Progress:
         return round(100 * self.cleared / self.total) if self.total else 100
 
 
-def _row(checkpoint: Checkpoint, initiative: Initiative, today: date) -> CheckpointRow:
-    expired = (checkpoint.status == CheckpointStatus.WAIVED
-               and not checkpoint.is_cleared(today))
-    stage = initiative.stage
-    upcoming = stage in STAGE_ORDER and (STAGE_ORDER.index(checkpoint.type.required_for)
-                                         > STAGE_ORDER.index(stage) + 1)
+def _row(checkpoint: Checkpoint, today: date) -> CheckpointRow:
+    """What a page shows of one checkpoint, its initiative and type already fetched."""
+    cleared = checkpoint.is_cleared(today)
+    expired = checkpoint.status == CheckpointStatus.WAIVED and not cleared
     return CheckpointRow(
         checkpoint=checkpoint,
         status="waiver_expired" if expired else checkpoint.status,
         label="Waiver expired" if expired else checkpoint.get_status_display(),
-        cleared=checkpoint.is_cleared(today),
-        overdue=checkpoint.is_overdue(today) and not upcoming,
-        gating_now=checkpoint.type.gates(initiative.stage),
-        upcoming=upcoming,
+        cleared=cleared,
+        overdue=checkpoint.is_overdue(today),
+        gating_now=checkpoint.type.gates(checkpoint.initiative.stage),
+        upcoming=checkpoint.is_upcoming(),
+        out_of_compliance=checkpoint.puts_out_of_compliance(today),
     )
 
 
@@ -169,7 +151,9 @@ def governance_progress(initiative: Initiative, *, today: date,
     if checkpoints is None:
         checkpoints = _applicable_checkpoints(initiative)
     checkpoints = sorted(checkpoints, key=_by_gate)
-    rows = [_row(cp, initiative, today) for cp in checkpoints]
+    for checkpoint in checkpoints:
+        checkpoint.initiative = initiative  # its own: the rules read the stage, no query
+    rows = [_row(cp, today) for cp in checkpoints]
     next_stage = _next_stage(initiative.stage)
     blockers = (gate_blockers(initiative=initiative, to_stage=next_stage, now=_noon(today))
                 if next_stage else [])
@@ -177,7 +161,7 @@ def governance_progress(initiative: Initiative, *, today: date,
         cleared=sum(row.cleared for row in rows), total=len(rows),
         next_stage=next_stage, next_stage_label=Stage(next_stage).label if next_stage else "",
         next_stage_blockers=blockers,
-        out_of_compliance=_out_of_compliance(initiative, checkpoints, today),
+        out_of_compliance=_out_of_compliance(checkpoints, today),
         rows=rows, open_rows=[row for row in rows if not row.cleared],
     )
 
@@ -243,11 +227,11 @@ def heat_map(initiatives, *, today: date) -> HeatMap:
                 cells.append(_NOT_APPLICABLE_CELL)
                 continue
             checkpoint.initiative = initiative
-            row = _row(checkpoint, initiative, today)
+            row = _row(checkpoint, today)
             cells.append(HeatCell(status=row.status, label=row.label,
                                   checkpoint_id=checkpoint.pk, overdue=row.overdue))
         rows.append(HeatRow(initiative=initiative, cells=cells, out_of_compliance=bool(
-            _out_of_compliance(initiative, list(mine.values()), today))))
+            _out_of_compliance(list(mine.values()), today))))
     return HeatMap(types=columns, rows=rows)
 
 
@@ -267,8 +251,14 @@ class _Median(Aggregate):
     output_field = FloatField()
 
 
-def _decided_days() -> dict[int, tuple[float, int]]:
-    """type id -> (median days from request to decision, decisions), over decided checkpoints."""
+def _lead_times() -> dict[int, LeadTime]:
+    """Checkpoint type id -> the median days its reviews took, for the types decided before.
+
+    Over every decided checkpoint (approved, rejected or waived): the days from
+    ``requested_at`` to ``decided_at``, fractional, and their median per type (the mean of
+    the middle two for an even count). One query: a grouped ``percentile_cont`` on
+    PostgreSQL; on SQLite the (type, requested, decided) triples, median in Python.
+    """
     decided = Checkpoint.objects.filter(status__in=DECIDED_STATUSES, decided_at__isnull=False)
     if connection.vendor == "postgresql":
         seconds = Func(F("decided_at"), F("requested_at"), arg_joiner=" - ",
@@ -277,29 +267,15 @@ def _decided_days() -> dict[int, tuple[float, int]]:
         rows = (decided.order_by().values("type_id")
                 .annotate(median=_Median(seconds), n=Count("id"))
                 .values_list("type_id", "median", "n"))
-        return {type_id: (median / 86400, n) for type_id, median, n in rows}
+        return {type_id: LeadTime(days=median / 86400, decided=n)
+                for type_id, median, n in rows}
     spans: dict[int, list[float]] = defaultdict(list)
     for type_id, requested_at, decided_at in (decided.order_by()
                                               .values_list("type_id", "requested_at",
                                                            "decided_at")):
         spans[type_id].append((decided_at - requested_at).total_seconds() / 86400)
-    return {type_id: (statistics.median(days), len(days)) for type_id, days in spans.items()}
-
-
-def review_lead_times() -> dict[int, LeadTime]:
-    """Checkpoint type id -> the median days its reviews take, for every type.
-
-    Over every decided checkpoint (approved, rejected or waived): the days from
-    ``requested_at`` (when it started to apply) to ``decided_at``, fractional, and their
-    median per type (the mean of the middle two for an even count). A type nobody has
-    decided yet falls back to its ``review_days``, with ``decided == 0``.
-    Queries: the types, and one over decided checkpoints (a grouped ``percentile_cont``
-    on PostgreSQL; on SQLite the (type, requested, decided) triples, median in Python).
-    """
-    history = _decided_days()
-    return {t.pk: (LeadTime(days=history[t.pk][0], decided=history[t.pk][1])
-                   if t.pk in history else LeadTime(days=float(t.review_days), decided=0))
-            for t in CheckpointType.objects.all()}
+    return {type_id: LeadTime(days=statistics.median(days), decided=len(days))
+            for type_id, days in spans.items()}
 
 
 @dataclass(frozen=True)
@@ -322,26 +298,23 @@ class Forecast:
 
 
 def production_forecast(initiative: Initiative, *, today: date,
-                        checkpoints: list[Checkpoint] | None = None,
-                        lead_times: dict[int, LeadTime] | None = None) -> Forecast:
+                        checkpoints: list[Checkpoint] | None = None) -> Forecast:
     """The earliest realistic production date, from how long reviews actually take.
 
     Method: take every applicable checkpoint that gates production or an earlier stage and
     is not cleared (approved, or waived and unexpired, as of ``today``). Each is expected
-    to be decided its type's median lead time (``review_lead_times``, rounded up to whole
-    days) after it was requested: ``requested_at`` (local date) + median — but not before
-    ``today``, since an overdue review is still open. Reviews run in parallel, so the
-    forecast is the latest of those dates, or ``today`` when nothing is open. ``warning``
-    is set when the forecast falls after ``initiative.target_production_date``.
+    to be decided its type's median lead time (``_lead_times``, rounded up to whole days;
+    a type nobody decided yet takes its ``review_days``) after it was requested:
+    ``requested_at`` (local date) + median — but not before ``today``, since an overdue
+    review is still open. Reviews run in parallel, so the forecast is the latest of those
+    dates, or ``today`` when nothing is open. ``warning`` is set when the forecast falls
+    after ``initiative.target_production_date``.
     Other blockers (the exit contract, the measured result) are not dated, so not counted.
-    Queries: the checkpoints and the decided checkpoints' lead times, unless given.
+    Queries: the checkpoints (unless given) and the decided checkpoints' lead times.
     """
     if checkpoints is None:
         checkpoints = _applicable_checkpoints(initiative)
-    if lead_times is None:
-        # Only the history: a type without one falls back to its review_days below.
-        lead_times = {type_id: LeadTime(days=days, decided=n)
-                      for type_id, (days, n) in _decided_days().items()}
+    lead_times = _lead_times()
     pending = []
     for checkpoint in checkpoints:
         if (checkpoint.retired_at is not None or checkpoint.is_cleared(today)
@@ -381,7 +354,7 @@ def governance_panel_context(*, initiative: Initiative, today: date) -> dict:
 QUEUE_FILTERS = {
     "pending": lambda today: Q(status=CheckpointStatus.NOT_STARTED),
     "in_review": lambda today: Q(status=CheckpointStatus.IN_REVIEW),
-    "overdue": lambda today: Q(status__in=OPEN_STATUSES, due_date__lt=today),
+    "overdue": overdue_q,
     "rejected": lambda today: Q(status=CheckpointStatus.REJECTED),
     "lapsed": lambda today: Q(status=CheckpointStatus.WAIVED),  # uncleared: its waiver expired
 }
@@ -407,7 +380,8 @@ def review_queue_counts(queue: QuerySet[Checkpoint], *, today: date) -> dict[str
 
 
 def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[Checkpoint]:
-    """One row per checkpoint with what the queue shows, overdue first, then by due date."""
+    """One row per checkpoint with what the queue shows, overdue first (``overdue_first``
+    is 0 exactly when ``overdue_q`` holds), then by due date."""
     return (queue.select_related("initiative__team", "type", "reviewer")
             .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
                   "initiative__id", "initiative__title", "initiative__stage",
@@ -416,7 +390,7 @@ def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[C
                   "type__required_for", "reviewer__username", "reviewer__first_name",
                   "reviewer__last_name")
             .annotate(overdue_first=Case(
-                When(status__in=OPEN_STATUSES, due_date__lt=today, then=Value(0)),
+                When(overdue_q(today), then=Value(0)),
                 default=Value(1), output_field=IntegerField()))
             .order_by("overdue_first", "due_date", "initiative__title", "pk"))
 

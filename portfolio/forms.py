@@ -18,7 +18,7 @@ from portfolio.models import (
     Update,
     text_limit,
 )
-from portfolio.selectors import SORTS
+from portfolio.selectors import OWNERSHIP_PROBLEMS, SORTS
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
 
 
@@ -255,9 +255,7 @@ class OwnershipFilterForm(forms.Form):
 
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
                                   empty_label="Any", to_field_name="slug")
-    problem = forms.ChoiceField(required=False, choices=[
-        ("", "Any"), ("owner_left", "Owner left"), ("owner_silent", "Owner silent"),
-        ("nobody_responsible", "Nobody Responsible")])
+    problem = forms.ChoiceField(required=False, choices=any_of(OWNERSHIP_PROBLEMS))
 
 
 class ReassignOwnerForm(forms.Form):

@@ -282,11 +282,6 @@ class Initiative(models.Model):
         """Whole days since its last activity at ``now``."""
         return max((now - self.last_activity_at).days, 0)
 
-    @property
-    def has_ownership_gap(self) -> bool:
-        """The accountable owner has left (their account is deactivated)."""
-        return not self.owner.is_active
-
 
 class Stakeholder(models.Model):
     """A person's RACI role on an initiative."""

@@ -210,27 +210,6 @@ def decided_history(pm, reviewer, code, spans):
             decided_at=FIXED_NOW - timedelta(days=100 - days))
 
 
-def test_review_lead_times_are_medians_per_type_with_the_catalogue_as_fallback(pm, reviewer):
-    decided_history(pm, reviewer, "security-review", [2, 4, 9])        # median 4
-    decided_history(pm, reviewer, "evaluation-plan", [1, 3, 6, 20])    # median (3 + 6) / 2
-    # Open checkpoints (the rest of those initiatives) are not history.
-
-    lead_times = selectors.review_lead_times()
-
-    by_code = {t.code: lead_times[t.pk] for t in CheckpointType.objects.all()}
-    assert by_code["security-review"] == selectors.LeadTime(days=4.0, decided=3)
-    assert by_code["evaluation-plan"] == selectors.LeadTime(days=4.5, decided=4)
-    assert by_code["ip-licensing"] == selectors.LeadTime(days=7.0, decided=0)   # review_days
-
-
-def test_review_lead_times_take_two_queries_however_many_types(
-        pm, reviewer, django_assert_num_queries):
-    decided_history(pm, reviewer, "security-review", [2, 4])
-    decided_history(pm, reviewer, "ip-licensing", [5])
-    with django_assert_num_queries(2):   # the types; the decided checkpoints
-        selectors.review_lead_times()
-
-
 def pilot_initiative(pm, *, target, requested_at=FIXED_NOW):
     initiative = InitiativeFactory(owner=pm, contracted=True, stage="pilot",
                                    target_production_date=target)
@@ -254,6 +233,33 @@ def test_forecast_is_the_latest_expected_decision_and_warns_after_the_target(pm,
         "reliability-rollback"}
     assert forecast.warning is True
     assert forecast.days_late == 20
+
+
+def test_forecast_waits_each_types_median_lead_time_or_else_its_review_days(pm, reviewer):
+    decided_history(pm, reviewer, "observability", [2, 4, 9])          # median 4
+    decided_history(pm, reviewer, "feedback-loop", [1, 3, 6, 20])      # median (3 + 6) / 2
+    # Open checkpoints (the rest of those initiatives) are not history.
+    initiative = pilot_initiative(pm, target=None)
+
+    forecast = selectors.production_forecast(initiative, today=TODAY)
+
+    lead = {p.checkpoint.type.code: p.lead_time for p in forecast.pending}
+    assert lead["observability"] == selectors.LeadTime(days=4.0, decided=3)
+    assert lead["feedback-loop"] == selectors.LeadTime(days=4.5, decided=4)
+    assert lead["operational-runbook"].decided == 0       # nobody decided one: review_days
+    assert lead["operational-runbook"].days == CheckpointType.objects.get(
+        code="operational-runbook").review_days
+    expected = {p.checkpoint.type.code: p.expected_on for p in forecast.pending}
+    assert expected["feedback-loop"] == TODAY + timedelta(days=5)   # 4.5 rounded up
+
+
+def test_forecast_takes_two_queries_however_many_types_were_decided(
+        pm, reviewer, django_assert_num_queries):
+    decided_history(pm, reviewer, "observability", [2, 4])
+    decided_history(pm, reviewer, "feedback-loop", [5])
+    initiative = pilot_initiative(pm, target=None)
+    with django_assert_num_queries(2):   # its checkpoints; the decided checkpoints
+        selectors.production_forecast(initiative, today=TODAY)
 
 
 def test_forecast_rounds_a_fractional_median_up_and_an_overdue_review_is_due_today(pm):
