@@ -1,4 +1,5 @@
-"""The Django admin for governance: the catalogue is edited here, decisions are not.
+"""The Django admin for governance: the catalogue is edited here (its saves and deletions go
+through ``services.checkpoint_type_save`` and ``checkpoint_type_delete``), decisions are not.
 
 Checkpoints are read-only in the admin: they are decided on the review pages, where only
 a reviewer who neither owns nor sponsors the initiative may decide (segregation of
@@ -11,11 +12,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from governance import services
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from governance.selectors import with_compliance
 from portfolio.admin import HistoryAdmin, InitiativeAdmin, ReadOnlyAdminMixin
 from portfolio.models import Initiative
-from portfolio.services import portfolio_changed
 
 READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a governance "
                   "reviewer who neither owns nor sponsors the initiative may approve, reject "
@@ -42,13 +43,18 @@ class CheckpointTypeAdmin(HistoryAdmin):
         return obj.applies_when
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # Which checkpoints apply, and so what blocks whom, follows the catalogue.
-        portfolio_changed(what="catalogue")
+        services.checkpoint_type_save(checkpoint_type=obj, actor=request.user,
+                                      now=timezone.now())
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        portfolio_changed(what="catalogue")
+        services.checkpoint_type_delete(checkpoint_type=obj, actor=request.user,
+                                        now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        now = timezone.now()
+        for checkpoint_type in queryset:
+            services.checkpoint_type_delete(checkpoint_type=checkpoint_type,
+                                            actor=request.user, now=now)
 
 
 @admin.register(Checkpoint)

@@ -16,7 +16,7 @@ from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from portfolio.exceptions import DomainError
 from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, tier_allows_stage
 from portfolio.roles import Role, roles_of
-from portfolio.services import activity_record, portfolio_changed
+from portfolio.services import activity_record, initiative_touch, portfolio_changed
 
 EXIT_CONTRACT_MISSING = "the exit contract ({fields} missing)"
 MEASURED_RESULT_MISSING = "the measured result against the exit contract"
@@ -183,6 +183,33 @@ def checkpoints_request(*, initiative: Initiative, from_stage: str, actor, now: 
         _save(checkpoint, actor, now)
 
 
+# --- The catalogue ----------------------------------------------------------------------------
+
+@transaction.atomic
+def checkpoint_type_save(*, checkpoint_type: CheckpointType, actor,
+                         now: datetime) -> CheckpointType:
+    """Add a catalogue entry, or save the edit of one (its fields already set, e.g. by the
+    admin's form, or back to a past version from its history). The change history says who
+    and when; which checkpoints apply, and so what blocks whom, follows the catalogue, so
+    the portfolio's derived views are told (``portfolio_changed``)."""
+    checkpoint_type._history_user = actor
+    checkpoint_type._history_date = now
+    checkpoint_type.full_clean()
+    checkpoint_type.save()
+    portfolio_changed(what="catalogue")
+    return checkpoint_type
+
+
+@transaction.atomic
+def checkpoint_type_delete(*, checkpoint_type: CheckpointType, actor, now: datetime) -> None:
+    """Remove a catalogue entry no checkpoint uses (one in use is retired instead: the
+    database refuses to delete it)."""
+    checkpoint_type._history_user = actor
+    checkpoint_type._history_date = now
+    checkpoint_type.delete()
+    portfolio_changed(what="catalogue")
+
+
 # --- The gate ---------------------------------------------------------------------------------
 
 def gate_blockers(*, initiative: Initiative, to_stage: str, now: datetime) -> list[str]:
@@ -282,7 +309,7 @@ def _record_history(checkpoint: Checkpoint, actor, now: datetime) -> None:
 def _record_decision(checkpoint: Checkpoint, actor, now: datetime) -> None:
     # simple-history does not see a queryset UPDATE: record the new state explicitly.
     _record_history(checkpoint, actor, now)
-    Initiative.objects.filter(pk=checkpoint.initiative_id).update(last_activity_at=now)
+    initiative_touch(checkpoint.initiative, now)  # a decision is activity; never backwards
     activity_record(initiative=checkpoint.initiative, kind=Activity.Kind.CHECKPOINT_DECIDED,
                     actor=actor, now=now,
                     details={"checkpoint": checkpoint.type.name, "status": checkpoint.status})

@@ -10,6 +10,7 @@ the initiatives whose owner left, and each initiative they had a role on records
 timeline that they left.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,3 +103,32 @@ def user_deactivate(*, user, actor, now: datetime) -> bool:
                         actor=actor, now=now,
                         details={"left": user.get_username(), "role": stake.role})
     return True
+
+
+@transaction.atomic
+def user_save(*, user, changed_fields: Iterable[str], actor, now: datetime) -> None:
+    """Save an account added or edited in the admin, its fields already set by the form.
+
+    Unticking "active" is leaving: the other changes are saved and the person leaves through
+    ``user_deactivate`` (refused for one's own account). Ticking it again brings them back;
+    either way the initiatives they own change their ownership gaps on the dashboard.
+    """
+    changed_fields = set(changed_fields)
+    leaving = user.pk is not None and "is_active" in changed_fields and not user.is_active
+    if leaving:
+        user.is_active = True  # saved with the other fields; leaving is recorded below
+    user.save()
+    if leaving:
+        user_deactivate(user=user, actor=actor, now=now)
+    elif "is_active" in changed_fields:
+        portfolio_changed(what="account")  # back again: no longer an ownership gap
+
+
+@transaction.atomic
+def user_delete(*, user) -> None:
+    """Delete an account the record never names (a mistake, a test login); anyone it names
+    is deactivated instead (``user_deletion_refusal`` says why)."""
+    refusal = user_deletion_refusal(user=user)
+    if refusal:
+        raise DomainError(refusal)
+    user.delete()

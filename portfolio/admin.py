@@ -16,6 +16,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio import accounts, services
+from portfolio.access import initiative_rights
 from portfolio.exceptions import DomainError
 from portfolio.models import (
     Activity,
@@ -33,6 +34,7 @@ from portfolio.models import (
     Update,
     WorkerHeartbeat,
 )
+from portfolio.pilots.digest.subscriptions import digest_subscription_set
 
 
 class AdminRefusal(Exception):
@@ -74,6 +76,17 @@ class TeamAdmin(HistoryAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        services.team_save(team=obj, actor=request.user, now=timezone.now())
+
+    def delete_model(self, request, obj):
+        services.team_delete(team=obj, actor=request.user, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        now = timezone.now()
+        for team in queryset:
+            services.team_delete(team=team, actor=request.user, now=now)
 
 
 class ThroughServicesInline(admin.TabularInline):
@@ -200,6 +213,14 @@ class InitiativeAdmin(RefusalMessageAdmin):
         if obj is None:  # nothing to show about a lifecycle that has not started
             return [fs for fs in fieldsets if fs[0] not in ("Record",)]
         return fieldsets
+
+    # Who opens and changes initiatives here: ``access.initiative_rights``, like the pages
+    # and the API. The admin's rights are model-wide (the same for every initiative).
+    def has_view_permission(self, request, obj=None):
+        return initiative_rights(request.user).admin_view
+
+    def has_change_permission(self, request, obj=None):
+        return initiative_rights(request.user).admin_change
 
     def save_model(self, request, obj, form, change):
         now = timezone.now()
@@ -331,6 +352,17 @@ class UpdateAdmin(HistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
+    def save_model(self, request, obj, form, change):
+        services.update_correct(update=obj, actor=request.user, now=timezone.now())
+
+    def delete_model(self, request, obj):
+        services.update_delete(update=obj, actor=request.user, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        now = timezone.now()
+        for update in queryset:
+            services.update_delete(update=update, actor=request.user, now=now)
+
 
 @admin.register(Dependency)
 class DependencyAdmin(ThroughServicesAdmin):
@@ -424,8 +456,15 @@ class DigestSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["updated_at"]
 
     def save_model(self, request, obj, form, change):
-        obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        saved = digest_subscription_set(user=form.cleaned_data["user"],
+                                        teams=form.cleaned_data["teams"],
+                                        opted_out=form.cleaned_data["opted_out"],
+                                        now=timezone.now())
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service set the teams; the form's own save would set them again
 
 
 @admin.register(ApiToken)
@@ -474,19 +513,19 @@ class AccountAdmin(RefusalMessageMixin, DjangoUserAdmin):
                                           for user in objs) if reason]
         return to_delete, counts, perms_needed, [*refusals, *protected]
 
+    def delete_model(self, request, obj):
+        accounts.user_delete(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            accounts.user_delete(user=user)
+
     def save_model(self, request, obj, form, change):
-        leaving = change and "is_active" in form.changed_data and not obj.is_active
-        if leaving:
-            obj.is_active = True  # saved with the other fields; the service makes them leave
-        super().save_model(request, obj, form, change)
-        if "is_active" in form.changed_data:
-            # An owner who left (or came back) is an ownership gap on the dashboard.
-            services.portfolio_changed(what="account")
-        if leaving:
-            try:
-                accounts.user_deactivate(user=obj, actor=request.user, now=timezone.now())
-            except DomainError as error:
-                raise AdminRefusal(error.message) from error
+        try:
+            accounts.user_save(user=obj, changed_fields=form.changed_data, actor=request.user,
+                               now=timezone.now())
+        except DomainError as error:
+            raise AdminRefusal(error.message) from error
 
 
 admin.site.unregister(User)

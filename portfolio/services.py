@@ -6,15 +6,17 @@ clock), validate with ``full_clean()`` and record an ``Activity``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from simple_history.utils import bulk_create_with_history
 
 from portfolio import hooks
-from portfolio.access import NOT_AN_OWNER, NOT_STEWARD, can_own, can_steward_ownership
+from portfolio.access import NOT_AN_OWNER, NOT_STEWARD, can_steward_ownership, eligible_owners
 from portfolio.exceptions import DomainError
 from portfolio.models import (
     STAGE_ORDER,
@@ -38,11 +40,23 @@ OWNER_INACTIVE = "The owner must be an active user."
 
 def owner_check(user) -> None:
     """The one accountable owner must be able to act as owner (``access.eligible_owners``)."""
-    if not user.is_active:
-        raise DomainError(OWNER_INACTIVE, field="owner")
-    if not can_own(user):
-        raise DomainError(NOT_AN_OWNER.format(name=user.get_full_name() or user.get_username()),
-                          field="owner")
+    owners_check([user])
+
+
+def owners_check(users: Iterable) -> None:
+    """``owner_check`` for many owners at once, in one query."""
+    users = list({user.pk: user for user in users}.values())
+    for user in users:
+        if not user.is_active:
+            raise DomainError(OWNER_INACTIVE, field="owner")
+    may_own = set(eligible_owners().filter(pk__in=[user.pk for user in users])
+                  .values_list("pk", flat=True))
+    for user in users:
+        if user.pk not in may_own:
+            raise DomainError(NOT_AN_OWNER.format(name=user.get_full_name()
+                                                  or user.get_username()), field="owner")
+
+
 PROHIBITED_STAYS = "A prohibited-risk initiative cannot go beyond assessment."
 MOVE_NOT_ALLOWED = "Cannot move from {from_stage} to {to_stage}."
 BACK_NEEDS_NOTE = "Moving back a stage needs a note saying why."
@@ -61,7 +75,7 @@ def portfolio_changed(*, what: str) -> None:
     read has changed (``what``: a word for the logs). Every event on an initiative says it
     through ``activity_record``; writers that record no activity (a catalogue or capacity
     edit, a stall resolved by detection, an account switched on or off) call this
-    themselves. The stored standings listen (``hooks.register_change_listener``)."""
+    themselves. The stored standings listen (``hooks.CHANGE_LISTENERS``)."""
     hooks.changed(what=what)
 
 
@@ -93,21 +107,98 @@ def team_create(*, name: str, slug: str, description: str = "") -> Team:
 
 
 @transaction.atomic
+def team_save(*, team: Team, actor, now: datetime) -> Team:
+    """Add a team or save the edit of one, its fields already set (the admin's form). The
+    history says who and when; the dashboard shows teams, so its standings are told."""
+    _save(team, actor, now)
+    portfolio_changed(what="team")
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor, now: datetime) -> None:
+    """Remove a team that owns no initiative (the database refuses one that does); its
+    capacity plans and its row on the dashboard go with it."""
+    team._history_user = actor
+    team._history_date = now
+    team.delete()
+    portfolio_changed(what="team")
+
+
 def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiative:
-    """Log a new initiative. The creator owns it unless another active PM is named."""
-    owner = owner or actor
-    owner_check(owner)
-    initiative = Initiative(
-        owner=owner, created_by=actor, created_at=now, updated_at=now,
-        stage_changed_at=now, last_activity_at=now, **fields,
-    )
-    _save(initiative, actor, now)
-    index_initiatives([initiative])  # the duplicate finder sees it from now on
-    Stakeholder.objects.get_or_create(initiative=initiative, user=owner,
-                                      role=Stakeholder.Role.ACCOUNTABLE)
-    activity_record(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, now=now)
-    hooks.profile_changed(initiatives=[initiative], actor=actor, now=now)
+    """Log a new initiative (``initiatives_create`` with one row). The creator owns it
+    unless another active PM is named."""
+    [initiative] = initiatives_create(rows=[{**fields, "owner": owner}], actor=actor, now=now)
     return initiative
+
+
+NEW_IS_AN_IDEA = "A new initiative starts as an idea; {fields} cannot be set when logging it."
+CREATE_BATCH = 500  # rows per INSERT (fewer on SQLite: Django keeps to its parameter limit)
+# The change reason of the history rows, by ``source``.
+CREATED_FROM = {"": None, "csv": "Imported from CSV"}
+# Each reference costs full_clean a query; rows name instances their caller loaded, and the
+# database's foreign keys hold them, so a create checks only that each required one is set.
+_REFERENCES = [field for field in Initiative._meta.concrete_fields if field.is_relation]
+
+
+def _clean_new(initiative: Initiative) -> None:
+    errors = {field.name: [field.error_messages["null"]] for field in _REFERENCES
+              if not field.null and getattr(initiative, field.attname) is None}
+    try:
+        initiative.full_clean(exclude=[field.name for field in _REFERENCES],
+                              validate_constraints=False)
+    except ValidationError as error:
+        errors |= error.message_dict
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def initiatives_create(*, rows: Iterable[Mapping], actor, now: datetime,
+                       source: str = "") -> list[Initiative]:
+    """Log new initiatives, all or none: the one way an initiative comes to exist (intake,
+    the API, the admin and the CSV import).
+
+    Each row maps ``Initiative`` fields to values; with no ``owner`` (or None) the actor
+    owns it, and every owner must be an active PM. Each initiative starts as an idea with a
+    history row, its owner as the one Accountable stakeholder, a "created" activity, its
+    terms in the duplicate finder's index and, through the profile listeners, the
+    checkpoints its AI profile needs. A constant number of queries for any number of rows
+    up to ``CREATE_BATCH`` (then a few more per batch). ``source`` ("csv") is recorded on
+    the activity and as the history rows' change reason.
+    """
+    rows = [dict(row) for row in rows]
+    preset = LIFECYCLE_FIELDS & {name for row in rows for name in row}
+    if preset:
+        raise DomainError(NEW_IS_AN_IDEA.format(fields=", ".join(sorted(preset))))
+    initiatives = [
+        Initiative(**{**row, "owner": row.get("owner") or actor}, stage=Stage.IDEA, version=1,
+                   created_by=actor, created_at=now, updated_at=now, stage_changed_at=now,
+                   last_activity_at=now)
+        for row in rows
+    ]
+    if not initiatives:
+        return []
+    owners_check(initiative.owner for initiative in initiatives)
+    for initiative in initiatives:
+        _clean_new(initiative)
+    history = {"default_user": actor, "default_date": now,
+               "default_change_reason": CREATED_FROM[source]}
+    created = bulk_create_with_history(initiatives, Initiative, batch_size=CREATE_BATCH,
+                                       **history)
+    bulk_create_with_history(
+        [Stakeholder(initiative=initiative, user_id=initiative.owner_id,
+                     role=Stakeholder.Role.ACCOUNTABLE) for initiative in created],
+        Stakeholder, batch_size=CREATE_BATCH, **history)
+    details = {"source": source} if source else {}
+    Activity.objects.bulk_create(
+        [Activity(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, at=now,
+                  details=dict(details)) for initiative in created],
+        batch_size=CREATE_BATCH)
+    portfolio_changed(what=Activity.Kind.CREATED)  # as activity_record says for each
+    index_initiatives(created)  # the duplicate finder sees them from now on
+    hooks.profile_changed(initiatives=created, actor=actor, now=now)
+    return created
 
 
 def allowed_move(*, from_stage: str, to_stage: str, resume_stage: str | None) -> bool:
@@ -237,6 +328,23 @@ def update_post(*, initiative: Initiative, author, body: str, health: str,
     activity_record(initiative=initiative, kind=Activity.Kind.UPDATE_POSTED, actor=author,
                     now=now, details={"health": health})
     return update
+
+
+@transaction.atomic
+def update_correct(*, update: Update, actor, now: datetime) -> Update:
+    """Save the correction of a posted status update, its fields already set (the admin
+    lets only a superuser). It is not news: no activity, and the initiative keeps its
+    health; the history keeps what the update said before."""
+    _save(update, actor, now)
+    return update
+
+
+@transaction.atomic
+def update_delete(*, update: Update, actor, now: datetime) -> None:
+    """Remove a status update (the admin lets only a superuser); its history keeps it."""
+    update._history_user = actor
+    update._history_date = now
+    update.delete()
 
 
 ACCOUNTABLE_IS_OWNER = ("The owner is the one Accountable person; change the owner to "

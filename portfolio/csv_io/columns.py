@@ -26,8 +26,6 @@ from portfolio.models import (
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
-# Rows per INSERT (SQLite lowers it further to stay under its 999 parameters).
-BATCH_SIZE = 500
 # Referenced usernames are loaded in chunks that fit any database's parameter limit.
 LOOKUP_CHUNK = 900
 EXPORT_CHUNK = 1000

@@ -11,13 +11,9 @@ from datetime import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from simple_history.utils import bulk_create_with_history
 
-from portfolio import hooks, similarity
 from portfolio.access import NOT_AN_OWNER, eligible_owners
 from portfolio.csv_io.columns import (
-    BATCH_SIZE,
     HEADERS,
     IMPORT_COLUMNS,
     LOOKUP_CHUNK,
@@ -29,14 +25,8 @@ from portfolio.csv_io.columns import (
     restore_formula_text,
 )
 from portfolio.forms import InitiativeForm
-from portfolio.models import (
-    Activity,
-    Initiative,
-    Stage,
-    Stakeholder,
-    Team,
-)
-from portfolio.services import OWNER_INACTIVE, portfolio_changed
+from portfolio.models import Initiative, Team
+from portfolio.services import OWNER_INACTIVE, initiatives_create
 
 
 @dataclass(frozen=True)
@@ -76,6 +66,9 @@ UNKNOWN_COLUMN = 'Unknown column "{header}". See the column reference for the co
 DUPLICATE_COLUMN = 'The column "{header}" appears twice.'
 MISSING_COLUMN = 'The required column "{header}" is missing.'
 INACTIVE_ACTOR = "Only an active user can import initiatives."
+ACTOR_CANNOT_OWN = ("Rows that name no owner are owned by the importing user, and {name} cannot "
+                    "own an initiative (an owner is an active product manager): name an "
+                    "owner in each of them.")
 EXTRA_CELLS = "This row has {cells} cells but the header has {columns} columns."
 
 
@@ -318,13 +311,14 @@ def _load_users(names: set[str]) -> dict:
     return users
 
 
-def _error(row: int, name: str, message: str) -> RowError:
+def _error(row: int | None, name: str, message: str) -> RowError:
     column = next((c.header for c in IMPORT_COLUMNS if c.field == name), "")
     return RowError(row, column, message)
 
 
-def _validate(rows: list[list[str]], columns: list[Column | None], *, actor,
-              now: datetime) -> tuple[list[Initiative], list[RowError]]:
+def _validate(rows: list[list[str]], columns: list[Column | None], *, actor
+              ) -> tuple[list[dict], list[RowError]]:
+    """Each valid row's fields (``initiatives_create``'s rows), and every row's errors."""
     width = len(columns)
     records = []   # (spreadsheet row number, {field: cell} or None, cells when too many)
     for number, cells in enumerate(rows[1:], start=2):
@@ -345,10 +339,10 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor,
                          if data.get(name, "").strip()})
 
     fields = row_fields(teams=teams, users=users)
-    # The owner rule (active PMs), asked once for every user the file names.
-    can_own = set(eligible_owners().filter(pk__in=[user.pk for user in users.values()])
+    # The owner rule (active PMs), asked once for every user the file names and the actor.
+    can_own = set(eligible_owners().filter(pk__in=[actor.pk, *(u.pk for u in users.values())])
                   .values_list("pk", flat=True))
-    initiatives, errors = [], []
+    valid, errors, unowned = [], [], False
     for number, data, cells in records:
         if data is None:
             errors.append(RowError(number, "", EXTRA_CELLS.format(cells=cells, columns=width)))
@@ -363,13 +357,12 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor,
         if owner is not None and owner.is_active and owner.pk not in can_own:
             errors.append(_error(number, "owner", NOT_AN_OWNER.format(name=owner.get_username())))
             continue
-        initiative = Initiative(
-            **values | {"owner": values["owner"] or actor},
-            stage=Stage.IDEA, version=1, created_by=actor, created_at=now, updated_at=now,
-            stage_changed_at=now, last_activity_at=now,
-        )
-        initiatives.append(initiative)
-    return initiatives, errors
+        unowned = unowned or owner is None
+        valid.append(values)   # no owner: the actor, as at intake
+    if unowned and actor.pk not in can_own:
+        errors.insert(0, _error(None, "owner", ACTOR_CANNOT_OWN.format(
+            name=actor.get_username())))
+    return valid, errors
 
 
 class UploadForm(forms.Form):
@@ -389,39 +382,18 @@ def initiatives_import(*, file_or_rows, actor, now: datetime) -> ImportResult:
     of rows (the header first). Every row is validated before anything is
     written; with any error the result carries every error (row as a
     spreadsheet numbers it, column, message) and the database is unchanged.
-    The actor owns each row that names no owner.
+    The actor owns each row that names no owner (so must be one who may own).
     """
     if not actor.is_active:
         return ImportResult(errors=[RowError(None, "", INACTIVE_ACTOR)])
     try:
         rows = _read(file_or_rows)
         columns, ignored = _columns(rows[0])
-        initiatives, errors = _validate(rows, columns, actor=actor, now=now)
+        valid, errors = _validate(rows, columns, actor=actor)
     except _Refused as refused:
         return ImportResult(errors=refused.errors)
     if errors:
         return ImportResult(errors=errors, ignored_columns=ignored)
-    with transaction.atomic():
-        created = _create(initiatives, actor=actor, now=now)
+    # The same creation as intake's, all rows or none.
+    created = initiatives_create(rows=valid, actor=actor, now=now, source="csv")
     return ImportResult(created=created, ignored_columns=ignored)
-
-
-def _create(initiatives: list[Initiative], *, actor, now: datetime) -> list[Initiative]:
-    created = bulk_create_with_history(initiatives, Initiative, batch_size=BATCH_SIZE,
-                                       default_user=actor, default_date=now,
-                                       default_change_reason="Imported from CSV")
-    bulk_create_with_history(
-        [Stakeholder(initiative=initiative, user_id=initiative.owner_id,
-                     role=Stakeholder.Role.ACCOUNTABLE) for initiative in created],
-        Stakeholder, batch_size=BATCH_SIZE, default_user=actor, default_date=now,
-        default_change_reason="Imported from CSV",
-    )
-    Activity.objects.bulk_create(
-        [Activity(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, at=now,
-                  details={"source": "csv"}) for initiative in created],
-        batch_size=BATCH_SIZE,
-    )
-    similarity.index_initiatives(created)
-    hooks.profile_changed(initiatives=created, actor=actor, now=now)
-    portfolio_changed(what="csv_import")
-    return created

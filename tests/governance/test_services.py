@@ -262,6 +262,29 @@ def test_a_decision_on_a_stale_version_is_refused(pm, reviewer):
     assert checkpoint.status == "approved"
 
 
+def _waive(checkpoint, reviewer, now):
+    return services.checkpoint_waive(checkpoint=checkpoint, actor=reviewer,
+                                     justification="Compensating control.",
+                                     expires_on=(now + timedelta(days=30)).date(),
+                                     expected_version=checkpoint.version, now=now)
+
+
+@pytest.mark.parametrize("decide", [approve, _waive], ids=["approved", "waived"])
+def test_a_decision_moves_the_last_activity_forward_never_back(pm, reviewer, decide):
+    initiative = create(pm)
+    first, second = Checkpoint.objects.filter(initiative=initiative).order_by("pk")[:2]
+    portfolio_services.update_post(initiative=initiative, author=pm, body="On track.",
+                                   health="on_track", now=LATER)
+
+    decide(first, reviewer, now=LATER - timedelta(hours=2))   # recorded late, dated before
+    initiative.refresh_from_db()
+    unchanged = initiative.last_activity_at
+    decide(second, reviewer, now=LATER + timedelta(hours=1))
+    initiative.refresh_from_db()
+
+    assert (unchanged, initiative.last_activity_at) == (LATER, LATER + timedelta(hours=1))
+
+
 @pytest.mark.parametrize(("justification", "days", "message"), [
     ("", 30, "needs a justification"),
     ("Compensating control.", 0, "must be after today"),
@@ -320,7 +343,7 @@ def test_reviews_for_the_next_gate_are_requested_when_the_initiative_gets_there(
     services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
     approve_gating(initiative, "pilot", reviewer)
     observability = Checkpoint.objects.get(initiative=initiative, type__code="observability")
-    assert not observability.is_actionable()  # gates production; the initiative is assessing
+    assert observability.is_upcoming()  # gates production; the initiative is assessing
 
     portfolio_services.initiative_move_stage(initiative=initiative, to_stage="pilot", actor=pm,
                                              now=LATER + timedelta(days=30))
@@ -328,7 +351,7 @@ def test_reviews_for_the_next_gate_are_requested_when_the_initiative_gets_there(
     observability.refresh_from_db()
     assert observability.requested_at == LATER + timedelta(days=30)
     assert observability.due_date == (LATER + timedelta(days=37)).date()
-    assert observability.is_actionable()
+    assert not observability.is_upcoming()
     assert Checkpoint.objects.filter(pk=observability.pk).actionable().exists()
 
 

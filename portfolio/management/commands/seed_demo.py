@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio import hooks, services
+from portfolio import accounts, hooks, services
 from portfolio.management.demo_data import (
     ADMIN,
     AI_PROFILES,
@@ -185,9 +185,8 @@ class DemoLoader:
                                     actor=self.users["tpm"],
                                     now=max(initiative.created_at, needed.created_at))
         # Left after the history above: their initiatives now have nobody accountable.
-        leaver = self.users[LEFT_COMPANY]
-        leaver.is_active = False
-        leaver.save(update_fields=["is_active"])
+        accounts.user_deactivate(user=self.users[LEFT_COMPANY], actor=self.users[ADMIN[0]],
+                                 now=self.now)
         hooks.demo_after_load(loader=self)
         self.digests_sent = load_stalls_and_digests(self)
 
