@@ -1,16 +1,17 @@
 """API v1 endpoints of governance: the review queue's checkpoints and a reviewer's decisions.
 
-Access is the browser's: every role reads (outsiders 404); only an independent reviewer
-(``services.decide_refusal``: a reviewer, never on an initiative they own or sponsor)
-starts a review, decides or waives, else 403 with nothing changed. A checkpoint's
-responses carry an ``ETag`` of its version; a decision needs ``If-Match`` with it (428
-without, 412 when stale), so two reviewers never overwrite each other. Reads go through
-``governance.selectors``, writes through ``governance.services``, like the pages.
+Access is the browser's (``governance.access.checkpoint_for``): every role reads
+(outsiders 404); only an independent reviewer (``services.decide_refusal``: a reviewer,
+never on an initiative they own or sponsor) starts a review, decides or waives, else 403
+with nothing changed. A checkpoint's responses carry an ``ETag`` of its version; a
+decision needs ``If-Match`` with it (428 without, 412 when stale), so two reviewers never
+overwrite each other. Reads go through ``governance.selectors``, writes through
+``governance.services``, like the pages.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -22,6 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from governance import selectors, services
+from governance.access import checkpoint_for
 from governance.forms import QUEUE_TABS, QueueFilterForm
 from governance.models import GATED_STAGES, Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
@@ -56,7 +58,7 @@ class CheckpointInitiativeSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return f"/api/v1/initiatives/{initiative.pk}/"
+        return reverse("api:initiative-detail", args=[initiative.pk])
 
 
 class CheckpointTypeRefSerializer(serializers.Serializer):
@@ -98,7 +100,7 @@ class CheckpointSerializer(serializers.Serializer):
         return checkpoint.is_overdue(today)
 
     def get_url(self, checkpoint) -> str:
-        return f"/api/v1/checkpoints/{checkpoint.pk}/"
+        return reverse("governance-api:checkpoint-detail", args=[checkpoint.pk])
 
 
 class CheckpointDecideSerializer(InputSerializer):
@@ -123,7 +125,7 @@ class CheckpointWaiveSerializer(InputSerializer):
                   "blocks again after it.")
 
 
-# --- On an initiative's detail (``portfolio.api.serializers.register_detail_field``) -----------
+# --- On an initiative's detail (``portfolio.hooks.API_DETAIL_FIELDS``) -----------------------
 
 class InitiativeCheckpointSerializer(serializers.Serializer):
     """One applicable checkpoint of the initiative, as its Governance panel shows it."""
@@ -148,7 +150,7 @@ class InitiativeCheckpointSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, row) -> str:
-        return f"/api/v1/checkpoints/{row.checkpoint.pk}/"
+        return reverse("governance-api:checkpoint-detail", args=[row.checkpoint.pk])
 
 
 class InitiativeGovernanceSerializer(serializers.Serializer):
@@ -204,15 +206,13 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     http_method_names = ["get", "post", "head", "options"]
     queryset = Checkpoint.objects.none()  # for the schema; reads go through the selectors
 
-    def _checkpoint(self) -> Checkpoint:
-        return selectors.checkpoint_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+    def _checkpoint(self, *, need: str = "read") -> Checkpoint:
+        return checkpoint_for(self.request.user, self.kwargs["pk"], need=need)[0]
 
-    def _decider(self) -> tuple[Checkpoint, int]:
-        """The checkpoint, if this user may decide it, and the version they read."""
-        checkpoint = self._checkpoint()
-        refusal = services.decide_refusal(self.request.user, checkpoint)
-        if refusal:
-            raise PermissionDenied(refusal)
+    def _decider(self, need: str) -> tuple[Checkpoint, int]:
+        """The checkpoint, if this user may ``need`` it (review, decide, waive), and the
+        version they read."""
+        checkpoint = self._checkpoint(need=need)
         try:
             return checkpoint, expected_version(self.request, checkpoint)
         except PreconditionFailed:
@@ -243,8 +243,8 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    parameters=[IF_MATCH], request=None,
                    responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
     @action(detail=True, methods=["post"], url_path="start-review")
-    def start_review(self, request, pk=None):
-        checkpoint, version = self._decider()
+    def start_review(self, request, pk=None, format=None):
+        checkpoint, version = self._decider("review")
         InputSerializer(data=request.data).is_valid(raise_exception=True)  # no fields at all
         updated = services.checkpoint_start_review(checkpoint=checkpoint, actor=request.user,
                                                    expected_version=version, now=timezone.now())
@@ -255,8 +255,8 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    parameters=[IF_MATCH], request=CheckpointDecideSerializer,
                    responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
     @action(detail=True, methods=["post"])
-    def decide(self, request, pk=None):
-        checkpoint, version = self._decider()
+    def decide(self, request, pk=None, format=None):
+        checkpoint, version = self._decider("decide")
         serializer = CheckpointDecideSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -272,8 +272,8 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    parameters=[IF_MATCH], request=CheckpointWaiveSerializer,
                    responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
     @action(detail=True, methods=["post"])
-    def waive(self, request, pk=None):
-        checkpoint, version = self._decider()
+    def waive(self, request, pk=None, format=None):
+        checkpoint, version = self._decider("waive")
         serializer = CheckpointWaiveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         updated = services.checkpoint_waive(checkpoint=checkpoint, actor=request.user,

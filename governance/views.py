@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from governance import selectors, services
+from governance.access import CheckpointRights, checkpoint_for, checkpoint_rights
 from governance.forms import QUEUE_TABS, DecideForm, QueueFilterForm, StartReviewForm, WaiveForm
 from governance.models import Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
 from portfolio.exceptions import DomainError
 from portfolio.forms import add_refusal
-from portfolio.roles import Role, roles_of
 
 # --- Pages --------------------------------------------------------------------------------
 
@@ -33,12 +32,12 @@ def review_queue(request):
         queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
     page = Paginator(selectors.review_queue_rows(queue, today=today),
                      settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    is_reviewer = Role.REVIEWER in roles_of(request.user)
     for checkpoint in page.object_list:
         checkpoint.is_overdue_now = checkpoint.overdue_first == 0
         checkpoint.days_waiting = (today - timezone.localdate(checkpoint.requested_at)).days
-        checkpoint.own = (services.decide_refusal(request.user, checkpoint)
-                          == services.OWN_INITIATIVE)
+        checkpoint.rights = checkpoint_rights(request.user, checkpoint)
+    # The actions column, when there are rows: a reviewer's rights are alike on every row.
+    is_reviewer = any(checkpoint.rights.reviewer for checkpoint in page.object_list)
     return render(request, "governance/review_queue.html", {
         "page": page,
         "form": form,
@@ -56,15 +55,14 @@ ACTIONS = {"start": StartReviewForm, "decide": DecideForm, "waive": WaiveForm}
 
 def checkpoint_decide(request, pk: int):
     """What to check, the initiative, the history; an independent reviewer decides here."""
-    checkpoint = selectors.checkpoint_get_for_user(user=request.user, pk=pk)
-    refusal = services.decide_refusal(request.user, checkpoint)
+    # A POST is a review, a decision or a waiver: the same independent reviewers may act.
+    checkpoint, rights = checkpoint_for(request.user, pk,
+                                        need="decide" if request.method == "POST" else "read")
     forms, status = {}, 200
     if request.method == "POST":
-        if refusal:
-            raise PermissionDenied(refusal)
         action = request.POST.get("action")
         if action not in ACTIONS:
-            return render_decide(request, checkpoint, refusal=refusal, status=400,
+            return render_decide(request, checkpoint, rights, status=400,
                                  action_error="Choose an action.")
         form = ACTIONS[action](request.POST)
         if form.is_valid():
@@ -74,7 +72,7 @@ def checkpoint_decide(request, pk: int):
             except DomainError as error:
                 add_refusal(form, error)
                 # Show what is true now (another reviewer may have decided meanwhile).
-                checkpoint = selectors.checkpoint_get_for_user(user=request.user, pk=pk)
+                checkpoint, rights = checkpoint_for(request.user, pk)
             else:
                 messages.success(request, done)
                 if action == "start":
@@ -82,7 +80,7 @@ def checkpoint_decide(request, pk: int):
                 return redirect("governance:review-queue")
         forms[f"{action}_form"] = form
         status = 400
-    return render_decide(request, checkpoint, refusal=refusal, status=status, **forms)
+    return render_decide(request, checkpoint, rights, status=status, **forms)
 
 
 def _act(action: str, *, checkpoint: Checkpoint, actor, data: dict) -> str:
@@ -118,10 +116,11 @@ def _top_errors(form) -> list[str]:
     return errors
 
 
-def render_decide(request, checkpoint: Checkpoint, *, refusal, status=200, action_error=None,
-                  **forms):
+def render_decide(request, checkpoint: Checkpoint, rights: CheckpointRights, *, status=200,
+                  action_error=None, **forms):
     today = timezone.localdate()
-    can_decide = refusal is None and checkpoint.retired_at is None
+    # The forms, for an independent reviewer, while the checkpoint applies.
+    can_decide = rights.decide and checkpoint.retired_at is None
     if can_decide:
         initial = {"version": checkpoint.version}
         if checkpoint.status in (CheckpointStatus.NOT_STARTED, CheckpointStatus.REJECTED):
@@ -140,10 +139,10 @@ def render_decide(request, checkpoint: Checkpoint, *, refusal, status=200, actio
         "history": selectors.checkpoint_history(checkpoint=checkpoint),
         "can_decide": can_decide,
         # A reviewer who owns or sponsors the initiative is told why they cannot decide.
-        "own_refusal": refusal if refusal == services.OWN_INITIATIVE else None,
+        "rights": rights,
         "cleared": checkpoint.is_cleared(today),
         "overdue": checkpoint.is_overdue(today),
-        "gates_current_stage": checkpoint.type.gates(initiative.stage),
+        "out_of_compliance": checkpoint.puts_out_of_compliance(today),
         "action_error": action_error,
         "today": today,
         **forms,

@@ -1,17 +1,24 @@
-"""Who may read and who may change an initiative (docs/architecture.md, "Access and roles").
+"""Who may read an initiative and what they may do with it (docs/architecture.md, "Access
+and roles").
 
-Pages and endpoints ask here, never decide themselves: outsiders get the
-answer a missing page gets (404), read-only roles get 403 on writes.
+Pages, endpoints and the admin ask here, never decide themselves: ``initiative_for`` loads
+an initiative with the caller's ``InitiativeRights``; outsiders get the answer a missing
+page gets (404), a reader who lacks the right a request needs gets 403 saying who has it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from portfolio.models import Initiative, Stakeholder
 from portfolio.roles import (
     ADMIN_DECIDES_STALLS,
+    ADMIN_READS,
     ADMIN_RUNS_DIGESTS,
     ADMIN_STEWARDS,
     Role,
@@ -23,6 +30,10 @@ from portfolio.roles import (
 NOT_YOURS = ("Only the initiative's owner or a PM Responsible for it can change it; "
              "you can read it.")
 NOT_STEWARD = "Only a TPM or an admin can reassign an initiative's owner."
+NOT_A_COORDINATOR = ("Only the initiative's owner, a PM Responsible for it, a TPM or an admin "
+                     "can change its people and dependencies.")
+NOT_STALL_DECIDER = ("Only the initiative's owner, a TPM or an admin can decide what happens "
+                     "to a stalled pilot.")
 
 
 def require_reader(user) -> None:
@@ -31,42 +42,103 @@ def require_reader(user) -> None:
         raise Http404
 
 
+@dataclass(frozen=True)
+class InitiativeRights:
+    """What one user may do with one initiative. Every right but the admin's implies
+    ``read``: an outsider may do nothing, whatever else they hold."""
+
+    read: bool          # see it, its people, history and updates: any role, or an admin
+    edit: bool          # change its fields, post updates, move its stage: its owner or a
+    #                     PM Responsible for it (a PM role is needed; nobody else edits)
+    coordinate: bool    # change its people and dependencies: its editors, TPMs, admins
+    steward: bool       # reassign its owner: TPMs and admins (``can_steward_ownership``)
+    decide_stall: bool  # decide what happens to it when its pilot stalls: its owner, TPMs,
+    #                     admins who may change stall flags
+    admin_view: bool    # open it in the Django admin: staff who may view or change initiatives
+    admin_change: bool  # change it there (through the services): staff who may change them
+
+    def require(self, need: str) -> None:
+        """404 unless they read it; 403, saying who may, unless they may ``need`` (a key
+        of ``NEEDS``)."""
+        if need not in NEEDS:
+            raise ValueError(f"Unknown need {need!r}: one of {', '.join(NEEDS)}")
+        if not self.read:
+            raise Http404
+        if need != "read" and not getattr(self, need):
+            raise PermissionDenied(NEEDS[need])
+
+
+# What a request may need (``initiative_for(need=...)``), and the refusal that names who may.
+NEEDS = {"read": "", "edit": NOT_YOURS, "coordinate": NOT_A_COORDINATOR,
+         "steward": NOT_STEWARD, "decide_stall": NOT_STALL_DECIDER}
+
+
 def is_responsible(user, initiative: Initiative) -> bool:
     return Stakeholder.objects.filter(initiative=initiative, user=user,
                                       role=Stakeholder.Role.RESPONSIBLE).exists()
 
 
-def can_edit_initiative(user, initiative: Initiative, *, responsible: bool | None = None) -> bool:
-    """A PM edits the initiatives they own or are Responsible for; every other role reads.
+def responsible_in_sql(user, *, initiative: str = "pk") -> Exists:
+    """``is_responsible`` as an annotation, so the query that loads initiatives says it too:
+    ``queryset.annotate(viewer_is_responsible=responsible_in_sql(user))``, then pass
+    ``responsible=row.viewer_is_responsible`` to ``initiative_rights``. ``initiative``
+    names the initiative's id in the outer query (``"initiative_id"`` from a flag)."""
+    return Exists(Stakeholder.objects.filter(initiative=OuterRef(initiative), user=user.pk,
+                                             role=Stakeholder.Role.RESPONSIBLE))
 
-    ``responsible`` lets a page that already loaded the RACI skip the query.
+
+def initiative_rights(user, initiative: Initiative | None = None, *,
+                      responsible: bool | None = None) -> InitiativeRights:
+    """What ``user`` may do with ``initiative``: the one definition of every right.
+
+    ``responsible`` says whether they are Responsible for it, when the caller knows (a page
+    that loaded the RACI, ``initiative_for``); otherwise one query asks, and only for a PM
+    who does not own it. Without an initiative: what they may do with any initiative they
+    neither own nor are Responsible for (the admin's permissions are model-wide).
+    Queries: none but that one; the roles and permissions are cached on the user.
     """
-    if not user.is_authenticated or not user.is_active or Role.PM not in roles_of(user):
-        return False
-    if initiative.owner_id == user.pk:
-        return True
-    if responsible is None:
-        responsible = is_responsible(user, initiative)
-    return responsible
+    read = can_read_portfolio(user)
+    roles = roles_of(user)
+    owner = read and initiative is not None and initiative.owner_id == user.pk
+    edit = False
+    if read and initiative is not None and Role.PM in roles:
+        if not owner and responsible is None:
+            responsible = is_responsible(user, initiative)
+        edit = owner or bool(responsible)
+    steward = read and can_steward_ownership(user)
+    admin_change = acts_as_admin(user, ADMIN_STEWARDS)
+    return InitiativeRights(
+        read=read, edit=edit, coordinate=edit or steward, steward=steward,
+        decide_stall=read and (owner or Role.TPM in roles
+                               or acts_as_admin(user, ADMIN_DECIDES_STALLS)),
+        admin_view=admin_change or acts_as_admin(user, ADMIN_READS),
+        admin_change=admin_change,
+    )
 
 
-def require_editor(user, initiative: Initiative, *, responsible: bool | None = None) -> None:
+def initiative_for(user, pk, *, need: str = "read",
+                   queryset: QuerySet[Initiative] | None = None,
+                   ) -> tuple[Initiative, InitiativeRights]:
+    """The initiative ``pk`` (from ``queryset``, default all) and what ``user`` may do with
+    it: 404 for outsiders and misses, 403 when they may not ``need`` (a key of ``NEEDS``).
+
+    One query: whether the user is Responsible for it is read in the same statement.
+    """
     require_reader(user)
-    if not can_edit_initiative(user, initiative, responsible=responsible):
-        raise PermissionDenied(NOT_YOURS)
+    queryset = Initiative.objects.all() if queryset is None else queryset
+    initiative = get_object_or_404(
+        queryset.annotate(viewer_is_responsible=responsible_in_sql(user)), pk=pk)
+    rights = initiative_rights(user, initiative, responsible=initiative.viewer_is_responsible)
+    rights.require(need)
+    return initiative, rights
 
 
 def can_steward_ownership(user) -> bool:
     """TPMs and admins repair ownership gaps: they alone reassign owners, whatever
-    the path (ownership page, edit form, API, admin)."""
+    the path (ownership page, edit form, API, admin). The services ask it of the actor;
+    pages ask ``InitiativeRights.steward``, which also needs ``read``."""
     return user.is_authenticated and user.is_active and (
         Role.TPM in roles_of(user) or acts_as_admin(user, ADMIN_STEWARDS))
-
-
-def require_steward(user) -> None:
-    require_reader(user)
-    if not can_steward_ownership(user):
-        raise PermissionDenied(NOT_STEWARD)
 
 
 NOT_AN_OWNER = ("{name} cannot own an initiative: an owner is an active product manager "
@@ -102,42 +174,17 @@ def require_pm(user) -> None:
         raise PermissionDenied(NOT_A_PM)
 
 
-NOT_A_COORDINATOR = ("Only the initiative's owner, a PM Responsible for it, a TPM or an admin "
-                     "can change its people and dependencies.")
-
-
-def can_coordinate(user, initiative: Initiative, *, responsible: bool | None = None) -> bool:
-    """Who changes an initiative's people and dependencies: its editors, TPMs and admins.
-
-    TPMs manage dependencies and repair ownership gaps such as "nobody Responsible"
-    (docs/architecture.md, "Ownership health").
-    """
-    return (can_edit_initiative(user, initiative, responsible=responsible)
-            or can_steward_ownership(user))
-
-
-def require_coordinator(user, initiative: Initiative) -> None:
-    require_reader(user)
-    if not can_coordinate(user, initiative):
-        raise PermissionDenied(NOT_A_COORDINATOR)
-
-
-NOT_STALL_DECIDER = ("Only the initiative's owner, a TPM or an admin can decide what happens "
-                     "to a stalled pilot.")
-
-
 def can_decide_stall(user, initiative: Initiative) -> bool:
-    """A stall demands a decision from the owner or a TPM; admins too."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return (initiative.owner_id == user.pk or Role.TPM in roles_of(user)
-            or acts_as_admin(user, ADMIN_DECIDES_STALLS))
+    """``InitiativeRights.decide_stall``, for a stall list that holds the flag's initiative.
+
+    Deciding a stall does not depend on the RACI, so no query asks whether they are
+    Responsible (``responsible=False``); read only ``decide_stall`` from these rights.
+    """
+    return initiative_rights(user, initiative, responsible=False).decide_stall
 
 
 def require_stall_decider(user, initiative: Initiative) -> None:
-    require_reader(user)
-    if not can_decide_stall(user, initiative):
-        raise PermissionDenied(NOT_STALL_DECIDER)
+    initiative_rights(user, initiative, responsible=False).require("decide_stall")
 
 
 def can_follow_teams(user) -> bool:

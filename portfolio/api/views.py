@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -19,7 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portfolio import selectors, services
-from portfolio.access import require_editor, require_pm, require_reader
+from portfolio.access import initiative_for, require_pm, require_reader
 from portfolio.api.common import (
     ERROR,
     IF_MATCH,
@@ -55,6 +56,11 @@ def _detail_queryset():
                          .select_related("actor").order_by("at", "id"))))
 
 
+def _detail_response(initiative: Initiative, status_code=status.HTTP_200_OK) -> Response:
+    return Response(InitiativeDetailSerializer(initiative).data, status=status_code,
+                    headers={"ETag": etag_for(initiative)})
+
+
 FILTERS = filter_parameters(
     InitiativeFilterForm, q="Search titles and summaries.", team="A team's slug.",
     owner='A username, or "me"; an unknown one is a 404.', sort="The order; default: recent.")
@@ -85,15 +91,13 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                 "partial_update": InitiativeWriteSerializer, "move": MoveSerializer,
                 "updates": UpdateSerializer}.get(self.action, InitiativeDetailSerializer)
 
-    def _initiative(self) -> Initiative:
-        """The initiative alone (one query), for the rules of a write or a nested list."""
-        require_reader(self.request.user)
-        return get_object_or_404(Initiative.objects.all(), pk=self.kwargs["pk"])
+    def _initiative(self, *, need: str) -> Initiative:
+        """The initiative alone (one query), if the caller may ``need`` it
+        (``access.initiative_for``), for the rules of a write or a nested list."""
+        return initiative_for(self.request.user, self.kwargs["pk"], need=need)[0]
 
     def _detail(self, pk: int, *, status_code=status.HTTP_200_OK) -> Response:
-        initiative = get_object_or_404(_detail_queryset(), pk=pk)
-        return Response(InitiativeDetailSerializer(initiative).data, status=status_code,
-                        headers={"ETag": etag_for(initiative)})
+        return _detail_response(get_object_or_404(_detail_queryset(), pk=pk), status_code)
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
@@ -103,8 +107,9 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return self.get_paginated_response(InitiativeListSerializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
-        require_reader(request.user)
-        return unless_unchanged(request, self._detail(self.kwargs["pk"]))
+        initiative, _ = initiative_for(request.user, self.kwargs["pk"],
+                                       queryset=_detail_queryset())
+        return unless_unchanged(request, _detail_response(initiative))
 
     def create(self, request, *args, **kwargs):
         require_pm(request.user)
@@ -113,12 +118,11 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         initiative = services.initiative_create(actor=request.user, now=timezone.now(),
                                                 **serializer.validated_data)
         response = self._detail(initiative.pk, status_code=status.HTTP_201_CREATED)
-        response["Location"] = f"/api/v1/initiatives/{initiative.pk}/"
+        response["Location"] = reverse("api:initiative-detail", args=[initiative.pk])
         return response
 
     def partial_update(self, request, *args, **kwargs):
-        initiative = self._initiative()
-        require_editor(request.user, initiative)
+        initiative = self._initiative(need="edit")
         version = expected_version(request, initiative)
         serializer = InitiativeWriteSerializer(initiative, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -131,9 +135,8 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    parameters=[IF_MATCH], request=MoveSerializer,
                    responses={201: TransitionCreatedSerializer, **LOCKED_WRITE_ERRORS})
     @action(detail=True, methods=["post"])
-    def move(self, request, pk=None):
-        initiative = self._initiative()
-        require_editor(request.user, initiative)
+    def move(self, request, pk=None, format=None):
+        initiative = self._initiative(need="edit")
         version = expected_version(request, initiative)
         serializer = MoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -151,14 +154,13 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(methods=["POST"], summary="Post a status update (its editors)",
                    request=UpdateSerializer, responses={201: UpdateSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["get", "post"], pagination_class=ApiPagination)
-    def updates(self, request, pk=None):
-        initiative = self._initiative()
+    def updates(self, request, pk=None, format=None):
+        initiative = self._initiative(need="read" if request.method == "GET" else "edit")
         if request.method == "GET":
             updates = (Update.objects.filter(initiative=initiative).select_related("author")
                        .order_by("-created_at", "-id"))
             page = self.paginate_queryset(updates)
             return self.get_paginated_response(UpdateSerializer(page, many=True).data)
-        require_editor(request.user, initiative)
         serializer = UpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         update = services.update_post(initiative=initiative, author=request.user,

@@ -23,11 +23,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from portfolio import hooks
-from portfolio.access import require_reader
+from portfolio.access import InitiativeRights, initiative_for
 from portfolio.models import (
     Activity,
     Initiative,
@@ -148,20 +147,18 @@ def stage_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
 
 # --- One initiative ------------------------------------------------------------------------
 
-def initiative_get_for_user(*, user, pk: int) -> Initiative:
-    """One initiative with the people and team its page shows; 404 for outsiders and misses.
+def initiative_get_for_user(*, user, pk: int, need: str = "read",
+                            ) -> tuple[Initiative, InitiativeRights]:
+    """One initiative with the people and team its page shows, and what ``user`` may do with
+    it (``access.initiative_for``): 404 for outsiders and misses, 403 unless they may ``need``.
 
     It carries the list's computed columns as of now (``with_list_columns``: its ownership
     problems and ``out_of_compliance``), for the badges, in the same query.
     """
-    require_reader(user)
-    return get_object_or_404(
-        with_list_columns(
-            Initiative.objects.select_related("team", "owner", "sponsor", "production_owner",
-                                              "created_by"),
-            now=timezone.now()),
-        pk=pk,
-    )
+    return initiative_for(user, pk, need=need, queryset=with_list_columns(
+        Initiative.objects.select_related("team", "owner", "sponsor", "production_owner",
+                                          "created_by"),
+        now=timezone.now()))
 
 
 @dataclass(frozen=True)
@@ -340,7 +337,8 @@ def kill_log_reason_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, st
 
 # --- Ownership health (docs/architecture.md, "Ownership health") -------------------------
 
-# The problems the ownership page lists, in the order it shows them.
+# The ownership problems: the flag ``with_ownership_health`` annotates, and its label
+# (the ownership page's counts and its filter read these), in the order pages show them.
 OWNERSHIP_PROBLEMS = (
     ("owner_left", "Owner left"),
     ("owner_silent", "Owner silent"),
@@ -424,7 +422,7 @@ def ownership_gaps(*, now: datetime, filters: dict | None = None) -> QuerySet[In
             "id", "title", "stage", "health", "team__name", "team__slug",
             "owner__username", "owner__first_name", "owner__last_name", "owner__is_active"),
         now=now,
-    ).filter(Q(owner_left=True) | Q(owner_silent=True) | Q(nobody_responsible=True))
+    ).filter(Q(*[(key, True) for key, _ in OWNERSHIP_PROBLEMS], _connector=Q.OR))
     if filters.get("team"):
         queryset = queryset.filter(team=filters["team"])
     if filters.get("problem") in dict(OWNERSHIP_PROBLEMS):

@@ -11,15 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portfolio import hooks, selectors, services
-from portfolio.access import (
-    can_coordinate,
-    can_edit_initiative,
-    can_log_initiatives,
-    can_steward_ownership,
-    require_editor,
-    require_pm,
-    require_reader,
-)
+from portfolio.access import InitiativeRights, can_log_initiatives, require_pm, require_reader
 from portfolio.exceptions import DomainError
 from portfolio.forms import (
     INITIATIVE_FIELDS,
@@ -104,22 +96,19 @@ def initiative_create(request):
 
 
 def initiative_detail(request, pk: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    return render_detail(request, initiative)
+    initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk)
+    return render_detail(request, initiative, rights)
 
 
-def render_detail(request, initiative, *, status=200, **forms):
-    """The initiative page; a refused form is passed back bound, to show its errors."""
+def render_detail(request, initiative, rights: InitiativeRights, *, status=200, **forms):
+    """The initiative page, with what ``rights`` allow; a refused form is passed back bound,
+    to show its errors."""
     relations = selectors.initiative_relations(initiative=initiative)
-    responsible = any(stake.user_id == request.user.pk
-                      for stake in relations.stakeholders[Stakeholder.Role.RESPONSIBLE])
-    can_edit = can_edit_initiative(request.user, initiative, responsible=responsible)
-    can_coordinate_it = can_coordinate(request.user, initiative, responsible=responsible)
-    if can_edit:
+    if rights.edit:
         forms.setdefault("update_form", UpdateForm(initial={"health": initiative.health}))
         forms.setdefault("move_form", StageMoveForm(moves=services.available_moves(initiative),
                                                     initial={"expected_stage": initiative.stage}))
-    if can_coordinate_it:
+    if rights.coordinate:
         forms.setdefault("people_form", StakeholderForm(initial={"role": "R"}))
         forms.setdefault("dependency_form", DependencyForm())
     return render(request, "portfolio/initiative_detail.html", {
@@ -129,20 +118,17 @@ def render_detail(request, initiative, *, status=200, **forms):
                  for role in Stakeholder.Role],
         "history": selectors.initiative_history(initiative=initiative),
         "panels": hooks.detail_panels(initiative=initiative, user=request.user),
-        "can_edit": can_edit,
-        "can_coordinate": can_coordinate_it,
-        "can_reassign": can_steward_ownership(request.user),
+        "rights": rights,
         "now": timezone.now(),
         **forms,
     }, status=status)
 
 
 def initiative_edit(request, pk: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_editor(request.user, initiative)
+    initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                           need="edit")
     changed_meanwhile = None
-    form_options = {"owner": initiative.owner,
-                    "can_reassign": can_steward_ownership(request.user)}
+    form_options = {"owner": initiative.owner, "can_reassign": rights.steward}
     if request.method == "POST":
         form = InitiativeEditForm(request.POST, **form_options)
         if form.is_valid():
@@ -172,21 +158,21 @@ def initiative_edit(request, pk: int):
 
 @require_POST
 def update_create(request, pk: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_editor(request.user, initiative)
+    initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                           need="edit")
     form = UpdateForm(request.POST)
     if form.is_valid():
         services.update_post(initiative=initiative, author=request.user, now=timezone.now(),
                              **form.cleaned_data)
         messages.success(request, "Update posted.")
         return redirect(initiative)
-    return render_detail(request, initiative, update_form=form, status=400)
+    return render_detail(request, initiative, rights, update_form=form, status=400)
 
 
 @require_POST
 def initiative_move(request, pk: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_editor(request.user, initiative)
+    initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                           need="edit")
     form = StageMoveForm(request.POST, moves=services.available_moves(initiative))
     if form.is_valid():
         try:
@@ -198,7 +184,7 @@ def initiative_move(request, pk: int):
             initiative.refresh_from_db()
             messages.success(request, f"Moved to {initiative.get_stage_display()}.")
             return redirect(initiative)
-    return render_detail(request, initiative, move_form=form, status=400)
+    return render_detail(request, initiative, rights, move_form=form, status=400)
 
 
 def kill_log(request):

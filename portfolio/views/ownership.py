@@ -6,11 +6,11 @@ Every role reads the page; TPMs and admins reassign an owner from it.
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from portfolio import selectors, services
-from portfolio.access import can_steward_ownership, require_reader, require_steward
+from portfolio.access import initiative_for, initiative_rights, require_reader
 from portfolio.exceptions import DomainError
 from portfolio.forms import OwnershipFilterForm, ReassignOwnerForm, add_refusal
 from portfolio.models import Initiative
@@ -34,7 +34,7 @@ def ownership_health(request):
         "form": form,
         "problem_counts": counts,
         "silent_days": settings.OWNER_SILENT_DAYS,
-        "can_reassign": can_steward_ownership(request.user),
+        "can_reassign": initiative_rights(request.user).steward,
         "filtered": any(filters.get(name) for name in form.fields),
     })
 
@@ -45,13 +45,10 @@ def _owner_name(user) -> str:
 
 def initiative_reassign(request, pk):
     """Name a new accountable owner; the service keeps the change in the history."""
-    require_steward(request.user)
     now = timezone.now()
-    initiative = get_object_or_404(
-        selectors.with_ownership_health(
-            Initiative.objects.select_related("team", "owner"), now=now),
-        pk=pk,
-    )
+    initiative, _ = initiative_for(
+        request.user, pk, need="steward", queryset=selectors.with_ownership_health(
+            Initiative.objects.select_related("team", "owner"), now=now))
     if request.method == "POST":
         form = ReassignOwnerForm(request.POST)
         if form.is_valid():

@@ -6,7 +6,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portfolio import selectors, services
-from portfolio.access import require_coordinator
 from portfolio.exceptions import DomainError
 from portfolio.forms import DependencyForm, StakeholderForm, add_refusal
 from portfolio.models import Dependency, Stakeholder
@@ -15,8 +14,8 @@ from portfolio.views.initiatives import render_detail
 
 @require_POST
 def stakeholder_create(request, pk: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_coordinator(request.user, initiative)
+    initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                           need="coordinate")
     form = StakeholderForm(request.POST)
     if form.is_valid():
         try:
@@ -28,13 +27,13 @@ def stakeholder_create(request, pk: int):
             messages.success(request, f"{stake.user.get_full_name() or stake.user} is now "
                                       f"{stake.get_role_display()}.")
             return redirect(initiative)
-    return render_detail(request, initiative, people_form=form, status=400)
+    return render_detail(request, initiative, rights, people_form=form, status=400)
 
 
 @require_POST
 def stakeholder_delete(request, pk: int, stakeholder_id: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_coordinator(request.user, initiative)
+    initiative, _ = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                      need="coordinate")
     stake = get_object_or_404(Stakeholder.objects.select_related("user"), pk=stakeholder_id,
                               initiative=initiative)
     try:
@@ -49,8 +48,8 @@ def stakeholder_delete(request, pk: int, stakeholder_id: int):
 
 @require_POST
 def dependency_create(request, pk: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_coordinator(request.user, initiative)
+    initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                           need="coordinate")
     form = DependencyForm(request.POST)
     if form.is_valid():
         try:
@@ -61,13 +60,13 @@ def dependency_create(request, pk: int):
         else:
             messages.success(request, f"Now depends on “{form.cleaned_data['depends_on']}”.")
             return redirect(initiative)
-    return render_detail(request, initiative, dependency_form=form, status=400)
+    return render_detail(request, initiative, rights, dependency_form=form, status=400)
 
 
 @require_POST
 def dependency_delete(request, pk: int, depends_on_id: int):
-    initiative = selectors.initiative_get_for_user(user=request.user, pk=pk)
-    require_coordinator(request.user, initiative)
+    initiative, _ = selectors.initiative_get_for_user(user=request.user, pk=pk,
+                                                      need="coordinate")
     dependency = get_object_or_404(Dependency.objects.select_related("depends_on"),
                                    initiative=initiative, depends_on_id=depends_on_id)
     services.dependency_remove(dependency=dependency, actor=request.user, now=timezone.now())

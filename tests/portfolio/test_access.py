@@ -1,10 +1,19 @@
-"""Anonymous users reach only the login page and /healthz."""
+"""Who reaches what: anonymous users only the login page and /healthz; each role its home;
+each persona exactly the rights ``portfolio.access`` gives it on an initiative, on the
+pages, in the API and in the admin alike."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.factories import UserFactory
+from portfolio.access import NEEDS, InitiativeRights, initiative_for, initiative_rights
+from portfolio.models import Initiative, Stakeholder
+from portfolio.roles import roles_of
+from tests.clients import client_for
+from tests.factories import InitiativeFactory, UserFactory
 
 # The admin has its own sign-in form (same lockout, same accounts).
 PUBLIC = {"/login/", "/admin/login/", "/healthz"}
@@ -112,3 +121,138 @@ def test_logout_signs_the_user_out(client, pm):
     client.post("/logout/")
 
     assert client.get("/initiatives/").status_code == 302
+
+
+# --- What each persona may do with an initiative: one helper, every path -------------------
+
+# Every right, in ``InitiativeRights``' order.
+RIGHTS = ("read", "edit", "coordinate", "steward", "decide_stall", "admin_view", "admin_change")
+
+# Persona -> the rights they hold on the initiative (the others they lack).
+EXPECTED_RIGHTS = {
+    "owner": {"read", "edit", "coordinate", "decide_stall"},
+    "responsible_pm": {"read", "edit", "coordinate"},
+    "other_pm": {"read"},
+    "reviewer": {"read"},
+    "tpm": {"read", "coordinate", "steward", "decide_stall"},
+    "leader": {"read"},
+    "admin": {"read", "coordinate", "steward", "decide_stall", "admin_view", "admin_change"},
+    "bare_staff": set(),
+    "no_role": set(),
+    "inactive": set(),
+}
+
+
+@pytest.fixture
+def cast(pm, other_pm, reviewer, tpm, leader, outsider, staff):
+    """The initiative ``pm`` owns, and every persona: its Responsible PM, a PM who left
+    (still Responsible for it), staff without the admin's permissions."""
+    initiative = InitiativeFactory(owner=pm, title="Claims triage assistant")
+    responsible = UserFactory(username="responsible-pm", roles=["pm"])
+    inactive = UserFactory(username="left-pm", roles=["pm"], is_active=False)
+    for user in (responsible, inactive):
+        Stakeholder.objects.create(initiative=initiative, user=user, role="R")
+    return initiative, {
+        "owner": pm, "responsible_pm": responsible, "other_pm": other_pm,
+        "reviewer": reviewer, "tpm": tpm, "leader": leader, "admin": staff,
+        "bare_staff": UserFactory(username="bare-staff", is_staff=True),
+        "no_role": outsider, "inactive": inactive,
+    }
+
+
+def rights_of(held: set[str]) -> InitiativeRights:
+    return InitiativeRights(**{name: name in held for name in RIGHTS})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "held"), EXPECTED_RIGHTS.items())
+def test_each_persona_holds_exactly_its_rights_on_an_initiative(cast, persona, held):
+    initiative, people = cast
+
+    assert initiative_rights(people[persona], initiative) == rights_of(held)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "held"), EXPECTED_RIGHTS.items())
+def test_loading_an_initiative_answers_as_its_rights_say(cast, persona, held):
+    initiative, people = cast
+    user = people[persona]
+
+    for need in NEEDS:
+        if "read" not in held:
+            with pytest.raises(Http404):
+                initiative_for(user, initiative.pk, need=need)
+        elif need in held or need == "read":
+            loaded, rights = initiative_for(user, initiative.pk, need=need)
+            assert (loaded, rights) == (initiative, rights_of(held))
+        else:
+            with pytest.raises(PermissionDenied, match=NEEDS[need]):
+                initiative_for(user, initiative.pk, need=need)
+
+
+@pytest.mark.django_db
+def test_a_pm_responsible_for_an_initiative_is_known_from_the_query_that_loads_it(
+        cast, django_assert_num_queries):
+    initiative, people = cast
+    user = people["responsible_pm"]
+    roles_of(user)  # the roles are read once per request, before any initiative
+
+    with django_assert_num_queries(1):  # the initiative, with "is Responsible" in it
+        _, rights = initiative_for(user, initiative.pk, need="edit")
+
+    assert rights.edit
+
+
+def _page_answers(initiative, user) -> dict[str, bool]:
+    """What the pages let ``user`` do, read off what they answer (nothing is changed)."""
+    client = Client()
+    client.force_login(user)
+    detail = client.get(f"/initiatives/{initiative.pk}/")
+    page = detail.content.decode() if detail.status_code == 200 else ""
+    people = client.post(f"/initiatives/{initiative.pk}/people/", {})  # an empty form: 400
+    answers = {
+        "read": detail.status_code == 200,
+        "edit": client.get(f"/initiatives/{initiative.pk}/edit/").status_code == 200,
+        "coordinate": people.status_code == 400,
+        "steward": client.get(f"/initiatives/{initiative.pk}/reassign/").status_code == 200,
+    }
+    # The initiative page offers what its reader may do, and nothing else.
+    if answers["read"]:
+        assert (f'href="/initiatives/{initiative.pk}/edit/"' in page) == answers["edit"]
+        assert (f'action="/initiatives/{initiative.pk}/people/"' in page) == (
+            answers["coordinate"])
+        assert ("Reassign owner" in page) == answers["steward"]
+    return answers
+
+
+def _api_answers(initiative, user) -> dict[str, bool]:
+    client = client_for(user)
+    detail = client.get(f"/api/v1/initiatives/{initiative.pk}/")
+    # Without If-Match: 428 for an editor, before anything is changed; 403/404 otherwise.
+    patch = client.patch(f"/api/v1/initiatives/{initiative.pk}/", {"title": "Renamed"},
+                         format="json")
+    return {"read": detail.status_code == 200, "edit": patch.status_code == 428}
+
+
+def _admin_answers(initiative, user) -> dict[str, bool]:
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/admin/portfolio/initiative/{initiative.pk}/change/")
+    return {"admin_view": page.status_code == 200,
+            "admin_change": page.status_code == 200 and 'name="_save"' in page.content.decode()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", EXPECTED_RIGHTS)
+def test_pages_api_and_admin_give_each_persona_the_answer_its_rights_give(cast, persona):
+    initiative, people = cast
+    user = people[persona]
+    rights = initiative_rights(user, initiative)
+
+    pages, api, admin = (_page_answers(initiative, user), _api_answers(initiative, user),
+                         _admin_answers(initiative, user))
+
+    assert pages == {name: getattr(rights, name) for name in pages}
+    assert api == {name: getattr(rights, name) for name in api}
+    assert admin == {name: getattr(rights, name) for name in admin}
+    assert Initiative.objects.get(pk=initiative.pk).title == "Claims triage assistant"

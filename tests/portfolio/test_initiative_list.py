@@ -3,12 +3,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from governance.services import checkpoints_sync
 from portfolio import selectors
 from portfolio.models import Initiative, Stakeholder
 from portfolio.selectors import SORTS
+from tests.clients import client_for
 from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory
 
 LIST_URL = "/initiatives/"
@@ -130,8 +130,7 @@ def test_list_page_and_api_list_read_as_many_queries_for_3_as_for_60_initiatives
     client, pm, settings
 ):
     settings.PAGE_SIZE = 50
-    api = APIClient()
-    api.force_authenticate(pm)
+    api = client_for(pm)
     api.get("/api/v1/initiatives/")  # the API viewer's roles are read once, then cached
     client.force_login(pm)
     teams = TeamFactory.create_batch(4)
@@ -211,7 +210,7 @@ def test_each_row_shows_what_its_own_page_shows(client, leader, settings,
             client.get(LIST_URL, {"sort": "owner", "page": number}).context["page"].object_list]
 
     for row in rows:
-        alone = selectors.initiative_get_for_user(user=leader, pk=row.pk)
+        alone, _ = selectors.initiative_get_for_user(user=leader, pk=row.pk)
         assert ((row.out_of_compliance, row.owner_left, row.owner_silent,
                  row.nobody_responsible) == (alone.out_of_compliance, alone.owner_left,
                                              alone.owner_silent, alone.nobody_responsible))
