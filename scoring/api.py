@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -149,7 +150,7 @@ class RankedInitiativeSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return f"/api/v1/initiatives/{initiative.pk}/"
+        return reverse("api:initiative-detail", args=[initiative.pk])
 
 
 class RankingRowSerializer(serializers.Serializer):
@@ -418,8 +419,9 @@ class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         plan = capacity_plan_set(actor=request.user, now=timezone.now(), create_only=True,
                                  **data)
         plan = get_object_or_404(_plans(), pk=plan.pk)
+        location = reverse("scoring-api:capacity-plan-detail", args=[plan.pk])
         return Response(CapacityPlanSerializer(plan).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": f"/api/v1/capacity-plans/{plan.pk}/"})
+                        headers={"Location": location})
 
     def partial_update(self, request, *args, **kwargs):
         plan = self._plan()

@@ -6,6 +6,7 @@ read goes through ``portfolio.selectors.kill_log``.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
@@ -51,7 +52,7 @@ class KillLogEntrySerializer(serializers.Serializer):
         return {"username": username, "name": name or username}
 
     def get_url(self, initiative) -> str:
-        return f"/api/v1/initiatives/{initiative.pk}/"
+        return reverse("api:initiative-detail", args=[initiative.pk])
 
 
 KILL_LOG_FILTERS = filter_parameters(

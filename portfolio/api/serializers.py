@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -101,7 +102,7 @@ class InitiativeListSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return f"/api/v1/initiatives/{initiative.pk}/"
+        return reverse("api:initiative-detail", args=[initiative.pk])
 
 
 class StakeholderSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ through the selectors, the decision through ``services.stall_decide``.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -55,7 +56,7 @@ class StalledInitiativeSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return f"/api/v1/initiatives/{initiative.pk}/"
+        return reverse("api:initiative-detail", args=[initiative.pk])
 
 
 class StallFlagSerializer(serializers.Serializer):
@@ -100,7 +101,7 @@ class StallFlagSerializer(serializers.Serializer):
         return flag.weeks_undecided(self.context["now"])
 
     def get_url(self, flag) -> str:
-        return f"/api/v1/stalls/{flag.pk}/"
+        return reverse("api:stall-detail", args=[flag.pk])
 
 
 class StallDecisionSerializer(InputSerializer):
@@ -198,7 +199,7 @@ class StallFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    description=DECIDE_DESCRIPTION, request=StallDecisionSerializer,
                    responses={200: StallFlagSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"])
-    def decide(self, request, pk=None):
+    def decide(self, request, pk=None, format=None):
         require_reader(request.user)
         flag = get_object_or_404(StallFlag.objects.select_related("initiative"), pk=pk)
         require_stall_decider(request.user, flag.initiative)
