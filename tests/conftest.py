@@ -1,8 +1,21 @@
-"""Personas used across the suite: one per role, plus an outsider."""
+"""What the whole suite shares: the personas (one per role, an outsider, the admins) and
+the frozen clock. API clients are ``tests.clients.client_for``; work run at the same
+moment is ``tests.threads.run_together``."""
 
 import pytest
+import time_machine
+from django.contrib.auth.models import Permission
 
-from tests.factories import ADMIN_PERMISSIONS, UserFactory
+from tests.factories import ADMIN_PERMISSIONS, FIXED_NOW, UserFactory
+
+
+@pytest.fixture
+def frozen_clock():
+    """Time stands still at ``FIXED_NOW`` (Monday 2 Nov 2026, 09:00 UTC) for the test; it
+    yields time-machine's traveller, whose ``shift()`` and ``move_to()`` move the clock.
+    A module freezes every test with ``pytest.mark.usefixtures("frozen_clock")``."""
+    with time_machine.travel(FIXED_NOW, tick=False) as clock:
+        yield clock
 
 
 @pytest.fixture
@@ -40,3 +53,23 @@ def outsider(db):
 def staff(db):
     """An admin: a staff account with the admin's permissions on the portfolio, no role."""
     return UserFactory(username="ops-admin", is_staff=True, permissions=ADMIN_PERMISSIONS)
+
+
+@pytest.fixture
+def superuser(db):
+    """Django's superuser: every permission there is, no role."""
+    return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def full_staff(db):
+    """A staff account holding every model permission there is, but not a superuser."""
+    user = UserFactory(username="every-permission-staff", is_staff=True)
+    user.user_permissions.set(Permission.objects.all())
+    return user
+
+
+@pytest.fixture(params=["full_staff", "superuser"])
+def any_admin(request):
+    """Each kind of account the Django admin lets in with every permission, in turn."""
+    return request.getfixturevalue(request.param)

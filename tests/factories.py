@@ -40,8 +40,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 # What the portfolio's pages and API let an admin (a staff account) do, permission by
-# permission; a staff account without them is no admin there.
-ADMIN_PERMISSIONS = [ADMIN_READS, ADMIN_STEWARDS, ADMIN_DECIDES_STALLS, ADMIN_RUNS_DIGESTS]
+# permission (capacity plans included); a staff account without them is no admin there.
+ADMIN_PERMISSIONS = [ADMIN_READS, ADMIN_STEWARDS, ADMIN_DECIDES_STALLS, ADMIN_RUNS_DIGESTS,
+                     "scoring.add_capacityplan", "scoring.change_capacityplan",
+                     "scoring.view_capacityplan"]
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

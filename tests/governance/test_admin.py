@@ -8,15 +8,10 @@ from django.utils import timezone
 from governance import services
 from governance.models import Checkpoint, CheckpointType
 from portfolio import services as portfolio_services
-from tests.factories import InitiativeFactory, UserFactory, approve_all_checkpoints
+from tests.factories import InitiativeFactory, approve_all_checkpoints
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/portfolio/initiative/"
-
-
-@pytest.fixture
-def admin_user():
-    return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -32,9 +27,9 @@ def agentic_in_production(pm, reviewer):
 
 
 def test_changelist_shows_an_initiative_out_of_compliance_at_once(
-        client, admin_user, agentic_in_production):
+        client, superuser, agentic_in_production):
     compliant = InitiativeFactory(title="Spend analytics", stage="idea")
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     response = client.get(CHANGELIST, {"compliance": "out"})
 
@@ -48,8 +43,8 @@ def test_changelist_shows_an_initiative_out_of_compliance_at_once(
 
 
 def test_change_page_shows_the_flag_and_checkpoints_without_editable_stage_or_status(
-        client, admin_user, agentic_in_production):
-    client.force_login(admin_user)
+        client, superuser, agentic_in_production):
+    client.force_login(superuser)
 
     response = client.get(f"{CHANGELIST}{agentic_in_production.pk}/change/")
 
@@ -66,9 +61,9 @@ def test_change_page_shows_the_flag_and_checkpoints_without_editable_stage_or_st
     assert "segregation of duties" in body
 
 
-def test_checkpoints_are_read_only_in_the_admin(client, admin_user, agentic_in_production):
+def test_checkpoints_are_read_only_in_the_admin(client, superuser, agentic_in_production):
     checkpoint = Checkpoint.objects.filter(initiative=agentic_in_production).first()
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     changelist = client.get("/admin/governance/checkpoint/", {"q": "Claims agent"})
     change = client.get(f"/admin/governance/checkpoint/{checkpoint.pk}/change/")
@@ -86,9 +81,9 @@ def test_checkpoints_are_read_only_in_the_admin(client, admin_user, agentic_in_p
     assert client.get("/admin/governance/checkpoint/add/").status_code == 403
 
 
-def test_checkpoint_types_are_editable_with_history(client, admin_user):
+def test_checkpoint_types_are_editable_with_history(client, superuser):
     security = CheckpointType.objects.get(code="security-review")
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     changelist = client.get("/admin/governance/checkpointtype/").content.decode()
     form = client.get(f"/admin/governance/checkpointtype/{security.pk}/change/").context[
@@ -101,9 +96,9 @@ def test_checkpoint_types_are_editable_with_history(client, admin_user):
                       ).status_code == 200
 
 
-def test_the_initiative_admin_still_edits_through_the_service(client, admin_user):
+def test_the_initiative_admin_still_edits_through_the_service(client, superuser):
     initiative = InitiativeFactory(title="Old title", summary="s")
-    client.force_login(admin_user)
+    client.force_login(superuser)
     url = f"{CHANGELIST}{initiative.pk}/change/"
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}

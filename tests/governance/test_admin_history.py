@@ -4,23 +4,13 @@ every model permission or by a superuser."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from governance import services as governance
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from portfolio import services
-from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory
+from tests.factories import FIXED_NOW, InitiativeFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["staff", "superuser"])
-def admin_user(request, db):
-    if request.param == "superuser":
-        return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
-    user = UserFactory(username="ops-admin", is_staff=True)
-    user.user_permissions.set(Permission.objects.all())
-    return user
 
 
 @pytest.fixture
@@ -36,10 +26,10 @@ def decided_checkpoint(reviewer):
                                         now=FIXED_NOW)
 
 
-def test_a_checkpoint_decision_cannot_be_reverted_from_its_history(client, admin_user,
+def test_a_checkpoint_decision_cannot_be_reverted_from_its_history(client, any_admin,
                                                                    decided_checkpoint):
     before = decided_checkpoint.history.get(history_type="+")  # not started, undecided
-    client.force_login(admin_user)
+    client.force_login(any_admin)
     url = f"/admin/governance/checkpoint/{decided_checkpoint.pk}/history/{before.history_id}/"
 
     response = client.post(url, {  # "Revert" to the version before the decision
@@ -57,14 +47,14 @@ def test_a_checkpoint_decision_cannot_be_reverted_from_its_history(client, admin
     "/admin/portfolio/activity/{activity}/delete/",
     "/admin/governance/checkpoint/{checkpoint}/delete/",
 ])
-def test_stage_history_activity_and_decisions_are_not_deleted(client, admin_user, pm,
+def test_stage_history_activity_and_decisions_are_not_deleted(client, any_admin, pm,
                                                               decided_checkpoint, url):
     initiative = decided_checkpoint.initiative
     transition = initiative.transitions.create(from_stage="idea", to_stage="assessment",
                                                actor=pm, at=FIXED_NOW)
     activity = services.activity_record(initiative=initiative, kind="edited", actor=pm,
                                         now=FIXED_NOW)
-    client.force_login(admin_user)
+    client.force_login(any_admin)
 
     response = client.post(url.format(transition=transition.pk, activity=activity.pk,
                                       checkpoint=decided_checkpoint.pk), {"post": "yes"})

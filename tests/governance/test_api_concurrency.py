@@ -2,18 +2,19 @@
 same If-Match: exactly one wins, the other gets 412 (as when the stale ETag is seen before
 the lock), every round. Needs real row-level concurrency, so PostgreSQL only."""
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from conftest import require
 from governance.models import Checkpoint, CheckpointType
 from portfolio.models import Activity
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, UserFactory
+from tests.threads import run_together
 
 ROUNDS = 20
 
@@ -24,6 +25,11 @@ RACES = {
     "start and waive": (None, "start-review",
                         {"justification": "Attested.", "expires_on": "+30"}, "waive"),
 }
+
+
+def send(reviewer, path, body, etag):
+    response = client_for(reviewer).post(path, body, format="json", HTTP_IF_MATCH=etag)
+    return response.status_code, response.json().get("code")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,30 +51,13 @@ def test_two_reviewers_with_the_same_if_match_one_wins_the_other_gets_412(race):
             initiative=InitiativeFactory(title=f"Raced {round_}", stage="assessment"),
             type=checkpoint_type, requested_at=timezone.now(),
             due_date=timezone.localdate() + timedelta(days=5))
-        url = f"/api/v1/checkpoints/{checkpoint.pk}/"
-        barrier = threading.Barrier(2)
-        statuses = {}
+        url, etag = f"/api/v1/checkpoints/{checkpoint.pk}/", f'"{checkpoint.pk}-1"'
 
-        def send(reviewer, action, body, barrier=barrier, statuses=statuses, url=url,
-                 etag=f'"{checkpoint.pk}-1"'):
-            client = APIClient()
-            client.force_authenticate(reviewer)
-            try:
-                barrier.wait(timeout=10)
-                response = client.post(f"{url}{action}/", body, format="json",
-                                       HTTP_IF_MATCH=etag)
-                statuses[reviewer.username] = (response.status_code,
-                                               response.json().get("code"))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=send, args=(reviewers[0], first_action, first_body)),
-                   threading.Thread(target=send, args=(reviewers[1], second_action,
-                                                       second_body))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        results = run_together(
+            partial(send, reviewers[0], f"{url}{first_action}/", first_body, etag),
+            partial(send, reviewers[1], f"{url}{second_action}/", second_body, etag))
+        statuses = dict(zip((reviewer.username for reviewer in reviewers), results,
+                            strict=True))
 
         outcomes = sorted(statuses.values())
         assert outcomes == [(200, None), (412, "precondition_failed")], (round_, statuses)

@@ -1,8 +1,8 @@
 """Two reviewers deciding the same checkpoint at the same moment: exactly one decision
 stands (issue 4, "Done when"). Needs real row-level concurrency, so PostgreSQL only."""
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -14,8 +14,20 @@ from governance.models import Checkpoint, CheckpointType
 from portfolio.exceptions import DomainError
 from portfolio.models import Activity
 from tests.factories import InitiativeFactory, UserFactory
+from tests.threads import run_together
 
 ROUNDS = 50
+
+
+def decide(checkpoint, reviewer, approve):
+    """``"won"``, or the refusal's message."""
+    try:
+        services.checkpoint_decide(checkpoint=checkpoint, actor=reviewer, approve=approve,
+                                   expected_version=1, evidence_notes="Raced.",
+                                   now=timezone.now())
+    except DomainError as error:
+        return error.message
+    return "won"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -32,28 +44,10 @@ def test_two_reviewers_deciding_at_once_one_wins_the_other_is_told():
         checkpoint = Checkpoint.objects.create(
             initiative=InitiativeFactory(title=f"Raced {round_}"), type=checkpoint_type,
             requested_at=now, due_date=timezone.localdate() + timedelta(days=5))
-        barrier = threading.Barrier(2)
-        outcomes = []
 
-        def decide(reviewer, approve, checkpoint=checkpoint, barrier=barrier,
-                   outcomes=outcomes):
-            try:
-                barrier.wait(timeout=10)
-                services.checkpoint_decide(checkpoint=checkpoint, actor=reviewer,
-                                           approve=approve, expected_version=1,
-                                           evidence_notes="Raced.", now=timezone.now())
-                outcomes.append("won")
-            except DomainError as error:
-                outcomes.append(error.message)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=decide, args=(reviewer, approve))
-                   for reviewer, approve in zip(reviewers, (True, False), strict=True)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        outcomes = run_together(*[partial(decide, checkpoint, reviewer, approve)
+                                  for reviewer, approve
+                                  in zip(reviewers, (True, False), strict=True)])
 
         assert sorted(outcomes, key=lambda o: o != "won")[0] == "won", outcomes
         assert outcomes.count("won") == 1, outcomes

@@ -4,22 +4,17 @@ import pytest
 
 from portfolio import services
 from portfolio.models import Dependency, Initiative
-from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
+from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_user():
-    return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
-
-
-def test_admin_history_shows_who_changed_what(client, admin_user, pm):
+def test_admin_history_shows_who_changed_what(client, superuser, pm):
     initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Fraud triage",
                                             team=TeamFactory())
-    services.initiative_update(initiative=initiative, actor=admin_user, now=FIXED_NOW,
+    services.initiative_update(initiative=initiative, actor=superuser, now=FIXED_NOW,
                                expected_version=1, changes={"title": "Fraud triage agent"})
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     page = client.get(f"/admin/portfolio/initiative/{initiative.pk}/history/").content.decode()
 
@@ -28,9 +23,9 @@ def test_admin_history_shows_who_changed_what(client, admin_user, pm):
     assert "Fraud triage agent" in page
 
 
-def test_admin_edit_goes_through_the_service_and_bumps_the_version(client, admin_user):
+def test_admin_edit_goes_through_the_service_and_bumps_the_version(client, superuser):
     initiative = InitiativeFactory(title="Old title", summary="s")
-    client.force_login(admin_user)
+    client.force_login(superuser)
     url = f"/admin/portfolio/initiative/{initiative.pk}/change/"
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
@@ -51,9 +46,9 @@ def test_admin_edit_goes_through_the_service_and_bumps_the_version(client, admin
     assert initiative.version == 2
 
 
-def test_admin_does_not_offer_the_stage_as_an_editable_field(client, admin_user):
+def test_admin_does_not_offer_the_stage_as_an_editable_field(client, superuser):
     initiative = InitiativeFactory()
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     form = client.get(f"/admin/portfolio/initiative/{initiative.pk}/change/").context[
         "adminform"].form
@@ -62,9 +57,9 @@ def test_admin_does_not_offer_the_stage_as_an_editable_field(client, admin_user)
     assert "version" not in form.fields
 
 
-def test_admin_adds_an_initiative_through_the_service(client, admin_user, pm):
+def test_admin_adds_an_initiative_through_the_service(client, superuser, pm):
     team = TeamFactory(name="Data Platform", slug="data-platform")
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     response = client.post("/admin/portfolio/initiative/add/", {
         "title": "Feature store", "summary": "Shared features", "category": "ai_analytics",
@@ -77,14 +72,14 @@ def test_admin_adds_an_initiative_through_the_service(client, admin_user, pm):
 
     assert response.status_code == 302
     created = Initiative.objects.get(title="Feature store")
-    assert (created.owner, created.stage, created.created_by) == (pm, "idea", admin_user)
+    assert (created.owner, created.stage, created.created_by) == (pm, "idea", superuser)
     assert created.stakeholders.filter(user=pm, role="A").exists()
 
 
-def test_admin_refuses_a_dependency_that_closes_a_loop(client, admin_user, pm):
+def test_admin_refuses_a_dependency_that_closes_a_loop(client, superuser, pm):
     first, second = InitiativeFactory(title="First"), InitiativeFactory(title="Second")
     services.dependency_add(initiative=first, depends_on=second, actor=pm, now=FIXED_NOW)
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     response = client.post("/admin/portfolio/dependency/add/",
                            {"initiative": second.pk, "depends_on": first.pk})

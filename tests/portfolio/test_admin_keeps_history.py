@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 
 from portfolio import services
 from portfolio.accounts import CANNOT_DEACTIVATE_SELF
@@ -20,24 +19,6 @@ from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFacto
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
-
-
-@pytest.fixture
-def staff(db):
-    """Staff with every model permission there is, but not a superuser."""
-    user = UserFactory(username="ops-admin", is_staff=True)
-    user.user_permissions.set(Permission.objects.all())
-    return user
-
-
-@pytest.fixture
-def superuser(db):
-    return UserFactory(username="root-admin", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture(params=["staff", "superuser"])
-def admin_user(request):
-    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture
@@ -57,8 +38,8 @@ def timeline(client, initiative):
 # --- Users: deactivated, not deleted ----------------------------------------------------------
 
 def test_deleting_someone_with_a_role_is_refused_and_the_page_says_deactivate(
-        client, admin_user, responsible_pm):
-    client.force_login(admin_user)
+        client, any_admin, responsible_pm):
+    client.force_login(any_admin)
     url = f"/admin/auth/user/{responsible_pm.pk}/delete/"
 
     page = client.get(url).content.decode()
@@ -72,8 +53,8 @@ def test_deleting_someone_with_a_role_is_refused_and_the_page_says_deactivate(
     assert Stakeholder.objects.filter(user=responsible_pm, role="R").count() == 1
 
 
-def test_deleting_them_from_the_list_is_refused_too(client, admin_user, responsible_pm):
-    client.force_login(admin_user)
+def test_deleting_them_from_the_list_is_refused_too(client, any_admin, responsible_pm):
+    client.force_login(any_admin)
 
     response = client.post("/admin/auth/user/", {
         "action": "delete_selected", "_selected_action": [responsible_pm.pk], "post": "yes"})
@@ -84,9 +65,9 @@ def test_deleting_them_from_the_list_is_refused_too(client, admin_user, responsi
     assert Stakeholder.objects.filter(user=responsible_pm).exists()
 
 
-def test_someone_the_record_never_names_can_still_be_deleted(client, staff):
+def test_someone_the_record_never_names_can_still_be_deleted(client, full_staff):
     mistake = UserFactory(username="created-by-mistake")
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     response = client.post(f"/admin/auth/user/{mistake.pk}/delete/", {"post": "yes"})
 
@@ -94,10 +75,10 @@ def test_someone_the_record_never_names_can_still_be_deleted(client, staff):
     assert not User.objects.filter(username="created-by-mistake").exists()
 
 
-def test_deactivating_an_owner_shows_them_as_an_owner_who_left(client, staff, pm, tpm):
+def test_deactivating_an_owner_shows_them_as_an_owner_who_left(client, full_staff, pm, tpm):
     initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Claims triage",
                                             team=TeamFactory())
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     response = client.post("/admin/auth/user/", {
         "action": "deactivate_users", "_selected_action": [pm.pk]})
@@ -113,7 +94,7 @@ def test_deactivating_an_owner_shows_them_as_an_owner_who_left(client, staff, pm
     assert "owner-pm left (Accountable)" in timeline(client, initiative)
 
 
-def test_leaving_is_recorded_once_on_each_initiative_and_is_not_activity(staff, pm, other_pm):
+def test_leaving_is_recorded_once_on_each_initiative_and_is_not_activity(full_staff, pm, other_pm):
     initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Claims triage",
                                             team=TeamFactory())
     services.stakeholder_add(initiative=initiative, user=other_pm, role="R", actor=pm,
@@ -121,19 +102,19 @@ def test_leaving_is_recorded_once_on_each_initiative_and_is_not_activity(staff, 
     later = FIXED_NOW + timedelta(days=30)
     from portfolio.accounts import user_deactivate
 
-    assert user_deactivate(user=other_pm, actor=staff, now=later) is True
-    assert user_deactivate(user=other_pm, actor=staff, now=later) is False
+    assert user_deactivate(user=other_pm, actor=full_staff, now=later) is True
+    assert user_deactivate(user=other_pm, actor=full_staff, now=later) is False
 
     left = Activity.objects.filter(initiative=initiative, details__left="other-pm")
     assert [(event.actor, event.at, event.details["role"]) for event in left] == [
-        (staff, later, "R")]
+        (full_staff, later, "R")]
     initiative.refresh_from_db()
     assert initiative.last_activity_at == FIXED_NOW  # the idle clock keeps running
 
 
 def test_unticking_active_on_the_user_page_deactivates_through_the_service(
-        client, staff, responsible_pm):
-    client.force_login(staff)
+        client, full_staff, responsible_pm):
+    client.force_login(full_staff)
     url = f"/admin/auth/user/{responsible_pm.pk}/change/"
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items()
@@ -148,18 +129,18 @@ def test_unticking_active_on_the_user_page_deactivates_through_the_service(
     assert response.status_code == 302
     responsible_pm.refresh_from_db()
     assert not responsible_pm.is_active
-    assert Activity.objects.filter(details__left="other-pm", actor=staff).count() == 1
+    assert Activity.objects.filter(details__left="other-pm", actor=full_staff).count() == 1
 
 
-def test_an_admin_cannot_deactivate_themselves(client, staff):
-    client.force_login(staff)
+def test_an_admin_cannot_deactivate_themselves(client, full_staff):
+    client.force_login(full_staff)
 
     response = client.post("/admin/auth/user/", {
-        "action": "deactivate_users", "_selected_action": [staff.pk]}, follow=True)
+        "action": "deactivate_users", "_selected_action": [full_staff.pk]}, follow=True)
 
     assert CANNOT_DEACTIVATE_SELF in response.content.decode()
-    staff.refresh_from_db()
-    assert staff.is_active
+    full_staff.refresh_from_db()
+    assert full_staff.is_active
 
 
 # --- Status updates: append-only ----------------------------------------------------------------
@@ -172,8 +153,8 @@ def update(pm):
                                 health="on_track", now=FIXED_NOW)
 
 
-def test_staff_can_neither_delete_nor_change_a_status_update(client, staff, update):
-    client.force_login(staff)
+def test_staff_can_neither_delete_nor_change_a_status_update(client, full_staff, update):
+    client.force_login(full_staff)
     change_url = f"/admin/portfolio/update/{update.pk}/change/"
 
     delete = client.post(f"/admin/portfolio/update/{update.pk}/delete/", {"post": "yes"})
@@ -205,14 +186,14 @@ def test_a_superuser_may_delete_one_explicitly_and_the_history_keeps_it(client, 
         "-", "Pilot users onboarded.", superuser)
 
 
-def test_a_past_version_of_an_update_cannot_be_restored_by_staff(client, staff, superuser,
+def test_a_past_version_of_an_update_cannot_be_restored_by_staff(client, full_staff, superuser,
                                                                  update):
     original = update.history.earliest("history_date")
     client.force_login(superuser)
     client.post(f"/admin/portfolio/update/{update.pk}/change/", {
         "initiative": update.initiative_id, "author": update.author_id, "body": "Corrected.",
         "health": "on_track", "created_at_0": "2026-11-02", "created_at_1": "09:00:00"})
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     response = client.post(
         f"/admin/portfolio/update/{update.pk}/history/{original.history_id}/", {
@@ -227,24 +208,24 @@ def test_a_past_version_of_an_update_cannot_be_restored_by_staff(client, staff, 
 
 # --- Roles and dependencies: through the services, on the timeline ----------------------------
 
-def test_removing_a_role_in_the_admin_is_on_the_timeline(client, staff, responsible_pm):
+def test_removing_a_role_in_the_admin_is_on_the_timeline(client, full_staff, responsible_pm):
     stake = Stakeholder.objects.get(user=responsible_pm, role="R")
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     response = client.post(f"/admin/portfolio/stakeholder/{stake.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     assert not Stakeholder.objects.filter(pk=stake.pk).exists()
     event = Activity.objects.get(kind="people_changed", details__removed="other-pm")
-    assert (event.actor, event.details["role"]) == (staff, "R")
+    assert (event.actor, event.details["role"]) == (full_staff, "R")
     assert "removed other-pm (Responsible)" in timeline(client, stake.initiative)
 
 
-def test_the_accountable_role_is_not_deleted_apart_from_the_owner(client, staff, pm):
+def test_the_accountable_role_is_not_deleted_apart_from_the_owner(client, full_staff, pm):
     initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Claims triage",
                                             team=TeamFactory())
     accountable = Stakeholder.objects.get(initiative=initiative, role="A")
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     response = client.post(f"/admin/portfolio/stakeholder/{accountable.pk}/delete/",
                            {"post": "yes"})
@@ -254,10 +235,10 @@ def test_the_accountable_role_is_not_deleted_apart_from_the_owner(client, staff,
 
 
 def test_adding_a_role_in_the_admin_is_on_the_timeline_and_follows_the_rules(
-        client, staff, pm, other_pm):
+        client, full_staff, pm, other_pm):
     initiative = services.initiative_create(actor=pm, now=FIXED_NOW, title="Claims triage",
                                             team=TeamFactory())
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     added = client.post("/admin/portfolio/stakeholder/add/", {
         "initiative": initiative.pk, "user": other_pm.pk, "role": "C"})
@@ -266,7 +247,7 @@ def test_adding_a_role_in_the_admin_is_on_the_timeline_and_follows_the_rules(
 
     assert added.status_code == 302
     assert Activity.objects.filter(kind="people_changed", details__added="other-pm",
-                                   details__role="C", actor=staff).count() == 1
+                                   details__role="C", actor=full_staff).count() == 1
     assert "one Accountable person" in second_accountable.content.decode()
     assert list(initiative.stakeholders.filter(role="A").values_list("user", flat=True)) == [
         pm.pk]
@@ -304,11 +285,11 @@ def test_removing_a_role_on_the_initiative_page_of_the_admin_is_on_the_timeline(
                                    actor=superuser).count() == 1
 
 
-def test_removing_a_dependency_in_the_admin_is_on_the_timeline(client, staff, pm):
+def test_removing_a_dependency_in_the_admin_is_on_the_timeline(client, full_staff, pm):
     first, second = InitiativeFactory(title="First"), InitiativeFactory(title="Second")
     link = services.dependency_add(initiative=first, depends_on=second, actor=pm,
                                    now=FIXED_NOW)
-    client.force_login(staff)
+    client.force_login(full_staff)
 
     response = client.post(f"/admin/portfolio/dependency/{link.pk}/delete/", {"post": "yes"})
 
@@ -316,4 +297,4 @@ def test_removing_a_dependency_in_the_admin_is_on_the_timeline(client, staff, pm
     assert not Dependency.objects.exists()
     event = Activity.objects.get(initiative=first, kind="dependency_changed",
                                  details__removed=second.pk)
-    assert event.actor == staff
+    assert event.actor == full_staff

@@ -3,19 +3,26 @@ wins, the other gets 412 (the README's contract), every round. The version is co
 under the row lock, so a write landing between a request's read and its lock loses too.
 Needs real row-level concurrency, so PostgreSQL only."""
 
-import threading
+from functools import partial
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from conftest import require
 from portfolio.models import Initiative, Stage
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
+from tests.threads import run_together
 
 ROUNDS = 20
 EDIT = {"title": "Edited meanwhile"}
 MOVE = {"to_stage": "assessment"}
+
+
+def send(user, method, path, body, etag):
+    response = getattr(client_for(user), method)(path, body, format="json",
+                                                 HTTP_IF_MATCH=etag)
+    return response.status_code, response.json().get("code")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,26 +35,10 @@ def test_an_edit_and_a_move_with_the_same_if_match_one_wins_the_other_gets_412(p
         initiative = InitiativeFactory(owner=pm, team=team, title=f"Raced {round_}")
         url = f"/api/v1/initiatives/{initiative.pk}/"
         etag = f'"{initiative.pk}-{initiative.version}"'
-        barrier = threading.Barrier(2)
-        statuses = {}
 
-        def send(name, method, path, body, barrier=barrier, statuses=statuses, etag=etag):
-            client = APIClient()
-            client.force_authenticate(pm)
-            try:
-                barrier.wait(timeout=10)
-                response = getattr(client, method)(path, body, format="json",
-                                                   HTTP_IF_MATCH=etag)
-                statuses[name] = (response.status_code, response.json().get("code"))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=send, args=("edit", "patch", url, EDIT)),
-                   threading.Thread(target=send, args=("move", "post", f"{url}move/", MOVE))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        edit, move = run_together(partial(send, pm, "patch", url, EDIT, etag),
+                                  partial(send, pm, "post", f"{url}move/", MOVE, etag))
+        statuses = {"edit": edit, "move": move}
 
         won = {name for name, (code, _) in statuses.items() if code in (200, 201)}
         assert len(won) == 1, (round_, statuses)

@@ -2,9 +2,9 @@
 since the client read the initiative, so it is refused like a missing If-Match (428)."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from portfolio.models import Initiative
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,7 @@ def test_if_match_any_is_refused_with_428_and_changes_nothing(pm, write, if_matc
     initiative = InitiativeFactory(owner=pm, team=TeamFactory(), title="Claims triage")
     before = Initiative.objects.values().get(pk=initiative.pk)
     method, path, body = WRITES[write]
-    client = APIClient()
-    client.force_authenticate(pm)
+    client = client_for(pm)
 
     response = getattr(client, method)(f"/api/v1/initiatives/{initiative.pk}/{path}", body,
                                        format="json", HTTP_IF_MATCH=if_match)

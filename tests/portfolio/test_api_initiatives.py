@@ -6,7 +6,6 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from portfolio.models import Initiative, Stage, Update
 from tests.clients import client_for
@@ -303,7 +302,7 @@ def test_teams_are_listed_for_every_role(leader):
 
 
 def test_the_schema_and_swagger_ui_are_served_without_a_cdn(leader):
-    client = APIClient()
+    client = client_for()
     client.force_login(leader)
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     docs = client.get("/api/docs/")
@@ -321,7 +320,7 @@ def test_a_personal_token_authenticates_until_it_is_revoked(leader):
     from portfolio.tokens import api_token_create, api_token_revoke
 
     token, key = api_token_create(user=leader, name="laptop", now=timezone.now())
-    client = APIClient()
+    client = client_for()
 
     assert client.get(LIST, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
     api_token_revoke(token=token, actor=leader, now=timezone.now())
@@ -332,7 +331,7 @@ def test_a_personal_token_authenticates_until_it_is_revoked(leader):
 
 def test_a_session_write_without_its_csrf_token_is_refused(pm):
     TeamFactory(slug="payments")
-    client = APIClient(enforce_csrf_checks=True)
+    client = client_for(enforce_csrf_checks=True)
     client.force_login(pm)
 
     response = client.post(LIST, {"title": "X", "team": "payments"}, format="json")

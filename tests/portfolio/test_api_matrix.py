@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from portfolio.models import Initiative, StallFlag, Update
 from scoring.models import CapacityPlan
-from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory, UserFactory
+from tests.clients import client_for
+from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,10 +83,9 @@ def expect_stall_decision(persona, *, owner):
 
 
 @pytest.fixture
-def people(pm, other_pm, reviewer, tpm, leader, outsider):
-    admin = UserFactory(username="matrix-admin", is_staff=True, is_superuser=True)
+def people(pm, other_pm, reviewer, tpm, leader, outsider, superuser):
     return {"pm": pm, "other_pm": other_pm, "reviewer": reviewer, "tpm": tpm,
-            "leader": leader, "outsider": outsider, "admin": admin, "anonymous": None}
+            "leader": leader, "outsider": outsider, "admin": superuser, "anonymous": None}
 
 
 def snapshot():
@@ -110,9 +109,7 @@ def test_permission_matrix(people, persona, whose, name, method, path, body, loc
     target = initiatives[whose]
     flag = StallFlagFactory(initiative=InitiativeFactory(
         owner=people[whose], team=team, stage="pilot", contracted=True, title="Stalled"))
-    client = APIClient()
-    if people[persona] is not None:
-        client.force_authenticate(people[persona])
+    client = client_for(people[persona])
     headers = {"HTTP_IF_MATCH": f'"{target.pk}-{target.version}"'} if locked else {}
     before = snapshot()
 

@@ -7,7 +7,6 @@ Time is frozen at ``NOW`` (Monday 2 Nov 2026, 09:00 UTC).
 from datetime import date, timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -28,7 +27,7 @@ from tests.factories import (
     approve_all_checkpoints,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = FIXED_NOW
 LIST = "/api/v1/stalls/"
@@ -37,12 +36,6 @@ KILL = {"decision": "kill", "retirement_reason": "value_not_proven",
         "retirement_lessons": "The baseline was already good enough."}
 EXTEND = {"decision": "extend", "note": "The data arrives in December.",
           "extend_until": "2026-12-15"}
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture(autouse=True)

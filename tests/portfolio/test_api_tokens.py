@@ -9,7 +9,6 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-import time_machine
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -26,9 +25,9 @@ from portfolio.tokens import (
     api_token_create,
     api_token_revoke,
 )
-from tests.factories import FIXED_NOW, UserFactory
+from tests.factories import FIXED_NOW
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = FIXED_NOW
 PAGE_URL = "/account/tokens/"
@@ -39,10 +38,8 @@ def revoke_url(token):
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(settings):
+def utc(settings):
     settings.TIME_ZONE = "UTC"
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def api_request(authorization=None, *, method="get", csrf_checks=False):
@@ -321,10 +318,9 @@ def test_last_used_is_recorded_at_most_once_a_minute(pm, django_assert_num_queri
 
 # --- The admin ---------------------------------------------------------------------------------
 
-def test_the_admin_lists_tokens_read_only_without_their_hash(client, pm):
-    admin = UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+def test_the_admin_lists_tokens_read_only_without_their_hash(client, pm, superuser):
     token, key = api_token_create(user=pm, name="CLI", now=NOW)
-    client.force_login(admin)
+    client.force_login(superuser)
 
     listing = client.get("/admin/portfolio/apitoken/").content.decode()
     detail = client.get(f"/admin/portfolio/apitoken/{token.pk}/change/")

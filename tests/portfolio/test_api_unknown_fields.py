@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.test import APIClient
 
 from governance.models import Checkpoint, CheckpointType
 from portfolio.api.common import NOT_ACCEPTED
 from portfolio.models import Activity, Initiative, StallFlag, Update
 from scoring.models import CapacityPlan
-from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory, UserFactory
+from tests.clients import client_for
+from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def _in(days: int) -> str:
 
 
 @pytest.fixture
-def world(pm, reviewer, tpm):
+def world(pm, reviewer, tpm, superuser):
     team = TeamFactory(slug="claims", name="Claims")
     initiative = InitiativeFactory(owner=pm, team=team, title="Claims triage assistant")
     checkpoint = Checkpoint.objects.create(
@@ -36,7 +36,7 @@ def world(pm, reviewer, tpm):
     flag = StallFlagFactory(initiative__team=team, flagged_at=timezone.now())
     plan = CapacityPlan.objects.create(team=team, year=2026, quarter=1, engineer_weeks=10)
     return {"pm": pm, "reviewer": reviewer, "tpm": tpm,
-            "admin": UserFactory(username="an-admin", is_staff=True, is_superuser=True),
+            "admin": superuser,
             "initiative": initiative, "checkpoint": checkpoint, "flag": flag, "plan": plan}
 
 
@@ -88,8 +88,7 @@ EXTRAS = {
 
 def _send(world, write, body):
     persona, method, url, locked, _ = WRITES[write]
-    client = APIClient()
-    client.force_authenticate(world[persona])
+    client = client_for(world[persona])
     headers = {"HTTP_IF_MATCH": _etag(world[locked])} if locked else {}
     return getattr(client, method)(url(world), body, format="json", **headers)
 

@@ -8,7 +8,6 @@ preview shows the digest of the week of 9 Nov.
 from datetime import timedelta
 
 import pytest
-import time_machine
 
 from portfolio.models import DigestDelivery, DigestSubscription, Stage
 from portfolio.pilots.digest.subscriptions import digest_subscription_set
@@ -20,7 +19,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = FIXED_NOW
 SETTINGS_URL = "/digest/settings/"
@@ -28,10 +27,8 @@ PREVIEW_URL = "/digest/preview/"
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(settings):
+def digest_at_seven_utc(settings):
     settings.TIME_ZONE, settings.DIGEST_HOUR = "UTC", 7
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ permissions, a user with no role — is refused and nothing changes.
 """
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
-from rest_framework.test import APIClient
 
 from portfolio import csv_io, services
 from portfolio.models import Activity, Initiative, Stakeholder
+from tests.clients import client_for
 from tests.factories import (
-    ADMIN_PERMISSIONS,
     FIXED_NOW,
     InitiativeFactory,
     TeamFactory,
@@ -31,29 +31,29 @@ PERSONAS = {
 
 
 @pytest.fixture
-def people(db):
+def people(pm, other_pm, reviewer, leader, outsider, tpm, staff):
     team = TeamFactory(slug="claims", name="Claims")
-    owner = UserFactory(username="owner-pm", roles=["pm"])
+    owner = pm
     responsible = UserFactory(username="responsible-pm", roles=["pm"])
     initiative = InitiativeFactory(owner=owner, team=team, title="Claims triage assistant")
     Stakeholder.objects.create(initiative=initiative, user=owner, role="A")
     Stakeholder.objects.create(initiative=initiative, user=responsible, role="R")
     # An admin who is also a PM Responsible for it, so the editors' paths (edit form, API)
     # are open to them and only the owner rule decides.
-    admin = UserFactory(username="ops-admin", is_staff=True, roles=["pm"],
-                        permissions=ADMIN_PERMISSIONS)
+    admin = staff
+    admin.groups.add(Group.objects.get_or_create(name="pm")[0])
     Stakeholder.objects.create(initiative=initiative, user=admin, role="R")
     return {
         "initiative": initiative,
         "newcomer": UserFactory(username="new-pm", roles=["pm"]),
         "owner": owner,
         "responsible_pm": responsible,
-        "other_pm": UserFactory(username="other-pm", roles=["pm"]),
-        "reviewer": UserFactory(username="a-reviewer", roles=["reviewer"]),
-        "leader": UserFactory(username="a-leader", roles=["leadership"]),
-        "no_role": UserFactory(username="nobody"),
+        "other_pm": other_pm,
+        "reviewer": reviewer,
+        "leader": leader,
+        "no_role": outsider,
         "bare_staff": UserFactory(username="bare-staff", is_staff=True),
-        "tpm": UserFactory(username="a-tpm", roles=["tpm"]),
+        "tpm": tpm,
         "admin": admin,
     }
 
@@ -112,8 +112,7 @@ def test_the_edit_form_changes_the_owner_only_for_a_tpm_or_an_admin(people, pers
 @pytest.mark.parametrize(("persona", "allowed"), PERSONAS.items())
 def test_the_api_changes_the_owner_only_for_a_tpm_or_an_admin(people, persona, allowed):
     initiative = people["initiative"]
-    client = APIClient()
-    client.force_authenticate(people[persona])
+    client = client_for(people[persona])
 
     response = client.patch(f"/api/v1/initiatives/{initiative.pk}/", {"owner": "new-pm"},
                             format="json", HTTP_IF_MATCH=f'"{initiative.pk}-1"')
@@ -211,8 +210,7 @@ def test_an_editor_keeps_editing_with_the_owner_field_greyed_out(people):
 
 @pytest.mark.parametrize("who", ["reviewer", "no_role", "tpm", "leader"])
 def test_the_api_refuses_an_owner_who_is_not_a_pm(people, who):
-    client = APIClient()
-    client.force_authenticate(people["other_pm"])
+    client = client_for(people["other_pm"])
 
     response = client.post("/api/v1/initiatives/", {
         "title": "Invoice matching assistant", "team": "claims",
@@ -225,8 +223,7 @@ def test_the_api_refuses_an_owner_who_is_not_a_pm(people, who):
 
 
 def test_the_api_accepts_another_pm_as_owner(people):
-    client = APIClient()
-    client.force_authenticate(people["other_pm"])
+    client = client_for(people["other_pm"])
 
     response = client.post("/api/v1/initiatives/", {
         "title": "Invoice matching assistant", "team": "claims", "owner": "new-pm"},
@@ -267,9 +264,9 @@ def test_intake_offers_and_accepts_only_pms_as_owner(people):
     assert not Initiative.objects.filter(title="Invoice matching assistant").exists()
 
 
-def test_the_admin_refuses_an_owner_who_is_not_a_pm(people):
+def test_the_admin_refuses_an_owner_who_is_not_a_pm(people, superuser):
     client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    client.force_login(superuser)
 
     response = client.post("/admin/portfolio/initiative/add/", {
         "title": "Invoice matching assistant", "team": people["initiative"].team_id,

@@ -8,7 +8,6 @@ at chosen moments before it, so each test states the ages it asserts.
 from datetime import date, timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from portfolio.models import Activity, Stage, StallFlag
@@ -28,16 +27,10 @@ from tests.factories import (
     approve_all_checkpoints,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = FIXED_NOW
 PAGE_URL = "/stalls/"
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -306,7 +299,7 @@ def test_the_page_is_paginated(client, leader, settings, teams):
 
 @pytest.mark.parametrize("count", [3, 40])
 def test_page_query_count_does_not_grow_with_the_stalls(client, tpm, teams, settings, count,
-                                                        django_assert_max_num_queries):
+                                                        django_assert_num_queries):
     settings.PAGE_SIZE = 50
     sponsor = UserFactory(username="sponsor")
     owners = [UserFactory(roles=["pm"]) for _ in range(3)]
@@ -326,7 +319,7 @@ def test_page_query_count_does_not_grow_with_the_stalls(client, tpm, teams, sett
     # session, user, the user's groups (roles), the counts per state, COUNT(*) for the
     # paginator, one page of flags with initiative, team, owner, sponsor and decider
     # joined, the team filter's choices.
-    with django_assert_max_num_queries(7):
+    with django_assert_num_queries(7):
         response = client.get(PAGE_URL, {"followed": "on"})
 
     assert response.status_code == 200

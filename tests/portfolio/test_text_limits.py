@@ -2,7 +2,6 @@
 model field (``text_limit``), so no path stores text a form could not save again."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from governance.api import CheckpointDecideSerializer, CheckpointWaiveSerializer
 from governance.forms import DecideForm, WaiveForm
@@ -11,6 +10,7 @@ from portfolio.forms import InitiativeForm, StageMoveForm, UpdateForm
 from portfolio.models import Initiative, Update
 from portfolio.pilots.api import StallDecisionSerializer
 from portfolio.pilots.forms import StallDecisionForm
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
 
 # (browser form, its field, API serializer, its field): the same text, two doors.
@@ -46,8 +46,7 @@ def test_the_api_holds_text_to_the_browsers_limit(form, form_field, serializer, 
 @pytest.mark.django_db
 def test_a_summary_longer_than_the_form_allows_is_a_field_error_and_nothing_is_saved(pm):
     TeamFactory(slug="claims")
-    client = APIClient()
-    client.force_authenticate(pm)
+    client = client_for(pm)
     limit = InitiativeForm.base_fields["summary"].max_length
 
     too_long = client.post("/api/v1/initiatives/", {
@@ -64,8 +63,7 @@ def test_a_summary_longer_than_the_form_allows_is_a_field_error_and_nothing_is_s
 @pytest.mark.django_db
 def test_an_edit_cannot_grow_the_summary_past_the_limit_either(pm):
     initiative = InitiativeFactory(owner=pm, summary="Short.")
-    client = APIClient()
-    client.force_authenticate(pm)
+    client = client_for(pm)
 
     response = client.patch(f"/api/v1/initiatives/{initiative.pk}/",
                             {"summary": "x" * 5001}, format="json",
@@ -79,8 +77,7 @@ def test_an_edit_cannot_grow_the_summary_past_the_limit_either(pm):
 @pytest.mark.django_db
 def test_an_update_longer_than_the_form_allows_is_refused(pm):
     initiative = InitiativeFactory(owner=pm)
-    client = APIClient()
-    client.force_authenticate(pm)
+    client = client_for(pm)
 
     response = client.post(f"/api/v1/initiatives/{initiative.pk}/updates/",
                            {"body": "x" * 5001, "health": "on_track"}, format="json")

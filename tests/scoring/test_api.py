@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -51,16 +50,6 @@ def sized(*, team, owner, effort, reach, stage=Stage.ASSESSMENT, **fields):
     values.update(fields)
     return InitiativeFactory(team=team, stage=stage, reach=reach, owner=owner,
                              effort_weeks=None if effort is None else Decimal(effort), **values)
-
-
-@pytest.fixture
-def staff(db):
-    """An admin who may edit capacity plans in the admin (no portfolio role)."""
-    user = UserFactory(username="ops-admin", is_staff=True, permissions=[ADMIN_READS])
-    user.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="scoring",
-        codename__in=["add_capacityplan", "change_capacityplan", "view_capacityplan"]))
-    return user
 
 
 @pytest.fixture
@@ -368,11 +357,10 @@ def test_staff_plan_a_quarter_and_change_it(staff):
     assert "ETag" not in changed  # a plan has no version: no optimistic locking
 
 
-def test_superusers_write_plans_too():
+def test_superusers_write_plans_too(superuser):
     TeamFactory(slug="claims")
-    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
 
-    response = client_for(admin).post(PLANS, {"team": "claims", "year": 2030, "quarter": 1,
+    response = client_for(superuser).post(PLANS, {"team": "claims", "year": 2030, "quarter": 1,
                                                "engineer_weeks": "4"}, format="json")
 
     assert response.status_code == 201

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -282,20 +281,18 @@ def test_beat_runs_the_task_daily():
         "scoring.tasks.funding_line_record_task")
 
 
-def test_the_task_records_as_of_now(ranked, team, planner):
-    with time_machine.travel(FIXED_NOW, tick=False):
-        funding_line_record_task()
+def test_the_task_records_as_of_now(ranked, team, planner, frozen_clock):
+    funding_line_record_task()
     set_capacity(team, planner, 12)
-    with time_machine.travel(LATER, tick=False):
-        funding_line_record_task.apply()
+    frozen_clock.move_to(LATER)
+    funding_line_record_task.apply()
 
     assert [(c.initiative, c.at) for c in crossings()] == [(ranked[1], LATER)]
 
 
-def test_the_command_records_and_says_how_many_crossed(ranked, team, planner):
+def test_the_command_records_and_says_how_many_crossed(ranked, team, planner, frozen_clock):
     out = io.StringIO()
-    with time_machine.travel(FIXED_NOW, tick=False):
-        call_command("record_funding_line", stdout=out)
+    call_command("record_funding_line", stdout=out)
     set_capacity(team, planner, 12)
     call_command("record_funding_line", "--now", LATER.isoformat(), stdout=out)
 
@@ -304,9 +301,9 @@ def test_the_command_records_and_says_how_many_crossed(ranked, team, planner):
     assert [(c.initiative, c.at) for c in crossings()] == [(ranked[1], LATER)]
 
 
-def test_the_admin_shows_funding_statuses_read_only(client, ranked):
+def test_the_admin_shows_funding_statuses_read_only(client, ranked, superuser):
     services.funding_line_record(now=FIXED_NOW)
-    client.force_login(UserFactory(username="root-admin", is_staff=True, is_superuser=True))
+    client.force_login(superuser)
 
     listing = client.get("/admin/scoring/fundingstatus/")
     status = FundingStatus.objects.get(initiative=ranked[0])
