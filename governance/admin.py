@@ -3,8 +3,8 @@ through ``services.checkpoint_type_save`` and ``checkpoint_type_delete``), decis
 
 Checkpoints are read-only in the admin: they are decided on the review pages, where only
 a reviewer who neither owns nor sponsors the initiative may decide (segregation of
-duties), with evidence, and one decision stands. Portfolio's initiative admin is
-extended with the out-of-compliance flag and the initiative's checkpoints.
+duties), with evidence, and one decision stands. Portfolio's initiative admin shows
+the out-of-compliance flag and the initiative's checkpoints (``INITIATIVE_ADMIN_SECTION``).
 """
 
 from django.contrib import admin
@@ -14,9 +14,8 @@ from django.utils.html import format_html, format_html_join
 
 from governance import services
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
-from governance.selectors import with_compliance
-from portfolio.admin import HistoryAdmin, InitiativeAdmin, ReadOnlyAdminMixin
-from portfolio.models import Initiative
+from portfolio.admin import HistoryAdmin, ReadOnlyAdminMixin
+from portfolio.hooks import AdminSection
 
 READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a governance "
                   "reviewer who neither owns nor sponsors the initiative may approve, reject "
@@ -94,54 +93,35 @@ class OutOfComplianceFilter(admin.SimpleListFilter):
         return queryset
 
 
-class GovernedInitiativeAdmin(InitiativeAdmin):
-    """Portfolio's initiative admin (writes through its services, stage read-only), plus
-    the out-of-compliance flag in the list and the checkpoints on the change page."""
+@admin.display(description="out of compliance", boolean=True, ordering="out_of_compliance")
+def out_of_compliance(initiative):
+    # Annotated by governance's list annotation, which the initiative admin's rows carry.
+    return bool(getattr(initiative, "out_of_compliance", False))
 
-    list_display = [*InitiativeAdmin.list_display, "out_of_compliance"]
-    list_filter = [OutOfComplianceFilter, *InitiativeAdmin.list_filter]
-    readonly_fields = [*InitiativeAdmin.readonly_fields, "out_of_compliance",
-                       "governance_checkpoints"]
-    fieldsets = [
-        *InitiativeAdmin.fieldsets[:3],
-        ("Governance (decided on the review pages)", {
-            "fields": ["out_of_compliance", "governance_checkpoints"],
-            "description": READ_ONLY_NOTE,
-        }),
-        *InitiativeAdmin.fieldsets[3:],
-    ]
 
-    def get_queryset(self, request):
-        return with_compliance(super().get_queryset(request),
-                               today=timezone.localdate())
+@admin.display(description="checkpoints")
+def checkpoints(initiative):
+    today = timezone.localdate()
+    rows = (Checkpoint.objects.applicable().filter(initiative=initiative)
+            .select_related("type", "reviewer")
+            .order_by("type__required_for", "type__name"))
+    if not rows:
+        return "No checkpoint applies."
+    cells = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                             "<td>{}</td></tr>", (
+        (cp.type.name, cp.type.get_required_for_display(), _status_text(cp, today),
+         cp.due_date, cp.reviewer or "—") for cp in rows))
+    return format_html(
+        "<table><thead><tr><th>Checkpoint</th><th>Gates</th><th>Status</th><th>Due</th>"
+        "<th>Reviewer</th></tr></thead><tbody>{}</tbody></table>", cells)
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None:  # no checkpoints before the initiative exists
-            return [fs for fs in fieldsets if not fs[0] or not fs[0].startswith("Governance")]
-        return fieldsets
 
-    @admin.display(description="out of compliance", boolean=True,
-                   ordering="out_of_compliance")
-    def out_of_compliance(self, obj):
-        # Annotated by get_queryset, which both the list and the change page read through.
-        return bool(getattr(obj, "out_of_compliance", False))
-
-    @admin.display(description="checkpoints")
-    def governance_checkpoints(self, obj):
-        today = timezone.localdate()
-        checkpoints = (Checkpoint.objects.applicable().filter(initiative=obj)
-                       .select_related("type", "reviewer")
-                       .order_by("type__required_for", "type__name"))
-        if not checkpoints:
-            return "No checkpoint applies."
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                                "<td>{}</td></tr>", (
-            (cp.type.name, cp.type.get_required_for_display(), _status_text(cp, today),
-             cp.due_date, cp.reviewer or "—") for cp in checkpoints))
-        return format_html(
-            "<table><thead><tr><th>Checkpoint</th><th>Gates</th><th>Status</th><th>Due</th>"
-            "<th>Reviewer</th></tr></thead><tbody>{}</tbody></table>", rows)
+# Portfolio's initiative admin (writes through its services, stage read-only) shows these
+# through ``hooks.ADMIN_SECTIONS``: registered in ``GovernanceConfig.ready``.
+INITIATIVE_ADMIN_SECTION = AdminSection(
+    title="Governance (decided on the review pages)", description=READ_ONLY_NOTE,
+    columns=(out_of_compliance,), filters=(OutOfComplianceFilter,),
+    fields=(out_of_compliance, checkpoints), after=3)
 
 
 def _status_text(checkpoint: Checkpoint, today) -> str:
@@ -149,6 +129,3 @@ def _status_text(checkpoint: Checkpoint, today) -> str:
         return f"Waiver expired {checkpoint.waiver_expires_on:%Y-%m-%d}"
     return checkpoint.get_status_display()
 
-
-admin.site.unregister(Initiative)
-admin.site.register(Initiative, GovernedInitiativeAdmin)

@@ -7,7 +7,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         # Portfolio asks governance through its extension points; it never imports it.
-        from governance import api, demo, extensions, panels, selectors, services
+        from governance import admin, api, demo, extensions, panels, selectors, services
         from portfolio import hooks
 
         hooks.STAGE_GATES.register("governance", services.gate_blockers)
@@ -19,6 +19,7 @@ class GovernanceConfig(AppConfig):
         for kind, spec in extensions.ACTIVITY_KINDS.items():
             hooks.ACTIVITY_KINDS.register(kind, spec)
         hooks.PAGES.register("governance:review-queue", extensions.REVIEW_QUEUE)
+        hooks.ADMIN_SECTIONS.register("governance", admin.INITIATIVE_ADMIN_SECTION)
         hooks.DEMO_STEPS.register("governance", hooks.DemoSteps(
             before_load=demo.before_load, before_move=demo.before_move,
             after_load=demo.after_load))

@@ -15,7 +15,7 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from portfolio import accounts, services
+from portfolio import accounts, hooks, services
 from portfolio.access import initiative_rights
 from portfolio.exceptions import DomainError
 from portfolio.models import (
@@ -208,11 +208,35 @@ class InitiativeAdmin(RefusalMessageAdmin):
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
 
+    # Other apps add columns, filters and read-only sections (``hooks.ADMIN_SECTIONS``);
+    # rows carry their list annotations, as on the initiative list.
+    def get_queryset(self, request):
+        return hooks.annotate_for_lists(super().get_queryset(request), now=timezone.now())
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request),
+                *(column for section in hooks.ADMIN_SECTIONS for column in section.columns)]
+
+    def get_list_filter(self, request):
+        return [*(each for section in hooks.ADMIN_SECTIONS for each in section.filters),
+                *super().get_list_filter(request)]
+
+    def get_readonly_fields(self, request, obj=None):
+        added = {each: None for section in hooks.ADMIN_SECTIONS
+                 for each in (*section.columns, *section.fields)}
+        return [*super().get_readonly_fields(request, obj), *added]
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:  # nothing to show about a lifecycle that has not started
             return [fs for fs in fieldsets if fs[0] not in ("Record",)]
-        return fieldsets
+        combined = []
+        for position, fieldset in enumerate(fieldsets, start=1):
+            combined.append(fieldset)
+            combined.extend((section.title, {"fields": list(section.fields),
+                                             "description": section.description})
+                            for section in hooks.ADMIN_SECTIONS if section.after == position)
+        return combined
 
     # Who opens and changes initiatives here: ``access.initiative_rights``, like the pages
     # and the API. The admin's rights are model-wide (the same for every initiative).

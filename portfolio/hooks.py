@@ -24,6 +24,8 @@ The points, what an entry is, and who calls it:
 - ``ACTIVITY_KINDS``: an ``ActivityKind`` keyed by the kind: how its activities read on the
   timeline and in the digest's "what changed". Every kind has exactly one.
 - ``PAGES``: a ``Page``: the navigation, and where each role lands after signing in.
+- ``ADMIN_SECTIONS``: an ``AdminSection``: columns, filters and a read-only section the
+  initiative's Django admin shows (its queryset carries ``LIST_ANNOTATIONS``).
 - ``DEMO_STEPS``: a ``DemoSteps``: the app's part of ``manage.py seed_demo``.
 """
 
@@ -121,6 +123,22 @@ class Page:
 
 
 @dataclass(frozen=True)
+class AdminSection:
+    """What another app adds to the initiative's Django admin. ``columns`` and ``fields`` are
+    functions of the initiative (decorated with ``admin.display``) — columns in the list,
+    fields read-only on the change page, in a section titled ``title`` after the
+    ``after``-th of portfolio's sections; ``filters`` are list filters. Rows come through
+    the list annotations, so a column may read an annotation (``out_of_compliance``)."""
+
+    title: str
+    description: str = ""
+    columns: tuple[Callable[..., object], ...] = ()
+    filters: tuple[object, ...] = ()
+    fields: tuple[Callable[..., object], ...] = ()
+    after: int = 3
+
+
+@dataclass(frozen=True)
 class DemoSteps:
     """An app's part of the demo portfolio. ``before_load()`` runs first (reference data a
     flushed test database lacks); ``before_move(initiative=, to_stage=, at=, users=)``
@@ -141,6 +159,7 @@ DETAIL_PANELS: ExtensionPoint[Callable[..., Panel | None]] = ExtensionPoint("det
 API_DETAIL_FIELDS: ExtensionPoint[Callable[[], object]] = ExtensionPoint("API detail fields")
 ACTIVITY_KINDS: ExtensionPoint[ActivityKind] = ExtensionPoint("activity kinds")
 PAGES: ExtensionPoint[Page] = ExtensionPoint("pages")
+ADMIN_SECTIONS: ExtensionPoint[AdminSection] = ExtensionPoint("initiative admin sections")
 DEMO_STEPS: ExtensionPoint[DemoSteps] = ExtensionPoint("demo steps")
 
 

@@ -36,6 +36,7 @@ def test_each_app_registers_its_own_entries():
     assert [key for key, _ in hooks.DETAIL_PANELS.items()] == ["governance"]
     assert [key for key, _ in hooks.API_DETAIL_FIELDS.items()] == ["governance", "score"]
     assert [key for key, _ in hooks.DEMO_STEPS.items()] == ["governance", "scoring"]
+    assert [key for key, _ in hooks.ADMIN_SECTIONS.items()] == ["governance"]
 
 
 @pytest.mark.django_db
