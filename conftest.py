@@ -26,6 +26,20 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def require_postgresql(reason: str) -> None:
+    """A test of PostgreSQL's own behaviour (row locks, writers that really race, its query
+    plans). A run on SQLite by choice (``DATABASE_URL=sqlite:///...``) skips it, in CI too:
+    there the backend is what the run tests, not a missing service. Without any
+    ``DATABASE_URL`` the embedded default is a fallback, so CI fails as for any service."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("DATABASE_URL", "").startswith("sqlite"):
+        pytest.skip(f"{reason} (this run is on SQLite by choice)")
+    require(False, reason)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     require(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM}")

@@ -6,10 +6,9 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from conftest import require
+from conftest import require_postgresql
 from governance.models import Checkpoint, CheckpointType
 from portfolio.models import Activity
 from tests.clients import client_for
@@ -35,8 +34,7 @@ def send(reviewer, path, body, etag):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("race", RACES)
 def test_two_reviewers_with_the_same_if_match_one_wins_the_other_gets_412(race):
-    require(connection.vendor == "postgresql",
-            "needs PostgreSQL: SQLite serialises writers, so nothing races")
+    require_postgresql("needs PostgreSQL: SQLite serialises writers, so nothing races")
     reviewers = [UserFactory(username=f"api-racer-{n}", roles=["reviewer"]) for n in (1, 2)]
     checkpoint_type = CheckpointType.objects.create(
         code="api-race", name="API race", description="Raced.", nist_function="manage",

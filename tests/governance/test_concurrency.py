@@ -5,10 +5,9 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from conftest import require
+from conftest import require_postgresql
 from governance import services
 from governance.models import Checkpoint, CheckpointType
 from portfolio.exceptions import DomainError
@@ -32,8 +31,7 @@ def decide(checkpoint, reviewer, approve):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_deciding_at_once_one_wins_the_other_is_told():
-    require(connection.vendor == "postgresql",
-            "needs PostgreSQL: SQLite serialises writers, so nothing races")
+    require_postgresql("needs PostgreSQL: SQLite serialises writers, so nothing races")
     reviewers = [UserFactory(username=f"racer-{n}", roles=["reviewer"]) for n in (1, 2)]
     checkpoint_type = CheckpointType.objects.create(
         code="race-review", name="Race review", description="Raced.", nist_function="manage",

@@ -21,7 +21,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from conftest import require
+from conftest import require, require_postgresql
 from portfolio import services
 from tests.factories import FIXED_NOW, TeamFactory, UserFactory
 
@@ -85,7 +85,7 @@ def pg_environment() -> dict:
 
 
 def test_a_postgresql_backup_restores_into_a_fresh_database_with_the_same_portfolio(tmp_path):
-    require(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL)")
+    require_postgresql("needs PostgreSQL (set DATABASE_URL)")
     require(bool(shutil.which("pg_dump") and shutil.which("pg_restore")),
             "pg_dump/pg_restore not found (Debian: postgresql-client)")
     seed_portfolio()

@@ -14,10 +14,9 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.db import connection
 from django.utils import timezone
 
-from conftest import require
+from conftest import require_postgresql
 from portfolio.celery import app as celery_app
 from portfolio.models import Activity, StallFlag
 from portfolio.pilots import services as stalls_module
@@ -38,8 +37,7 @@ RUNS = 4
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    require(connection.vendor == "postgresql",
-            "concurrent stall detection needs PostgreSQL (DATABASE_URL=postgres://...)")
+    require_postgresql("concurrent stall detection needs PostgreSQL (DATABASE_URL=postgres://...)")
 
 
 def portfolio(now):

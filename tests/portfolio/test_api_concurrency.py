@@ -6,9 +6,8 @@ Needs real row-level concurrency, so PostgreSQL only."""
 from functools import partial
 
 import pytest
-from django.db import connection
 
-from conftest import require
+from conftest import require_postgresql
 from portfolio.models import Initiative, Stage
 from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
@@ -27,8 +26,7 @@ def send(user, method, path, body, etag):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_edit_and_a_move_with_the_same_if_match_one_wins_the_other_gets_412(pm):
-    require(connection.vendor == "postgresql",
-            "needs PostgreSQL: SQLite serialises writers, so nothing races")
+    require_postgresql("needs PostgreSQL: SQLite serialises writers, so nothing races")
     team = TeamFactory(slug="claims")
 
     for round_ in range(ROUNDS):

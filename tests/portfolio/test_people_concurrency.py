@@ -6,11 +6,10 @@ behind a barrier so both requests are in flight together."""
 from functools import partial
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from conftest import require
+from conftest import require_postgresql
 from portfolio import services
 from portfolio.exceptions import DomainError
 from portfolio.models import Dependency, Stakeholder
@@ -24,8 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def postgresql_only():
-    require(connection.vendor == "postgresql",
-            "needs PostgreSQL: SQLite serialises writers, so nothing races")
+    require_postgresql("needs PostgreSQL: SQLite serialises writers, so nothing races")
 
 
 def race(*calls) -> list[str]:

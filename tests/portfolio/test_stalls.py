@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import require
+from conftest import require_postgresql
 from portfolio.exceptions import DomainError
 from portfolio.models import Activity, Stage, StallFlag
 from portfolio.pilots.services import (
@@ -263,7 +263,7 @@ def test_detection_queries_do_not_grow_with_the_stalled_pilots():
 def test_the_due_query_is_served_by_the_partial_pilot_indexes():
     """The benchmark measures the cost; here: with realistic statistics PostgreSQL reads only
     the pilots past a cutoff, through indexes, not the whole table."""
-    require(connection.vendor == "postgresql", "the plan checked is PostgreSQL's")
+    require_postgresql("the plan checked is PostgreSQL's")
     model = pilot(days_in_pilot=100)
     stages = [Stage.IDEA, Stage.ASSESSMENT, Stage.PRODUCTION, Stage.PILOT]
     InitiativeFactory._meta.model.objects.bulk_create([

@@ -10,9 +10,8 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
-from conftest import require
+from conftest import require_postgresql
 from portfolio.models import Activity
 from portfolio.pilots.digest.content import digest_recipients, digests_build, period_of
 from scoring import services
@@ -251,8 +250,7 @@ def _race_after_reading(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_runs_at_once_record_each_baseline_and_each_crossing_once(monkeypatch):
-    require(connection.vendor == "postgresql",
-            "needs PostgreSQL: SQLite serialises writers, so nothing races")
+    require_postgresql("needs PostgreSQL: SQLite serialises writers, so nothing races")
     planner = UserFactory(username="racing-planner", is_staff=True)
     team = TeamFactory(name="Customer Operations", slug="customer-operations")
     set_capacity(team, planner, 20, at=FIXED_NOW)

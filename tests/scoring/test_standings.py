@@ -14,11 +14,11 @@ from functools import partial
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from conftest import require
+from conftest import require_postgresql
 from governance import services as governance
 from governance.models import Checkpoint, CheckpointType
 from portfolio import csv_io, services
@@ -401,7 +401,7 @@ def test_pages_past_the_ranked_ones_list_the_not_yet_ranked(leader):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refresh_that_may_not_wait_skips_while_another_runs(leader):
-    require(connection.vendor == "postgresql", "needs PostgreSQL: SQLite has no row locks")
+    require_postgresql("needs PostgreSQL: SQLite has no row locks")
     sized(team=_support_team(), effort=1, reach=10)
     before = standings_refresh()
     locked, release = threading.Event(), threading.Event()
@@ -430,7 +430,7 @@ def test_a_refresh_that_may_not_wait_skips_while_another_runs(leader):
 def test_a_change_committed_while_a_refresh_runs_stays_pending(leader):
     """The refresh deletes the changes it sees, then computes; a change that commits
     meanwhile keeps its mark, so the standings are stale again at once."""
-    require(connection.vendor == "postgresql", "needs PostgreSQL: SQLite serialises writers")
+    require_postgresql("needs PostgreSQL: SQLite serialises writers")
     team = _support_team()
     initiative = sized(team=team, effort=1, reach=10)
     standings_refresh()
