@@ -11,7 +11,6 @@ overwrite each other. Reads go through ``governance.selectors``, writes through
 
 from __future__ import annotations
 
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -36,6 +35,7 @@ from portfolio.api.common import (
     etag_for,
     expected_version,
     filter_parameters,
+    item_url,
     unless_unchanged,
     valid_query,
 )
@@ -58,7 +58,7 @@ class CheckpointInitiativeSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return reverse("api:initiative-detail", args=[initiative.pk])
+        return item_url("api:initiative-list", initiative.pk)
 
 
 class CheckpointTypeRefSerializer(serializers.Serializer):
@@ -100,7 +100,7 @@ class CheckpointSerializer(serializers.Serializer):
         return checkpoint.is_overdue(today)
 
     def get_url(self, checkpoint) -> str:
-        return reverse("governance-api:checkpoint-detail", args=[checkpoint.pk])
+        return item_url("governance-api:checkpoint-list", checkpoint.pk)
 
 
 class CheckpointDecideSerializer(InputSerializer):
@@ -150,7 +150,7 @@ class InitiativeCheckpointSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, row) -> str:
-        return reverse("governance-api:checkpoint-detail", args=[row.checkpoint.pk])
+        return item_url("governance-api:checkpoint-list", row.checkpoint.pk)
 
 
 class InitiativeGovernanceSerializer(serializers.Serializer):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -35,6 +34,7 @@ from portfolio.api.common import (
     WRITE_ERRORS,
     InputSerializer,
     filter_parameters,
+    item_url,
     valid_query,
 )
 from portfolio.api.errors import UnknownReference
@@ -150,7 +150,7 @@ class RankedInitiativeSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return reverse("api:initiative-detail", args=[initiative.pk])
+        return item_url("api:initiative-list", initiative.pk)
 
 
 class RankingRowSerializer(serializers.Serializer):
@@ -419,7 +419,7 @@ class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         plan = capacity_plan_set(actor=request.user, now=timezone.now(), create_only=True,
                                  **data)
         plan = get_object_or_404(_plans(), pk=plan.pk)
-        location = reverse("scoring-api:capacity-plan-detail", args=[plan.pk])
+        location = item_url("scoring-api:capacity-plan-list", plan.pk)
         return Response(CapacityPlanSerializer(plan).data, status=status.HTTP_201_CREATED,
                         headers={"Location": location})
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from django import forms
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
@@ -170,3 +172,16 @@ def unless_unchanged(request, response: Response) -> Response:
     if request.headers.get("If-None-Match") == response["ETag"]:
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
     return response
+
+
+@cache
+def _collection_path(name: str) -> str:
+    return reverse(name)
+
+
+def item_url(collection: str, pk) -> str:
+    """The path of one item of a router's collection, by the collection's URL name:
+    ``item_url("api:initiative-list", 7)`` is ``/api/v1/initiatives/7/``. A router's detail
+    route is its list route plus the id, so the list's path is reversed once per process,
+    not once per serialized row."""
+    return f"{_collection_path(collection)}{pk}/"

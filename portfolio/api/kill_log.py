@@ -6,13 +6,12 @@ read goes through ``portfolio.selectors.kill_log``.
 
 from __future__ import annotations
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
 from portfolio import selectors
 from portfolio.access import require_reader
-from portfolio.api.common import ERROR, filter_parameters, valid_query
+from portfolio.api.common import ERROR, filter_parameters, item_url, valid_query
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
 from portfolio.forms import KillLogFilterForm
@@ -52,7 +51,7 @@ class KillLogEntrySerializer(serializers.Serializer):
         return {"username": username, "name": name or username}
 
     def get_url(self, initiative) -> str:
-        return reverse("api:initiative-detail", args=[initiative.pk])
+        return item_url("api:initiative-list", initiative.pk)
 
 
 KILL_LOG_FILTERS = filter_parameters(

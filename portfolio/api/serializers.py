@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import get_user_model
-from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from portfolio import hooks
-from portfolio.api.common import InputSerializer, RefuseUnknownFields
+from portfolio.api.common import InputSerializer, RefuseUnknownFields, item_url
 from portfolio.forms import EFFORT_PATTERN, INITIATIVE_FIELDS, InitiativeForm
 from portfolio.models import (
     IMPACT_CHOICES,
@@ -102,7 +101,7 @@ class InitiativeListSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return reverse("api:initiative-detail", args=[initiative.pk])
+        return item_url("api:initiative-list", initiative.pk)
 
 
 class StakeholderSerializer(serializers.Serializer):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -30,6 +29,7 @@ from portfolio.api.common import (
     etag_for,
     expected_version,
     filter_parameters,
+    item_url,
     unless_unchanged,
     valid_query,
 )
@@ -118,7 +118,7 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         initiative = services.initiative_create(actor=request.user, now=timezone.now(),
                                                 **serializer.validated_data)
         response = self._detail(initiative.pk, status_code=status.HTTP_201_CREATED)
-        response["Location"] = reverse("api:initiative-detail", args=[initiative.pk])
+        response["Location"] = item_url("api:initiative-list", initiative.pk)
         return response
 
     def partial_update(self, request, *args, **kwargs):

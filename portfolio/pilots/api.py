@@ -8,7 +8,6 @@ through the selectors, the decision through ``services.stall_decide``.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -26,6 +25,7 @@ from portfolio.api.common import (
     WRITE_ERRORS,
     InputSerializer,
     filter_parameters,
+    item_url,
     valid_query,
 )
 from portfolio.api.pagination import ApiPagination
@@ -56,7 +56,7 @@ class StalledInitiativeSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, initiative) -> str:
-        return reverse("api:initiative-detail", args=[initiative.pk])
+        return item_url("api:initiative-list", initiative.pk)
 
 
 class StallFlagSerializer(serializers.Serializer):
@@ -101,7 +101,7 @@ class StallFlagSerializer(serializers.Serializer):
         return flag.weeks_undecided(self.context["now"])
 
     def get_url(self, flag) -> str:
-        return reverse("api:stall-detail", args=[flag.pk])
+        return item_url("api:stall-list", flag.pk)
 
 
 class StallDecisionSerializer(InputSerializer):
