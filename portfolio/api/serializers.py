@@ -13,9 +13,13 @@ from portfolio.api.common import InputSerializer, RefuseUnknownFields, item_url
 from portfolio.forms import EFFORT_PATTERN, INITIATIVE_FIELDS, InitiativeForm
 from portfolio.models import (
     IMPACT_CHOICES,
+    NOT_SURE,
+    NOT_SURE_LABEL,
+    AutonomyLevel,
     Health,
     Initiative,
     RetirementReason,
+    RiskTier,
     Stage,
     StageTransition,
     Stakeholder,
@@ -126,7 +130,8 @@ class UpdateSerializer(InputSerializer):
 
 
 # Every editable field of an initiative, as the browser's form has them.
-_DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "stage", "stage_changed_at", "last_activity_at",
+_DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "risk_tier_assumed", "autonomy_assumed",
+                  "stage", "stage_changed_at", "last_activity_at",
                   "retirement_reason", "retirement_lessons", "version", "created_at",
                   "updated_at"]
 
@@ -205,6 +210,17 @@ class InitiativeWriteSerializer(RefuseUnknownFields, serializers.ModelSerializer
     time_criticality = _bounded_integer("time_criticality")
     risk_reduction = _bounded_integer("risk_reduction")
     strategic_alignment = _bounded_integer("strategic_alignment")
+    # The AI profile is never silently the lowest risk: left out of a create it is
+    # "not_sure", the cautious assumption flagged for the risk classification review
+    # (``risk_tier_assumed`` / ``autonomy_assumed`` in the detail).
+    risk_tier = serializers.ChoiceField(
+        choices=[*RiskTier.choices, (NOT_SURE, NOT_SURE_LABEL)], default=NOT_SURE,
+        help_text='EU AI Act tier, or "not_sure" (stored as "high", flagged as assumed). '
+                  'Default on create: "not_sure".')
+    autonomy_level = serializers.ChoiceField(
+        choices=[*AutonomyLevel.choices, (NOT_SURE, NOT_SURE_LABEL)], default=NOT_SURE,
+        help_text='Autonomy level, or "not_sure" (stored as "autonomous", flagged as assumed). '
+                  'Default on create: "not_sure".')
 
     class Meta:
         model = Initiative

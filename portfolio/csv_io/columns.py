@@ -14,6 +14,8 @@ from django.utils import timezone
 from portfolio.models import (
     CONFIDENCE_CHOICES,
     IMPACT_CHOICES,
+    NOT_SURE,
+    NOT_SURE_LABEL,
     AutonomyLevel,
     Category,
     Health,
@@ -23,6 +25,7 @@ from portfolio.models import (
     Stage,
     text_limit,
 )
+from portfolio.models.core import ASSUMED_AUTONOMY, ASSUMED_RISK_TIER
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -45,6 +48,7 @@ class Column:
     importable: bool = True     # False: export only, ignored on import
     choices: tuple = ()         # (value, label) for choice columns
     aliases: tuple = ()         # other header spellings accepted on import
+    empty: str | None = None    # what an empty cell imports as; None: the model's default
 
     def accepted(self) -> str:
         """What an import cell may hold, for the column reference."""
@@ -83,10 +87,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("Target production date", "target_production_date", "date"),
     Column("Uses personal data", "uses_personal_data", "bool"),
     Column("Customer facing", "customer_facing", "bool"),
-    Column("Autonomy level", "autonomy_level", "choice", "Empty: Assistive.",
-           choices=tuple(AutonomyLevel.choices)),
-    Column("Risk tier", "risk_tier", "choice", "EU AI Act tier. Empty: Minimal.",
-           choices=tuple(RiskTier.choices)),
+    # The AI profile is an explicit choice, as at intake: an empty cell is "not sure", which
+    # the creation service turns into the cautious assumption, flagged for the review.
+    Column("Autonomy level", "autonomy_level", "choice",
+           f"Empty or Not sure: treated as {ASSUMED_AUTONOMY.label} until the risk "
+           "classification review confirms it.",
+           choices=(*AutonomyLevel.choices, (NOT_SURE, NOT_SURE_LABEL)), empty=NOT_SURE),
+    Column("Risk tier", "risk_tier", "choice",
+           f"EU AI Act tier. Empty or Not sure: treated as {ASSUMED_RISK_TIER.label} until "
+           "the risk classification review confirms it.",
+           choices=(*RiskTier.choices, (NOT_SURE, NOT_SURE_LABEL)), empty=NOT_SURE),
     Column("Model / vendor", "model_vendor", "text", "At most 200 characters.",
            aliases=("model", "vendor")),
     Column("Success metric", "success_metric", "text", "At most 200 characters."),
@@ -147,7 +157,10 @@ def cell_number(value) -> str:
 
 
 def export_cell(initiative: Initiative, column: Column) -> str:
-    value = getattr(initiative, column.field)
+    if column.empty == NOT_SURE:   # the AI profile as its owner gave it: it imports back so
+        value = initiative.profile_as_entered()[column.field]
+    else:
+        value = getattr(initiative, column.field)
     if column.kind == "id":
         return str(value)
     if value is None or value == "":

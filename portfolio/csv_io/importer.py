@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import io
-from dataclasses import dataclass, field
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django import forms
@@ -27,6 +30,7 @@ from portfolio.csv_io.columns import (
 from portfolio.forms import InitiativeForm
 from portfolio.models import Initiative, Team
 from portfolio.services import OWNER_INACTIVE, initiatives_create
+from portfolio.similarity import Tiered, similar_initiatives_batch
 
 
 @dataclass(frozen=True)
@@ -36,15 +40,51 @@ class RowError:
     message: str
 
 
+IMPORT_ANYWAY = "import"
+DROP = "drop"
+
+
+@dataclass(frozen=True)
+class DuplicateMatch(Tiered):
+    """What a row looks like: an initiative in the portfolio, or an earlier row of the file."""
+
+    reason: str                            # the "Why" sentence intake shows
+    score: float
+    initiative: Initiative | None = None   # with team and owner loaded
+    row: int | None = None                 # or the earlier row's number
+    row_title: str = ""
+
+
+@dataclass(frozen=True)
+class SuspectedDuplicate:
+    row: int                      # as a spreadsheet numbers it
+    title: str
+    matches: list[DuplicateMatch]
+    decision: str = ""            # IMPORT_ANYWAY, DROP, or "" while undecided
+
+
 @dataclass
 class ImportResult:
     created: list[Initiative] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    # Rows that look like an initiative or an earlier row, with the importer's decisions.
+    duplicates: list[SuspectedDuplicate] = field(default_factory=list)
+    fingerprint: str = ""         # identifies the rows checked; decisions are made on it
+    file_changed: bool = False    # decisions came for other rows than these: not applied
+
+    @property
+    def undecided(self) -> list[SuspectedDuplicate]:
+        return [suspect for suspect in self.duplicates if not suspect.decision]
+
+    @property
+    def dropped(self) -> list[SuspectedDuplicate]:
+        return [suspect for suspect in self.duplicates if suspect.decision == DROP]
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        """Imported: no errors, and a decision on every suspected duplicate."""
+        return not self.errors and not self.undecided
 
 
 class _Refused(Exception):
@@ -149,7 +189,7 @@ def _columns(header: list[str]) -> tuple[list[Column | None], list[str]]:
 
 class LabelChoiceField(forms.Field):
     """A choice by its value or its label, in any case ("0.5", "Low (0.5)", "low"); empty
-    gives the model field's default."""
+    gives ``default`` (the column's ``empty``, or the model field's default)."""
 
     def __init__(self, *, choices, default=None, **kwargs):
         super().__init__(required=False, **kwargs)
@@ -256,7 +296,9 @@ def _row_field(column: Column) -> forms.Field:
 
 def _cell_field(column: Column) -> forms.Field:
     if column.kind == "choice":
-        default = Initiative._meta.get_field(column.field).default  # NOT_PROVIDED: None
+        default = column.empty
+        if default is None:
+            default = Initiative._meta.get_field(column.field).default  # NOT_PROVIDED: None
         return LabelChoiceField(choices=column.choices,
                                 default=default if isinstance(default, str) else None)
     if column.kind == "bool":
@@ -317,8 +359,9 @@ def _error(row: int | None, name: str, message: str) -> RowError:
 
 
 def _validate(rows: list[list[str]], columns: list[Column | None], *, actor
-              ) -> tuple[list[dict], list[RowError]]:
-    """Each valid row's fields (``initiatives_create``'s rows), and every row's errors."""
+              ) -> tuple[list[tuple[int, dict]], list[RowError]]:
+    """Each valid row's number and fields (``initiatives_create``'s rows), and every row's
+    errors."""
     width = len(columns)
     records = []   # (spreadsheet row number, {field: cell} or None, cells when too many)
     for number, cells in enumerate(rows[1:], start=2):
@@ -358,7 +401,7 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor
             errors.append(_error(number, "owner", NOT_AN_OWNER.format(name=owner.get_username())))
             continue
         unowned = unowned or owner is None
-        valid.append(values)   # no owner: the actor, as at intake
+        valid.append((number, values))   # no owner: the actor, as at intake
     if unowned and actor.pk not in can_own:
         errors.insert(0, _error(None, "owner", ACTOR_CANNOT_OWN.format(
             name=actor.get_username())))
@@ -375,7 +418,43 @@ class UploadForm(forms.Form):
 
 # --- Import: the service -------------------------------------------------------------------
 
-def initiatives_import(*, file_or_rows, actor, now: datetime) -> ImportResult:
+def fingerprint_of(rows: list[list[str]]) -> str:
+    """Identifies the file's content, so decisions made on one file never apply to another."""
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+def decisions_from(data: Mapping[str, str]) -> tuple[dict[int, str], str]:
+    """The importer's choices as posted: ``row-<number>`` = ``import`` or ``drop`` for one
+    row, ``decide_all`` for every suspect; anything else is no choice."""
+    decisions = {}
+    for key, value in data.items():
+        number = key.removeprefix("row-")
+        if number != key and number.isdigit() and value in (IMPORT_ANYWAY, DROP):
+            decisions[int(number)] = value
+    every = data.get("decide_all", "")
+    return decisions, every if every in (IMPORT_ANYWAY, DROP) else ""
+
+
+def _suspects(valid: list[tuple[int, dict]]) -> list[SuspectedDuplicate]:
+    """Each row that looks like an initiative or an earlier row: the intake's check, in bulk."""
+    found = similar_initiatives_batch([(values["title"], values.get("summary") or "")
+                                       for _, values in valid])
+    suspects = []
+    for (number, values), matches in zip(valid, found, strict=True):
+        if matches:
+            suspects.append(SuspectedDuplicate(row=number, title=values["title"], matches=[
+                DuplicateMatch(reason=match.reason, score=match.score,
+                               initiative=match.initiative,
+                               row=None if match.earlier is None else valid[match.earlier][0],
+                               row_title="" if match.earlier is None
+                               else valid[match.earlier][1]["title"])
+                for match in matches]))
+    return suspects
+
+
+def initiatives_import(*, file_or_rows, actor, now: datetime,
+                       decisions: Mapping[int, str] | None = None, reviewed: str | None = None,
+                       decide_all: str = "") -> ImportResult:
     """Create one idea per row, or nothing at all.
 
     ``file_or_rows`` is the file's bytes or text, a file object, or an iterable
@@ -383,6 +462,16 @@ def initiatives_import(*, file_or_rows, actor, now: datetime) -> ImportResult:
     written; with any error the result carries every error (row as a
     spreadsheet numbers it, column, message) and the database is unchanged.
     The actor owns each row that names no owner (so must be one who may own).
+
+    Then every row goes through intake's duplicate check, against the portfolio and
+    against the file's earlier rows. A row that looks like one of them (a *suspected
+    duplicate*) needs the importer's decision: ``decisions`` maps its row number to
+    ``IMPORT_ANYWAY`` or ``DROP``; ``decide_all`` decides every suspect at once. When
+    ``reviewed`` is given (the page: the fingerprint of the file the importer looked
+    at), decisions count only if it is this file's ``fingerprint``; None (the command's
+    flag) decides without a review. While any suspect is undecided nothing is written
+    and the result lists them; once all are decided, the dropped rows are left out and
+    the rest are created.
     """
     if not actor.is_active:
         return ImportResult(errors=[RowError(None, "", INACTIVE_ACTOR)])
@@ -394,6 +483,22 @@ def initiatives_import(*, file_or_rows, actor, now: datetime) -> ImportResult:
         return ImportResult(errors=refused.errors)
     if errors:
         return ImportResult(errors=errors, ignored_columns=ignored)
+    fingerprint = fingerprint_of(rows)
+    if decide_all not in ("", IMPORT_ANYWAY, DROP):
+        raise ValueError(f"decide_all: {decide_all!r}")
+    file_changed = (reviewed is not None and bool(decisions or decide_all)
+                    and reviewed != fingerprint)
+    chosen = {} if file_changed else dict(decisions or {})
+    every = "" if file_changed else decide_all
+    suspects = [replace(suspect, decision=every or chosen.get(suspect.row, ""))
+                for suspect in _suspects(valid)]
+    result = ImportResult(ignored_columns=ignored, duplicates=suspects,
+                          fingerprint=fingerprint, file_changed=file_changed)
+    if result.undecided:
+        return result
+    dropped = {suspect.row for suspect in result.dropped}
     # The same creation as intake's, all rows or none.
-    created = initiatives_create(rows=valid, actor=actor, now=now, source="csv")
-    return ImportResult(created=created, ignored_columns=ignored)
+    result.created = initiatives_create(rows=[values for number, values in valid
+                                              if number not in dropped],
+                                        actor=actor, now=now, source="csv")
+    return result

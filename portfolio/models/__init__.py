@@ -5,6 +5,8 @@ from portfolio.models.core import (
     AUTONOMY_ORDER,
     CONFIDENCE_CHOICES,
     IMPACT_CHOICES,
+    NOT_SURE,
+    NOT_SURE_LABEL,
     PROHIBITED_MAY_BE_IN,
     RISK_ORDER,
     STAGE_ORDER,
@@ -25,6 +27,8 @@ from portfolio.models.core import (
     Team,
     Update,
     WorkerHeartbeat,
+    past_date_errors,
+    profile_as_chosen,
     text_limit,
     tier_allows_stage,
 )
@@ -42,6 +46,7 @@ from portfolio.pilots.models import (
 
 __all__ = [
     "PROHIBITED_MAY_BE_IN", "text_limit", "tier_allows_stage",
+    "NOT_SURE", "NOT_SURE_LABEL", "past_date_errors", "profile_as_chosen",
     "AUTONOMY_ORDER", "CONFIDENCE_CHOICES", "IMPACT_CHOICES", "RISK_ORDER", "STAGE_ORDER",
     "Activity", "ActivityKind", "ApiToken", "AutonomyLevel", "Category", "DeliveryStatus",
     "Dependency",

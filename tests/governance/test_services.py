@@ -114,8 +114,10 @@ def test_a_csv_import_creates_checkpoints_with_history(pm):
     from portfolio.csv_io import initiatives_import
 
     team = TeamFactory(slug="claims")
-    result = initiatives_import(file_or_rows=b"Title,Team,Uses personal data\nA,claims,yes\n"
-                                             b"B,claims,no\n", actor=pm, now=FIXED_NOW)
+    result = initiatives_import(file_or_rows=b"Title,Team,Uses personal data,Risk tier,"
+                                             b"Autonomy level\nA,claims,yes,minimal,assistive\n"
+                                             b"B,claims,no,minimal,assistive\n",
+                                actor=pm, now=FIXED_NOW)
 
     assert not result.errors
     a, b = sorted(result.created, key=lambda i: i.title)

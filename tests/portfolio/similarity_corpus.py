@@ -260,3 +260,125 @@ UNRELATED_PROBES = [
      "Suggest when to lock in electricity prices for our plants from futures curves and "
      "demand plans."),
 ]
+
+# Harder cases, for the two tiers ("probably the same idea" and "related work").
+#
+# ``HARD_PARAPHRASES`` are reworded twins: the same initiative written up by another team
+# with as few of the same words as they would naturally use (different verbs, the thing
+# named from the other side). ``HARD_NEGATIVES`` are two different initiatives in the same
+# area: they share the domain's vocabulary (tickets, invoices, meetings, contracts) but do
+# different jobs. A hard negative may be suggested as related work, never as the same idea.
+
+HARD_PARAPHRASES = [
+    (
+        ("Field Service", "Warranty claim assessment",
+         "Check warranty claims against the product registration, the reported fault and the "
+         "repair history, and recommend accepting or rejecting each one to the claims "
+         "handler."),
+        ("After-Sales", "Guarantee screening for returned appliances",
+         "Verify the purchase date and serial number of appliances sent back under guarantee, "
+         "compare the described defect with earlier repairs and suggest a decision."),
+    ),
+    (
+        ("Workplace Technology", "Interview note taker",
+         "Transcribe job interviews and write a structured summary of each candidate's "
+         "answers against the scorecard."),
+        ("Talent Acquisition", "Candidate interview transcripts and scorecards",
+         "Record candidate interviews, transcribe them and fill in the interview scorecard "
+         "from what was said, for the hiring panel."),
+    ),
+    (
+        ("Finance", "Month-end accruals suggestions",
+         "Propose accrual journal entries at period end from open purchase orders and goods "
+         "received, for accountants to review."),
+        ("Group Accounting", "Accrual journal proposals at close",
+         "At each month-end close, draft the accruals for goods received but not yet "
+         "invoiced from the purchase order data, ready for review."),
+    ),
+    (
+        ("IT Operations", "Password reset self-service bot",
+         "A chatbot that verifies the employee and resets their password or unlocks their "
+         "account without a helpdesk ticket."),
+        ("Service Desk", "Account unlock and password help via chat",
+         "Let staff unlock their accounts and reset passwords through a chat assistant after "
+         "identity checks, instead of calling the service desk."),
+    ),
+    (
+        ("Marketing", "Product description writer for the web shop",
+         "Generate product descriptions for new catalogue items from the supplier's "
+         "specifications in the brand's tone."),
+        ("E-commerce", "Catalogue copy generation from supplier specs",
+         "Write the web shop copy for each new product from the attribute sheet the supplier "
+         "sends, in our house style."),
+    ),
+    (
+        ("Security Operations", "Vulnerability remediation prioritisation",
+         "Rank open vulnerabilities by exploitability and asset criticality so the patching "
+         "teams fix the most dangerous ones first."),
+        ("Infrastructure", "Risk-based patching order for CVEs",
+         "Order the CVE backlog by how likely each is to be exploited and how critical the "
+         "affected servers are, to plan patch windows."),
+    ),
+]
+
+HARD_NEGATIVES = [  # (the title of a planted initiative, a different one in its area)
+    (
+        "Support ticket triage and routing",
+        ("Customer Care", "Support ticket summaries for handover",
+         "Summarise long support ticket threads into a short recap, so an agent taking over "
+         "a ticket understands it in a minute."),
+    ),
+    (
+        "Invoice data capture",
+        ("Finance - Accounts Payable", "Duplicate invoice payment detection",
+         "Flag supplier invoices that look like one already paid - same amount, similar "
+         "number, another date - before the payment run."),
+    ),
+    (
+        "Meeting summarization assistant",
+        ("Workplace Technology", "Meeting room booking assistant",
+         "Find and book a free meeting room with the right equipment for the attendees, "
+         "from a chat request."),
+    ),
+    (
+        "Contract clause extraction",
+        ("Legal", "First-draft contract generator",
+         "Draft NDAs and standard supplier contracts from the legal templates and the deal "
+         "details, for a lawyer to finish."),
+    ),
+    (
+        "Subscriber churn prediction",
+        ("Subscriptions Marketing", "Subscriber lifetime value prediction",
+         "Predict each new subscriber's two-year revenue from sign-up channel and first-month "
+         "usage, to set acquisition bids."),
+    ),
+    (
+        "Code review assistant",
+        ("Engineering Productivity", "Unit test generation",
+         "Generate unit tests for untested code paths in the legacy services and open them "
+         "as pull requests."),
+    ),
+    (
+        "Phishing email triage",
+        ("Security Awareness", "Phishing simulation campaigns",
+         "Write realistic simulated phishing emails for awareness training and track who "
+         "clicks, to target the training."),
+    ),
+    (
+        "Knowledge base article generation",
+        ("Customer Care", "Knowledge base answer search for agents",
+         "Answer agents' questions in the support console with passages from the knowledge "
+         "base, with links to the articles."),
+    ),
+    (
+        "CV screening and shortlisting",
+        ("Talent Acquisition", "Job advert writer",
+         "Write inclusive job adverts from the hiring manager's notes and the role profile, "
+         "for the recruiter to post."),
+    ),
+    (
+        "Demand forecasting for store replenishment",
+        ("Retail Operations", "Store staff rota planning",
+         "Plan store staff shifts from the footfall forecast and colleagues' availability."),
+    ),
+]

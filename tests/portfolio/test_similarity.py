@@ -15,6 +15,8 @@ from portfolio import services
 from portfolio.management.demo_data import DEMO_DUPLICATE_PROBE
 from portfolio.models import Initiative, InitiativeTerm, Stage
 from portfolio.similarity import (
+    RELATED,
+    SAME_IDEA,
     SIMILARITY_THRESHOLD,
     SimilarMatch,
     index_initiatives,
@@ -23,7 +25,13 @@ from portfolio.similarity import (
     terms,
 )
 from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
-from tests.portfolio.similarity_corpus import OTHERS, PLANTED_PAIRS, UNRELATED_PROBES
+from tests.portfolio.similarity_corpus import (
+    HARD_NEGATIVES,
+    HARD_PARAPHRASES,
+    OTHERS,
+    PLANTED_PAIRS,
+    UNRELATED_PROBES,
+)
 
 TRIAGE = ("Support ticket triage and routing",
           "Classify inbound tickets by intent and urgency and route them to the right queue.")
@@ -80,6 +88,76 @@ def test_a_planted_twin_is_in_the_top_three_for_nine_pairs_in_ten(corpus):
     rate = found / (2 * len(PLANTED_PAIRS))
     print(f"top-3 rate {rate:.1%}; misses: {misses}")
     assert rate >= 0.9, misses
+
+
+@pytest.fixture
+def hard_corpus(db) -> dict[str, Initiative]:
+    """The planted pairs, the hard paraphrases, the hard negatives and the others."""
+    owner = UserFactory(username="corpus-owner")
+    teams: dict[str, object] = {}
+    made = {}
+    for team, title, summary in [*(entry for pair in PLANTED_PAIRS for entry in pair),
+                                 *(entry for pair in HARD_PARAPHRASES for entry in pair),
+                                 *(entry for _, entry in HARD_NEGATIVES), *OTHERS]:
+        if team not in teams:
+            teams[team] = TeamFactory(name=team, slug=f"corpus-{len(teams)}")
+        assert title not in made, f"{title!r} twice in the corpus"
+        made[title] = InitiativeFactory(team=teams[team], owner=owner, title=title,
+                                        summary=summary)
+    index_initiatives(made.values())
+    return made
+
+
+def test_the_tiers_hold_their_stated_figures_on_the_corpus(hard_corpus):
+    """The figures stated in portfolio/similarity.py ("The two tiers"): every text asked
+    against all the others, and the unrelated probes; every suggestion counted."""
+    twins = {}
+    for (_, left, _), (_, right, _) in [*PLANTED_PAIRS, *HARD_PARAPHRASES]:
+        twins[left], twins[right] = right, left
+    queries = [(initiative.title, initiative.summary, initiative.pk)
+               for initiative in hard_corpus.values()]
+    queries += [(title, summary, None) for title, summary in UNRELATED_PROBES]
+    same_idea, same_idea_twins, twins_found, negatives = 0, 0, 0, []
+    for title, summary, pk in queries:
+        for match in similar_initiatives(title=title, summary=summary, exclude_id=pk,
+                                         limit=len(hard_corpus)):
+            is_twin = twins.get(title) == match.initiative.title
+            twins_found += is_twin
+            if match.tier == SAME_IDEA:
+                same_idea += 1
+                same_idea_twins += is_twin
+            if (title, match.initiative.title) in HARD_NEGATIVE_PAIRS:
+                negatives.append(match.tier)
+
+    twin_directions = len(twins)
+    print(f"first tier: precision {same_idea_twins}/{same_idea}, recall "
+          f"{same_idea_twins}/{twin_directions}; both tiers: recall {twins_found}/"
+          f"{twin_directions}; hard negatives suggested as {negatives}")
+    assert twin_directions == 56
+    assert (same_idea_twins, same_idea) == (22, 22)  # first tier: precision 100%
+    assert same_idea_twins / twin_directions == pytest.approx(0.39, abs=0.005)  # recall 39%
+    assert twins_found == 54  # both tiers: recall 96%
+    assert twins_found / twin_directions == pytest.approx(0.96, abs=0.005)
+    assert len(negatives) == 16  # 8 of 10 pairs suggested, both ways ...
+    assert set(negatives) == {RELATED}  # ... as related work, never as the same idea
+
+
+HARD_NEGATIVE_PAIRS = {(planted, title) for planted, (_, title, _) in HARD_NEGATIVES} | {
+    (title, planted) for planted, (_, title, _) in HARD_NEGATIVES}
+
+
+def test_a_reworded_twin_is_the_same_idea_and_a_neighbour_only_related(hard_corpus):
+    [twin, *_] = similar_initiatives(title="Month-end accruals suggestions",
+                                     summary=hard_corpus["Month-end accruals suggestions"].summary,
+                                     exclude_id=hard_corpus["Month-end accruals suggestions"].pk)
+    assert (twin.initiative.title, twin.tier) == ("Accrual journal proposals at close", SAME_IDEA)
+    assert twin.tier_label == "Probably the same idea"
+
+    neighbour = hard_corpus["Support ticket summaries for handover"]
+    matches = {match.initiative.title: match for match in similar_initiatives(
+        title=neighbour.title, summary=neighbour.summary, exclude_id=neighbour.pk)}
+    assert matches["Support ticket triage and routing"].tier == RELATED
+    assert matches["Support ticket triage and routing"].tier_label == "Related work"
 
 
 @pytest.mark.parametrize(("title", "summary"), UNRELATED_PROBES,
