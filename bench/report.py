@@ -17,6 +17,8 @@ OVERHEAD_TARGET = 1.5
 RANKING_TARGET = 3.0
 STALL_TARGET = 1.3
 GROWTH_KEYS = (("dashboard", "Dashboard page"), ("list", "Initiative list page"),
+               ("detail", "Initiative detail page"),
+               ("detail-early", "Initiative detail page, before production"),
                ("ranking", "GET /api/v1/ranking/"))
 
 
@@ -62,6 +64,8 @@ def figures(results: list[dict]) -> list[Figure]:
 
     # 2. Growth.
     for key, label in GROWTH_KEYS:
+        if any(key not in r["http"]["endpoints"] for r in (small, large)):
+            continue  # results recorded before the endpoint was measured
         ratio = _ratio(large["http"]["endpoints"][key]["median_ms"],
                        small["http"]["endpoints"][key]["median_ms"])
         out.append(Figure("2", f"Growth of {label} ({sizes})", f"{ratio:.2f}×",

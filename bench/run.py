@@ -88,12 +88,14 @@ def _session_cookie(user_id: int) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
-def endpoints(detail: int):
+def endpoints(detail: int, early: int):
     from bench.measure import Endpoint
 
     return [
         Endpoint("list", "Initiative list page", "/initiatives/", "pm", "page"),
         Endpoint("detail", "Initiative detail page", f"/initiatives/{detail}/", "pm", "page"),
+        Endpoint("detail-early", "Initiative detail page, before production",
+                 f"/initiatives/{early}/", "pm", "page"),
         Endpoint("dashboard", "Dashboard page", "/dashboard/", "leadership", "page"),
         Endpoint("queue", "Review queue page", "/governance/queue/", "reviewer", "page"),
         Endpoint("stalls", "Stalled pilots page", "/stalls/", "tpm", "page"),
@@ -191,7 +193,7 @@ def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
     server = Gunicorn(env=env, port=port, workers=args.web_workers, log=log)
     try:
         sampled = {}
-        for endpoint in endpoints(portfolio.detail_initiative):
+        for endpoint in endpoints(portfolio.detail_initiative, portfolio.early_initiative):
             result = sample(port, endpoint, cookie=cookies[endpoint.persona],
                             budget_s=args.budget)
             sampled[endpoint.key] = result
@@ -268,12 +270,14 @@ def run_size(size: int, env: dict, args, *, send_digests: bool) -> dict:
     portfolio = seed(size, now=timezone.now(), progress=lambda line: print(line, flush=True))
     print(f"  seeded in {portfolio.seconds:.1f} s: "
           + ", ".join(f"{n:,} {table}" for table, n in portfolio.rows.items()), flush=True)
-    print(f"  detail page: initiative {portfolio.detail_initiative}; personas "
+    print(f"  detail pages: initiatives {portfolio.detail_initiative} (production), "
+          f"{portfolio.early_initiative} (before production); personas "
           + ", ".join(f"{role} #{pk}" for role, pk in portfolio.personas.items()), flush=True)
     figures: dict = {"size": size, "seed": {"seconds": portfolio.seconds,
                                            "rows": portfolio.rows, "teams": portfolio.teams,
                                            "users": portfolio.users,
-                                           "detail_initiative": portfolio.detail_initiative}}
+                                           "detail_initiative": portfolio.detail_initiative,
+                                           "early_initiative": portfolio.early_initiative}}
     figures["stalls"] = _stall_figures(args.runs)
     print(f"  stall detection: {figures['stalls']['median_ms']:.1f} ms, flagged "
           f"{figures['stalls']['flagged']}, {figures['stalls']['queries']} queries", flush=True)

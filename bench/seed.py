@@ -107,6 +107,7 @@ class Portfolio:
     personas: dict[str, int]          # role -> a user id signed in for the pages
     detail_initiative: int            # a production initiative its PM persona owns
     stalled: list[int]
+    early_initiative: int = 0         # one before production (its page forecasts production)
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows written
     seconds: float = 0.0
 
@@ -506,6 +507,11 @@ def seed(size: int, *, now: datetime, progress=print) -> Portfolio:
     # is active.
     detail, owner = (Initiative.objects.filter(stage=Stage.PRODUCTION, owner__is_active=True)
                      .order_by("pk").values_list("pk", "owner_id").first())
+    # And one before production, whose page also forecasts production from the review lead
+    # times: the persona's own if they have one.
+    early = Initiative.objects.filter(stage__in=[Stage.IDEA, Stage.ASSESSMENT, Stage.PILOT])
+    early = (early.filter(owner_id=owner).order_by("pk").values_list("pk", flat=True).first()
+             or early.order_by("pk").values_list("pk", flat=True).first())
     stalled_teams = list(Initiative.objects.filter(pk__in=stalled)
                          .values_list("team_id", flat=True))
     with transaction.atomic():
@@ -520,5 +526,5 @@ def seed(size: int, *, now: datetime, progress=print) -> Portfolio:
         size=size, now=now, teams=len(teams), users=rows[get_user_model()._meta.db_table],
         personas={"pm": owner, "reviewer": ctx.reviewers[0], "tpm": ctx.tpms[0],
                   "leadership": ctx.leaders[0]},
-        detail_initiative=detail, stalled=stalled, rows=rows,
+        detail_initiative=detail, early_initiative=early, stalled=stalled, rows=rows,
         seconds=time.monotonic() - started)

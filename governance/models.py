@@ -247,6 +247,9 @@ class Checkpoint(models.Model):
             # The daily waiver job (waivers_lapse): unreported waivers by expiry.
             models.Index(fields=["waiver_expires_on"], name="checkpoint_waiver_lapse_due",
                          condition=Q(status="waived", waiver_lapse_reported_at__isnull=True)),
+            # Review lead times (selectors._lead_times): each type's latest decisions.
+            models.Index(fields=["type", "-decided_at"], name="checkpoint_type_decided",
+                         condition=Q(decided_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["initiative", "type"],

@@ -262,6 +262,19 @@ def test_forecast_takes_two_queries_however_many_types_were_decided(
         selectors.production_forecast(initiative, today=TODAY)
 
 
+def test_a_lead_time_is_the_median_of_the_types_latest_decisions(pm, reviewer, monkeypatch):
+    # Decided 2, 4, 9 and 30 days after the request, in that order (all requested at once).
+    decided_history(pm, reviewer, "observability", [2, 4, 9, 30])
+    monkeypatch.setattr(selectors, "LEAD_TIME_SAMPLE", 2)
+    initiative = pilot_initiative(pm, target=None)
+
+    forecast = selectors.production_forecast(initiative, today=TODAY)
+
+    # Only the latest two decisions count, so the page reads a bounded number of rows.
+    lead = {p.checkpoint.type.code: p.lead_time for p in forecast.pending}
+    assert lead["observability"] == selectors.LeadTime(days=19.5, decided=2)
+
+
 def test_forecast_rounds_a_fractional_median_up_and_an_overdue_review_is_due_today(pm):
     initiative = pilot_initiative(pm, target=date(2027, 6, 1),
                                   requested_at=FIXED_NOW - timedelta(days=60))

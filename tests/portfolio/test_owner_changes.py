@@ -256,9 +256,17 @@ def test_intake_offers_and_accepts_only_pms_as_owner(people):
         "owner": people["reviewer"].pk, "category": "other", "risk_tier": "minimal",
         "autonomy_level": "assistive"})
 
-    owner_picker = page.split('name="owner"')[1].split("</select>")[0]
-    assert "new-pm" in owner_picker
-    assert "a-reviewer" not in owner_picker
+    # The owner picker searches among PMs as the PM types; the page lists nobody.
+    owner_picker = page.split('name="owner"')[1].split(">")[0]
+    assert 'data-picker="/people/search/?role=owner"' in owner_picker
+    assert "new-pm" not in page
+
+    def offered(text):
+        return [row["detail"] for row in client.get("/people/search/", {
+            "role": "owner", "q": text}).json()["results"]]
+
+    assert offered("new-pm") == ["new-pm"]
+    assert offered(people["reviewer"].username) == []
     assert response.status_code == 200
     assert "owner" in response.context["form"].errors
     assert not Initiative.objects.filter(title="Invoice matching assistant").exists()
