@@ -88,7 +88,7 @@ def _staff(user, roles) -> bool:
 
 PAGES = {
     "my-initiatives": Page("My initiatives", "portfolio:initiative-list", order=10,
-                           shown_to=_pm, query="owner=me", home_of=(Role.PM,)),
+                           shown_to=_pm, query="mine=true", home_of=(Role.PM,)),
     "portfolio:initiative-list": Page("All initiatives", "portfolio:initiative-list",
                                       order=40, shown_to=_reads),
     "portfolio:kill-log": Page("Kill log", "portfolio:kill-log", order=50, shown_to=_reads),

@@ -332,8 +332,22 @@ LOGGING = {
     # A 4xx is one line without a traceback (django.request attaches the exception of a
     # PermissionDenied; the django.security loggers that of a SuspiciousOperation).
     "filters": {"one_line_client_errors": {"()": "portfolio.logs.OneLineClientErrors"}},
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
+                                     "format": "[{server_time}] {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler",
-                             "filters": ["one_line_client_errors"]}},
-    "loggers": {"django.request": {"filters": ["one_line_client_errors"]}},
+                             "filters": ["one_line_client_errors"]},
+                 "django.server": {"class": "logging.StreamHandler",
+                                   "formatter": "django.server"}},
+    "loggers": {
+        # Each request is logged once, by the server (runserver's "django.server" line,
+        # gunicorn's access log). Django's own "django" console handler would print every
+        # record a second time beside the root's, and django.request's 4xx warnings ("Not
+        # Found: /x") repeat the server's line: it logs server errors, with their traceback.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["one_line_client_errors"], "level": "ERROR"},
+        # Configuring "django" resets its children: runserver's request line keeps its
+        # own time-stamped format here, as Django's default has it.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
 }

@@ -71,12 +71,14 @@ CONVERSION_FORMULA = ("pilot → production conversion = initiatives that reache
                       "÷ initiatives that ever entered pilot (a stage move into pilot), "
                       "whatever their stage now")
 MEDIAN_AGE_FORMULA = "median of the days each initiative now in pilot has been in pilot"
+# Page text names values, never a setting: the values come from settings at render time.
 STALLED_FORMULA = ("pilots flagged by the daily stall detection (in pilot longer than "
-                   "{max_days} days, or idle for more than {idle_days} days: PILOT_MAX_DAYS, "
-                   "PILOT_IDLE_DAYS) and still open, decided or not: not yet resolved by a "
-                   "move, new activity, an extension or a kill")
-OWNERSHIP_FORMULA = ("owner left, owner silent longer than OWNER_SILENT_DAYS, or nobody "
-                     "Responsible past the idea stage")
+                   "{max_days} days, or idle for more than {idle_days} days) and still open, "
+                   "decided or not: not yet resolved by a move, new activity, an extension or "
+                   "a kill")
+OWNERSHIP_FORMULA = ("owner left, no word from the owner in more than {silent_days} days "
+                     "(nothing they did anywhere in the product), or nobody Responsible past "
+                     "the idea stage")
 COMPLIANCE_FORMULA = ("a checkpoint that gates its current stage (or an earlier one) is "
                       "neither approved nor waived")
 
@@ -88,7 +90,7 @@ def kpi_definitions() -> dict[str, str]:
         "median_pilot_age": MEDIAN_AGE_FORMULA,
         "stalled_pilots": STALLED_FORMULA.format(max_days=settings.PILOT_MAX_DAYS,
                                                  idle_days=settings.PILOT_IDLE_DAYS),
-        "ownership_gaps": OWNERSHIP_FORMULA,
+        "ownership_gaps": OWNERSHIP_FORMULA.format(silent_days=settings.OWNER_SILENT_DAYS),
         "out_of_compliance": COMPLIANCE_FORMULA,
     }
 

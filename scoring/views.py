@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portfolio.access import require_reader
+from portfolio.access import can_log_initiatives, require_reader
 from portfolio.csv_io.columns import csv_lines, neutralise
 from scoring import dashboard as board_reads
 from scoring.forms import DashboardFilterForm
@@ -38,6 +38,7 @@ def dashboard(request):
         "rows": board.rows(page.object_list),
         "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
         "formulas": board_reads.kpi_definitions(),
+        "can_log": can_log_initiatives(request.user),
     })
 
 

@@ -56,7 +56,7 @@ def test_the_timeline_shows_each_apps_own_words_for_its_activities(client, pm, r
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("roles", "lands_on", "first_in_the_bar"), [
-    (["pm"], "/initiatives/?owner=me", "My initiatives"),
+    (["pm"], "/initiatives/?mine=true", "My initiatives"),
     (["reviewer"], "/governance/queue/", "Review queue"),
     (["leadership"], "/dashboard/", "Dashboard"),
     (["tpm"], "/stalls/", "Stalled pilots"),

@@ -3,6 +3,8 @@ and the validation agree (a client, or a fuzzer, reading it is never surprised).
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from portfolio.api.common import NO_NUL
 
 # Text that is not blank once trimmed (Python's ``str.strip``, as the serializers trim):
@@ -27,18 +29,27 @@ def refuse_nul_in_request_text(result, generator, request, public):
     return result
 
 
-THROTTLED = {
-    "description": ("Too many requests: this user's rate (API_USER_RATE), or too many failed "
-                    "token sign-ins from this address (API_TOKEN_FAILURE_RATE). The one error "
-                    "shape, code \"throttled\"."),
-    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
-                                "description": "Seconds to wait before trying again."}},
-}
+# The schema is read by people: it states the rates in force, never a setting's name.
+THROTTLED_TEXT = ("Too many requests: more than {user} from this user, or more than "
+                  "{token_failure} failed token sign-ins from this address. The one error "
+                  "shape, code \"throttled\".")
+
+
+def throttled_response() -> dict:
+    rates = {scope: rate.replace("/", " requests per ", 1) if scope == "user"
+             else rate.replace("/", " per ", 1)
+             for scope, rate in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items()}
+    return {
+        "description": THROTTLED_TEXT.format(**rates),
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                    "description": "Seconds to wait before trying again."}},
+    }
 
 
 def document_throttling(result, generator, request, public):
     """Every operation may answer 429 (``portfolio.api.throttling``)."""
+    throttled = throttled_response()
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
-            operation.setdefault("responses", {}).setdefault("429", THROTTLED)
+            operation.setdefault("responses", {}).setdefault("429", throttled)
     return result

@@ -12,7 +12,7 @@ from portfolio.models import (
     RiskTier,
     Stage,
 )
-from portfolio.roles import ROLE_LABELS, Role
+from portfolio.roles import ROLE_LABELS, Role, home_page_for
 
 DEMO_PASSWORD = "demo-portfolio-2026"
 SEED = 2026
@@ -40,6 +40,7 @@ PEOPLE = (
     ("maya.patel", "Maya", "Patel", Role.PM),
     ("ravi.kumar", "Ravi", "Kumar", Role.PM),
     ("zoe.martin", "Zoe", "Martin", Role.PM),
+    ("nadia.haddad", "Nadia", "Haddad", Role.PM),
     ("hannah.schmidt", "Hannah", "Schmidt", Role.REVIEWER),
     ("noah.kim", "Noah", "Kim", Role.TPM),
     ("catherine.doyle", "Catherine", "Doyle", Role.LEADERSHIP),
@@ -48,14 +49,26 @@ PEOPLE = (
 ADMIN = ("admin", "Alex", "Morgan")
 # Left the company after the history below; still owns initiatives (an ownership gap).
 LEFT_COMPANY = "lukas.brandt"
-DEMO_LOGINS = (
-    ("pm", ROLE_LABELS[Role.PM]),
-    ("pm2", ROLE_LABELS[Role.PM]),
-    ("reviewer", ROLE_LABELS[Role.REVIEWER]),
-    ("tpm", ROLE_LABELS[Role.TPM]),
-    ("leader", ROLE_LABELS[Role.LEADERSHIP]),
-    ("admin", "Admin (staff, Django admin)"),
-)
+# The demo logins: the only accounts the demo password opens (everyone else in PEOPLE
+# has no usable password). `seed_demo` prints them, `make run` (bin/run-local) shows what
+# it printed, and tests/portfolio/test_seed_demo.py holds the README's table to them.
+DEMO_LOGINS = ("pm", "pm2", "reviewer", "tpm", "leader", ADMIN[0])
+ADMIN_LABEL = "Admin (staff)"
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(username, role, where they land after signing in) of each demo login, read from
+    ``PEOPLE`` and the pages each role lands on (``roles.home_page_for``)."""
+    roles = {username: role for username, _, _, role in PEOPLE}
+    logins = []
+    for username in DEMO_LOGINS:
+        if username == ADMIN[0]:
+            logins.append((username, ADMIN_LABEL, "Django admin"))
+            continue
+        home = home_page_for({roles[username]})
+        logins.append((username, ROLE_LABELS[roles[username]], home.label if home else
+                       "All initiatives"))
+    return logins
 
 # --- Teams --------------------------------------------------------------------------------
 TEAMS = (
@@ -158,7 +171,8 @@ PORTFOLIO = (
         ("Audit evidence collection agent", AGENTIC, "idea", "pm2",
          "Collect and file the evidence auditors request from ERP, ticketing and document "
          "systems, and track what is still missing."),
-        ("Vendor master data deduplication", AUTOMATION, "pilot>paused", "tom.becker",
+        # Its owner has done nothing anywhere since pausing it: the demo's silent owner.
+        ("Vendor master data deduplication", AUTOMATION, "pilot>paused", "nadia.haddad",
          "Find and merge duplicate supplier records across the three ERPs before the "
          "consolidation project."),
         ("Contract clause extraction copilot", COPILOT, "production", "pm2",
@@ -385,7 +399,7 @@ EXIT_CONTRACTS = {
 TIMING = {
     "Call summarisation and wrap-up notes": (280, 128, 9),        # stalled: long in pilot
     "Month-end close variance commentary": (310, 104, 15),        # stalled: long in pilot
-    "Refund approval agent": (170, 58, 31),                       # stalled: idle; owner silent
+    "Refund approval agent": (170, 58, 31),                       # stalled: idle
     "Sales call coaching insights": (220, 72, 38),                # stalled: idle
     "CV screening assistant": (340, 135, 44),                     # both; the owner has left
     "Interview scheduling agent": (260, 96, 52),

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
+    Case,
+    CharField,
     Count,
     DateTimeField,
     DurationField,
@@ -21,6 +23,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -52,6 +55,27 @@ SORTS = {
 }
 
 
+# "My initiatives": the ones I own, or hold the Responsible (R) role on. ``my_role``
+# (``with_my_role``) says which: "owner" before "responsible".
+
+def _responsible(user) -> QuerySet[Stakeholder]:
+    return Stakeholder.objects.filter(initiative=OuterRef("pk"), user=user,
+                                      role=Stakeholder.Role.RESPONSIBLE)
+
+
+def mine_q(user) -> Q:
+    """The initiatives that are ``user``'s: owned by them, or with them Responsible."""
+    return Q(owner=user) | Q(Exists(_responsible(user)))
+
+
+def with_my_role(queryset: QuerySet[Initiative], *, user) -> QuerySet[Initiative]:
+    """Annotate ``my_role``: "owner" or "responsible" on ``user``'s initiatives, else ""."""
+    return queryset.annotate(my_role=Case(
+        When(owner=user, then=Value("owner")),
+        When(Exists(_responsible(user)), then=Value("responsible")),
+        default=Value(""), output_field=CharField()))
+
+
 def _filtered(*, fetched_by, filters: dict) -> QuerySet[Initiative]:
     """The initiatives ``filters`` select (a filter form's cleaned data; empty values do
     not filter), in the order they ask for, and nothing else: no join a filter or the
@@ -63,6 +87,8 @@ def _filtered(*, fetched_by, filters: dict) -> QuerySet[Initiative]:
     for field in ("team", "category", "stage", "health"):
         if filters.get(field):
             queryset = queryset.filter(**{field: filters[field]})
+    if filters.get("mine"):
+        queryset = queryset.filter(mine_q(fetched_by))
     owner = filters.get("owner")
     if owner == "me":
         queryset = queryset.filter(owner=fetched_by)
@@ -114,10 +140,13 @@ def initiative_list_page(*, fetched_by, filters: dict | None = None, number=None
                      per_page).get_page(number)
     # The slice is a subquery of ids (no query of its own); the outer query re-applies the
     # order, which ends with the id, so the rows come back exactly as sliced.
-    page.object_list = with_list_columns(
+    rows = with_list_columns(
         Initiative.objects.filter(pk__in=page.object_list)
         .with_list_relations().only(*_LIST_COLUMNS), now=now,
-    ).order_by(*_order(filters))
+    )
+    if filters.get("mine"):  # each row says whether it is mine as owner or as Responsible
+        rows = with_my_role(rows, user=fetched_by)
+    page.object_list = rows.order_by(*_order(filters))
     return page
 
 
@@ -341,9 +370,24 @@ def kill_log_reason_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, st
 # (the ownership page's counts and its filter read these), in the order pages show them.
 OWNERSHIP_PROBLEMS = (
     ("owner_left", "Owner left"),
-    ("owner_silent", "Owner silent"),
+    ("owner_silent", "No word from the owner"),
     ("nobody_responsible", "Nobody Responsible"),
 )
+
+
+def owner_last_word(owner_ref) -> tuple[QuerySet, QuerySet, Greatest]:
+    """The owner's acts anywhere in the product, for ``with_ownership_health``: their
+    activities (as actor, on any initiative), their updates (on any initiative), and the
+    latest moment of either (``None`` when they never acted). Signing in is not an act.
+    ``owner_ref`` names the owner's id in the outer query (``OuterRef("owner")``)."""
+    acts = Activity.objects.filter(actor=owner_ref)
+    updates = Update.objects.filter(author=owner_ref)
+    latest = {"output_field": DateTimeField()}
+    last_act = Subquery(acts.order_by("-at").values("at")[:1], **latest)
+    last_update = Subquery(updates.order_by("-created_at").values("created_at")[:1], **latest)
+    # Greatest of the two whichever is missing: SQLite's MAX() is NULL if either is.
+    return acts, updates, Greatest(Coalesce(last_act, last_update),
+                                   Coalesce(last_update, last_act))
 
 
 def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
@@ -355,28 +399,31 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
 
     ``owner_left``
         The owner's account is deactivated (``owner.is_active`` is false).
-    ``owner_silent``
-        The owner is active and has been silent for more than
+    ``owner_silent`` (pages say "no word from the owner in N days")
+        The owner is active and nobody has heard from them for more than
         ``silent_days`` (``settings.OWNER_SILENT_DAYS``) days before ``now``:
-        their latest sign of life on the initiative, ``owner_seen_at``, is
-        strictly older than ``now - silent_days``. Exactly ``silent_days``
-        days is not yet silent. A sign of life is any ``Activity`` on the
-        initiative with the owner as actor (creating it counts) or the moment
-        they became the owner (the latest ``owner_changed`` activity, else
-        ``created_at``), so an owner just appointed is not silent on day one.
-        A departed owner is ``owner_left`` instead, never also silent.
+        their latest sign of life, ``owner_seen_at``, is strictly older than
+        ``now - silent_days``. Exactly ``silent_days`` days is not yet silent.
+        A sign of life is anything the owner did anywhere in the product
+        (``owner_last_word``): an ``Activity`` on any initiative with them as
+        actor (creating one counts) or an ``Update`` they posted on any
+        initiative; or the moment they became this initiative's owner (the
+        latest ``owner_changed`` activity on it, else ``created_at``), so an
+        owner just appointed is not silent on day one. Signing in is not a
+        sign of life. A departed owner is ``owner_left`` instead, never also
+        silent.
     ``nobody_responsible``
         It is past the idea stage and no active user holds the Responsible (R)
         role on it. An idea is not staffed yet; from assessment on someone
         must be doing the work.
 
-    Also annotated: ``owner_last_activity_at`` (the owner's latest activity
-    on it as actor, ``None`` if never), ``owner_seen_at`` (see above),
+    Also annotated: ``owner_last_activity_at`` (the owner's latest act
+    anywhere, ``None`` if never), ``owner_seen_at`` (see above),
     ``owner_silent_for`` (a timedelta, ``now - owner_seen_at``).
     """
     silent_days = settings.OWNER_SILENT_DAYS if silent_days is None else silent_days
     cutoff = now - timedelta(days=silent_days)
-    by_owner = Activity.objects.filter(initiative=OuterRef("pk"), actor=OuterRef("owner"))
+    acts, updates, last_word = owner_last_word(OuterRef("owner"))
     handovers = Activity.objects.filter(initiative=OuterRef("pk"),
                                         kind=Activity.Kind.OWNER_CHANGED)
     responsible = Stakeholder.objects.filter(initiative=OuterRef("pk"),
@@ -384,15 +431,17 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
                                              user__is_active=True)
     live = ~Q(stage=Stage.RETIRED)
     # Silent <=> no sign of life since the cutoff; written as three NOT EXISTS so the
-    # filter stays cheap (each one an index probe on activity (initiative, -at)).
+    # filter stays cheap (index probes on activity (actor, -at), update (author,
+    # -created_at) and activity (initiative, -at)).
     silent = (live & Q(owner__is_active=True, created_at__lt=cutoff)
-              & ~Exists(by_owner.filter(at__gte=cutoff))
+              & ~Exists(acts.filter(at__gte=cutoff))
+              & ~Exists(updates.filter(created_at__gte=cutoff))
               & ~Exists(handovers.filter(at__gte=cutoff)))
     latest = {"output_field": DateTimeField()}
     return (
         queryset
         .annotate(
-            owner_last_activity_at=Subquery(by_owner.order_by("-at").values("at")[:1], **latest),
+            owner_last_activity_at=last_word,
             owner_since=Coalesce(Subquery(handovers.order_by("-at").values("at")[:1], **latest),
                                  F("created_at")),
         )

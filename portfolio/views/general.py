@@ -2,8 +2,10 @@
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -30,7 +32,10 @@ def no_role(request):
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database and the broker answer; 503 naming the one that does not."""
+    """200 when the database and the broker answer; 503 naming the one that does not.
+
+    ``worker`` says whether a Celery worker has reported (``health.worker_state``); its
+    absence is stated, not a 503: the web process itself is healthy without one."""
     db_ok, db_detail = health.check_database()
     broker_ok, broker_detail = health.check_broker(celery_app)
     body = {
@@ -39,9 +44,18 @@ def healthz(request):
         "broker": {"ok": broker_ok, "detail": broker_detail},
     }
     if db_ok:
-        beat = health.last_worker_heartbeat()
-        body["worker_last_seen"] = beat.isoformat() if beat else None
+        worker = health.worker_state(now=timezone.now())
+        body["worker"] = worker
+        body["worker_last_seen"] = worker["last_seen"]  # kept for existing monitors
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the Django admin, the API's
+    JSON): send them to the one icon, so nothing answers 404."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @login_not_required

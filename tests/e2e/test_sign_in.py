@@ -22,7 +22,7 @@ def test_demo_pm_signs_in_and_sees_the_initiative_list(page, live_server, demo_p
                                                        screenshots):
     sign_in(page, live_server, "pm")
 
-    expect(page).to_have_url(re.compile(r"/initiatives/\?owner=me$"))
+    expect(page).to_have_url(re.compile(r"/initiatives/\?mine=true$"))
     expect(page.get_by_role("heading", name="My initiatives")).to_be_visible()
     expect(page.get_by_text("Product manager")).to_be_visible()
     rows = page.locator("table.data tbody tr")

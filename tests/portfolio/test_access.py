@@ -15,8 +15,9 @@ from portfolio.roles import roles_of
 from tests.clients import client_for
 from tests.factories import InitiativeFactory, UserFactory
 
-# The admin has its own sign-in form (same lockout, same accounts).
-PUBLIC = {"/login/", "/admin/login/", "/healthz"}
+# The admin has its own sign-in form (same lockout, same accounts). /favicon.ico only
+# points at the public static icon, which the sign-in page names too.
+PUBLIC = {"/login/", "/admin/login/", "/healthz", "/favicon.ico"}
 
 
 def _concrete_paths(resolver=None, prefix=""):
@@ -58,7 +59,7 @@ def test_anonymous_user_sees_the_login_page(client):
 @pytest.mark.parametrize(
     ("group", "destination"),
     [
-        ("pm", "/initiatives/?owner=me"),
+        ("pm", "/initiatives/?mine=true"),
         ("reviewer", "/governance/queue/"),
         ("tpm", "/stalls/"),
         ("leadership", "/dashboard/"),

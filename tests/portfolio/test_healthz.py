@@ -68,3 +68,43 @@ def test_reports_when_a_worker_last_ran_the_heartbeat(client):
     record_worker_heartbeat("worker-a")
 
     assert client.get("/healthz").json()["worker_last_seen"] is not None
+
+
+def test_says_plainly_that_no_worker_has_reported_yet_and_stays_healthy(client, frozen_clock):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["worker"]["status"] == "not_reported"
+    assert body["worker"]["last_seen"] is None
+    assert body["worker"]["detail"].startswith("No worker has reported yet")
+
+
+def test_a_worker_that_reported_a_minute_ago_is_ok_and_one_silent_for_ten_is_late(
+        client, frozen_clock):
+    from portfolio.tasks import record_worker_heartbeat
+
+    record_worker_heartbeat("worker-a")
+    frozen_clock.shift(60)
+    recent = client.get("/healthz").json()["worker"]
+    frozen_clock.shift(9 * 60)
+    late = client.get("/healthz")
+
+    assert recent["status"] == "ok"
+    assert recent["detail"] == "A worker ran the heartbeat 60 seconds ago."
+    assert late.status_code == 200  # the web process is fine; the page says what is not
+    assert late.json()["worker"]["status"] == "late"
+    assert late.json()["worker"]["detail"].startswith("No heartbeat for 10 minutes")
+
+
+def test_favicon_ico_leads_to_the_icon_every_page_names(client):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    sign_in_page = client.get("/login/").content.decode()
+
+    assert response.status_code == 301
+    assert response["Location"] == "/static/favicon.svg"
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in sign_in_page
+    assert finders.find("favicon.svg")

@@ -64,6 +64,89 @@ def test_mine_shows_only_the_pms_own_initiatives(client, pm, other_pm):
     assert "Theirs" not in body
 
 
+def mine_rows(response) -> dict[str, str]:
+    return {row.title: row.my_role for row in response.context["page"].object_list}
+
+
+@pytest.mark.django_db
+def test_my_initiatives_include_those_i_am_responsible_for_and_say_which(client, pm, other_pm):
+    InitiativeFactory(title="Owned copilot", owner=pm)
+    helping = InitiativeFactory(title="Helping agent", owner=other_pm)
+    Stakeholder.objects.create(initiative=helping, user=pm, role=Stakeholder.Role.RESPONSIBLE)
+    consulted = InitiativeFactory(title="Consulted bot", owner=other_pm)
+    Stakeholder.objects.create(initiative=consulted, user=pm, role=Stakeholder.Role.CONSULTED)
+    InitiativeFactory(title="Someone else's", owner=other_pm)
+    client.force_login(pm)
+
+    response = client.get(LIST_URL, {"mine": "true"})
+
+    assert mine_rows(response) == {"Owned copilot": "owner", "Helping agent": "responsible"}
+    body = response.content.decode()
+    assert "<h1>My initiatives</h1>" in body
+    assert "you own it</span>" in body
+    assert "you're Responsible</span>" in body
+    assert "No initiative matches" not in body
+
+
+@pytest.mark.django_db
+def test_a_pm_only_responsible_sees_their_initiative_not_an_empty_list(client, pm, other_pm):
+    helping = InitiativeFactory(title="Helping agent", owner=other_pm)
+    Stakeholder.objects.create(initiative=helping, user=pm, role=Stakeholder.Role.RESPONSIBLE)
+    client.force_login(pm)
+
+    landing = client.get("/")
+    response = client.get(landing["Location"])
+
+    assert mine_rows(response) == {"Helping agent": "responsible"}
+
+
+@pytest.mark.django_db
+def test_the_api_filters_mine_the_same_way(pm, other_pm):
+    InitiativeFactory(title="Owned copilot", owner=pm)
+    helping = InitiativeFactory(title="Helping agent", owner=other_pm)
+    Stakeholder.objects.create(initiative=helping, user=pm, role=Stakeholder.Role.RESPONSIBLE)
+    InitiativeFactory(title="Someone else's", owner=other_pm)
+
+    body = client_for(pm).get("/api/v1/initiatives/", {"mine": "true"}).json()
+
+    assert sorted(row["title"] for row in body["results"]) == ["Helping agent", "Owned copilot"]
+
+
+@pytest.mark.django_db
+def test_nothing_of_mine_says_what_to_do_next(client, pm, other_pm):
+    InitiativeFactory(title="Someone else's", owner=other_pm)
+    client.force_login(pm)
+
+    body = client.get(LIST_URL, {"mine": "true"}).content.decode()
+
+    assert "You own no initiative and are Responsible for none yet." in body
+    assert f'href="{reverse("portfolio:initiative-create")}"' in body
+    assert "No initiative matches" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, 60])
+def test_my_initiatives_query_count_does_not_grow_with_the_portfolio(
+    client, pm, django_assert_num_queries, count, settings
+):
+    settings.PAGE_SIZE = 50
+    team = TeamFactory()
+    for index in range(count):
+        initiative = InitiativeFactory(team=team, **({"owner": pm} if index % 2 else {}))
+        if not index % 2:
+            Stakeholder.objects.create(initiative=initiative, user=pm,
+                                       role=Stakeholder.Role.RESPONSIBLE)
+    client.force_login(pm)
+
+    # As the whole list (test_list_query_count_does_not_grow_with_the_portfolio): "mine"
+    # and each row's role are subqueries of the queries it already makes.
+    with django_assert_num_queries(7):
+        response = client.get(LIST_URL, {"mine": "true"})
+
+    assert len(response.context["page"].object_list) == min(count, 50)
+    assert set(mine_rows(response).values()) == {"owner", "responsible"}
+
+
 @pytest.mark.django_db
 def test_deactivated_owner_is_shown_as_an_ownership_gap(client, pm, other_pm):
     other_pm.is_active = False

@@ -56,3 +56,19 @@ def test_a_server_error_keeps_its_traceback():
     assert OneLineClientErrors().filter(record) is True
     assert record.exc_info is not None
     assert "Traceback" in logging.Formatter().format(record)
+
+
+def test_a_404_is_left_to_the_servers_own_request_line(client, caplog):
+    # runserver and gunicorn log every request with its status; Django adds nothing for a 4xx.
+    with caplog.at_level(logging.DEBUG):
+        assert client.get("/no-such-page/").status_code == 404
+
+    assert request_log(caplog) == []
+
+
+def test_each_record_reaches_the_console_once():
+    # Only the root logger prints: Django's own "django" handler would print a second copy.
+    assert logging.getLogger("django").handlers == []
+    assert logging.getLogger("django").propagate
+    assert len(logging.getLogger().handlers) >= 1
+    assert logging.getLogger("django.request").getEffectiveLevel() == logging.ERROR

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from portfolio import selectors, services
 from portfolio.forms import OwnershipFilterForm
-from portfolio.models import Activity, Initiative, Stakeholder
+from portfolio.models import Activity, Initiative, Stakeholder, Update
 from tests.factories import FIXED_NOW, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -89,24 +89,72 @@ def test_an_owner_whose_last_act_is_older_than_the_limit_is_silent(pm, helper):
     assert not flags.nobody_responsible
 
 
-def test_exactly_the_limit_is_not_yet_silent_a_minute_more_is(pm, helper):
+def test_exactly_the_limit_is_not_yet_silent_a_minute_more_is(pm, other_pm, helper):
     on_the_day = make("On the day", owner=pm, created=90, responsible=[helper])
     act(on_the_day, pm, 21)
-    a_minute_over = make("A minute over", owner=pm, created=90, responsible=[helper])
-    act(a_minute_over, pm, 21, minutes=1)
+    a_minute_over = make("A minute over", owner=other_pm, created=90, responsible=[helper])
+    act(a_minute_over, other_pm, 21, minutes=1)
 
     assert not health(on_the_day).owner_silent
     assert health(a_minute_over).owner_silent
 
 
-def test_creating_the_initiative_counts_as_the_owners_activity(pm, helper):
+def test_creating_the_initiative_counts_as_the_owners_activity(pm, other_pm, helper):
     fresh = make("Fresh", owner=pm, created=5, responsible=[helper])
-    old = make("Old", owner=pm, created=40, responsible=[helper])
+    old = make("Old", owner=other_pm, created=40, responsible=[helper])
 
     assert not health(fresh).owner_silent
     assert health(fresh).owner_last_activity_at == days_ago(5)
     assert health(old).owner_silent
     assert health(old).owner_silent_for.days == 40
+
+
+def test_the_owners_activity_on_another_initiative_is_word_from_them(pm, other_pm, helper):
+    quiet_here = make("Quiet here", owner=pm, created=128, responsible=[helper])
+    busy_there = make("Busy there", owner=other_pm, created=60, responsible=[helper])
+    act(busy_there, pm, 3)  # pm acts on an initiative someone else owns
+
+    flags = health(quiet_here)
+
+    assert not flags.owner_silent
+    assert flags.owner_last_activity_at == days_ago(3)
+
+
+def test_an_update_the_owner_posted_anywhere_is_word_from_them(pm, other_pm, helper):
+    quiet_here = make("Quiet here", owner=pm, created=128, responsible=[helper])
+    elsewhere = make("Elsewhere", owner=other_pm, created=60, responsible=[helper])
+    # An update row alone (an import of old updates records no activity) still counts.
+    Update.objects.create(initiative=elsewhere, author=pm, body="Still on it", health="on_track",
+                          created_at=days_ago(4))
+
+    flags = health(quiet_here)
+
+    assert not flags.owner_silent
+    assert flags.owner_last_activity_at == days_ago(4)
+
+
+def test_signing_in_is_not_word_from_the_owner(pm, helper):
+    quiet = make("Quiet", owner=pm, created=128, responsible=[helper])
+    pm.last_login = days_ago(1)
+    pm.save()
+
+    flags = health(quiet)
+
+    assert flags.owner_silent
+    assert flags.owner_silent_for.days == 128
+
+
+def test_the_owners_latest_act_anywhere_decides_how_long_they_are_silent(pm, other_pm, helper):
+    quiet = make("Quiet", owner=pm, created=128, responsible=[helper])
+    elsewhere = make("Elsewhere", owner=other_pm, created=100, responsible=[helper])
+    act(elsewhere, pm, 50)
+    act(elsewhere, other_pm, 2)  # someone else's act, even where pm acted, is not pm's word
+
+    flags = health(quiet)
+
+    assert flags.owner_silent
+    assert flags.owner_silent_for.days == 50
+    assert flags.owner_seen_at == days_ago(50)
 
 
 def test_an_owner_named_by_someone_else_is_silent_from_the_day_they_were_named(pm, other_pm):
@@ -205,7 +253,8 @@ def portfolio_with_problems(pm, other_pm, helper):
     quiet = make("Quiet copilot", owner=pm, created=90, team=finance, responsible=[helper])
     act(quiet, pm, 30)
     make("Unstaffed agent", owner=other_pm, created=3, team=finance)
-    make("Healthy pilot", owner=pm, created=3, team=claims, responsible=[helper])
+    # Owned by someone else: anything pm does anywhere is word from pm.
+    make("Healthy pilot", owner=other_pm, created=3, team=claims, responsible=[helper])
     make("Retired orphan", owner=leaver, created=100, team=claims, stage="retired",
          retirement_reason="cost")
     leaver.is_active = False
@@ -227,7 +276,7 @@ def test_every_role_reads_the_ownership_page(client, request, persona, portfolio
     # Longest neglected first; the healthy and the retired are not listed.
     assert rows(response) == ["Quiet copilot", "Orphaned pilot", "Unstaffed agent"]
     body = response.content.decode()
-    for text in ("owner left", "owner silent 30 days", "nobody Responsible", "Claims",
+    for text in ("owner left", "no word from the owner in 30 days", "nobody Responsible", "Claims",
                  "Lee Leaver", "Pilot"):
         assert text in body
     assert "Healthy pilot" not in body
@@ -259,7 +308,8 @@ def test_counts_per_problem_follow_the_team_filter(client, tpm, portfolio_with_p
     everything = client.get(PAGE_URL).context["problem_counts"]
     finance = client.get(PAGE_URL, {"team": "finance", "problem": "owner_silent"})
 
-    assert everything == [("owner_left", "Owner left", 1), ("owner_silent", "Owner silent", 1),
+    assert everything == [("owner_left", "Owner left", 1),
+                          ("owner_silent", "No word from the owner", 1),
                           ("nobody_responsible", "Nobody Responsible", 1)]
     assert [count for _, _, count in finance.context["problem_counts"]] == [0, 1, 1]
     assert rows(finance) == ["Quiet copilot"]
@@ -397,9 +447,18 @@ def test_stewards_open_the_reassign_form_with_active_pms_by_name(client, request
     response = client.get(reassign_url(orphan))
 
     assert response.status_code == 200
-    choices = [label for value, label in response.context["form"].fields["owner"].choices
-               if value]
-    assert choices == ["Aaron Zed (zed)", "Hana Helper (helper-pm)", "Olive Owner (owner-pm)"]
+    body = response.content.decode()
+    # The form lists nobody: its picker searches active PMs as the steward types.
+    assert "Aaron Zed" not in body
+    assert 'data-picker="/people/search/?role=owner"' in body
+
+    def offered(text):
+        return [row["value"] for row in client.get("/people/search/", {
+            "role": "owner", "q": text}).json()["results"]]
+
+    assert offered("zed") == ["Aaron Zed (zed)"]
+    assert offered("olive") == ["Olive Owner (owner-pm)"]
+    assert offered("gone") == offered("rita") == offered("lee") == []
     assert response.context["form"]["version"].value() == orphan.version
     assert "owner left" in response.content.decode()
 
@@ -462,9 +521,10 @@ def test_tpm_reassigns_the_owner_and_it_is_in_the_history_and_the_timeline(clien
 @pytest.mark.parametrize(
     ("owner", "message"),
     [
-        ("inactive", "Select a valid choice"),
-        ("reviewer", "Select a valid choice"),
-        ("unknown", "Select a valid choice"),
+        # The picker names the person; the service says why they cannot own it.
+        ("inactive", "The owner must be an active user."),
+        ("reviewer", "cannot own an initiative: an owner is an active product manager"),
+        ("unknown", "No active product manager matches “999999”."),
         ("", "This field is required."),
         ("current", "Lee Leaver already owns this initiative."),
     ],
@@ -514,7 +574,7 @@ def test_the_initiative_list_shows_each_problem_as_a_badge(client, leader,
     body = client.get("/initiatives/").content.decode()
 
     assert body.count(">owner left</span>") == 1     # not on the retired orphan
-    assert body.count(">owner silent 30 days</span>") == 1
+    assert body.count(">no word from the owner in 30 days</span>") == 1
     assert body.count(">nobody Responsible</span>") == 1
     assert "ownership gap" in body                    # the owner-left badge explains itself
 

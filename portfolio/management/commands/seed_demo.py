@@ -55,6 +55,7 @@ from portfolio.management.demo_data import (
     TROUBLE_BODIES,
     UPDATE_BODIES,
     VENDORS,
+    demo_logins,
 )
 from portfolio.management.demo_digest import load_stalls_and_digests
 from portfolio.models import (
@@ -192,11 +193,15 @@ class DemoLoader:
 
     def _create_people(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
+        # Only the printed demo logins open with the demo password; the rest of the cast
+        # cannot sign in (an unusable password), so what `make run` prints is the whole list.
+        no_password = make_password(None)
         # The groups come from a migration; get_or_create keeps the demo loadable
         # where someone deleted one in the admin.
         groups = {role: Group.objects.get_or_create(name=role)[0] for role in Role}
         for username, first_name, last_name, role in PEOPLE:
-            user = self._create_user(username, first_name, last_name, password)
+            user = self._create_user(username, first_name, last_name,
+                                     password if username in DEMO_LOGINS else no_password)
             user.groups.add(groups[role])
         self._create_user(*ADMIN, password, is_staff=True, is_superuser=True)
 
@@ -317,6 +322,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             if Team.objects.filter(slug__in=[slug for slug, _, _ in TEAMS]).exists():
                 self.stdout.write("The demo portfolio is already loaded; nothing changed.")
+                self._print_logins()
                 return
             if Initiative.objects.exists():
                 self.stdout.write("The database already holds a portfolio; the demo was not "
@@ -350,6 +356,10 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Last week's digests: {loader.digests_sent} sent (mail stays on "
                               "this machine).")
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        """The demo logins, last: bin/run-local repeats this block once everything runs."""
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
-        for username, label in DEMO_LOGINS:
-            self.stdout.write(f"  {username:<9} {label}")
+        for username, label, lands_on in demo_logins():
+            self.stdout.write(f"  {username:<9} {label:<28} -> {lands_on}")
