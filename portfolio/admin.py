@@ -5,6 +5,8 @@ the lifecycle bookkeeping are read-only here, and an edit made against a
 stale version is refused.
 """
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -18,7 +20,9 @@ from simple_history.admin import SimpleHistoryAdmin
 from portfolio import accounts, hooks, services
 from portfolio.access import initiative_rights
 from portfolio.exceptions import DomainError
+from portfolio.forms import InitiativeForm
 from portfolio.models import (
+    NOT_SURE,
     Activity,
     ApiToken,
     Dependency,
@@ -89,12 +93,23 @@ class TeamAdmin(HistoryAdmin):
             services.team_delete(team=team, actor=request.user, now=now)
 
 
+class LabelledDeleteFormSet(forms.BaseInlineFormSet):
+    """A tabular row's "Delete?" box has no label of its own: name it, for screen readers."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            what = form.instance if form.instance.pk else self.model._meta.verbose_name
+            form.fields["DELETE"].widget.attrs["aria-label"] = f"Delete {what}"
+
+
 class ThroughServicesInline(admin.TabularInline):
     """Rows added and removed through the services, which record each change on the
     initiative's timeline (``InitiativeAdmin.save_formset``); a row is never edited in
     place: remove it and add the new one."""
 
     extra = 0
+    formset = LabelledDeleteFormSet
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -144,6 +159,10 @@ class StageTransitionInline(admin.TabularInline):
 class InitiativeAdminForm(forms.ModelForm):
     # The version the editor loaded; a save against an older one is refused.
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The AI profile as intake asks it: nothing preselected, "Not sure" allowed (the
+    # services turn it into the cautious assumption, flagged for the review).
+    risk_tier = copy.deepcopy(InitiativeForm.base_fields["risk_tier"])
+    autonomy_level = copy.deepcopy(InitiativeForm.base_fields["autonomy_level"])
 
     class Meta:
         model = Initiative
@@ -161,6 +180,14 @@ class InitiativeAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+            self.initial.update(self.instance.profile_as_entered())  # "not sure" stays so
+
+    def _get_validation_exclusions(self):
+        # "Not sure" is an answer, not a stored value: the model's choices are not asked.
+        excluded = super()._get_validation_exclusions()
+        excluded.update(name for name in ("risk_tier", "autonomy_level")
+                        if self.cleaned_data.get(name) == NOT_SURE)
+        return excluded
 
     def clean(self):
         # The services enforce these too; checking here keeps the admin's

@@ -5,21 +5,26 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth import get_user_model
 
-from portfolio.access import eligible_owners
 from portfolio.models import (
+    NOT_SURE,
+    NOT_SURE_LABEL,
+    AutonomyLevel,
     Category,
     Health,
     Initiative,
     RetirementReason,
+    RiskTier,
     Stage,
     StageTransition,
     Stakeholder,
     Team,
     Update,
+    past_date_errors,
     text_limit,
 )
 from portfolio.selectors import OWNERSHIP_PROBLEMS, SORTS
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
+from portfolio.widgets import PICKER_HELP, InitiativeField, PersonField, PickerInput
 
 
 def any_of(choices):
@@ -37,6 +42,8 @@ class InitiativeFilterForm(forms.Form):
     category = forms.ChoiceField(choices=any_of(Category.choices), required=False)
     stage = forms.ChoiceField(choices=any_of(Stage.choices), required=False)
     health = forms.ChoiceField(choices=any_of(Health.choices), required=False)
+    mine = forms.BooleanField(label="Only mine", required=False,
+                              help_text="Initiatives I own or am Responsible for.")
     owner = forms.CharField(required=False, max_length=150,
                             help_text='A username, or "me".',
                             widget=forms.TextInput(attrs={"placeholder": "me or a username"}))
@@ -49,27 +56,6 @@ class InitiativeFilterForm(forms.Form):
                 username=owner).exists():
             raise forms.ValidationError(f'No user is called "{owner}".', code="unknown")
         return owner
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    """Active people, by name; an inactive or unknown id is refused like any bad choice."""
-
-    def __init__(self, *, people=None, **kwargs):
-        people = get_user_model().objects.filter(is_active=True) if people is None else people
-        super().__init__(
-            queryset=people.only("id", "username", "first_name", "last_name")
-            .order_by("first_name", "last_name", "username"),
-            **kwargs,
-        )
-
-    def label_from_instance(self, user):
-        name = user.get_full_name()
-        return f"{name} ({user.get_username()})" if name else user.get_username()
-
-
-def owner_choice_field(**kwargs) -> UserChoiceField:
-    """The people who may own an initiative (active PMs), and no one else."""
-    return UserChoiceField(people=eligible_owners(), **kwargs)
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -100,6 +86,14 @@ def _score(label: str, high: int, help_text: str) -> forms.IntegerField:
                               widget=forms.NumberInput(attrs={"min": 1, "max": high}))
 
 
+def _profile_choice(label: str, choices, help_text: str, required: str) -> forms.ChoiceField:
+    """An AI profile answer the PM must give: nothing preselected, "Not sure" allowed
+    (``models.profile_as_chosen`` turns it into the cautious assumption)."""
+    return forms.ChoiceField(label=label, help_text=help_text,
+                             choices=[("", "Choose…"), *choices, (NOT_SURE, NOT_SURE_LABEL)],
+                             error_messages={"required": required})
+
+
 class InitiativeForm(forms.ModelForm):
     """Intake and edit: every field a PM sets; the lifecycle moves elsewhere."""
 
@@ -108,11 +102,15 @@ class InitiativeForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The problem and the expected outcome, in a few sentences.",
     )
-    owner = owner_choice_field(help_text="The one accountable person, a product manager. You, "
-                                         "unless you name someone else.")
-    sponsor = UserChoiceField(required=False, help_text="The executive backing it.")
-    production_owner = UserChoiceField(required=False,
-                                       help_text="Who will run it in production.")
+    # A choice the PM makes, like the AI profile: nothing preselected.
+    category = forms.ChoiceField(choices=[("", "Choose…"), *Category.choices],
+                                 error_messages={"required": "Choose a category."})
+    owner = PersonField(role="owner", help_text="The one accountable person, a product "
+                                                "manager. You, unless you name someone else.")
+    sponsor = PersonField(role="sponsor", required=False,
+                          help_text="The executive backing it.")
+    production_owner = PersonField(role="production_owner", required=False,
+                                   help_text="Who will run it in production.")
     effort_weeks = forms.DecimalField(
         label="Effort (engineer-weeks)", required=False, min_value=Decimal("0.5"),
         max_value=Decimal("99999.9"), decimal_places=1,
@@ -124,6 +122,16 @@ class InitiativeForm(forms.ModelForm):
     time_criticality = _score("Time criticality", 10, "1–10")
     risk_reduction = _score("Risk reduction / opportunity", 10, "1–10")
     strategic_alignment = _score("Strategic alignment", 5, "1–5")
+    risk_tier = _profile_choice(
+        "Risk tier", RiskTier.choices,
+        "EU AI Act tier. Prohibited initiatives never leave assessment. Not sure: it is "
+        "treated as High until the EU AI Act risk classification review confirms it.",
+        "Choose the EU AI Act risk tier, or “Not sure”.")
+    autonomy_level = _profile_choice(
+        "Autonomy level", AutonomyLevel.choices,
+        "How far it acts without a person. Not sure: it is treated as Autonomous until the "
+        "risk classification review confirms it.",
+        "Choose the autonomy level, or “Not sure”.")
 
     class Meta:
         model = Initiative
@@ -134,7 +142,6 @@ class InitiativeForm(forms.ModelForm):
             "decision_date": DATE_WIDGET,
         }
         help_texts = {
-            "risk_tier": "EU AI Act tier. Prohibited initiatives never leave assessment.",
             "uses_personal_data": "It processes personal data.",
             "customer_facing": "Customers see its output directly.",
             "impact": "RICE impact per person reached.",
@@ -142,10 +149,29 @@ class InitiativeForm(forms.ModelForm):
             "measured_result": "Filled in before production: the metric as measured.",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, today=None, before=None, **kwargs):
+        """``today`` turns on the past-date rule (``models.past_date_errors``); ``before`` is
+        the initiative being edited, whose own dates are kept."""
         super().__init__(*args, **kwargs)
+        self.today, self.before = today, before
         self.fields["team"].queryset = Team.objects.only("id", "name").order_by("name")
         self.fields["title"].widget.attrs["maxlength"] = text_limit(Initiative, "title")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.today is not None:
+            for name, message in past_date_errors(values=cleaned, today=self.today,
+                                                  before=self.before).items():
+                self.add_error(name, message)
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # "Not sure" is an answer, not a stored value: the service turns it into one, so
+        # the model's choices are not asked about it.
+        excluded = super()._get_validation_exclusions()
+        excluded.update(name for name in ("risk_tier", "autonomy_level")
+                        if self.cleaned_data.get(name) == NOT_SURE)
+        return excluded
 
     def sections(self):
         """(title, description, bound fields) in the order the template shows them."""
@@ -171,11 +197,10 @@ class InitiativeEditForm(InitiativeForm):
 
     def __init__(self, *args, owner=None, can_reassign: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # The current owner (``owner``) stays a valid value even if they no longer could
+        # be one: the picker resolves a username among everyone, and the service checks
+        # an owner only when it changes.
         field = self.fields["owner"]
-        if owner is not None:
-            # The current owner stays a valid choice even if they no longer could be one.
-            field.queryset = (field.queryset | get_user_model().objects.filter(pk=owner.pk)
-                              ).distinct()
         if not can_reassign:
             field.required = False
             field.widget.attrs["disabled"] = True
@@ -261,47 +286,35 @@ class OwnershipFilterForm(forms.Form):
 class ReassignOwnerForm(forms.Form):
     """A TPM or an admin names the new accountable owner: an active PM."""
 
-    owner = owner_choice_field(label="New owner",
-                               help_text="An active product manager; they become Accountable.")
+    owner = PersonField(role="owner", label="New owner",
+                        help_text="An active product manager; they become Accountable. "
+                                  + PICKER_HELP)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class StakeholderForm(forms.Form):
     """Name someone Responsible, Consulted or Informed (the owner is the Accountable one)."""
 
-    user = UserChoiceField(label="Person")
+    user = PersonField(role="stakeholder", label="Person", help_text=PICKER_HELP)
     role = forms.ChoiceField(choices=[(value, label) for value, label
                                       in Stakeholder.Role.choices if value != "A"])
 
 
 class DependencyForm(forms.Form):
-    """What this initiative needs: named by its number or its title."""
+    """What this initiative needs: named by its number or its title (``InitiativeField``);
+    the picker leaves out ``initiative`` itself."""
 
-    depends_on = forms.CharField(
-        label="Depends on", max_length=200,
+    depends_on = InitiativeField(
+        label="Depends on",
         help_text="The initiative's number (from its address) or its title.",
-        widget=forms.TextInput(attrs={"placeholder": "e.g. 42 or Vendor master data cleanup"}),
+        widget=PickerInput(source="portfolio:initiative-search",
+                           attrs={"placeholder": "e.g. 42 or Vendor master data cleanup"}),
     )
 
-    def clean_depends_on(self):
-        text = self.cleaned_data["depends_on"].strip().lstrip("#")
-        if text.isdigit():
-            found = Initiative.objects.filter(pk=int(text)).only("id", "title").first()
-            if found is None:
-                raise forms.ValidationError(f"No initiative has the number {text}.")
-            return found
-        exact = list(Initiative.objects.filter(title__iexact=text).only("id", "title")[:2])
-        if len(exact) == 1:
-            return exact[0]
-        matches = list(Initiative.objects.filter(title__icontains=text)
-                       .only("id", "title").order_by("title")[:6])
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise forms.ValidationError(f"No initiative is called “{text}”.")
-        listed = "; ".join(f"#{m.pk} {m.title}" for m in matches[:5])
-        raise forms.ValidationError(
-            f"More than one initiative matches “{text}”: {listed}. Use its number.")
+    def __init__(self, *args, initiative=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if initiative is not None:
+            self.fields["depends_on"].widget.params = {"exclude": initiative.pk}
 
 
 def add_refusal(form: forms.Form, error) -> None:

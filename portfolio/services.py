@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from portfolio import hooks
@@ -31,6 +32,8 @@ from portfolio.models import (
     Team,
     Update,
     WorkerHeartbeat,
+    past_date_errors,
+    profile_as_chosen,
     tier_allows_stage,
 )
 from portfolio.similarity import index_initiatives
@@ -125,9 +128,20 @@ def team_delete(*, team: Team, actor, now: datetime) -> None:
     portfolio_changed(what="team")
 
 
+def planned_dates_check(*, values: Mapping, now: datetime, before=None) -> None:
+    """Refuse a decision or target date in the past (``models.past_date_errors``); on an
+    edit, ``before`` is the initiative as it was, whose own dates are kept."""
+    errors = past_date_errors(values=values, today=timezone.localdate(now), before=before)
+    for name, message in errors.items():
+        raise DomainError(message, field=name)
+
+
 def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiative:
     """Log a new initiative (``initiatives_create`` with one row). The creator owns it
-    unless another active PM is named."""
+    unless another active PM is named. Intake, the API and the admin come here, so a
+    planned date in the past is refused here; the CSV import, which loads existing
+    portfolios with their history, calls ``initiatives_create`` directly."""
+    planned_dates_check(values=fields, now=now)
     [initiative] = initiatives_create(rows=[{**fields, "owner": owner}], actor=actor, now=now)
     return initiative
 
@@ -167,7 +181,7 @@ def initiatives_create(*, rows: Iterable[Mapping], actor, now: datetime,
     up to ``CREATE_BATCH`` (then a few more per batch). ``source`` ("csv") is recorded on
     the activity and as the history rows' change reason.
     """
-    rows = [dict(row) for row in rows]
+    rows = [profile_as_chosen(row) for row in rows]  # "not sure": the cautious assumption
     preset = LIFECYCLE_FIELDS & {name for row in rows for name in row}
     if preset:
         raise DomainError(NEW_IS_AN_IDEA.format(fields=", ".join(sorted(preset))))
@@ -498,6 +512,8 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
     forbidden = LIFECYCLE_FIELDS & set(changes)
     if forbidden:
         raise DomainError(f"{', '.join(sorted(forbidden))} cannot be edited directly.")
+    changes = profile_as_chosen(changes)  # "not sure": the cautious assumption, flagged
+    planned_dates_check(values=changes, now=now, before=locked)
     if "owner" in changes and changes["owner"].pk != locked.owner_id:
         # The one rule for every path that changes an owner (ownership page, edit form,
         # API, CSV, admin): only a TPM or an admin reassigns, and only to an active PM.

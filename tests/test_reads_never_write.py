@@ -160,6 +160,7 @@ VIEWERS = {
     "login": "anonymous", "healthz": "anonymous",
     "no-role": "outsider",
     "portfolio:initiative-create": "pm", "portfolio:initiative-edit": "pm",
+    "portfolio:initiative-similar": "pm",
     "portfolio:update-create": "pm", "portfolio:initiative-move": "pm",
     "portfolio:stakeholder-create": "pm", "portfolio:stakeholder-delete": "pm",
     "portfolio:dependency-create": "pm", "portfolio:dependency-delete": "pm",
@@ -173,6 +174,7 @@ VIEWERS = {
 # What the viewer gets, where it is not 200 OK.
 EXPECTED = {
     "home": 302,  # each role lands on its own page
+    "favicon": 301,  # to the static icon
     "logout": 405,  # signing out is a POST
     "portfolio:update-create": 405,  # forms posted from the detail page
     "portfolio:initiative-move": 405,
@@ -190,6 +192,7 @@ EXPECTED = {
     "admin:login": 302,  # signed in already: to the admin's index
     "admin:logout": 405,
     "admin:autocomplete": 403,  # a widget's request, without its parameters
+    "portfolio:people-search": 400,  # a picker's request, without the role it searches for
     "admin:view_on_site": 302,  # to the initiative's own page
 }
 

@@ -6,7 +6,7 @@ rows or the acting user live in ``portfolio.services``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import models
@@ -76,6 +76,56 @@ PROHIBITED_MAY_BE_IN = (Stage.IDEA, Stage.ASSESSMENT, Stage.PAUSED, Stage.RETIRE
 def tier_allows_stage(risk_tier: str, stage: str) -> bool:
     """Whether an initiative of ``risk_tier`` may be in ``stage``."""
     return risk_tier != RiskTier.PROHIBITED or stage in PROHIBITED_MAY_BE_IN
+
+
+# The AI profile is an explicit choice (docs/architecture.md, "Intake, duplicates and CSV").
+# An owner who cannot tell answers "not sure": the initiative then carries the most cautious
+# assumption that still lets it proceed (the highest tier short of prohibited, the highest
+# autonomy), so every checkpoint that could apply is created, and a flag records that the
+# owner did not choose, for the EU AI Act risk classification review to confirm.
+NOT_SURE = "not_sure"
+NOT_SURE_LABEL = "Not sure"
+ASSUMED_RISK_TIER = RiskTier.HIGH
+ASSUMED_AUTONOMY = AutonomyLevel.AUTONOMOUS
+# The profile fields that take "not sure": (field, its flag, the value assumed).
+UNSURE_PROFILE = (("risk_tier", "risk_tier_assumed", ASSUMED_RISK_TIER),
+                  ("autonomy_level", "autonomy_assumed", ASSUMED_AUTONOMY))
+
+
+def profile_as_chosen(fields: dict) -> dict:
+    """Turn "not sure" into the assumed value and its flag; an explicit choice clears the
+    flag. Fields not in ``fields`` are left alone (an edit that does not touch them)."""
+    fields = dict(fields)
+    for name, flag, assumed in UNSURE_PROFILE:
+        if name in fields:
+            unsure = fields[name] == NOT_SURE
+            fields[name] = assumed if unsure else fields[name]
+            fields[flag] = unsure
+    return fields
+
+
+# Dates a PM plans by: a new one must not be in the past (one rule for the intake and edit
+# forms, the API and the admin; ``past_date_errors``).
+PLANNED_DATES = {"decision_date": "The decision date",
+                 "target_production_date": "The target production date"}
+PAST_DATE = "{label} is in the past ({day:%-d %b %Y}): choose today or a later date."
+
+
+def past_date_errors(*, values: dict, today: date, before=None) -> dict[str, str]:
+    """field -> message for each planned date in ``values`` that is before ``today``.
+
+    ``before`` is the initiative as it was (on an edit): a date it already had is kept,
+    even if it has passed since, so an unrelated edit is never refused for it.
+    """
+    errors = {}
+    for name, label in PLANNED_DATES.items():
+        day = values.get(name)
+        if day is None or day >= today:
+            continue
+        if before is not None and getattr(before, name) == day:
+            continue
+        errors[name] = PAST_DATE.format(label=label, day=day)
+    return errors
 
 
 class RetirementReason(models.TextChoices):
@@ -177,6 +227,13 @@ class Initiative(models.Model):
                                       default=AutonomyLevel.ASSISTIVE)
     risk_tier = models.CharField(max_length=16, choices=RiskTier.choices,
                                  default=RiskTier.MINIMAL)
+    # The owner answered "not sure": the value above is the cautious assumption
+    # (``profile_as_chosen``), for the risk classification review to confirm.
+    risk_tier_assumed = models.BooleanField(
+        default=False, help_text="The owner was not sure; the tier is the cautious assumption.")
+    autonomy_assumed = models.BooleanField(
+        default=False, help_text="The owner was not sure; the autonomy level is the cautious "
+                                 "assumption.")
     model_vendor = models.CharField("model / vendor", max_length=200, blank=True)
 
     # Exit contract: agreed before pilot, measured before production.
@@ -274,6 +331,16 @@ class Initiative(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("portfolio:initiative-detail", args=[self.pk])
 
+    @property
+    def profile_assumed(self) -> bool:
+        """Part of the AI profile is an assumption the owner did not choose."""
+        return self.risk_tier_assumed or self.autonomy_assumed
+
+    def profile_as_entered(self) -> dict:
+        """The AI profile as its owner gave it: "not sure" where they were not."""
+        return {name: NOT_SURE if getattr(self, flag) else getattr(self, name)
+                for name, flag, _ in UNSURE_PROFILE}
+
     def days_in_stage(self, now: datetime) -> int:
         """Whole days since it entered its stage at ``now`` (for a pilot: days in pilot)."""
         return max((now - self.stage_changed_at).days, 0)
@@ -356,7 +423,9 @@ class Update(models.Model):
     class Meta:
         ordering = ["initiative", "-created_at", "-id"]
         indexes = [models.Index(fields=["initiative", "-created_at"],
-                                name="update_initiative_recent")]
+                                name="update_initiative_recent"),
+                   # Ownership health: the owner's latest update anywhere.
+                   models.Index(fields=["author", "-created_at"], name="update_author_recent")]
         constraints = [
             models.CheckConstraint(condition=~Q(body=""), name="update_body_not_blank"),
             models.CheckConstraint(condition=Q(health__in=Health.values),
@@ -429,6 +498,8 @@ class Activity(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["initiative", "-at"], name="activity_initiative_recent"),
+            # Ownership health: the owner's latest act anywhere (selectors.owner_last_word).
+            models.Index(fields=["actor", "-at"], name="activity_actor_recent"),
             # The digest's "what changed since" reads the whole portfolio by time.
             models.Index(fields=["at"], name="activity_at"),
         ]

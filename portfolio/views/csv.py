@@ -15,6 +15,7 @@ from portfolio.forms import InitiativeFilterForm
 
 # A page listing every error of a 20,000-row file would be unreadable; the rest are counted.
 ERRORS_SHOWN = 200
+DROPPED_NAMED = 10   # the message names up to this many dropped rows, then counts them
 
 
 @require_GET
@@ -64,9 +65,12 @@ class CappedUpload(FileUploadHandler):
 @csrf_exempt   # the CSRF check reads the body: it runs in _import_page, after the handler is in
 @require_http_methods(["GET", "POST"])
 def initiative_import(request):
-    """GET: the upload form and the column reference. POST: validate every row, then
-    import all of them or none. Answers a script's upload (X-Requested-With) with JSON
-    naming where to go on success, and with the page itself when there are errors."""
+    """GET: the upload form and the column reference. POST: validate every row, check it
+    for duplicates, then import all of them or none. Rows that look like existing work
+    come back as a review: the same file is posted again with ``reviewed`` (the file's
+    fingerprint) and a ``row-<n>`` choice per row, or ``decide_all``. Answers a script's
+    upload (X-Requested-With) with JSON naming where to go on success, and with the page
+    itself when there are errors or rows to decide on."""
     require_pm(request.user)
     cap = CappedUpload(request)
     request.upload_handlers.insert(0, cap)
@@ -83,12 +87,19 @@ def _import_page(request, cap: CappedUpload):
             None, "", csv_io.TOO_BIG.format(limit=csv_io.MAX_BYTES // 2**20))])
     if not form.is_valid():
         return _render(request, form)
+    decisions, decide_all = csv_io.decisions_from(request.POST)
     result = csv_io.initiatives_import(file_or_rows=form.cleaned_data["file"],
-                                       actor=request.user, now=timezone.now())
-    if not result.ok:
+                                       actor=request.user, now=timezone.now(),
+                                       decisions=decisions, decide_all=decide_all,
+                                       reviewed=request.POST.get("reviewed", ""))
+    if result.errors:
         return _render(request, csv_io.UploadForm(), errors=result.errors)
+    if result.undecided:
+        return _render(request, None, review=result,
+                       confirming="reviewed" in request.POST and not result.file_changed)
     count = len(result.created)
-    messages.success(request, f"Imported {count:,} initiative{'s' if count != 1 else ''}.")
+    messages.success(request, f"Imported {count:,} initiative{'s' if count != 1 else ''}."
+                     + _dropped(result.dropped))
     if result.ignored_columns:
         messages.info(request, f"Ignored the column{'s' if len(result.ignored_columns) > 1 else ''}"
                                f" {', '.join(result.ignored_columns)}: imported initiatives "
@@ -101,10 +112,29 @@ def _import_page(request, cap: CappedUpload):
     return redirect(url)
 
 
-def _render(request, form, errors=()):
+def _dropped(suspects) -> str:
+    rows = [str(suspect.row) for suspect in suspects]
+    if not rows:
+        return ""
+    if len(rows) == 1:
+        return f" Dropped row {rows[0]} (a possible duplicate)."
+    if len(rows) <= DROPPED_NAMED:
+        return f" Dropped rows {', '.join(rows)} (possible duplicates)."
+    return f" Dropped {len(rows):,} rows (possible duplicates)."
+
+
+def _render(request, form, errors=(), review=None, confirming=False):
+    """The import page: the upload form with any errors, or (``review``) the suspected
+    duplicates to decide on."""
     errors = list(errors)
+    suspects = review.duplicates if review else []
     return render(request, "portfolio/initiative_import.html", {
         "form": form,
+        "review": review,
+        "suspects": suspects[:ERRORS_SHOWN],
+        "suspects_hidden": max(0, len(suspects) - ERRORS_SHOWN),
+        "confirming": confirming,
+        "decisions": {"import": csv_io.IMPORT_ANYWAY, "drop": csv_io.DROP},
         "errors": errors[:ERRORS_SHOWN],
         "error_count": len(errors),
         "errors_hidden": max(0, len(errors) - ERRORS_SHOWN),

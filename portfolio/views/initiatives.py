@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portfolio import hooks, selectors, services
 from portfolio.access import InitiativeRights, can_log_initiatives, require_pm, require_reader
@@ -25,7 +25,7 @@ from portfolio.forms import (
     UpdateForm,
     add_refusal,
 )
-from portfolio.models import Stakeholder
+from portfolio.models import Initiative, Stakeholder, text_limit
 from portfolio.similarity import similar_initiatives
 
 
@@ -45,8 +45,10 @@ def initiative_list(request):
         "page": page,
         "form": form,
         "stage_counts": counts,
+        "mine": bool(filters.get("mine")),
         "owner_is_me": filters.get("owner") == "me",
-        "filtered": any(filters.get(name) for name in form.fields if name != "sort"),
+        # "Only mine" is the page (My initiatives), not a filter to clear.
+        "filtered": any(filters.get(name) for name in form.fields if name not in ("sort", "mine")),
         "can_log": can_log_initiatives(request.user),
     })
 
@@ -66,7 +68,8 @@ def _fingerprint(title: str, summary: str) -> str:
 def initiative_create(request):
     """Intake: the form, then the similar initiatives before anything is saved."""
     require_pm(request.user)
-    form = IntakeForm(request.POST or None, initial={"owner": request.user.pk})
+    today = timezone.localdate()
+    form = IntakeForm(request.POST or None, initial={"owner": request.user.pk}, today=today)
     matches = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -88,11 +91,31 @@ def initiative_create(request):
                 return redirect(initiative)
         else:
             # Show what looks alike; confirming re-posts the same text with its fingerprint.
-            form = IntakeForm({**request.POST.dict(), "checked": fingerprint})
+            form = IntakeForm({**request.POST.dict(), "checked": fingerprint}, today=today)
             form.is_valid()
     return render(request, "portfolio/initiative_form.html", {
         "form": form, "matches": matches, "creating": True,
     })
+
+
+SUGGEST_MIN_CHARS = 3  # fewer typed characters ask nothing
+
+
+@require_GET
+def initiative_similar(request):
+    """``?title=…&summary=…``: the similar initiatives while a PM types, as the HTML
+    fragment intake.js puts in the page's live region. Read-only, PMs only; the same
+    matches, tiers and "Why" sentences as the submit-time check, which stays the guarantee.
+    """
+    require_pm(request.user)
+    title = request.GET.get("title", "")[:text_limit(Initiative, "title")]
+    summary = request.GET.get("summary", "")[:text_limit(Initiative, "summary")]
+    typed = len(title.strip()) + len(summary.strip()) >= SUGGEST_MIN_CHARS
+    matches = similar_initiatives(title=title, summary=summary) if typed else []
+    response = render(request, "portfolio/_similar_matches.html",
+                      {"matches": matches, "live": True})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def initiative_detail(request, pk: int):
@@ -110,7 +133,7 @@ def render_detail(request, initiative, rights: InitiativeRights, *, status=200, 
                                                     initial={"expected_stage": initiative.stage}))
     if rights.coordinate:
         forms.setdefault("people_form", StakeholderForm(initial={"role": "R"}))
-        forms.setdefault("dependency_form", DependencyForm())
+        forms.setdefault("dependency_form", DependencyForm(initiative=initiative))
     return render(request, "portfolio/initiative_detail.html", {
         "initiative": initiative,
         "rel": relations,
@@ -128,7 +151,8 @@ def initiative_edit(request, pk: int):
     initiative, rights = selectors.initiative_get_for_user(user=request.user, pk=pk,
                                                            need="edit")
     changed_meanwhile = None
-    form_options = {"owner": initiative.owner, "can_reassign": rights.steward}
+    form_options = {"owner": initiative.owner, "can_reassign": rights.steward,
+                    "today": timezone.localdate(), "before": initiative}
     if request.method == "POST":
         form = InitiativeEditForm(request.POST, **form_options)
         if form.is_valid():
@@ -150,6 +174,7 @@ def initiative_edit(request, pk: int):
                 return redirect(initiative)
     else:
         form = InitiativeEditForm(initial={**model_to_dict(initiative, fields=INITIATIVE_FIELDS),
+                                           **initiative.profile_as_entered(),
                                            "version": initiative.version}, **form_options)
     return render(request, "portfolio/initiative_form.html", {
         "form": form, "initiative": initiative, "changed_meanwhile": changed_meanwhile,

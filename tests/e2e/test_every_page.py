@@ -1,0 +1,287 @@
+"""Every page of the tracker, as each persona who uses it, on a phone, a tablet and a desktop.
+
+Real Chromium against the live server and the demo portfolio that `make run` loads. For each
+page and persona: a full-page screenshot at 390, 768 and 1440 px into
+``var/screenshots/pages/`` (for a person to look at), the page no wider than the screen at
+390 and 768 px, and axe-core (WCAG 2.1 A and AA rules) finding no serious or critical
+violation.
+
+The page list is checked against the URL resolver: a page added later fails
+``test_the_sweep_visits_every_page_of_the_site`` until it is added to ``VISITS`` (or to
+``NOT_PAGES`` with the reason it is not a page). The demo is seeded once and each persona
+signs in once: CI time is a budget.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.models import Checkpoint, CheckpointStatus
+from portfolio.management.demo_data import DEMO_PASSWORD
+from portfolio.models import Initiative, Stage
+from portfolio.pilots.digest.content import (
+    digest_recipients,
+    digest_render,
+    digests_build,
+    period_of,
+)
+from tests.factories import InitiativeFactory, UserFactory
+from tests.test_reads_never_write import routes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = (390, 768, 1440)
+NO_SIDEWAYS_SCROLL_AT = (390, 768)
+AXE_AT = 390  # with the folded menu and filters opened, so that they are checked as well
+FOLDS_OPEN = ("open => document.querySelectorAll('details.nav-menu, details.fold-narrow')"
+              ".forEach(fold => { fold.open = open; })")
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = {"serious", "critical"}
+# A 200-character title without a space: it must wrap, not widen the page.
+LONG_TITLE = "Unbroken" + "x" * 192
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One page as some personas use it; ``path`` builds its URL from the demo's rows."""
+
+    slug: str
+    url_name: str
+    personas: tuple[str, ...]
+    path: Callable[[dict], str]
+    status: int = 200
+    axe_exclude: tuple[str, ...] = ()  # a third-party widget we do not render ourselves
+
+
+def _url(name: str, query: str = "", **kwargs) -> Callable[[dict], str]:
+    def build(rows: dict) -> str:
+        values = {key: rows[value] for key, value in kwargs.items()}
+        return reverse(name, kwargs=values) + (f"?{query}" if query else "")
+    return build
+
+
+READERS = ("pm", "reviewer", "tpm", "leader", "admin")
+VISITS = (
+    Visit("login", "login", ("anonymous",), _url("login")),
+    Visit("no-role", "no-role", ("outsider",), _url("no-role")),
+    Visit("not-found", "", ("pm",), lambda rows: "/no-such-page/", status=404),
+    Visit("forbidden", "portfolio:initiative-create", ("leader",),
+          _url("portfolio:initiative-create"), status=403),
+    Visit("my-initiatives", "portfolio:initiative-list", ("pm",),
+          _url("portfolio:initiative-list", "mine=true")),
+    Visit("initiatives", "portfolio:initiative-list", READERS, _url("portfolio:initiative-list")),
+    Visit("initiatives-filtered", "portfolio:initiative-list", ("leader",),
+          _url("portfolio:initiative-list", "q=assistant&stage=pilot&sort=recent")),
+    Visit("initiatives-no-match", "portfolio:initiative-list", ("pm",),
+          _url("portfolio:initiative-list", "q=zzzz-nothing-matches")),
+    Visit("initiative", "portfolio:initiative-detail", READERS,
+          _url("portfolio:initiative-detail", pk="initiative")),
+    Visit("initiative-long-title", "portfolio:initiative-detail", ("pm",),
+          _url("portfolio:initiative-detail", pk="long_title")),
+    Visit("initiative-edit", "portfolio:initiative-edit", ("pm",),
+          _url("portfolio:initiative-edit", pk="initiative")),
+    Visit("initiative-new", "portfolio:initiative-create", ("pm",),
+          _url("portfolio:initiative-create")),
+    Visit("initiative-import", "portfolio:initiative-import", ("pm",),
+          _url("portfolio:initiative-import")),
+    Visit("kill-log", "portfolio:kill-log", ("pm", "leader"), _url("portfolio:kill-log")),
+    Visit("ownership", "portfolio:ownership-health", ("tpm", "leader", "admin"),
+          _url("portfolio:ownership-health")),
+    Visit("reassign", "portfolio:initiative-reassign", ("tpm", "admin"),
+          _url("portfolio:initiative-reassign", pk="initiative")),
+    Visit("stalls", "portfolio:stall-list", ("tpm", "leader", "admin"),
+          _url("portfolio:stall-list")),
+    Visit("digest-settings", "portfolio:digest-settings", ("tpm", "admin"),
+          _url("portfolio:digest-settings")),
+    Visit("digest-preview", "portfolio:digest-preview", ("tpm", "admin"),
+          _url("portfolio:digest-preview")),
+    Visit("api-tokens", "portfolio:api-tokens", ("pm", "tpm"), _url("portfolio:api-tokens")),
+    # Swagger UI (drf-spectacular-sidecar's bundle) nests buttons and uses low-contrast
+    # method badges; its markup is not ours to fix, the page around it is checked.
+    Visit("api-docs", "api-docs", ("pm",), _url("api-docs"), axe_exclude=("#swagger-ui",)),
+    Visit("review-queue", "governance:review-queue", ("reviewer", "admin"),
+          _url("governance:review-queue")),
+    Visit("checkpoint-decide", "governance:checkpoint-decide", ("reviewer",),
+          _url("governance:checkpoint-decide", pk="checkpoint")),
+    Visit("dashboard", "scoring:dashboard", ("leader", "pm", "tpm", "admin"),
+          _url("scoring:dashboard")),
+    Visit("admin-index", "admin:index", ("admin",), _url("admin:index")),
+    Visit("admin-initiatives", "admin:portfolio_initiative_changelist", ("admin",),
+          _url("admin:portfolio_initiative_changelist")),
+    Visit("admin-initiative", "admin:portfolio_initiative_change", ("admin",),
+          _url("admin:portfolio_initiative_change", object_id="initiative")),
+)
+
+# GET URLs of the site (outside the API and the Django admin) that are no page to look at.
+NOT_PAGES = {
+    "home": "redirects to the persona's own page",
+    "healthz": "JSON for a monitor",
+    "favicon": "the site's icon",
+    "logout": "signing out is a POST",
+    "portfolio:initiative-export": "a CSV download",
+    "portfolio:initiative-import-template": "a CSV download",
+    "scoring:dashboard-export": "a CSV download",
+    "portfolio:initiative-similar": "a fragment the intake form's script asks for",
+    "portfolio:initiative-search": "search results a picker's script asks for",
+    "portfolio:people-search": "search results a picker's script asks for",
+    "portfolio:update-create": "a form posted from the initiative's page",
+    "portfolio:initiative-move": "a form posted from the initiative's page",
+    "portfolio:stakeholder-create": "a form posted from the initiative's page",
+    "portfolio:stakeholder-delete": "a form posted from the initiative's page",
+    "portfolio:dependency-create": "a form posted from the initiative's page",
+    "portfolio:dependency-delete": "a form posted from the initiative's page",
+    "portfolio:stall-decide": "a form posted from the stalls page (a GET goes back there)",
+    "portfolio:api-token-revoke": "a form posted from the API tokens page",
+    "api-schema": "the OpenAPI document (YAML)",
+}
+
+
+def test_the_sweep_visits_every_page_of_the_site():
+    visited = {visit.url_name for visit in VISITS} - {""}
+    every_name = {route.name for route in routes()}
+    pages = {route.name for route in routes()
+             if not route.text.startswith(("api/v1/", "admin/"))}
+
+    unknown = sorted(pages - visited - NOT_PAGES.keys())
+    stale = sorted((visited | NOT_PAGES.keys()) - every_name)
+
+    assert unknown == [], "add these pages to VISITS (or, with the reason, to NOT_PAGES)"
+    assert stale == [], "these names no longer resolve: update VISITS / NOT_PAGES"
+
+
+# --- The sweep ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def rows(demo_portfolio):
+    """The demo rows the pages are read with, and the stress cases: a 200-character title
+    without a space, and a signed-in user without a role."""
+    pm = get_user_model().objects.get(username="pm")
+    initiative = (Initiative.objects.filter(owner=pm, stage=Stage.PILOT).order_by("pk").first()
+                  or Initiative.objects.filter(owner=pm).order_by("pk").first())
+    long_title = InitiativeFactory(title=LONG_TITLE, owner=pm, team=initiative.team)
+    reviewer = get_user_model().objects.get(username="reviewer")
+    checkpoint = (Checkpoint.objects.filter(status=CheckpointStatus.IN_REVIEW)
+                  .exclude(initiative__owner=reviewer).order_by("due_date", "pk").first())
+    UserFactory(username="outsider", password=DEMO_PASSWORD)
+    return {"initiative": initiative.pk, "long_title": long_title.pk,
+            "checkpoint": checkpoint.pk}
+
+
+def _sign_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def _blocking_violations(page, exclude: tuple[str, ...] = ()) -> list[str]:
+    context = {"exclude": [[selector] for selector in exclude]} if exclude else None
+    results = Axe().run(page, context=context,
+                        options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                 "resultTypes": ["violations"]})
+    found = []
+    for violation in results.response["violations"]:
+        if violation["impact"] not in BLOCKING_IMPACTS:
+            continue
+        targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        found.append(f'{violation["id"]} ({violation["impact"]}): {violation["help"]} '
+                     f"— {len(violation['nodes'])} element(s): {targets}")
+    return found
+
+
+def _check_page(page, visit: Visit, persona: str, url: str, folder: Path) -> list[str]:
+    """Every width of one page as one persona: what is wrong with it, as sentences."""
+    problems = []
+    where = f"{visit.slug} as {persona}"
+    page.set_viewport_size({"width": WIDTHS[0], "height": 844})
+    response = page.goto(url)
+    if response is None or response.status != visit.status:
+        return [f"{where}: {url} answered {response and response.status}, "
+                f"expected {visit.status}"]
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844 if width < 1000 else 900})
+        # JPEG: half the time of a PNG on these long pages, and as readable.
+        page.screenshot(path=folder / f"{visit.slug}--{persona}--{width}.jpg", full_page=True,
+                        type="jpeg", quality=80)
+        if width in NO_SIDEWAYS_SCROLL_AT:
+            scroll, inner = page.evaluate(
+                "[document.documentElement.scrollWidth, window.innerWidth]")
+            if scroll > inner:
+                problems.append(f"{where} at {width}px: the page is {scroll}px wide")
+        if width == AXE_AT:
+            # Once per page, with the phone's folds opened: what they hold is checked too.
+            page.evaluate(FOLDS_OPEN, True)
+            problems += [f"{where} at {width}px: {v}"
+                         for v in _blocking_violations(page, visit.axe_exclude)]
+            page.evaluate(FOLDS_OPEN, False)
+    return problems
+
+
+def test_every_page_fits_every_width_and_passes_axe_as_each_persona(browser, live_server, rows,
+                                                                    screenshots):
+    folder = screenshots / "pages"
+    folder.mkdir(exist_ok=True)
+    personas = dict.fromkeys(persona for visit in VISITS for persona in visit.personas)
+    problems = []
+    for persona in personas:
+        # The CSP blocks injected scripts; axe-core is one, so it runs with the CSP bypassed.
+        context = browser.new_context(bypass_csp=True)
+        page = context.new_page()
+        if persona != "anonymous":
+            _sign_in(page, live_server.url, persona)
+        if persona == "pm":
+            problems += _check_phone_menu(page, live_server.url)
+        if persona == "tpm":
+            problems += _check_digest_email(page, folder)
+        for visit in VISITS:
+            if persona in visit.personas:
+                url = live_server.url + visit.path(rows)
+                problems += _check_page(page, visit, persona, url, folder)
+        context.close()
+
+    assert problems == [], "\n".join(problems)
+
+
+def _check_digest_email(page, folder: Path) -> list[str]:
+    """The weekly digest email, as the demo TPM would get it this week, read on a phone."""
+    now = timezone.now()
+    period = period_of(now)
+    [digest] = digests_build(now=now, period=period, recipients=digest_recipients(
+        period=period).filter(username="tpm"))
+    _subject, _text, html = digest_render(digest)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_content(html)
+    page.screenshot(path=folder / "digest-email--tpm--390.jpg", full_page=True, type="jpeg",
+                    quality=80)
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > 390 or not digest.still_stalled + digest.newly_stalled + digest.escalated:
+        return [f"the digest email is {scroll}px wide on a 390px phone (or lists no stall)"]
+    return []
+
+
+def _check_phone_menu(page, base_url: str) -> list[str]:
+    """On a phone the navigation is folded into "Menu"; opening it shows every link."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base_url}/initiatives/?owner=me")
+    sign_out = page.get_by_role("button", name="Sign out")
+    problems = []
+    if sign_out.is_visible():
+        problems.append("on a phone the navigation is not folded into its menu")
+    page.locator("summary", has_text="Menu").click()
+    for control in (page.get_by_role("link", name="Dashboard"), sign_out):
+        if not control.is_visible():
+            problems.append(f"the opened phone menu does not show {control}")
+    title = page.get_by_role("link", name=re.compile("^Unbroken"))
+    if title.bounding_box()["width"] > 390:
+        problems.append("a 200-character title without a space is wider than the phone")
+    return problems
