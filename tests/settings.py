@@ -37,3 +37,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3"),  # noqa: F405
     }
+
+# Under pytest-xdist the workers share one Redis: each keeps its cache keys (the standings'
+# "refresh queued" mark, the API's throttle counts) under its own prefix, so one worker's
+# test never sees another's.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("PYTEST_XDIST_WORKER", "")  # noqa: F405
