@@ -15,11 +15,11 @@ from django.utils import timezone
 from governance.models import Checkpoint, CheckpointStatus, CheckpointType
 from portfolio.exceptions import DomainError
 from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, tier_allows_stage
+from portfolio.outcomes.contract import Evidence, contract_blockers
+from portfolio.outcomes.selectors import contract_evidence
 from portfolio.roles import Role, roles_of
 from portfolio.services import activity_record, initiative_touch, portfolio_changed
 
-EXIT_CONTRACT_MISSING = "the exit contract ({fields} missing)"
-MEASURED_RESULT_MISSING = "the measured result against the exit contract"
 PROHIBITED = "a prohibited-risk initiative never leaves assessment"
 NOT_A_REVIEWER = "Only governance reviewers decide checkpoints."
 OWN_INITIATIVE = ("You own or sponsor this initiative, so someone else must review it "
@@ -33,11 +33,6 @@ WAIVER_NEEDS_FUTURE_EXPIRY = "A waiver's expiry date must be after today."
 WAIVER_TOO_LONG = "A waiver can last at most {days} days."
 EVIDENCE_NEEDED = "Approving or rejecting needs evidence: a link or notes."
 MAX_WAIVER_DAYS = 366
-
-EXIT_CONTRACT_FIELDS = (("success_metric", "success metric"), ("baseline", "baseline"),
-                        ("target", "target"), ("decision_date", "decision date"),
-                        ("production_owner_id", "production owner"))
-
 
 def _today(now: datetime) -> date:
     return timezone.localdate(now)
@@ -226,14 +221,17 @@ def gate_blockers(*, initiative: Initiative, to_stage: str, now: datetime) -> li
                         .filter(initiative=initiative,
                                 type__required_for__in=STAGE_ORDER[:_stage_index(to_stage) + 1])
                         .select_related("type"))
+    evidence = (contract_evidence(initiative)
+                if _stage_index(to_stage) >= _stage_index(Stage.PRODUCTION) else Evidence())
     return gate_blockers_given(initiative=initiative, to_stage=to_stage, today=today,
-                               open_checkpoints=open_checkpoints)
+                               open_checkpoints=open_checkpoints, evidence=evidence)
 
 
 def gate_blockers_given(*, initiative: Initiative, to_stage: str, today: date,
-                        open_checkpoints) -> list[str]:
+                        open_checkpoints, evidence: Evidence) -> list[str]:
     """``gate_blockers`` for a caller that loaded the initiative's uncleared applicable
-    checkpoints itself (in bulk, for many initiatives); the same rules, no query."""
+    checkpoints and its contract evidence itself (in bulk, for many initiatives); the same
+    rules, no query."""
     if to_stage not in STAGE_ORDER:
         return []
     blockers = []
@@ -244,13 +242,10 @@ def gate_blockers_given(*, initiative: Initiative, to_stage: str, today: date,
                      if _stage_index(cp.type.required_for) <= target),
                     key=lambda cp: (cp.type.name, cp.pk))
     blockers += [f"{cp.type.name} ({_status_phrase(cp, today)})" for cp in gating]
-    if target >= _stage_index(Stage.PILOT):
-        missing = [label for field, label in EXIT_CONTRACT_FIELDS
-                   if getattr(initiative, field) in (None, "")]
-        if missing:
-            blockers.append(EXIT_CONTRACT_MISSING.format(fields=", ".join(missing)))
-    if target >= _stage_index(Stage.PRODUCTION) and not initiative.measured_result.strip():
-        blockers.append(MEASURED_RESULT_MISSING)
+    # The exit contract's rules are portfolio's (``portfolio.outcomes.contract``); the gate
+    # names them with the rest.
+    blockers += [blocker.text for blocker in contract_blockers(
+        initiative=initiative, to_stage=to_stage, today=today, evidence=evidence)]
     return blockers
 
 

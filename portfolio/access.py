@@ -34,6 +34,8 @@ NOT_A_COORDINATOR = ("Only the initiative's owner, a PM Responsible for it, a TP
                      "can change its people and dependencies.")
 NOT_STALL_DECIDER = ("Only the initiative's owner, a TPM or an admin can decide what happens "
                      "to a stalled pilot.")
+NOT_OVERRIDER = ("Only the initiative's sponsor or leadership can let it past its exit "
+                 "contract.")
 
 
 def require_reader(user) -> None:
@@ -54,6 +56,8 @@ class InitiativeRights:
     steward: bool       # reassign its owner: TPMs and admins (``can_steward_ownership``)
     decide_stall: bool  # decide what happens to it when its pilot stalls: its owner, TPMs,
     #                     admins who may change stall flags
+    override_contract: bool  # let it into production past a missed target or a short
+    #                          pilot, with a reason: its sponsor, leadership
     admin_view: bool    # open it in the Django admin: staff who may view or change initiatives
     admin_change: bool  # change it there (through the services): staff who may change them
 
@@ -70,7 +74,8 @@ class InitiativeRights:
 
 # What a request may need (``initiative_for(need=...)``), and the refusal that names who may.
 NEEDS = {"read": "", "edit": NOT_YOURS, "coordinate": NOT_A_COORDINATOR,
-         "steward": NOT_STEWARD, "decide_stall": NOT_STALL_DECIDER}
+         "steward": NOT_STEWARD, "decide_stall": NOT_STALL_DECIDER,
+         "override_contract": NOT_OVERRIDER}
 
 
 def is_responsible(user, initiative: Initiative) -> bool:
@@ -111,6 +116,8 @@ def initiative_rights(user, initiative: Initiative | None = None, *,
         read=read, edit=edit, coordinate=edit or steward, steward=steward,
         decide_stall=read and (owner or Role.TPM in roles
                                or acts_as_admin(user, ADMIN_DECIDES_STALLS)),
+        override_contract=read and (Role.LEADERSHIP in roles or (
+            initiative is not None and initiative.sponsor_id == user.pk)),
         admin_view=admin_change or acts_as_admin(user, ADMIN_READS),
         admin_change=admin_change,
     )

@@ -172,8 +172,10 @@ class InitiativeAdminForm(forms.ModelForm):
             "retirement_lessons", "uses_personal_data", "customer_facing", "autonomy_level",
             "risk_tier", "model_vendor", "effort_weeks", "reach", "impact", "confidence",
             "business_value", "time_criticality", "risk_reduction", "strategic_alignment",
-            "target_production_date", "success_metric", "baseline", "target", "decision_date",
-            "production_owner", "measured_result",
+            "target_production_date", "success_metric", "metric_unit", "metric_direction",
+            "baseline_value", "target_value", "window_start", "window_end", "decision_date",
+            "production_owner", "predicted_annual_value", "predicted_annual_run_cost",
+            "contract_to_review",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -230,8 +232,11 @@ class InitiativeAdmin(RefusalMessageAdmin):
         ("Sizing and value", {"fields": ["effort_weeks", "reach", "impact", "confidence",
                                          "business_value", "time_criticality", "risk_reduction",
                                          "strategic_alignment", "target_production_date"]}),
-        ("Exit contract", {"fields": ["success_metric", "baseline", "target", "decision_date",
-                                      "production_owner", "measured_result"]}),
+        ("Exit contract", {"fields": ["success_metric", "metric_unit", "metric_direction",
+                                      "baseline_value", "target_value", "window_start",
+                                      "window_end", "decision_date", "production_owner",
+                                      "contract_to_review"]}),
+        ("Business case", {"fields": ["predicted_annual_value", "predicted_annual_run_cost"]}),
         ("Record", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from portfolio.models import (
@@ -22,6 +23,7 @@ from portfolio.models import (
     past_date_errors,
     text_limit,
 )
+from portfolio.outcomes.contract import contract_errors
 from portfolio.selectors import OWNERSHIP_PROBLEMS, SORTS
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
 from portfolio.widgets import PICKER_HELP, InitiativeField, PersonField, PickerInput
@@ -71,9 +73,13 @@ INITIATIVE_SECTIONS = (
     ("Sizing and value", "Feeds the ranking: RICE, WSJF and strategic fit.",
      ("effort_weeks", "reach", "impact", "confidence", "business_value", "time_criticality",
       "risk_reduction", "strategic_alignment", "target_production_date")),
-    ("Exit contract", "Agreed before pilot: how you will know it worked, and who runs it after.",
-     ("success_metric", "baseline", "target", "decision_date", "production_owner",
-      "measured_result")),
+    ("Exit contract", "Agreed before pilot: the number that says it worked, measured inside "
+                      "the window before production, and who runs it after.",
+     ("success_metric", "metric_unit", "metric_direction", "baseline_value", "target_value",
+      "window_start", "window_end", "decision_date", "production_owner")),
+    ("Business case", "What it should be worth a year in production, and what it will cost "
+                      "to run; value reviews after production compare.",
+     ("predicted_annual_value", "predicted_annual_run_cost")),
 )
 INITIATIVE_FIELDS = [name for _, _, names in INITIATIVE_SECTIONS for name in names]
 # Effort as the API takes it: 0.5 to 99999.9 engineer-weeks, at most one decimal.
@@ -84,6 +90,12 @@ def _score(label: str, high: int, help_text: str) -> forms.IntegerField:
     return forms.IntegerField(label=label, required=False, min_value=1, max_value=high,
                               help_text=help_text,
                               widget=forms.NumberInput(attrs={"min": 1, "max": high}))
+
+
+def _money(label: str, help_text: str) -> forms.DecimalField:
+    return forms.DecimalField(label=label, required=False, min_value=Decimal(0),
+                              max_digits=14, decimal_places=2, help_text=help_text,
+                              widget=forms.NumberInput(attrs={"min": 0, "step": "any"}))
 
 
 def _profile_choice(label: str, choices, help_text: str, required: str) -> forms.ChoiceField:
@@ -118,6 +130,17 @@ class InitiativeForm(forms.ModelForm):
     )
     reach = forms.IntegerField(label="Reach (people per quarter)", required=False, min_value=0,
                                max_value=2_000_000_000)
+    baseline_value = forms.DecimalField(
+        label="Baseline", required=False, max_digits=16, decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any"}), help_text="The metric before the pilot.")
+    target_value = forms.DecimalField(
+        label="Target", required=False, max_digits=16, decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+        help_text="What the pilot must reach to go to production.")
+    predicted_annual_value = _money("Predicted annual value",
+                                    "Savings or revenue a year once in production.")
+    predicted_annual_run_cost = _money("Predicted annual run cost",
+                                       "Tokens, licences and people a year once in production.")
     business_value = _score("Business value", 10, "1–10")
     time_criticality = _score("Time criticality", 10, "1–10")
     risk_reduction = _score("Risk reduction / opportunity", 10, "1–10")
@@ -140,13 +163,14 @@ class InitiativeForm(forms.ModelForm):
             "title": forms.TextInput(attrs={"autofocus": True}),
             "target_production_date": DATE_WIDGET,
             "decision_date": DATE_WIDGET,
+            "window_start": DATE_WIDGET,
+            "window_end": DATE_WIDGET,
         }
         help_texts = {
             "uses_personal_data": "It processes personal data.",
             "customer_facing": "Customers see its output directly.",
             "impact": "RICE impact per person reached.",
             "confidence": "How sure you are of reach and impact.",
-            "measured_result": "Filled in before production: the metric as measured.",
         }
 
     def __init__(self, *args, today=None, before=None, **kwargs):
@@ -156,12 +180,19 @@ class InitiativeForm(forms.ModelForm):
         self.today, self.before = today, before
         self.fields["team"].queryset = Team.objects.only("id", "name").order_by("name")
         self.fields["title"].widget.attrs["maxlength"] = text_limit(Initiative, "title")
+        for name in ("predicted_annual_value", "predicted_annual_run_cost"):
+            self.fields[name].label += f" ({settings.VALUE_CURRENCY})"
 
     def clean(self):
         cleaned = super().clean()
         if self.today is not None:
             for name, message in past_date_errors(values=cleaned, today=self.today,
                                                   before=self.before).items():
+                self.add_error(name, message)
+        for name, message in contract_errors(
+                {name: value for name, value in cleaned.items() if name not in self.errors},
+                before=self.before).items():
+            if name not in self.errors:
                 self.add_error(name, message)
         return cleaned
 

@@ -36,6 +36,7 @@ from portfolio.models import (
     profile_as_chosen,
     tier_allows_stage,
 )
+from portfolio.outcomes import contract
 from portfolio.similarity import index_initiatives
 
 OWNER_INACTIVE = "The owner must be an active user."
@@ -136,6 +137,13 @@ def planned_dates_check(*, values: Mapping, now: datetime, before=None) -> None:
         raise DomainError(message, field=name)
 
 
+def contract_check(*, values: Mapping, before=None) -> None:
+    """Refuse an exit contract that contradicts itself (``outcomes.contract.contract_errors``:
+    a target on the wrong side of the baseline, a window ending before it starts)."""
+    for name, message in contract.contract_errors(values, before=before).items():
+        raise DomainError(message, field=name)
+
+
 def initiative_create(*, actor, now: datetime, owner=None, **fields) -> Initiative:
     """Log a new initiative (``initiatives_create`` with one row). The creator owns it
     unless another active PM is named. Intake, the API and the admin come here, so a
@@ -194,6 +202,8 @@ def initiatives_create(*, rows: Iterable[Mapping], actor, now: datetime,
     if not initiatives:
         return []
     owners_check(initiative.owner for initiative in initiatives)
+    for row in rows:
+        contract_check(values=row)
     for initiative in initiatives:
         _clean_new(initiative)
     history = {"default_user": actor, "default_date": now,
@@ -514,6 +524,7 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
         raise DomainError(f"{', '.join(sorted(forbidden))} cannot be edited directly.")
     changes = profile_as_chosen(changes)  # "not sure": the cautious assumption, flagged
     planned_dates_check(values=changes, now=now, before=locked)
+    contract_check(values=changes, before=locked)
     if "owner" in changes and changes["owner"].pk != locked.owner_id:
         # The one rule for every path that changes an owner (ownership page, edit form,
         # API, CSV, admin): only a TPM or an admin reassigns, and only to an active PM.
@@ -529,6 +540,9 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
     old_owner = locked.owner
     for name, value in changed.items():
         setattr(locked, name, value)
+    if locked.contract_to_review and contract.is_complete(locked):
+        # The owner re-entered the contract the migration could not read.
+        locked.contract_to_review = ""
     locked.version += 1
     locked.updated_at = now
     locked.last_activity_at = now

@@ -213,6 +213,29 @@ if EMAIL_DATA_TIMEOUT < EMAIL_TIMEOUT:
     raise ConfigError(f"EMAIL_DATA_TIMEOUT must be at least EMAIL_TIMEOUT ({EMAIL_TIMEOUT}), "
                       f"got {EMAIL_DATA_TIMEOUT}")
 
+# --- Outcomes: the exit contract and value after production ------------------
+# Money on pages, the API and CSV is in this currency (an ISO 4217 code).
+VALUE_CURRENCY = env.str("VALUE_CURRENCY", "EUR").upper()
+if len(VALUE_CURRENCY) != 3 or not VALUE_CURRENCY.isalpha():
+    raise ConfigError(f"VALUE_CURRENCY must be a three-letter currency code, got {VALUE_CURRENCY}")
+# The shortest pilot, in days, before production, per risk tier (a prohibited tier never
+# reaches pilot). MIN_PILOT_DAYS_MINIMAL, _LIMITED, _HIGH.
+MIN_PILOT_DAYS = {
+    "minimal": env.int("MIN_PILOT_DAYS_MINIMAL", default=14, minimum=0),
+    "limited": env.int("MIN_PILOT_DAYS_LIMITED", default=30, minimum=0),
+    "high": env.int("MIN_PILOT_DAYS_HIGH", default=60, minimum=0),
+}
+# Value reviews come due this many days after entering production; one left unrecorded
+# this many days after it came due is overdue.
+_review_days = env.list("VALUE_REVIEW_DAYS", ["30", "90", "180"])
+if not all(days.isdigit() and int(days) >= 1 for days in _review_days):
+    raise ConfigError("VALUE_REVIEW_DAYS must list whole days after production, e.g. 30,90,180; "
+                      f"got {','.join(_review_days)}")
+VALUE_REVIEW_DAYS = sorted({int(days) for days in _review_days})
+VALUE_REVIEW_GRACE_DAYS = env.int("VALUE_REVIEW_GRACE_DAYS", default=14, minimum=0)
+# A recorded realised value below this percentage of the predicted value puts it at risk.
+VALUE_AT_RISK_PERCENT = env.int("VALUE_AT_RISK_PERCENT", default=50, minimum=1)
+
 # --- Celery -----------------------------------------------------------------
 # With REDIS_URL: Redis is the broker. Without: kombu's filesystem transport,
 # which needs no server (one worker process; see README).
@@ -257,6 +280,9 @@ CELERY_BEAT_SCHEDULE = {
     # is a "crossed the funding line" activity for the digest.
     "funding-line-record": {"task": "scoring.tasks.funding_line_record_task",
                             "schedule": crontab(hour=5, minute=30)},
+    # Daily: create the value reviews that came due (each once).
+    "value-reviews-schedule": {"task": "portfolio.tasks.value_reviews_schedule_task",
+                               "schedule": crontab(hour=6, minute=15)},
     # Daily: flag stalled pilots, resolve flags that no longer hold, escalate undecided ones.
     "stalls-detect": {"task": "portfolio.tasks.stalls_detect_task",
                       "schedule": crontab(hour=6, minute=30)},

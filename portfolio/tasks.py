@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portfolio import services
 from portfolio.moments import moment_or_now
+from portfolio.outcomes import services as outcomes
 from portfolio.pilots import services as stalls
 from portfolio.pilots.digest import delivery
 
@@ -25,6 +26,11 @@ def record_worker_heartbeat(worker_name: str | None = None) -> None:
 @shared_task(name="portfolio.tasks.stalls_detect_task", ignore_result=True)
 def stalls_detect_task(now: str | None = None) -> None:
     stalls.stalls_detect(now=moment_or_now(now))
+
+
+@shared_task(name="portfolio.tasks.value_reviews_schedule_task", ignore_result=True)
+def value_reviews_schedule_task(now: str | None = None) -> None:
+    outcomes.value_reviews_schedule(now=moment_or_now(now))
 
 
 @shared_task(name="portfolio.tasks.digest_run_task", ignore_result=True)

@@ -31,6 +31,8 @@ from governance.models import Checkpoint
 from governance.services import gate_blockers_given
 from portfolio.exceptions import DomainError
 from portfolio.models import STAGE_ORDER, Initiative, Stage, Team
+from portfolio.outcomes.contract import Evidence
+from portfolio.outcomes.selectors import contract_evidence_bulk
 from portfolio.services import portfolio_changed
 from scoring.models import CapacityPlan
 from scoring.selectors import active_scoring_model, ranked_initiatives
@@ -368,11 +370,13 @@ def _mark_blocked(entries: list[LineEntry], *, today: date) -> None:
                        .iterator(chunk_size=10_000)):
         if checkpoint.initiative_id in funded:
             open_checkpoints[checkpoint.initiative_id].append(checkpoint)
+    evidence = contract_evidence_bulk(stages=(Stage.PILOT, Stage.PRODUCTION))
     for entry in entries:
         if entry.next_stage is not None:
             entry.blockers = gate_blockers_given(
                 initiative=entry.initiative, to_stage=entry.next_stage, today=today,
-                open_checkpoints=open_checkpoints[entry.initiative.pk])
+                open_checkpoints=open_checkpoints[entry.initiative.pk],
+                evidence=evidence.get(entry.initiative.pk) or Evidence())
 
 
 def funding_line_for_quarter(*, year: int, quarter: int, now: datetime) -> FundingLine:

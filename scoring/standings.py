@@ -75,9 +75,10 @@ WRITE_BATCH = 5000
 # Rows of plain values: model instances for every live initiative cost five times
 # PostgreSQL's read of them.
 RANKED_COLUMNS = (
-    "pk", "team_id", "stage", "effort_weeks", "risk_tier", "measured_result",
-    "success_metric", "baseline", "target", "decision_date", "production_owner_id",
-    "score", "rank",
+    "pk", "team_id", "stage", "stage_changed_at", "effort_weeks", "risk_tier",
+    "success_metric", "metric_unit", "metric_direction", "baseline_value", "target_value",
+    "window_start", "window_end", "decision_date", "production_owner_id",
+    "predicted_annual_value", "predicted_annual_run_cost", "score", "rank",
 )
 
 

@@ -1,6 +1,7 @@
 """factory_boy factories for the portfolio domain."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
@@ -71,9 +72,12 @@ class InitiativeFactory(factory.django.DjangoModelFactory):
     class Params:
         # The exit contract a pilot needs (the gate asks for it).
         contracted = factory.Trait(
-            success_metric="Tickets resolved without an agent", baseline="18%", target="35%",
+            success_metric="Tickets resolved without an agent", metric_unit="%",
+            metric_direction="higher", baseline_value=Decimal(18), target_value=Decimal(35),
+            window_start=date(2026, 9, 1), window_end=date(2027, 3, 31),
             decision_date=date(2027, 3, 31),
             production_owner=factory.SelfAttribute("owner"),
+            predicted_annual_value=Decimal(240000), predicted_annual_run_cost=Decimal(40000),
         )
 
 
@@ -87,6 +91,30 @@ class StallFlagFactory(factory.django.DjangoModelFactory):
     reason = "too_long"
     flagged_at = FIXED_NOW
     detection_run = "test"
+
+
+def measure(initiative, value=Decimal(36), *, on: date | None = None, by=None):
+    """A measurement of ``initiative``'s metric inside its window (by default one that meets
+    the ``contracted`` target of 35%)."""
+    from portfolio.models import Measurement
+
+    return Measurement.objects.create(
+        initiative=initiative, value=Decimal(value), measured_on=on or FIXED_NOW.date(),
+        source_note="Set up by a test.", recorded_by=by or initiative.owner,
+        recorded_at=FIXED_NOW)
+
+
+def ready_for_production(initiative, *, reviewer=None, value=Decimal(36)):
+    """Test set-up for a pilot the gate lets into production: a measurement that meets the
+    target, and a pilot older than any tier's minimum (its checkpoints approved when a
+    ``reviewer`` is given)."""
+    type(initiative).objects.filter(pk=initiative.pk).update(
+        stage_changed_at=FIXED_NOW - timedelta(days=61))
+    initiative.refresh_from_db()
+    measure(initiative, value)
+    if reviewer is not None:
+        approve_all_checkpoints(initiative, reviewer=reviewer)
+    return initiative
 
 
 def approve_all_checkpoints(initiative, *, reviewer, at=FIXED_NOW) -> int:

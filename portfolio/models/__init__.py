@@ -1,5 +1,6 @@
 """The portfolio app's tables: the initiatives domain (``core``), personal API tokens
-(``tokens``), and stalled pilots and the weekly digest (``portfolio.pilots.models``)."""
+(``tokens``), stalled pilots and the weekly digest (``portfolio.pilots.models``), and
+outcomes: measurements, overrides and value reviews (``portfolio.outcomes.models``)."""
 
 from portfolio.models.core import (
     AUTONOMY_ORDER,
@@ -18,6 +19,7 @@ from portfolio.models.core import (
     Health,
     Initiative,
     InitiativeQuerySet,
+    MetricDirection,
     InitiativeTerm,
     RetirementReason,
     RiskTier,
@@ -33,6 +35,13 @@ from portfolio.models.core import (
     tier_allows_stage,
 )
 from portfolio.models.tokens import ApiToken
+from portfolio.outcomes.models import (
+    ContractOverride,
+    Measurement,
+    OverrideKind,
+    ValueDecision,
+    ValueReview,
+)
 from portfolio.pilots.models import (
     DeliveryStatus,
     DigestDelivery,
@@ -54,4 +63,6 @@ __all__ = [
     "InitiativeQuerySet", "InitiativeTerm", "RetirementReason", "RiskTier", "Stage",
     "StageTransition", "Stakeholder", "StallDecision", "StallFlag", "StallReason",
     "StallResolution", "Team", "Update", "WorkerHeartbeat",
+    "ContractOverride", "Measurement", "MetricDirection", "OverrideKind", "ValueDecision",
+    "ValueReview",
 ]

@@ -128,6 +128,11 @@ def past_date_errors(*, values: dict, today: date, before=None) -> dict[str, str
     return errors
 
 
+class MetricDirection(models.TextChoices):
+    HIGHER = "higher", "Higher is better"
+    LOWER = "lower", "Lower is better"
+
+
 class RetirementReason(models.TextChoices):
     DATA_NOT_READY = "data_not_ready", "Data not ready"
     NO_OWNER = "no_owner", "No owner"
@@ -236,17 +241,40 @@ class Initiative(models.Model):
                                  "assumption.")
     model_vendor = models.CharField("model / vendor", max_length=200, blank=True)
 
-    # Exit contract: agreed before pilot, measured before production.
-    success_metric = models.CharField(max_length=200, blank=True)
-    baseline = models.CharField(max_length=100, blank=True)
-    target = models.CharField(max_length=100, blank=True)
+    # Exit contract: agreed before pilot, measured before production (the rules on it are
+    # ``portfolio.outcomes.contract``).
+    success_metric = models.CharField(max_length=200, blank=True,
+                                      help_text="What the pilot must move, e.g. “Tickets "
+                                                "resolved without an agent”.")
+    metric_unit = models.CharField(max_length=24, blank=True,
+                                   help_text="How it is counted: %, minutes, € per claim…")
+    metric_direction = models.CharField(max_length=8, choices=MetricDirection.choices,
+                                        blank=True)
+    baseline_value = models.DecimalField(max_digits=16, decimal_places=4, null=True,
+                                         blank=True, help_text="The metric before the pilot.")
+    target_value = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True,
+                                       help_text="What the pilot must reach to go to "
+                                                 "production.")
+    window_start = models.DateField("measurement window from", null=True, blank=True)
+    window_end = models.DateField("measurement window until", null=True, blank=True,
+                                  help_text="A measurement in the window is what the "
+                                            "production gate reads.")
     decision_date = models.DateField(null=True, blank=True)
     production_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="production_initiatives",
         help_text="Who will run it in production.",
     )
-    measured_result = models.CharField(max_length=200, blank=True)
+    # The business case, in settings.VALUE_CURRENCY a year.
+    predicted_annual_value = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="Savings or revenue a year once in production.")
+    predicted_annual_run_cost = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="Tokens, licences and people a year once in production.")
+    # What the old free-text contract said that could not be read as numbers (migration
+    # 0011); shown to the owner until a complete contract replaces it.
+    contract_to_review = models.TextField(blank=True, max_length=2000)
 
     depends_on = models.ManyToManyField(
         "self", through="Dependency", symmetrical=False, related_name="dependents", blank=True,
@@ -323,6 +351,19 @@ class Initiative(models.Model):
                 name="initiative_strategic_alignment_1_5",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="initiative_version_positive"),
+            models.CheckConstraint(
+                condition=Q(metric_direction="") | Q(metric_direction__in=MetricDirection.values),
+                name="initiative_metric_direction_valid"),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True) | Q(window_end__isnull=True)
+                | Q(window_end__gte=F("window_start")),
+                name="initiative_window_ordered"),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{field}__isnull": True})
+                                       | Q(**{f"{field}__gte": 0}),
+                                       name=f"initiative_{field}_not_negative")
+                for field in ("predicted_annual_value", "predicted_annual_run_cost")
+            ],
         ]
 
     def __str__(self) -> str:
@@ -474,6 +515,11 @@ class ActivityKind(models.TextChoices):
     STALL_ESCALATED = "stall_escalated", "Stall escalated"
     PEOPLE_CHANGED = "people_changed", "People changed"
     DEPENDENCY_CHANGED = "dependency_changed", "Dependencies changed"
+    MEASUREMENT_RECORDED = "measurement_recorded", "Measurement recorded"
+    CONTRACT_OVERRIDDEN = "contract_overridden", "Exit contract overridden"
+    VALUE_REVIEW_DUE = "value_review_due", "Value review due"
+    VALUE_REVIEW_RECORDED = "value_review_recorded", "Value review recorded"
+    VALUE_DECIDED = "value_decided", "Value decision"
 
 
 class Activity(models.Model):

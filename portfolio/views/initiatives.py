@@ -26,6 +26,8 @@ from portfolio.forms import (
     add_refusal,
 )
 from portfolio.models import Initiative, Stakeholder, text_limit
+from portfolio.outcomes.value_views import value_context
+from portfolio.outcomes.views import contract_context
 from portfolio.similarity import similar_initiatives
 
 
@@ -134,15 +136,18 @@ def render_detail(request, initiative, rights: InitiativeRights, *, status=200, 
     if rights.coordinate:
         forms.setdefault("people_form", StakeholderForm(initial={"role": "R"}))
         forms.setdefault("dependency_form", DependencyForm(initiative=initiative))
+    now = timezone.now()
     return render(request, "portfolio/initiative_detail.html", {
         "initiative": initiative,
+        "contract": contract_context(initiative=initiative, rights=rights, now=now),
+        "value": value_context(initiative=initiative, rights=rights, now=now),
         "rel": relations,
         "raci": [(role.label, relations.stakeholders[role.value])
                  for role in Stakeholder.Role],
         "history": selectors.initiative_history(initiative=initiative),
         "panels": hooks.detail_panels(initiative=initiative, user=request.user),
         "rights": rights,
-        "now": timezone.now(),
+        "now": now,
         **forms,
     }, status=status)
 
