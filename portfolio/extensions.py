@@ -5,7 +5,7 @@ way, so the timeline, the digest and the navigation treat every app alike."""
 from __future__ import annotations
 
 from portfolio.hooks import ActivityKind, Page
-from portfolio.models import Activity, Stage, Stakeholder
+from portfolio.models import Activity, Stage, Stakeholder, ValueDecision
 from portfolio.roles import Role
 
 
@@ -53,6 +53,35 @@ def _nothing(activity: Activity) -> str:
     return ""
 
 
+def _measurement_recorded(activity: Activity) -> str:
+    details = activity.details or {}
+    count = details.get("count", 1)
+    latest = f"{details.get('value', '')} on {details.get('on', '')}"
+    return latest if count == 1 else f"{count} values, the latest {latest}"
+
+
+def _contract_overridden(activity: Activity) -> str:
+    details = activity.details or {}
+    return f"{details.get('overridden', '')}. Reason: {details.get('reason', '')}"
+
+
+def _value_review_due(activity: Activity) -> str:
+    return f"{(activity.details or {}).get('days', '?')} days after entering production"
+
+
+def _value_review_recorded(activity: Activity) -> str:
+    details = activity.details or {}
+    text = (f"{details.get('realised', '?')} realised, {details.get('run_cost', '?')} run "
+            "cost a year")
+    return text + (" (value at risk)" if details.get("at_risk") else "")
+
+
+def _value_decided(activity: Activity) -> str:
+    details = activity.details or {}
+    decision = dict(ValueDecision.choices).get(details.get("decision"), "?")
+    return f"{decision}: {details.get('note', '')}"
+
+
 ACTIVITY_KINDS = {
     Activity.Kind.CREATED: ActivityKind(describe=_nothing),
     Activity.Kind.EDITED: ActivityKind(describe=_nothing),
@@ -65,6 +94,11 @@ ACTIVITY_KINDS = {
     Activity.Kind.STALL_ESCALATED: ActivityKind(describe=_nothing),
     Activity.Kind.PEOPLE_CHANGED: ActivityKind(describe=_people_changed),
     Activity.Kind.DEPENDENCY_CHANGED: ActivityKind(describe=_dependency_changed),
+    Activity.Kind.MEASUREMENT_RECORDED: ActivityKind(describe=_measurement_recorded),
+    Activity.Kind.CONTRACT_OVERRIDDEN: ActivityKind(describe=_contract_overridden),
+    Activity.Kind.VALUE_REVIEW_DUE: ActivityKind(describe=_value_review_due),
+    Activity.Kind.VALUE_REVIEW_RECORDED: ActivityKind(describe=_value_review_recorded),
+    Activity.Kind.VALUE_DECIDED: ActivityKind(describe=_value_decided),
 }
 
 

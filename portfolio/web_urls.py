@@ -1,5 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
+from portfolio.outcomes import urls as outcome_urls
+from portfolio.outcomes import value_urls
 from portfolio.pilots import views as pilots
 from portfolio.views import csv as csv_views
 from portfolio.views import initiatives as views
@@ -32,6 +34,9 @@ urlpatterns = [
          name="dependency-create"),
     path("initiatives/<int:pk>/dependencies/<int:depends_on_id>/remove/",
          people.dependency_delete, name="dependency-delete"),
+    # Outcomes: the exit contract's measurements and overrides, and value reviews.
+    path("", include(outcome_urls)),
+    path("", include(value_urls)),
     path("stalls/", pilots.stall_list, name="stall-list"),
     path("stalls/<int:flag_id>/decide/", pilots.stall_decide, name="stall-decide"),
     path("digest/settings/", pilots.digest_settings, name="digest-settings"),

@@ -1,0 +1,3 @@
+"""URLs of value reviews (names in the ``portfolio`` namespace)."""
+
+urlpatterns = []
