@@ -140,8 +140,9 @@ def contract_blockers(*, initiative, to_stage: str, today: date,
     """What the exit contract says about moving ``initiative`` to ``to_stage``.
 
     - Into pilot or beyond: the contract is complete.
-    - Into production or beyond: the latest measurement inside the window meets the
-      target by its direction (override: ``TARGET_MISSED``).
+    - Into production or beyond, from pilot or production (not a resume from a pause):
+      the latest measurement inside the window meets the target by its direction
+      (override: ``TARGET_MISSED``).
     - From pilot into production: the pilot has run its risk tier's minimum
       (``MIN_PILOT_DAYS``; override: ``PILOT_TOO_SHORT``).
     """
@@ -151,7 +152,9 @@ def contract_blockers(*, initiative, to_stage: str, today: date,
     missing = missing_fields(initiative)
     if missing:
         return [Blocker(CONTRACT_MISSING.format(fields=", ".join(missing)))]
-    if target_index < _index(Stage.PRODUCTION):
+    if target_index < _index(Stage.PRODUCTION) or initiative.stage not in (Stage.PILOT,
+                                                                           Stage.PRODUCTION):
+        # A resume from a pause returns to a stage the initiative already earned.
         return []
     blockers = []
     unit = initiative.metric_unit
