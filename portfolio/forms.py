@@ -182,6 +182,11 @@ class InitiativeForm(forms.ModelForm):
         self.fields["title"].widget.attrs["maxlength"] = text_limit(Initiative, "title")
         for name in ("predicted_annual_value", "predicted_annual_run_cost"):
             self.fields[name].label += f" ({settings.VALUE_CURRENCY})"
+        for name in ("baseline_value", "target_value", "predicted_annual_value",
+                     "predicted_annual_run_cost"):
+            # 12, not the stored 12.0000.
+            if isinstance(self.initial.get(name), Decimal):
+                self.initial[name] = f"{self.initial[name].normalize():f}"
 
     def clean(self):
         cleaned = super().clean()

@@ -68,10 +68,10 @@ class Blocker:
 
 
 def format_value(value: Decimal | None, unit: str = "") -> str:
-    """12.5000 and "%" -> "12.5%"; 4 and "minutes" -> "4 minutes"."""
+    """12.5000 and "%" -> "12.5%"; 4 and "minutes" -> "4 minutes"; 2500000 -> "2,500,000"."""
     if value is None:
         return "—"
-    text = f"{value.normalize():f}" if isinstance(value, Decimal) else f"{value:g}"
+    text = f"{value.normalize():,f}" if isinstance(value, Decimal) else f"{value:,g}"
     if not unit:
         return text
     return f"{text}{unit}" if unit in ("%", "‰") else f"{text} {unit}"

@@ -160,15 +160,17 @@ def contract_override(*, initiative: Initiative, kind: str, reason: str, actor,
     return override
 
 
-def overridable(*, initiative: Initiative, now: datetime) -> list[contract.Blocker]:
+def overridable(*, initiative: Initiative, now: datetime,
+                evidence: contract.Evidence | None = None) -> list[contract.Blocker]:
     """What the contract holds the initiative's move to production back for that an
-    override may lift (none for an initiative not in pilot or production)."""
+    override may lift (none for an initiative not in pilot or production). ``evidence``:
+    the caller's, when it loaded it already."""
     if initiative.stage not in (Stage.PILOT, Stage.PRODUCTION):
         return []
     to_stage = Stage.PRODUCTION if initiative.stage == Stage.PILOT else Stage.SCALED
     return [blocker for blocker in contract.contract_blockers(
                 initiative=initiative, to_stage=to_stage, today=_today(now),
-                evidence=contract_evidence(initiative))
+                evidence=evidence if evidence is not None else contract_evidence(initiative))
             if blocker.kind is not None]
 
 
