@@ -65,7 +65,7 @@ class RunResult:
 def digest_run(*, now: datetime, enqueue: bool = True, recipient_ids=None) -> RunResult:
     """Build and claim this ISO week's digests; safe to run again or twice at once."""
     period = period_of(now)
-    recipients = digest_recipients(period=period).exclude(
+    recipients = digest_recipients(period=period, now=now).exclude(
         digest_deliveries__period=period)  # claimed earlier this week: never again
     if recipient_ids is not None:
         recipients = recipients.filter(pk__in=recipient_ids)
