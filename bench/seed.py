@@ -16,6 +16,11 @@ its real work:
 - exactly ``STALLED_PILOTS`` (100) pilots are stalled (in pilot > PILOT_MAX_DAYS, or
   idle > PILOT_IDLE_DAYS, or both) with no flag yet: the daily detection finds them;
   every other pilot is healthy. Some pilots that moved on carry resolved stall flags;
+- from pilot on, a structured exit contract and business case; 0-3 measurements during
+  the pilot (the last before production meets the target, or ~10% were overridden);
+  in production, the value reviews that came due (~80% recorded, some at risk, some of
+  those decided). Outcomes draw from their own random stream, so the rest of the
+  portfolio is the same as before they existed;
 - capacity plans for every team for the previous, current and next two quarters,
   set at 50-110% of the team's demand so that the funding line cuts through;
 - the scoring models and the checkpoint catalogue are the migrations' own.
@@ -44,10 +49,13 @@ from portfolio.models import (
     Activity,
     AutonomyLevel,
     Category,
+    ContractOverride,
     Dependency,
     DigestSubscription,
     Health,
     Initiative,
+    Measurement,
+    MetricDirection,
     RetirementReason,
     RiskTier,
     Stage,
@@ -56,6 +64,8 @@ from portfolio.models import (
     StallFlag,
     Team,
     Update,
+    ValueDecision,
+    ValueReview,
 )
 from portfolio.roles import Role
 from scoring.capacity import quarter_of
@@ -160,8 +170,10 @@ class Tables:
                      "impact", "confidence", "business_value", "time_criticality",
                      "risk_reduction", "strategic_alignment", "target_production_date",
                      "uses_personal_data", "customer_facing", "autonomy_level", "risk_tier",
-                     "model_vendor", "success_metric", "baseline", "target", "decision_date",
-                     "production_owner_id", "version", "created_by_id", "created_at",
+                     "model_vendor", "success_metric", "metric_unit", "metric_direction",
+                     "baseline_value", "target_value", "window_start", "window_end",
+                     "decision_date", "production_owner_id", "predicted_annual_value",
+                     "predicted_annual_run_cost", "version", "created_by_id", "created_at",
                      "updated_at"],
         StageTransition: ["id", "initiative_id", "from_stage", "to_stage", "actor_id", "at",
                           "note"],
@@ -174,6 +186,14 @@ class Tables:
         Dependency: ["id", "initiative_id", "depends_on_id", "created_at"],
         StallFlag: ["id", "initiative_id", "reason", "flagged_at", "detection_run", "decision",
                     "decided_by_id", "decided_at", "resolved_at", "resolution"],
+        Measurement: ["id", "initiative_id", "measured_on", "value", "source_url",
+                      "source_note", "recorded_by_id", "recorded_at"],
+        ContractOverride: ["id", "initiative_id", "kind", "stage_since", "overridden",
+                           "reason", "decided_by_id", "decided_at"],
+        ValueReview: ["id", "initiative_id", "production_since", "days", "due_on",
+                      "scheduled_at", "scheduled_run", "realised_value", "run_cost", "note",
+                      "recorded_by_id", "recorded_at", "at_risk", "suggested_decision",
+                      "decision", "decision_note", "decided_by_id", "decided_at"],
     }
 
     def __init__(self):
@@ -226,6 +246,9 @@ class Context:
     leaders: list[int]
     tpms: list[int]
     types: list  # CheckpointType rows
+    # Outcomes (measurements, value reviews) draw from their own stream, so the rest of
+    # the portfolio is what it was before they existed.
+    story: random.Random = field(default_factory=random.Random)
     demand: dict = field(default_factory=lambda: defaultdict(Decimal))
     recent_by_team: dict = field(default_factory=lambda: defaultdict(list))
 
@@ -334,6 +357,90 @@ def _checkpoints(ctx: Context, ident: int, profile: SimpleNamespace, reached: in
                        {"checkpoint": ctype.name, "status": status})
 
 
+def _between(rng: random.Random, start: datetime, end: datetime, count: int) -> list[datetime]:
+    return sorted(start + (end - start) * rng.random() for _ in range(count))
+
+
+def _outcomes(ctx: Context, ident: int, path: list[str], moves: list[datetime],
+              last: datetime, owner: int, sponsor: int | None) -> tuple:
+    """The exit contract of an initiative that reached pilot, its measurements during the
+    pilot (the last one before production meets the target, or the sponsor overrode it)
+    and, in production, its value reviews: recorded, due, overdue, some at risk. Returns
+    the contract's columns of the initiative's row (all empty before pilot)."""
+    if Stage.PILOT not in path:
+        return ("",) * 3 + (None,) * 5 + (None, None)
+    rng, tables, now = ctx.story, ctx.tables, ctx.now
+    index = path.index(Stage.PILOT)
+    pilot_at = moves[index]
+    left = path[index + 1] if index + 1 < len(path) else None
+    left_at = moves[index + 1] if left else None
+    decision = (left_at if left == Stage.PRODUCTION else pilot_at + timedelta(days=75)).date()
+    value = Decimal(rng.randrange(50, 1500, 5) * 1000)
+    cost = (value * Decimal(rng.randint(10, 40)) / 100).quantize(Decimal(1000))
+    production = left == Stage.PRODUCTION
+    overridden = production and rng.random() < 0.1
+    # Readings of minutes per case (baseline 14, target 9, lower is better).
+    end = min(left_at or last, _end_of(decision, now))
+    times = _between(rng, pilot_at, end, rng.randint(1, 3) if production else rng.randint(0, 3))
+    for n, at in enumerate(times):
+        final = n == len(times) - 1
+        reading = (Decimal(rng.randint(60, 90)) / 10 if final and production and not overridden
+                   else Decimal(rng.randint(95, 135)) / 10)
+        tables.add(Measurement, ident, at.date(), reading, "",
+                   "Case-handling report for the pilot group.", owner, at)
+        tables.add(Activity, ident, Activity.Kind.MEASUREMENT_RECORDED, owner, at,
+                   {"count": 1, "value": f"{reading.normalize():f} minutes",
+                    "on": at.date().isoformat()})
+    if overridden and times:
+        at = times[-1] + (left_at - times[-1]) / 2
+        text = f"the exit contract's target: {reading.normalize():f} minutes measured, target 9"
+        tables.add(ContractOverride, ident, "target_missed", pilot_at, text,
+                   "Agents want it now; the handling time will be measured again at the "
+                   "90-day review.", sponsor or owner, at)
+        tables.add(Activity, ident, Activity.Kind.CONTRACT_OVERRIDDEN, sponsor or owner, at,
+                   {"kind": "target_missed", "overridden": text, "reason": "Agents want it."})
+    if production and path[-1] in (Stage.PRODUCTION, Stage.SCALED):
+        _value_reviews(ctx, ident, left_at, value, cost, owner)
+    return ("Minutes per case", "minutes", MetricDirection.LOWER, Decimal(14), Decimal(9),
+            pilot_at.date(), decision, decision, value, cost)
+
+
+def _end_of(day, now: datetime) -> datetime:
+    return min(now, datetime.combine(day, datetime.max.time(), tzinfo=now.tzinfo))
+
+
+def _value_reviews(ctx: Context, ident: int, since: datetime, value: Decimal, cost: Decimal,
+                   owner: int) -> None:
+    """The value reviews that came due since ``since``: most recorded a few days later
+    (realised 40-130% of the prediction), the rest pending; value at risk decided for some."""
+    rng, tables, now = ctx.story, ctx.tables, ctx.now
+    for days in settings.VALUE_REVIEW_DAYS:
+        due_at = since + timedelta(days=days)
+        if due_at > now:
+            break
+        tables.add(Activity, ident, Activity.Kind.VALUE_REVIEW_DUE, None, due_at,
+                   {"days": days, "due": due_at.date().isoformat()})
+        recorded_at = due_at + timedelta(days=rng.uniform(1, 20))
+        if recorded_at > now or rng.random() < 0.15:
+            tables.add(ValueReview, ident, since, days, due_at.date(), due_at, "seed", None,
+                       None, "", None, None, False, "", "", "", None, None)
+            continue
+        realised = (value * Decimal(str(round(rng.uniform(0.4, 1.3), 2)))).quantize(Decimal(1))
+        run_cost = (cost * Decimal(str(round(rng.uniform(0.8, 1.4), 2)))).quantize(Decimal(1))
+        at_risk = realised * 100 < value * settings.VALUE_AT_RISK_PERCENT
+        suggested = ValueDecision.FIX if at_risk else ""
+        decided = at_risk and rng.random() < 0.4
+        tables.add(ValueReview, ident, since, days, due_at.date(), due_at, "seed", realised,
+                   run_cost, "From the finance ledger.", owner, recorded_at, at_risk,
+                   suggested, suggested if decided else "",
+                   "Fixing the routing before the next review." if decided else "",
+                   owner if decided else None,
+                   min(now, recorded_at + timedelta(days=2)) if decided else None)
+        tables.add(Activity, ident, Activity.Kind.VALUE_REVIEW_RECORDED, owner, recorded_at,
+                   {"days": days, "realised": str(realised), "run_cost": str(run_cost),
+                    "at_risk": at_risk, "suggested": suggested})
+
+
 def _initiative(ctx: Context, ident: int, stage: str, stall: str | None) -> None:
     rng, tables, now = ctx.rng, ctx.tables, ctx.now
     team = rng.choice(ctx.teams)
@@ -373,6 +480,7 @@ def _initiative(ctx: Context, ident: int, stage: str, stall: str | None) -> None
         previous = to_stage
     _checkpoints(ctx, ident, SimpleNamespace(**profile), reached, live, created, moves,
                  changed, last)
+    terms = _outcomes(ctx, ident, path, moves, last, owner, sponsor)
 
     # People: Responsible past the idea stage, Consulted for risk, Informed from pilot.
     if stage != Stage.IDEA and rng.random() < 0.93:
@@ -418,10 +526,7 @@ def _initiative(ctx: Context, ident: int, stage: str, stall: str | None) -> None
         profile["uses_personal_data"], profile["customer_facing"], profile["autonomy_level"],
         profile["risk_tier"], rng.choice(("Azure OpenAI GPT-4.1", "Anthropic Claude",
                                           "Self-hosted Llama", "Google Gemini")),
-        "Minutes per case" if piloted else "", "14" if piloted else "",
-        "9" if piloted else "",
-        (changed + timedelta(days=75)).date() if piloted else None,
-        helper if piloted else None, version, owner, created, last,
+        *terms[:8], helper if piloted else None, *terms[8:], version, owner, created, last,
     )
     tables.add(Initiative, *row)
     tables.add_history(ident, row, version=1, at=created, kind="+", user=owner)
@@ -489,7 +594,8 @@ def seed(size: int, *, now: datetime, progress=print) -> Portfolio:
                   reviewers=[pk for pk, _ in by_role[Role.REVIEWER]],
                   leaders=[pk for pk, _ in by_role[Role.LEADERSHIP]],
                   tpms=[pk for pk, _ in by_role[Role.TPM]],
-                  types=list(CheckpointType.objects.filter(active=True).order_by("pk")))
+                  types=list(CheckpointType.objects.filter(active=True).order_by("pk")),
+                  story=random.Random(f"bench:{size}:outcomes"))
     plan = _stages(rng, size)
     stalled = []
     for start in range(0, size, CHUNK):

@@ -2,7 +2,8 @@
 
 Before each move the demo history makes, the checkpoints the move needs are decided by a
 reviewer at a realistic time before it, so the gate holds for the demo as for everyone.
-Once the portfolio is built: a review backlog (in review, overdue, one rejected), a live
+Once the portfolio is built: the demo PM's pilot cleared for production (only its exit
+contract holds it back), a review backlog (in review, overdue, one rejected), a live
 and an expired waiver, and a production initiative made autonomous that is out of
 compliance until its new agentic checkpoints are decided.
 """
@@ -18,6 +19,7 @@ from governance import services
 from governance.catalogue import load_default_catalogue
 from governance.models import Checkpoint, CheckpointType
 from portfolio import services as portfolio_services
+from portfolio.management.demo_data import DEMO_PM_PILOT
 from portfolio.models import STAGE_ORDER, Initiative, Stage
 
 SEED = 2026
@@ -116,8 +118,29 @@ def _work_the_backlog(users: dict, now) -> None:
                                              now=checkpoint.requested_at + lead / 3)
 
 
+def _clear_for_production(initiative: Initiative, users: dict, now) -> None:
+    """Every checkpoint the move to production needs, approved over the last week: only
+    the exit contract holds the initiative back."""
+    needed = (Checkpoint.objects.applicable().uncleared(now.date())
+              .filter(initiative=initiative,
+                      type__required_for__in=STAGE_ORDER[:STAGE_ORDER.index(Stage.PRODUCTION)
+                                                         + 1])
+              .select_related("type").order_by("type__code"))
+    reviewer = _reviewer_for(initiative, users)
+    for days_ago, checkpoint in enumerate(needed, start=2):
+        services.checkpoint_decide(
+            checkpoint=checkpoint, actor=reviewer, approve=True,
+            expected_version=checkpoint.version,
+            evidence_url=f"https://wiki.example.com/ai-governance/{slugify(initiative.title)}/"
+                         f"{checkpoint.type.code}",
+            evidence_notes=f"{checkpoint.type.name}: evidence reviewed, no open findings.",
+            now=max(now - timedelta(days=days_ago), checkpoint.requested_at
+                    + timedelta(hours=2)))
+
+
 def after_load(*, loader) -> None:
     users, now = loader.users, loader.now
+    _clear_for_production(Initiative.objects.get(title=DEMO_PM_PILOT), users, now)
     for (title, code), notes in REJECTED.items():
         checkpoint = Checkpoint.objects.get(initiative__title=title, type__code=code)
         services.checkpoint_decide(checkpoint=checkpoint, actor=users["reviewer"], approve=False,

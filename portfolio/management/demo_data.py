@@ -8,9 +8,11 @@ from portfolio.models import (
     AutonomyLevel,
     Category,
     Health,
+    MetricDirection,
     RetirementReason,
     RiskTier,
     Stage,
+    ValueDecision,
 )
 from portfolio.roles import ROLE_LABELS, Role, home_page_for
 
@@ -118,7 +120,7 @@ PORTFOLIO = (
         ("Agent reply drafting copilot", SUPPORT, "production", "pm",
          "Draft replies for support agents from the knowledge base and the ticket history; "
          "agents edit and send, nothing goes out unreviewed."),
-        ("Self-service returns chatbot", SUPPORT, "pilot", "aisha.rahman",
+        ("Self-service returns chatbot", SUPPORT, "pilot", "pm",
          "Let customers start, track and change returns in chat on the web shop, handing over "
          "to an agent with the full context when they get stuck."),
         ("Call summarisation and wrap-up notes", SUPPORT, "pilot", "pm",
@@ -374,25 +376,108 @@ VENDORS = {
 }
 CATEGORY_VENDORS = {RECOMMENDER: "ml", OTHER: "ml"}
 
-# Exit contract per category: (success metric, baseline, target, measured in production)
+# Exit contract per category: (success metric, unit, direction, baseline, target, what a
+# pilot that met it measured). A pilot that missed measured part of the way from the
+# baseline to the target (``MISSED_SHARE``).
+HIGHER, LOWER = MetricDirection.HIGHER, MetricDirection.LOWER
 EXIT_CONTRACTS = {
-    COPILOT: (("Hours saved per user per week", "0 h", "2 h", "2.4 h (telemetry and survey)"),
-              ("Time to first draft", "3 days", "4 hours", "5 hours median")),
-    AUTOMATION: (("Straight-through processing rate", "42%", "75%", "78% over two month-ends"),
-                 ("Manual touches per 100 documents", "100", "30", "24")),
-    SUPPORT: (("Average handling time per contact", "11.4 min", "8.0 min", "7.6 min, 6 weeks"),
-              ("Contacts resolved without an agent", "18%", "35%", "31% over 8 weeks")),
-    ANALYTICS: (("Analyst hours per monthly report", "16 h", "4 h", "5 h"),
-                ("Forecast error (MAPE)", "18%", "12%", "11.5% over a quarter")),
-    AGENTIC: (("Cases closed without a human touch", "0%", "40%", "44%, 0.3% reversed"),
-              ("Median cycle time per case", "3.5 days", "1 day", "0.8 days")),
-    PLATFORM: (("Teams onboarded", "0", "8", "11 teams"),
-               ("Weeks to ship a new AI use case", "10", "4", "5")),
-    RECOMMENDER: (("Conversion uplift against control", "0%", "+3%", "+3.8% (A/B, 4 weeks)"),
-                  ("Click-through on recommendations", "2.1%", "4%", "4.6%")),
-    OTHER: (("Cost per unit handled", "EUR 1.00", "EUR 0.80", "EUR 0.78"),
-            ("Fraud losses per quarter", "EUR 420k", "EUR 250k", "EUR 240k")),
+    COPILOT: (("Hours saved per user per week", "h", HIGHER, "0", "2", "2.4"),
+              ("Time to first draft", "hours", LOWER, "72", "4", "3.5")),
+    AUTOMATION: (("Straight-through processing rate", "%", HIGHER, "42", "75", "78"),
+                 ("Manual touches per 100 documents", "touches", LOWER, "100", "30", "24")),
+    SUPPORT: (("Average handling time per contact", "minutes", LOWER, "11.4", "8", "7.6"),
+              ("Contacts resolved without an agent", "%", HIGHER, "18", "35", "37")),
+    ANALYTICS: (("Analyst hours per monthly report", "h", LOWER, "16", "4", "3.5"),
+                ("Forecast error (MAPE)", "%", LOWER, "18", "12", "11.5")),
+    AGENTIC: (("Cases closed without a human touch", "%", HIGHER, "0", "40", "44"),
+              ("Median cycle time per case", "days", LOWER, "3.5", "1", "0.8")),
+    PLATFORM: (("Teams onboarded", "teams", HIGHER, "0", "8", "11"),
+               ("Weeks to ship a new AI use case", "weeks", LOWER, "10", "4", "3.5")),
+    RECOMMENDER: (("Conversion uplift against control", "%", HIGHER, "0", "3", "3.8"),
+                  ("Click-through on recommendations", "%", HIGHER, "2.1", "4", "4.6")),
+    OTHER: (("Pick time per order", "minutes", LOWER, "6.5", "5", "4.6"),
+            ("Fraudulent calls stopped", "%", HIGHER, "40", "85", "91")),
 }
+MISSED_SHARE = (0.45, 0.75)
+# Where each category's numbers come from (a measurement's source): (a link, a note);
+# "{slug}" is the initiative's.
+MEASUREMENT_SOURCES = {
+    COPILOT: ("https://analytics.example.com/copilots/{slug}/usage", ""),
+    AUTOMATION: ("https://analytics.example.com/automation/{slug}/throughput", ""),
+    SUPPORT: ("", "Weekly export from the contact-centre platform, all pilot queues."),
+    ANALYTICS: ("", "Timesheets and the report log, checked with the finance controller."),
+    AGENTIC: ("https://analytics.example.com/agents/{slug}/cases", ""),
+    PLATFORM: ("https://wiki.example.com/platform/{slug}/adoption", ""),
+    RECOMMENDER: ("https://experiments.example.com/{slug}/ab-test", ""),
+    OTHER: ("", "Operations report for the pilot sites, signed off by the site lead."),
+}
+# The business case per category: (predicted annual value in thousands of the site's
+# currency (settings.VALUE_CURRENCY), predicted annual run cost in percent of that value):
+# tokens and licences, and the people who run it.
+BUSINESS_CASES = {
+    COPILOT: ((120, 480), (20, 35)),
+    AUTOMATION: ((200, 900), (12, 25)),
+    SUPPORT: ((300, 1200), (20, 30)),
+    ANALYTICS: ((80, 300), (15, 30)),
+    AGENTIC: ((250, 1000), (25, 40)),
+    PLATFORM: ((150, 600), (35, 60)),
+    RECOMMENDER: ((400, 1500), (10, 20)),
+    OTHER: ((100, 500), (15, 30)),
+}
+
+# --- Outcomes: pilots against their exit contract, value after production -------------
+# The demo PM's pilot the browser test takes to production: owned by "pm", sponsored by a
+# demo login who may override, every checkpoint cleared (governance's demo), old enough
+# for its tier's minimum pilot, and below its target: only the contract holds it back.
+DEMO_PM_PILOT = "Self-service returns chatbot"
+# title -> sponsor, where it is not the team's.
+SPONSORS = {DEMO_PM_PILOT: "leader"}
+# title -> the exit contract it agreed (instead of one of its category's).
+CONTRACTS = {
+    DEMO_PM_PILOT: ("Contacts resolved without an agent", "%", HIGHER, "18", "35", "37"),
+}
+# Pilots whose measurements tell a particular story: title -> values, oldest first (the
+# rest trend from the baseline towards their target, met or missed).
+MEASUREMENTS = {DEMO_PM_PILOT: ("21.5", "24", "26.5", "29")}
+# Pilots that missed their target and went to production anyway: title -> the sponsor's
+# reason for the override.
+OVERRIDDEN = {
+    "Voice of the customer theme mining": (
+        "Product owners already plan the quarter on the monthly themes; the analyst hours "
+        "will follow once the survey feed is automated."),
+    "Account research briefings": (
+        "Reps who used the briefings opened more opportunities; roll out and measure the "
+        "preparation time again at the 90-day review."),
+}
+# Pilots that missed their target: stopped (retired), or still running below it.
+MISSED = {"Multilingual live chat translation", "Lead scoring refresh",
+          "Month-end close variance commentary", "CV screening assistant",
+          "Sales call coaching insights", "Onboarding buddy assistant", DEMO_PM_PILOT,
+          *OVERRIDDEN}
+# A pilot shorter than its risk tier's minimum (MIN_PILOT_DAYS) that went to production:
+# the sponsor's reason (the demo's history otherwise gives pilots their minimum).
+SHORT_PILOT_REASON = ("The peak season starts next month; the pilot group has used it daily "
+                      "and support is staffed for the rollout.")
+# Realised value as a share of the prediction at value reviews, per team (estimate
+# accuracy): Sales Enablement consistently over-predicts; everyone else is about right.
+REALISED_SHARE = {"sales-enablement": (0.52, 0.6)}
+DEFAULT_REALISED_SHARE = (0.85, 1.15)
+RUN_COST_SHARE = (0.9, 1.25)  # of the predicted run cost
+# Value at risk at the latest review: title -> (share realised, decision or "" (awaiting
+# one), the decision's note).
+VALUE_AT_RISK = {
+    "Account research briefings": (
+        0.41, ValueDecision.SCALE_BACK,
+        "Keep the briefings for strategic accounts only and drop the news feed licence."),
+    "Voice of the customer theme mining": (0.35, "", ""),
+}
+# Production initiatives whose owner has not recorded the latest value review: overdue
+# once its grace period has passed. A review that came due in the last days waits too.
+REVIEW_NOT_RECORDED = {"Employee survey comment analysis", "Enterprise LLM gateway"}
+REVIEW_DELAY_DAYS = (2, 12)  # after a review comes due, until its owner records it
+VALUE_NOTES = ("Finance confirmed the savings from the ledger.",
+               "Figures from the monthly operations review.",
+               "Usage telemetry and the licence invoices.")
 
 # Scenarios that must show on the dashboard: title -> (days since created,
 # days in the current stage, days since the last activity).
@@ -408,6 +493,7 @@ TIMING = {
     "Agentic invoice matching": (200, 12, 2),                     # a fresh pilot
     "Data catalogue auto-documentation": (330, 18, 3),
     "Store replenishment anomaly alerts": (300, 30, 5),
+    DEMO_PM_PILOT: (230, 48, 4),                                  # past its minimum pilot
 }
 # Typical (days in the current stage, days since the last activity) per stage;
 # None: nothing has happened since the initiative stopped.

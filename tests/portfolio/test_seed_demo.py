@@ -7,35 +7,49 @@ back afterwards; each test runs in a savepoint within it.
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Q
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from portfolio.management.demo_data import demo_logins
+from governance.services import gate_blockers
+from portfolio.management.demo_data import DEMO_PM_PILOT, demo_logins
 from portfolio.models import (
     Activity,
     Category,
+    ContractOverride,
     Dependency,
     DigestDelivery,
     DigestRun,
     DigestSubscription,
     Initiative,
+    Measurement,
     Stage,
     StageTransition,
     Stakeholder,
     StallFlag,
     Team,
     Update,
+    ValueReview,
 )
+from portfolio.outcomes import contract
+from portfolio.outcomes.selectors import (
+    is_overdue,
+    ledger_totals,
+    reviews_overdue,
+    value_flag_counts,
+    value_ledger,
+)
+from portfolio.outcomes.services import overridable
 from portfolio.pilots.digest.content import period_of
 from portfolio.selectors import ownership_gaps, ownership_problem_counts
 from tests.factories import InitiativeFactory, UserFactory
@@ -206,6 +220,10 @@ class TestDemoPortfolio:
             *StageTransition.objects.values_list("at"),
             *Update.objects.values_list("created_at"),
             *Activity.objects.values_list("at"),
+            *Measurement.objects.values_list("recorded_at"),
+            *ContractOverride.objects.values_list("decided_at"),
+            *ValueReview.objects.values_list("scheduled_at"),
+            *ValueReview.objects.recorded().values_list("recorded_at"),
         ]
         moments = [moment for row in stamps for moment in row]
 
@@ -215,15 +233,138 @@ class TestDemoPortfolio:
             assert initiative.created_at <= initiative.stage_changed_at
             assert initiative.stage_changed_at <= initiative.last_activity_at
 
-    def test_pilots_and_beyond_have_an_exit_contract(self):
+    def test_pilots_and_beyond_have_a_complete_exit_contract_and_business_case(self):
         beyond_pilot = Initiative.objects.in_stage(Stage.PILOT, Stage.PRODUCTION, Stage.SCALED)
 
-        no_contract = (Q(success_metric="") | Q(baseline="") | Q(target="")
-                       | Q(decision_date__isnull=True) | Q(production_owner__isnull=True))
+        assert beyond_pilot.count() >= 30
+        for initiative in beyond_pilot:
+            assert contract.missing_fields(initiative) == [], initiative.title
+            assert contract.contract_errors({}, before=initiative) == {}, initiative.title
+            # The window runs to the decision date (a stall's extension moves the latter).
+            assert initiative.window_start <= initiative.window_end <= initiative.decision_date
+            assert initiative.predicted_annual_value > initiative.predicted_annual_run_cost > 0
 
-        assert beyond_pilot.exists()
-        assert not beyond_pilot.filter(no_contract).exists()
-        assert not beyond_pilot.exclude(stage=Stage.PILOT).filter(measured_result="").exists()
+    def test_production_followed_a_measured_pilot_that_met_its_target_or_was_overridden(self):
+        entered = {transition.initiative_id: transition.at for transition in
+                   StageTransition.objects.filter(to_stage=Stage.PRODUCTION)}
+        overridden = set(ContractOverride.objects.filter(kind="target_missed")
+                         .values_list("initiative_id", flat=True))
+        met, missed = [], []
+
+        for initiative in Initiative.objects.in_stage(Stage.PRODUCTION, Stage.SCALED):
+            before_the_move = list(initiative.measurements.filter(
+                recorded_at__lt=entered[initiative.pk],
+                measured_on__gte=initiative.window_start, measured_on__lte=initiative.window_end))
+            assert before_the_move, initiative.title
+            latest = max(before_the_move, key=lambda m: (m.measured_on, m.pk))
+            if contract.meets(initiative.metric_direction, latest.value,
+                              initiative.target_value):
+                met.append(initiative.title)
+            else:
+                assert initiative.pk in overridden, initiative.title
+                missed.append(initiative.title)
+        assert len(met) >= 10
+        assert len(missed) >= 2
+
+    def test_pilots_ran_their_risk_tiers_minimum_before_production_or_were_overridden(self):
+        for transition in StageTransition.objects.filter(
+                from_stage=Stage.PILOT, to_stage=Stage.PRODUCTION).select_related("initiative"):
+            initiative = transition.initiative
+            entered_pilot = (StageTransition.objects.filter(
+                initiative=initiative, to_stage=Stage.PILOT, at__lt=transition.at)
+                .latest("at").at)
+            days = (timezone.localdate(transition.at) - timezone.localdate(entered_pilot)).days
+            assert (days >= contract.min_pilot_days(initiative.risk_tier)
+                    or initiative.contract_overrides.filter(kind="pilot_too_short").exists()), \
+                initiative.title
+
+    def test_measurements_are_the_owners_with_a_source_inside_the_window(self):
+        measurements = Measurement.objects.select_related("initiative")
+
+        assert measurements.count() >= 60
+        for measurement in measurements:
+            initiative = measurement.initiative
+            assert measurement.recorded_by_id == initiative.owner_id
+            assert measurement.source
+            assert initiative.window_start <= measurement.measured_on <= initiative.window_end
+            assert measurement.measured_on <= timezone.localdate(measurement.recorded_at)
+
+    def test_sponsors_overrode_missed_targets_with_a_reason_and_missed_pilots_were_killed(self):
+        overrides = ContractOverride.objects.select_related("initiative")
+        killed = Initiative.objects.in_stage(Stage.RETIRED).filter(
+            retirement_reason="value_not_proven", measurements__isnull=False).distinct()
+
+        assert overrides.count() >= 2
+        for override in overrides:
+            assert override.reason
+            assert override.decided_by_id == override.initiative.sponsor_id
+            assert "measured" in override.overridden
+            assert "target" in override.overridden
+        assert killed.exists()
+        for initiative in killed:
+            latest = initiative.measurements.first()  # newest first
+            assert not contract.meets(initiative.metric_direction, latest.value,
+                                      initiative.target_value)
+
+    def test_value_reviews_are_recorded_due_and_overdue(self):
+        today = timezone.localdate()
+        reviews = ValueReview.objects.select_related("initiative")
+        recorded = [review for review in reviews if review.is_recorded]
+        pending = [review for review in reviews if not review.is_recorded]
+
+        assert len(recorded) >= 15
+        for review in recorded:
+            assert review.recorded_by_id == review.initiative.owner_id
+            assert review.due_on <= timezone.localdate(review.recorded_at)
+            assert review.realised_value is not None
+            assert review.run_cost is not None
+        assert any(not is_overdue(review, today) for review in pending)  # due
+        assert reviews_overdue(now=timezone.now()).count() >= 1
+        first = min(settings.VALUE_REVIEW_DAYS)
+        reviewed = set(reviews.values_list("initiative_id", flat=True))
+        for row in value_ledger(Initiative.objects.in_stage(Stage.PRODUCTION, Stage.SCALED)):
+            due = timezone.localdate(row.production_since) + timedelta(days=first) <= today
+            assert (row.initiative_id in reviewed) == due, row.title
+
+    def test_value_at_risk_is_decided_once_and_awaits_a_decision_once(self):
+        at_risk = ValueReview.objects.filter(at_risk=True)
+
+        assert at_risk.exclude(decision="").count() == 1
+        assert value_flag_counts(now=timezone.now())["at_risk"] == 1
+        for review in at_risk:
+            assert (review.realised_value * 100
+                    < review.initiative.predicted_annual_value * settings.VALUE_AT_RISK_PERCENT)
+
+    def test_one_team_consistently_over_predicts_its_value(self):
+        rows = [row for row in value_ledger() if row.realised_value is not None]
+        by_team = {total.key: total.accuracy for total in ledger_totals(rows, lambda r: r.team)}
+        worst = min(by_team, key=by_team.get)
+
+        assert len(by_team) >= 6
+        assert Decimal("0.4") <= by_team[worst] <= Decimal("0.6")
+        assert all(accuracy >= Decimal("0.8") for team, accuracy in by_team.items()
+                   if team != worst)
+        for row in rows:  # across its initiatives, not one bad estimate
+            if row.team == worst:
+                assert Decimal("0.4") <= row.accuracy <= Decimal("0.6"), row.title
+
+    def test_the_demo_pms_pilot_is_held_back_only_by_its_contracts_target(self):
+        pilot = Initiative.objects.get(title=DEMO_PM_PILOT)
+        now = timezone.now()
+
+        blockers = gate_blockers(initiative=pilot, to_stage=Stage.PRODUCTION, now=now)
+
+        assert (pilot.stage, pilot.owner.username) == (Stage.PILOT, "pm")
+        assert pilot.sponsor.username in [username for username, _, _ in demo_logins()]
+        assert pilot.success_metric == "Contacts resolved without an agent"
+        assert blockers == ["the exit contract's target: 29% measured on "
+                            f"{pilot.measurements.first().measured_on:%-d %b %Y}, target 35%, "
+                            "baseline 18%"]
+        assert [blocker.kind for blocker in overridable(initiative=pilot, now=now)] == [
+            "target_missed"]
+        assert pilot.window_end > timezone.localdate(now)  # what the PM records today counts
+        assert pilot.measurements.count() >= 3
+        assert not StallFlag.objects.filter(initiative=pilot).exists()
 
     def test_retired_initiatives_record_why_and_what_was_learnt(self):
         retired = Initiative.objects.in_stage(Stage.RETIRED)

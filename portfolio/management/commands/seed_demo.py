@@ -1,7 +1,12 @@
 """Load a demo portfolio a leader would recognise: people for every role, seven teams,
 seventy initiatives and a year of history (stage moves, updates, stalled pilots).
 
-Everything goes through ``portfolio.services`` at dates in the past, relative to one
+Pilots agree a structured exit contract and business case up front and record
+measurements before they leave: most met their target and went to production, some missed
+and were overridden by their sponsor or stopped, some are still below it. In production,
+value reviews come due and are recorded (``demo_value``).
+
+Everything goes through the services at dates in the past, relative to one
 ``now`` taken at the start. Running it again on a database that already holds the
 demo changes nothing.
 """
@@ -19,15 +24,18 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from portfolio import accounts, hooks, services
 from portfolio.management.demo_data import (
     ADMIN,
     AI_PROFILES,
+    BUSINESS_CASES,
     CATEGORY_PROFILES,
     CATEGORY_VENDORS,
     CONFIDENCE_BY_STAGE,
     CONSULTED_REVIEWERS,
+    CONTRACTS,
     DEFAULT_MOVE_NOTES,
     DEMO_LOGINS,
     DEMO_PASSWORD,
@@ -38,9 +46,14 @@ from portfolio.management.demo_data import (
     IMPACTS,
     LAST_UPDATES,
     LEFT_COMPANY,
+    MEASUREMENT_SOURCES,
+    MEASUREMENTS,
     MIN_DAYS_PER_STAGE,
+    MISSED,
+    MISSED_SHARE,
     MOVE_NOTES,
     NO_RESPONSIBLE,
+    OVERRIDDEN,
     PAUSE_NOTES,
     PEOPLE,
     PORTFOLIO,
@@ -48,6 +61,8 @@ from portfolio.management.demo_data import (
     RETIREMENTS,
     RUNNING_STAGES,
     SEED,
+    SHORT_PILOT_REASON,
+    SPONSORS,
     STAGE_TIMING,
     TEAM_STAFF,
     TEAMS,
@@ -58,19 +73,32 @@ from portfolio.management.demo_data import (
     demo_logins,
 )
 from portfolio.management.demo_digest import load_stalls_and_digests
+from portfolio.management.demo_value import load_value_reviews
 from portfolio.models import (
     STAGE_ORDER,
+    ContractOverride,
     Dependency,
     Health,
     Initiative,
+    Measurement,
+    MetricDirection,
+    OverrideKind,
     RiskTier,
     Stage,
     StageTransition,
     Stakeholder,
     Team,
     Update,
+    ValueReview,
 )
+from portfolio.outcomes import contract
+from portfolio.outcomes import services as outcomes
 from portfolio.roles import Role
+
+# A pilot that went to production ran its tier's minimum and this many days more; the
+# stages before it gave up days for that, down to this many each.
+PILOT_MARGIN_DAYS = 3
+SHORTEST_STAGE_DAYS = 10
 
 # --- Planning: what happens to each initiative, and when ----------------------------------
 
@@ -112,26 +140,129 @@ def _days_between(rng: random.Random, latest: int, earliest: int, count: int) ->
     return rng.sample(range(earliest, latest + 1), min(count, latest - earliest + 1))
 
 
-def _schedule(rng: random.Random, entered: list[str], age: int, in_stage: int,
-              idle: int) -> list[tuple[int, str, str]]:
-    """The initiative's events as (days ago, kind, stage), oldest first."""
+def _move_days(entered: list[str], age: int, in_stage: int,
+               min_pilot: int) -> tuple[list[int], bool]:
+    """Days ago of each move, spread evenly, except that a pilot that went on to production
+    ran its risk tier's minimum (``min_pilot``), taken from the stages before it. Also
+    whether one could not (it needed the sponsor's override)."""
     moves = len(entered)
-    move_days = [age - round((age - in_stage) * step / moves) for step in range(1, moves + 1)]
+    days = [age - round((age - in_stage) * step / moves) for step in range(1, moves + 1)]
+    short = False
+    for index in range(moves - 1):
+        if (entered[index], entered[index + 1]) != (Stage.PILOT, Stage.PRODUCTION):
+            continue
+        longer = list(days)
+        longer[index] = max(days[index], days[index + 1] + min_pilot + PILOT_MARGIN_DAYS)
+        for earlier in range(index - 1, -1, -1):
+            longer[earlier] = max(longer[earlier], longer[earlier + 1] + SHORTEST_STAGE_DAYS)
+        if longer[0] <= age - SHORTEST_STAGE_DAYS:
+            days = longer
+        else:
+            short = True
+    return days, short
+
+
+def _schedule(rng: random.Random, entered: list[str], move_days: list[int], age: int,
+              in_stage: int, idle: int) -> list[tuple]:
+    """The initiative's events as (days ago, kind, stage, details), oldest first."""
     starts, stages = [age, *move_days], [Stage.IDEA, *entered]
-    events = [(age, "create", Stage.IDEA)]
-    events += [(day, "move", stage) for day, stage in zip(move_days, entered, strict=True)]
+    events = [(age, "create", Stage.IDEA, None)]
+    events += [(day, "move", stage, None) for day, stage in zip(move_days, entered, strict=True)]
     for stage, start, end in zip(stages, starts, move_days, strict=False):
-        events += [(day, "update", stage)
+        events += [(day, "update", stage, None)
                    for day in _days_between(rng, start - 2, end + 2, rng.randint(0, 2))]
     if idle < in_stage:  # updates since the last move, the latest one ``idle`` days ago
-        events += [(day, "update", stages[-1])
+        events += [(day, "update", stages[-1], None)
                    for day in [*_days_between(rng, in_stage - 1, idle + 1, rng.randint(0, 2)),
                                idle]]
-    if Stage.PRODUCTION in entered:  # the pilot's measured result, just before the move
-        events.append((move_days[entered.index(Stage.PRODUCTION)] + 1, "result",
-                       Stage.PRODUCTION))
-    order = {"create": 0, "result": 1, "update": 2, "move": 3}
-    return sorted(events, key=lambda event: (-event[0], order[event[1]]))
+    return _in_order(events)
+
+
+EVENT_ORDER = {"create": 0, "measure": 1, "update": 2, "override": 3, "move": 4}
+
+
+def _in_order(events: list[tuple]) -> list[tuple]:
+    return sorted(events, key=lambda event: (-event[0], EVENT_ORDER[event[1]]))
+
+
+def _figure(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _places(*texts: str) -> Decimal:
+    """The precision the contract's figures are written in ("3.5" -> 0.1, "40" -> 1)."""
+    decimals = max((len(text.split(".")[1]) if "." in text else 0) for text in texts)
+    return Decimal(1).scaleb(-decimals)
+
+
+def _contract_plan(rng: random.Random, story: random.Random, *, title: str, category: str,
+                   terms: tuple, entered: list[str], move_days: list[int], idle: int,
+                   short: bool, now: datetime) -> tuple[dict, list[tuple]]:
+    """The exit contract of an initiative that reaches pilot, agreed up front, and the
+    history it writes: measurements during its (latest) pilot and, before production, the
+    sponsor's overrides. ({}, []) for one that never reaches pilot."""
+    pilots = [index for index, stage in enumerate(entered) if stage == Stage.PILOT]
+    if not pilots:
+        return {}, []
+    index = pilots[-1]  # the latest entry into pilot, after a pause or a step back
+    pilot_day = move_days[index]
+    decision_day = pilot_day - rng.randint(60, 90)  # decided 2-3 months into the pilot
+    left = entered[index + 1] if index + 1 < len(entered) else None
+    left_day = move_days[index + 1] if left else None
+    if left == Stage.PRODUCTION:  # decided when it moved, on time or early
+        decision_day = min(decision_day, left_day)
+    metric, unit, direction, baseline, target, met = terms
+    value_range, cost_percent = BUSINESS_CASES[category]
+    value = story.randrange(*value_range, 5)
+    fields = {
+        "success_metric": metric, "metric_unit": unit, "metric_direction": direction,
+        "baseline_value": _figure(baseline), "target_value": _figure(target),
+        "window_start": timezone.localdate(now - timedelta(days=pilot_day)),
+        "window_end": timezone.localdate(now - timedelta(days=decision_day)),
+        "decision_date": timezone.localdate(now - timedelta(days=decision_day)),
+        "predicted_annual_value": Decimal(value * 1000),
+        "predicted_annual_run_cost": Decimal(
+            round(value * story.randint(*cost_percent) / 100) * 1000),
+    }
+    # Measured from a week into the pilot until it left (or its decision date, or the
+    # latest activity of a pilot still running).
+    earliest = pilot_day - 7
+    latest = max(decision_day, left_day + 1 if left else idle)
+    values = MEASUREMENTS.get(title)
+    count = len(values) if values else min(4, 1 + (earliest - latest) // 14)
+    if earliest < latest or count < 1:
+        return fields, []
+    days = [earliest - round((earliest - latest) * step / max(count - 1, 1))
+            for step in range(count)]
+    if values is None:
+        values = _trajectory(story, terms, count, missed=title in MISSED)
+    # The last one before production draws its moment where the free-text result did.
+    events = [(day, "measure", Stage.PILOT,
+               (Decimal(value), step == count - 1 and left == Stage.PRODUCTION))
+              for step, (day, value) in enumerate(zip(days, values, strict=True))]
+    if left == Stage.PRODUCTION:
+        if title in OVERRIDDEN:
+            events.append((left_day, "override", Stage.PRODUCTION, OverrideKind.TARGET_MISSED))
+        if short:
+            events.append((left_day, "override", Stage.PRODUCTION,
+                           OverrideKind.PILOT_TOO_SHORT))
+    return fields, events
+
+
+def _trajectory(story: random.Random, terms: tuple, count: int, *, missed: bool) -> list:
+    """``count`` measurements from near the baseline to the last one: the contract's met
+    figure, or part of the way to the target when the pilot missed it."""
+    _, _, direction, baseline, target, met = terms
+    step = _places(baseline, target, met)
+    start, goal = _figure(baseline), _figure(target)
+    last = (start + (goal - start) * Decimal(str(round(story.uniform(*MISSED_SHARE), 2)))
+            if missed else _figure(met)).quantize(step)
+    while missed and contract.meets(direction, last, goal):  # rounding reached the target
+        last -= step if direction == MetricDirection.HIGHER else -step
+    values = [(start + (last - start) * Decimal(str(round((n + 1) / count
+                                                          * story.uniform(0.8, 1), 2))))
+              .quantize(step) for n in range(count - 1)]
+    return [*values, last]
 
 
 def _profile_fields(rng: random.Random, title: str, category: str) -> dict:
@@ -185,6 +316,7 @@ class DemoLoader:
             services.dependency_add(initiative=initiative, depends_on=needed,
                                     actor=self.users["tpm"],
                                     now=max(initiative.created_at, needed.created_at))
+        load_value_reviews(self)
         # Left after the history above: their initiatives now have nobody accountable.
         accounts.user_deactivate(user=self.users[LEFT_COMPANY], actor=self.users[ADMIN[0]],
                                  now=self.now)
@@ -222,38 +354,67 @@ class DemoLoader:
     def _create_initiative(self, team: Team, title: str, category: str, route: str,
                            owner_name: str, summary: str) -> None:
         rng = random.Random(f"{SEED}:{title}")
+        # The outcomes story draws from its own stream, so the rest of the history stays
+        # what it was before there were measurements.
+        story = random.Random(f"{SEED}:{title}:outcomes")
         entered = _entered_stages(route)
         final = entered[-1] if entered else Stage.IDEA
         engineers, sponsor, _ = TEAM_STAFF[team.slug]
+        sponsor = SPONSORS.get(title, sponsor)
         owner = self.users[owner_name]
         helper = self.users[rng.choice([e for e in engineers if e != owner_name] or engineers)]
-        events = _schedule(rng, entered, *_timing(rng, title, final, len(entered)))
+        age, in_stage, idle = _timing(rng, title, final, len(entered))
+        risk_tier = AI_PROFILES.get(title, CATEGORY_PROFILES[category])[0]
+        move_days, short = _move_days(entered, age, in_stage, contract.min_pilot_days(risk_tier))
+        events = _schedule(rng, entered, move_days, age, in_stage, idle)
         at = self._at(rng, events[0][0], None)
         with_sponsor = final not in (Stage.IDEA, Stage.ASSESSMENT) or rng.random() < 0.3
-        contract = rng.choice(EXIT_CONTRACTS[category])
+        terms = CONTRACTS.get(title, rng.choice(EXIT_CONTRACTS[category]))
+        profile, sizing = _profile_fields(rng, title, category), _sizing_fields(rng, final, at)
+        terms_fields, outcome_events = _contract_plan(
+            rng, story, title=title, category=category, terms=terms, entered=entered,
+            move_days=move_days, idle=idle, short=short, now=self.now)
+        if terms_fields:
+            terms_fields["production_owner"] = helper
         initiative = services.initiative_create(
             actor=owner, owner=owner, now=at, team=team, title=title, summary=summary,
             category=category, sponsor=self.users[sponsor] if with_sponsor else None,
-            **_profile_fields(rng, title, category), **_sizing_fields(rng, final, at),
-            **self._exit_contract_fields(rng, events, contract, helper),
+            **profile, **sizing, **terms_fields,
         )
-        latest_update = min((day for day, kind, _ in events if kind == "update"), default=None)
-        for days_ago, kind, stage in events[1:]:
-            at = self._at(rng, days_ago, at)
+        latest_update = min((day for day, kind, _, _ in events if kind == "update"),
+                            default=None)
+        for days_ago, kind, stage, details in _in_order([*events[1:], *outcome_events]):
             if kind == "move":
+                at = self._at(rng, days_ago, at)
                 initiative = self._move(initiative, stage, owner, at)
             elif kind == "update":
+                at = self._at(rng, days_ago, at)
                 self._post_update(rng, initiative, stage, owner, helper, at,
                                   latest=days_ago == latest_update)
                 initiative.refresh_from_db()  # a change of health bumps the version
+            elif kind == "measure":
+                value, main_stream = details
+                at = self._at(rng if main_stream else story, days_ago, at)
+                self._measure(story, initiative, value, owner, at)
             else:
-                initiative = services.initiative_update(
-                    initiative=initiative, actor=owner, now=at,
-                    expected_version=initiative.version,
-                    changes={"measured_result": contract[3]},
-                )
+                at = self._at(story, days_ago, at)
+                outcomes.contract_override(
+                    initiative=initiative, kind=details, actor=initiative.sponsor, now=at,
+                    reason=(OVERRIDDEN[title] if details == OverrideKind.TARGET_MISSED
+                            else SHORT_PILOT_REASON))
         self._add_stakeholders(initiative, final, helper)
         self.initiatives[title] = initiative
+
+    def _measure(self, story: random.Random, initiative: Initiative, value: Decimal, owner,
+                 at: datetime) -> None:
+        """The owner records a reading of the success metric taken in the last days, inside
+        the window."""
+        measured_on = max(min(timezone.localdate(at) - timedelta(days=story.randint(0, 2)),
+                              initiative.window_end), initiative.window_start)
+        link, note = MEASUREMENT_SOURCES[initiative.category]
+        outcomes.measurement_record(
+            initiative=initiative, measured_on=measured_on, value=value, actor=owner, now=at,
+            source_url=link.format(slug=slugify(initiative.title)), source_note=note)
 
     def _move(self, initiative: Initiative, stage: str, actor, at: datetime) -> Initiative:
         title = initiative.title
@@ -282,19 +443,6 @@ class DemoLoader:
         author = owner if rng.random() < 0.75 else helper
         services.update_post(initiative=initiative, author=author, body=body, health=health,
                              now=at)
-
-    def _exit_contract_fields(self, rng: random.Random, events: list, contract: tuple,
-                              production_owner) -> dict:
-        """Agreed up front by initiatives that go on to a pilot; decided 2-3 months into it."""
-        pilot_days = [day for day, kind, stage in events if kind == "move" and stage == Stage.PILOT]
-        if not pilot_days:
-            return {}
-        pilot_day = pilot_days[-1]  # the latest entry into pilot, after a pause or a step back
-        metric, baseline, target, _ = contract
-        decision_day = pilot_day - rng.randint(60, 90)
-        return {"success_metric": metric, "baseline": baseline, "target": target,
-                "decision_date": (self.now - timedelta(days=decision_day)).date(),
-                "production_owner": production_owner}
 
     def _add_stakeholders(self, initiative: Initiative, stage: str, helper) -> None:
         _, _, tpm = TEAM_STAFF[initiative.team.slug]
@@ -346,7 +494,10 @@ class Command(BaseCommand):
             f"{Team.objects.count()} teams, {sum(stages.values())} initiatives ({by_stage}), "
             f"{StageTransition.objects.count()} stage moves, {Update.objects.count()} updates, "
             f"{Stakeholder.objects.count()} stakeholders, {Dependency.objects.count()} "
-            "dependencies."
+            f"dependencies, {Measurement.objects.count()} measurements, "
+            f"{ContractOverride.objects.count()} contract overrides, "
+            f"{ValueReview.objects.recorded().count()} of {ValueReview.objects.count()} value "
+            "reviews recorded."
         ))
         if loader.digests_sent is None:
             self.stdout.write(self.style.WARNING(
