@@ -13,6 +13,7 @@ plan's history records who wrote what).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -49,6 +50,7 @@ from portfolio.models import Stage, Team
 from portfolio.roles import acts_as_admin
 from scoring import dashboard as board_reads
 from scoring import formulas
+from scoring import value as value_reads
 from scoring.capacity import (
     QUARTER_INVALID,
     YEAR_INVALID,
@@ -280,6 +282,37 @@ class DefinitionsSerializer(serializers.Serializer):
     out_of_compliance = serializers.CharField()
 
 
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True, **kwargs)
+
+
+class ValueDefinitionsSerializer(serializers.Serializer):
+    realised_this_year = serializers.CharField()
+    meeting_contract = serializers.CharField()
+    accuracy = serializers.CharField()
+    scoring_model = serializers.CharField()
+
+
+class ValueKpisSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="The currency of every amount (ISO 4217).")
+    year = serializers.IntegerField(help_text="The calendar year of realised_this_year.")
+    realised_this_year = _money(
+        help_text="Sum of each initiative's latest realised annual value, over value reviews "
+                  "recorded since 1 January.")
+    in_production = serializers.IntegerField(help_text="Initiatives in production or scaled.")
+    meeting_contract = serializers.IntegerField(
+        help_text="Of those, how many have a latest in-window measurement that meets the "
+                  "target.")
+    meeting_contract_percent = serializers.IntegerField(source="meeting_percent",
+                                                        allow_null=True)
+    overdue_value_reviews = serializers.IntegerField(
+        source="overdue_reviews", help_text="Initiatives with an overdue value review "
+                                            "(whole portfolio).")
+    value_at_risk = serializers.IntegerField(
+        help_text="Initiatives whose value is at risk, awaiting a decision (whole portfolio).")
+    definitions = ValueDefinitionsSerializer(help_text="How each value figure is counted.")
+
+
 class DashboardSerializer(serializers.Serializer):
     scoring_model = ScoringModelRefSerializer(allow_null=True)
     quarter = serializers.CharField(help_text="The quarter whose capacity and line are shown.")
@@ -292,6 +325,14 @@ class DashboardSerializer(serializers.Serializer):
     capacity = TeamCapacitySerializer(
         many=True, help_text="Per team: capacity against demand for the quarter (by name).")
     definitions = DefinitionsSerializer(help_text="How each KPI is counted.")
+    value = ValueKpisSerializer(help_text="Value after production: the filtered portfolio's "
+                                          "realised value and contracts, the whole "
+                                          "portfolio's value flags.")
+
+
+def _value_kpis(kpis: value_reads.ValueKpis) -> dict:
+    return {**vars(kpis), "meeting_percent": kpis.meeting_percent,
+            "currency": settings.VALUE_CURRENCY, "definitions": value_reads.value_definitions()}
 
 
 class DashboardView(APIView):
@@ -316,6 +357,70 @@ class DashboardView(APIView):
             "kpis": kpis,
             "capacity": board.teams(),
             "definitions": board_reads.kpi_definitions(),
+            "value": _value_kpis(board_reads.value_kpis(board)),
+        }).data)
+
+
+# --- Value --------------------------------------------------------------------------------------
+
+class ValueTotalSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The team, category, quarter (2026-Q3) or scoring "
+                                          "model (\"RICE v2\").")
+    initiatives = serializers.IntegerField(help_text="Initiatives that entered production.")
+    reviewed = serializers.IntegerField(help_text="Of those, with a recorded value review.")
+    predicted_value = _money(help_text="Predicted annual value of all of them.")
+    predicted_reviewed = _money(help_text="Predicted annual value of the reviewed ones.")
+    realised_value = _money(help_text="Realised annual value of the reviewed ones (their "
+                                      "latest review).")
+    run_cost = _money(help_text="Annual run cost of the reviewed ones (their latest review).")
+    accuracy = serializers.DecimalField(
+        max_digits=12, decimal_places=4, allow_null=True,
+        help_text="Estimate accuracy: realised ÷ predicted over the reviewed; null: none.")
+    accuracy_percent = serializers.IntegerField(allow_null=True)
+    verdict = serializers.ChoiceField(
+        choices=["over-predicts", "on target", "under-predicts", ""],
+        help_text="Within the margin of 100% either way: on target; \"\": nothing reviewed.")
+
+
+class ValueReportSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="The currency of every amount (ISO 4217).")
+    margin_percent = serializers.IntegerField(
+        help_text="How far from 100% an accuracy may be and still be on target.")
+    overall = ValueTotalSerializer(allow_null=True)
+    by_team = ValueTotalSerializer(many=True)
+    by_category = ValueTotalSerializer(many=True)
+    by_quarter = ValueTotalSerializer(many=True, help_text="By the quarter the initiatives "
+                                                           "entered production.")
+    by_scoring_model = ValueTotalSerializer(
+        many=True, help_text="By the scoring model version active when each entered pilot.")
+    definitions = ValueDefinitionsSerializer()
+
+
+def _total(total: value_reads.Total) -> dict:
+    return {**vars(total.total), "accuracy_percent": total.accuracy_percent,
+            "verdict": total.verdict}
+
+
+class ValueView(APIView):
+    @extend_schema(
+        summary="Predicted versus realised value and estimate accuracy per team, category, "
+                "quarter and scoring model",
+        description=("Every initiative that has entered production, its predicted annual "
+                     "value against its latest recorded value review. Estimate accuracy is "
+                     "realised ÷ predicted over the initiatives with a recorded review."),
+        responses={200: ValueReportSerializer, 401: ERROR, 404: ERROR})
+    def get(self, request):
+        require_reader(request.user)
+        report = value_reads.value_report()
+        return Response(ValueReportSerializer({
+            "currency": settings.VALUE_CURRENCY,
+            "margin_percent": round(100 * value_reads.ACCURACY_MARGIN),
+            "overall": _total(report.overall) if report.overall else None,
+            "by_team": [_total(total) for total in report.by_team],
+            "by_category": [_total(total) for total in report.by_category],
+            "by_quarter": [_total(total) for total in report.by_quarter],
+            "by_scoring_model": [_total(total) for total in report.by_model],
+            "definitions": value_reads.value_definitions(),
         }).data)
 
 

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from scoring.api import CapacityPlanViewSet, DashboardView, RankingView
+from scoring.api import CapacityPlanViewSet, DashboardView, RankingView, ValueView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -12,4 +12,5 @@ router.register("capacity-plans", CapacityPlanViewSet, basename="capacity-plan")
 urlpatterns = router.urls + [
     path("ranking/", RankingView.as_view(), name="ranking"),
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
+    path("value/", ValueView.as_view(), name="value"),
 ]

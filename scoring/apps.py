@@ -15,5 +15,6 @@ class ScoringConfig(AppConfig):
         for kind, spec in extensions.ACTIVITY_KINDS.items():
             hooks.ACTIVITY_KINDS.register(kind, spec)
         hooks.PAGES.register("scoring:dashboard", extensions.DASHBOARD)
+        hooks.PAGES.register("scoring:value", extensions.VALUE)
         hooks.DEMO_STEPS.register("scoring", hooks.DemoSteps(
             before_load=demo.before_load, after_load=demo.after_load))

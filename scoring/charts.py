@@ -723,9 +723,135 @@ def heat_map_chart(heat_map, *, limit: int = HEAT_MAP_ROW_LIMIT) -> Chart:
     return governance_heat_map(columns, rows, limit=limit)
 
 
+# --- 6. Predicted versus realised value --------------------------------------------------------
+
+VALUE_TEAM_LIMIT = 40
+
+
+def _money(value: float, currency: str) -> str:
+    """Compact money for a drawing: "EUR 240k", "EUR 1.2M", "EUR 950"."""
+    size = abs(value)
+    if size >= 1_000_000:
+        text = f"{value / 1_000_000:.1f}".removesuffix(".0") + "M"
+    elif size >= 1_000:
+        text = f"{value / 1_000:.0f}k"
+    else:
+        text = f"{value:.0f}"
+    return f"{currency} {text}"
+
+
+def _held_low(predicted: float, realised: float, held_below: float) -> bool:
+    """Whether the whole percent shown ("89% held") is below ``held_below``."""
+    return bool(predicted) and round(100 * realised / predicted) < round(100 * held_below)
+
+
+def value_by_team(teams: Sequence[tuple[str, float, float, int, int]], *, currency: str,
+                  held_below: float = 0.9) -> Chart:
+    """Per team: the annual value predicted for its reviewed initiatives against what their
+    latest value reviews recorded, as two bars, with the share that held.
+
+    ``teams``: ``(team, predicted of the reviewed, realised, reviewed, initiatives in or
+    after production)``. A team whose initiatives have no recorded review yet gets a line
+    saying so, not bars. Realised below ``held_below`` of predicted is drawn orange and
+    worded "over-predicts". Beyond ``VALUE_TEAM_LIMIT`` teams, the ones that predicted most.
+    """
+    title = "Predicted versus realised value per team"
+    headers = ["Team", f"Predicted ({currency} a year)", f"Realised ({currency} a year)",
+               "Estimates held", "Reviewed"]
+    if not teams:
+        return _empty("value", title, headers, "No initiative has reached production yet")
+    total = len(teams)
+    if total > VALUE_TEAM_LIMIT:
+        teams = sorted(teams, key=lambda t: (-t[1], str(t[0])))[:VALUE_TEAM_LIMIT]
+
+    rows, over = [], []
+    for name, predicted, realised, reviewed, initiatives in teams:
+        if not reviewed:
+            held = "no review yet"
+        elif predicted:
+            held = f"{round(100 * realised / predicted)}%"
+            if _held_low(predicted, realised, held_below):
+                over.append(name)
+        else:
+            held = "nothing predicted"
+        rows.append([str(name), _num(predicted) if reviewed else "—",
+                     _num(realised) if reviewed else "—", held,
+                     f"{reviewed} of {initiatives}"])
+
+    left, right = 190, WIDTH - 200
+    top, bar_h, group_h = 44, 16, 50
+    maximum, step = _nice_scale(max([t[1] for t in teams] + [t[2] for t in teams] + [1]),
+                                ticks=4)
+
+    def scale(v: float) -> float:
+        return left + (right - left) * max(v, 0) / maximum
+
+    plot_bottom = top + group_h * len(teams)
+    parts = []
+    legend, _ = _legend(left, 18, [
+        (_square(BRAND_LIGHT, BRAND), "Predicted"), (_square(OK), "Realised"),
+        (_square(ORANGE), "Realised, well below predicted"),
+    ])
+    parts.append(legend)
+    for tick in _ticks(maximum, step):
+        x = scale(tick)
+        parts.append(_el("line", x1=x, x2=x, y1=float(top - 6), y2=float(plot_bottom),
+                         stroke=GRID if tick else LINE))
+        parts.append(_text(x, plot_bottom + 18, _money(tick, currency).split(" ")[1],
+                           size=12, fill=MUTED, anchor="middle"))
+    parts.append(_text((left + right) / 2, plot_bottom + 38,
+                       f"{currency} a year, initiatives with a recorded review", size=13,
+                       fill=MUTED, anchor="middle"))
+
+    for i, (name, predicted, realised, reviewed, initiatives) in enumerate(teams):
+        y = top + i * group_h
+        short = _truncate(name, 21)
+        if short != str(name):
+            short = format_html("{}{}", short, _tip(str(name)))
+        parts.append(_text(left - 10, y + 23, short, anchor="end", weight="600"))
+        if not reviewed:
+            parts.append(_el("rect", x=float(left), y=float(y), width=float(right - left),
+                             height=bar_h * 2 + 2, fill=WHITE, stroke=GREY,
+                             stroke_dasharray="4 3"))
+            parts.append(_text(left + 8, y + 22, f"no value review recorded yet "
+                               f"({_plural(initiatives, 'initiative')})", size=12, fill=MUTED))
+            continue
+        parts.append(_el("rect", _tip(f"{name}: predicted {_money(predicted, currency)}"),
+                         x=float(left), y=float(y), width=max(scale(predicted) - left, 1.0),
+                         height=bar_h, fill=BRAND_LIGHT, stroke=BRAND))
+        parts.append(_text(scale(predicted) + 6, y + 13,
+                           f"{_money(predicted, currency)} predicted", size=12, fill=MUTED))
+        low = _held_low(predicted, realised, held_below)
+        y2 = y + bar_h + 2
+        share = f" · {round(100 * realised / predicted)}% held" if predicted else ""
+        parts.append(_el("rect", _tip(f"{name}: realised {_money(realised, currency)}{share}"),
+                         x=float(left), y=float(y2), width=max(scale(realised) - left, 1.0),
+                         height=bar_h, fill=ORANGE if low else OK))
+        parts.append(_text(scale(realised) + 6, y2 + 13,
+                           f"{_money(realised, currency)} realised{share}", size=12,
+                           fill=WARN if low else INK, weight="600"))
+    height = plot_bottom + 50
+
+    summary = _plural(len(teams), "team")
+    if total > len(teams):
+        summary = f"The {len(teams)} teams of {total} that predicted the most"
+    if over:
+        summary += (f"; realised well below predicted: {', '.join(str(t) for t in over[:5])}"
+                    + (f" and {len(over) - 5} more" if len(over) > 5 else ""))
+    elif any(t[3] for t in teams):
+        summary += "; every reviewed team realised close to or above its prediction"
+    else:
+        summary += "; no value review recorded yet"
+    summary += "."
+    return Chart(title=title, summary=summary, headers=headers, rows=rows,
+                 svg=_svg("value", (tuple(teams), currency), title=title, summary=summary,
+                          height=height, body=_join(parts)))
+
+
 __all__ = [
     "Chart",
     "capacity_vs_demand",
+    "value_by_team",
     "governance_heat_map",
     "heat_map_chart",
     "pilot_age_distribution",

@@ -16,7 +16,9 @@ only for what is shown:
 - the table: its count (1), its page's ids down the rank index (1) and their rows (1) —
   or, for the export, every row (1);
 - the charts: the teams' capacity (1), the value-versus-effort points (1), the heat
-  map's rows (1), the active checkpoint types (1) and their checkpoints (1).
+  map's rows (1), the active checkpoint types (1) and their checkpoints (1);
+- value (``scoring.value``): realised this year (1), the production initiatives and their
+  contract evidence (3), the value flags (2), the value ledger for the chart (1).
 
 The rank shown is the initiative's place in the whole live portfolio (retired
 initiatives are not ranked), so a filtered table keeps the numbers the leader knows. An
@@ -50,7 +52,7 @@ from governance.models import Checkpoint
 from governance.selectors import heat_map, with_compliance
 from portfolio.models import Initiative, Stage
 from portfolio.selectors import stage_counts, with_ownership_health
-from scoring import charts, formulas
+from scoring import charts, formulas, value
 from scoring.models import FundingPosition, PortfolioSnapshot, ScoringModel, Standing, TeamStanding
 from scoring.selectors import rank_order, ranked_initiatives, score_expression
 from scoring.standings import standings_current
@@ -434,6 +436,38 @@ def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> 
         (charts.heat_map_chart(heat_map(list(board.top(HEAT_MAP_ROWS)), today=board.today),
                                limit=HEAT_MAP_ROWS), True),
     ]
+
+
+# --- Value ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ValueSection:
+    """The dashboard's value KPIs and its predicted-versus-realised chart, over what the
+    filters show (the value flags are the whole portfolio's, as on their list)."""
+
+    kpis: value.ValueKpis
+    chart: charts.Chart
+
+
+def value_chart(by_team: list[value.Total]) -> charts.Chart:
+    """Predicted against realised value per team (``value_report``'s ``by_team``)."""
+    return charts.value_by_team(
+        [(total.key, float(total.total.predicted_reviewed), float(total.total.realised_value),
+          total.total.reviewed, total.total.initiatives) for total in by_team],
+        currency=settings.VALUE_CURRENCY, held_below=float(1 - value.ACCURACY_MARGIN))
+
+
+def value_kpis(board: Dashboard) -> value.ValueKpis:
+    """Value realised this year, production initiatives meeting their contract (over what
+    the filters show), overdue reviews and value at risk: six queries."""
+    return value.value_kpis(now=board.now,
+                            initiatives=_filtered(Initiative.objects.all(), board.filters))
+
+
+def value_section(board: Dashboard) -> ValueSection:
+    """The value KPIs and predicted against realised per team: seven queries."""
+    return ValueSection(kpis=value_kpis(board), chart=value_chart(value.team_totals(
+        _filtered(Initiative.objects.all(), board.filters))))
 
 
 # --- The export ---------------------------------------------------------------------------------

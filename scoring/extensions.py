@@ -29,3 +29,5 @@ def _reads(user, roles) -> bool:
 
 DASHBOARD = Page("Dashboard", "scoring:dashboard", order=90, shown_to=_reads,
                  home_of=(Role.LEADERSHIP,))
+# Predicted against realised value and estimate accuracy, for leadership and every reader.
+VALUE = Page("Value", "scoring:value", order=95, shown_to=_reads)

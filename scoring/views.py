@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from portfolio.access import can_log_initiatives, require_reader
 from portfolio.csv_io.columns import csv_lines, neutralise
 from scoring import dashboard as board_reads
+from scoring import value as value_reads
 from scoring.forms import DashboardFilterForm
 
 
@@ -37,8 +38,31 @@ def dashboard(request):
         "page": page,
         "rows": board.rows(page.object_list),
         "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
+        "value": board_reads.value_section(board),
+        "value_formulas": value_reads.value_definitions(),
+        "currency": settings.VALUE_CURRENCY,
         "formulas": board_reads.kpi_definitions(),
         "can_log": can_log_initiatives(request.user),
+    })
+
+
+@require_GET
+def value(request):
+    """Predicted against realised value, and whose estimates held: for every reader."""
+    require_reader(request.user)
+    report = value_reads.value_report()
+    contracts = value_reads.production_contracts()
+    page = Paginator(report.rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "scoring/value.html", {
+        "report": report,
+        "page": page,
+        "contracts": contracts,
+        "meeting": sum(1 for row in contracts if row.meets),
+        "short_of_contract": [row for row in contracts if not row.meets],
+        "chart": board_reads.value_chart(report.by_team),
+        "currency": settings.VALUE_CURRENCY,
+        "formulas": value_reads.value_definitions(),
+        "margin_percent": round(100 * value_reads.ACCURACY_MARGIN),
     })
 
 

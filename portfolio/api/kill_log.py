@@ -1,4 +1,6 @@
-"""API v1: the kill log — retired initiatives, newest first, searchable.
+"""API v1: the kill log — retired initiatives, newest first, searchable, with what each
+cost and delivered (effort, predicted value, its latest value review's realised value and
+run cost).
 
 Every role reads it, outsiders get 404. The filters are the kill log page's form; the
 read goes through ``portfolio.selectors.kill_log``.
@@ -6,6 +8,7 @@ read goes through ``portfolio.selectors.kill_log``.
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
@@ -39,7 +42,26 @@ class KillLogEntrySerializer(serializers.Serializer):
         help_text="Who retired it; null when no one is recorded (e.g. imported retired).")
     retired_note = serializers.CharField(read_only=True, allow_null=True,
                                          help_text="The note of the move to retired.")
+    effort_weeks = serializers.DecimalField(max_digits=7, decimal_places=1, read_only=True,
+                                            allow_null=True,
+                                            help_text="Estimated effort, engineer-weeks.")
+    predicted_annual_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True,
+        help_text="Predicted annual value by its business case, in `currency`.")
+    realised_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True,
+        help_text="Realised annual value by its latest recorded value review; null: none.")
+    run_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True,
+        help_text="Annual run cost by its latest recorded value review; null: none.")
+    reviewed_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="When that value review was recorded; null: never reviewed.")
+    currency = serializers.SerializerMethodField(help_text="The currency of the amounts.")
     url = serializers.SerializerMethodField()
+
+    def get_currency(self, initiative) -> str:
+        return settings.VALUE_CURRENCY
 
     @extend_schema_field(RetiredBySerializer(allow_null=True))
     def get_retired_by(self, initiative):

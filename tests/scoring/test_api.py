@@ -44,11 +44,9 @@ def sized(*, team, owner, effort, reach, stage=Stage.ASSESSMENT, **fields):
     """RICE (the active model): reach × 1 × 100 % ÷ effort."""
     now = timezone.now()
     values = {"created_at": now, "updated_at": now, "stage_changed_at": now,
-              "last_activity_at": now, "impact": 1.0, "confidence": 100,
-              "success_metric": "Tickets deflected", "baseline": "1", "target": "2",
-              "decision_date": now.date(), "production_owner": owner}
+              "last_activity_at": now, "impact": 1.0, "confidence": 100}
     values.update(fields)
-    return InitiativeFactory(team=team, stage=stage, reach=reach, owner=owner,
+    return InitiativeFactory(team=team, stage=stage, reach=reach, owner=owner, contracted=True,
                              effort_weeks=None if effort is None else Decimal(effort), **values)
 
 
@@ -472,13 +470,14 @@ def _queries(client, url, params):
 # Ranking: the standings (the snapshot, the audit heads), the page's count, ids and rows. A
 # team filter adds its lookup; ?model= its lookup and its ranking.
 # Dashboard: the standings (2), stage counts, the KPI flags, pilot ages, the teams'
-# capacity. Capacity plans: the count and the page.
+# capacity; value: realised this year, the production initiatives and their contract
+# evidence (3), the value flags (2). Capacity plans: the count and the page.
 @pytest.mark.parametrize(("url", "params", "budget"), [
     (RANKING, {}, 5),
     (RANKING, {"team": "team-1", "stage": "assessment"}, 6),
     (RANKING, {"model": "__wsjf__"}, 7),
-    (DASHBOARD, {}, 6),
-    (DASHBOARD, {"team": "team-1"}, 7),
+    (DASHBOARD, {}, 12),
+    (DASHBOARD, {"team": "team-1"}, 13),
     (PLANS, {}, 2),
     (PLANS, {"team": "team-1", "year": 2026}, 3),
 ])

@@ -42,11 +42,9 @@ def sized(*, team, effort, reach, stage=Stage.ASSESSMENT, **fields):
     """RICE (the active model): reach × 1 × 100 % ÷ effort."""
     now = timezone.now()
     values = {"created_at": now, "updated_at": now, "stage_changed_at": now,
-              "last_activity_at": now, "impact": 1.0, "confidence": 100,
-              "success_metric": "Tickets deflected", "baseline": "1", "target": "2",
-              "decision_date": now.date()}
+              "last_activity_at": now, "impact": 1.0, "confidence": 100}
     values.update(fields)
-    return InitiativeFactory(team=team, stage=stage, reach=reach,
+    return InitiativeFactory(team=team, stage=stage, reach=reach, contracted=True,
                              effort_weeks=None if effort is None else Decimal(effort), **values)
 
 
@@ -391,9 +389,10 @@ def _count(client, url, params):
 # Session, user, roles; the standings (the snapshot, whether a change is pending); stage
 # counts, the KPI flags, pilot ages; the table's count, its page's ids and rows; the teams'
 # capacity, the value-versus-effort points, the heat map's rows, types and checkpoints; the
-# team filter's choices. A team filter adds its lookup. (The worker has computed the
-# standings: this is the steady read.)
-PAGE_QUERIES = 17
+# team filter's choices; value: realised this year, the production initiatives and their
+# contract evidence (3), the value flags (2), the value ledger for the chart. A team filter
+# adds its lookup. (The worker has computed the standings: this is the steady read.)
+PAGE_QUERIES = 24
 # Session, user, roles; the standings (2); every filtered row.
 EXPORT_QUERIES = 6
 

@@ -1,0 +1,376 @@
+"""Value for leadership: predicted against realised value, estimate accuracy, and the
+dashboard's value KPIs (issue 18, "For leadership").
+
+Built on portfolio's value ledger (``portfolio.outcomes.selectors.value_ledger``): one row
+per initiative that has entered production, with its business case and its latest
+recorded value review. Totals per team, category, quarter and scoring model come from
+``ledger_totals``; estimate accuracy is realised ÷ predicted over the *reviewed*
+initiatives only (an initiative with no recorded review says nothing about its estimate).
+
+**The scoring model of an initiative** is the version that was active when it last entered
+pilot before production: the ranking that funded its pilot. Scoring models are versioned
+and their history (``HistoricalScoringModel``, written by every create, revise and
+activate, dated with the service's ``now``; migration 0006 gave the default versions a
+creation record) says which version was active at any moment. An initiative that entered
+pilot before the first recorded activation counts under the first version ever active
+(the portfolio's first ranking); one with no recorded pilot entry under "no pilot on
+record".
+
+Queries: the ledger (1), the models' history (1): the same whatever the portfolio's size.
+The dashboard's KPIs add: value realised this year (1), the production initiatives
+against their contract (1 + 2 for their evidence) and the value flags (2).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+
+from portfolio.models import Category, Initiative, MetricDirection, ValueReview
+from portfolio.outcomes import contract
+from portfolio.outcomes.selectors import (
+    VALUE_STAGES,
+    LedgerRow,
+    LedgerTotal,
+    contract_evidence_bulk,
+    ledger_totals,
+    value_flag_counts,
+    value_ledger,
+)
+from scoring.models import ScoringModel
+
+# An estimate "held" within this much of 100% (either way); beyond it, the team or model
+# over- or under-predicts.
+ACCURACY_MARGIN = Decimal("0.10")
+
+NO_PILOT = "no pilot on record"
+MODEL_DEFINITION = ("the scoring model version that was active when the initiative "
+                    "entered pilot (the ranking that funded its pilot)")
+ACCURACY_DEFINITION = ("realised ÷ predicted annual value, over the initiatives with a "
+                       "recorded value review (the latest one each)")
+REALISED_THIS_YEAR_DEFINITION = ("the realised annual value of each initiative's latest "
+                                 "value review, for reviews recorded since 1 January")
+MEETING_CONTRACT_DEFINITION = ("initiatives in production or scaled whose latest measurement "
+                               "inside the contract's window meets its target")
+
+
+# --- Words for an accuracy -----------------------------------------------------------------------
+
+def accuracy_percent(value: Decimal | None) -> int | None:
+    return None if value is None else round(value * 100)
+
+
+def accuracy_verdict(value: Decimal | None) -> str:
+    """"over-predicts", "under-predicts", "on target", or "" with nothing reviewed. Judged
+    on the whole percent shown, so "90%" never reads "over-predicts" beside it."""
+    if value is None:
+        return ""
+    percent, margin = accuracy_percent(value), round(100 * ACCURACY_MARGIN)
+    if percent < 100 - margin:
+        return "over-predicts"
+    if percent > 100 + margin:
+        return "under-predicts"
+    return "on target"
+
+
+def accuracy_words(value: Decimal | None) -> str:
+    """"estimates held: 82% (over-predicts)"; "no review recorded yet" without one."""
+    if value is None:
+        return "no review recorded yet"
+    return f"estimates held: {accuracy_percent(value)}% ({accuracy_verdict(value)})"
+
+
+def money(value: Decimal | None) -> str:
+    """240000 -> "EUR 240,000" (whole units of settings.VALUE_CURRENCY); None -> "—"."""
+    if value is None:
+        return "—"
+    return f"{settings.VALUE_CURRENCY} {round(value):,}"
+
+
+# --- Which scoring model ranked it ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelTimeline:
+    """Which scoring model version was active from when: ``moments`` ascending, ``labels``
+    the version active from each (None: none active)."""
+
+    moments: list[datetime]
+    labels: list[str | None]
+
+    def at(self, moment: datetime | None) -> str:
+        if moment is None:
+            return NO_PILOT
+        index = bisect_right(self.moments, moment) - 1
+        if index < 0:  # before the first recorded activation: the first version active
+            first = next((label for label in self.labels if label), None)
+            return first or "no scoring model"
+        return self.labels[index] or "no scoring model"
+
+
+def model_timeline() -> ModelTimeline:
+    """The active version over time, from the versions' history: one query (the table
+    holds a few dozen versions and their changes)."""
+    history = ScoringModel.history.model.objects.order_by("history_date", "history_id")
+    state: dict[int, tuple[bool, str]] = {}
+    moments: list[datetime] = []
+    labels: list[str | None] = []
+    for model_id, name, version, active, kind, at in history.values_list(
+            "id", "name", "version", "is_active", "history_type", "history_date"):
+        state.pop(model_id, None)  # re-inserted: the dict runs in order of last save
+        state[model_id] = (active and kind != "-", f"{name} v{version}")
+        # The latest-saved active version wins a tie (a swap saves the old one first).
+        label = next((text for _, (on, text) in reversed(list(state.items())) if on), None)
+        if moments and moments[-1] == at:
+            labels[-1] = label
+        else:
+            moments.append(at)
+            labels.append(label)
+    return ModelTimeline(moments, labels)
+
+
+# --- The Value page ------------------------------------------------------------------------------
+
+def quarter_of(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    day = timezone.localdate(moment)
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+_CATEGORY_LABELS = dict(Category.choices)
+
+
+def category_label(code: str) -> str:
+    return _CATEGORY_LABELS.get(code, code)
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One initiative on the Value page."""
+
+    ledger: LedgerRow
+    model: str        # the scoring model that ranked it when it entered pilot
+    quarter: str      # the quarter it entered production
+
+    @property
+    def category(self) -> str:
+        return category_label(self.ledger.category)
+
+    @property
+    def predicted_text(self) -> str:
+        return money(self.ledger.predicted_value)
+
+    @property
+    def realised_text(self) -> str:
+        return money(self.ledger.realised_value)
+
+    @property
+    def run_cost_text(self) -> str:
+        return money(self.ledger.run_cost)
+
+    @property
+    def accuracy_percent(self) -> int | None:
+        return accuracy_percent(self.ledger.accuracy)
+
+    @property
+    def verdict(self) -> str:
+        return accuracy_verdict(self.ledger.accuracy)
+
+
+@dataclass(frozen=True)
+class Total:
+    """A group's totals (``LedgerTotal``) with its accuracy in words."""
+
+    total: LedgerTotal
+
+    @property
+    def key(self) -> str:
+        return self.total.key
+
+    @property
+    def predicted_text(self) -> str:
+        return money(self.total.predicted_value)
+
+    # Over the reviewed: "—" when none is (not a misleading zero).
+    @property
+    def predicted_reviewed_text(self) -> str:
+        return money(self.total.predicted_reviewed) if self.total.reviewed else "—"
+
+    @property
+    def realised_text(self) -> str:
+        return money(self.total.realised_value) if self.total.reviewed else "—"
+
+    @property
+    def run_cost_text(self) -> str:
+        return money(self.total.run_cost) if self.total.reviewed else "—"
+
+    @property
+    def accuracy_percent(self) -> int | None:
+        return accuracy_percent(self.total.accuracy)
+
+    @property
+    def verdict(self) -> str:
+        return accuracy_verdict(self.total.accuracy)
+
+    @property
+    def words(self) -> str:
+        return accuracy_words(self.total.accuracy)
+
+
+@dataclass(frozen=True)
+class ValueReport:
+    rows: list[ValueRow]
+    overall: Total | None
+    by_team: list[Total]
+    by_category: list[Total]
+    by_quarter: list[Total]
+    by_model: list[Total]
+
+
+def _totals(rows: list[ValueRow], key: Callable[[ValueRow], str]) -> list[Total]:
+    by_id = {row.ledger.initiative_id: row for row in rows}
+    return [Total(total) for total in ledger_totals(
+        [row.ledger for row in rows], key=lambda ledger: key(by_id[ledger.initiative_id]))]
+
+
+def team_totals(queryset: QuerySet[Initiative] | None = None) -> list[Total]:
+    """``value_report``'s per-team totals alone (the dashboard's chart): one query."""
+    return [Total(total) for total in ledger_totals(value_ledger(queryset),
+                                                     key=lambda row: row.team)]
+
+
+def value_report(queryset: QuerySet[Initiative] | None = None) -> ValueReport:
+    """Predicted against realised value of every initiative that has entered production
+    (``queryset`` narrows them), per initiative, team, category, quarter entered
+    production and scoring model: two queries."""
+    timeline = model_timeline()
+    rows = [ValueRow(ledger=row, model=timeline.at(row.pilot_since),
+                     quarter=quarter_of(row.production_since))
+            for row in value_ledger(queryset)]
+    overall = _totals(rows, key=lambda row: "All")
+    return ValueReport(
+        rows=rows, overall=overall[0] if overall else None,
+        by_team=_totals(rows, key=lambda row: row.ledger.team),
+        by_category=_totals(rows, key=lambda row: row.category),
+        by_quarter=_totals(rows, key=lambda row: row.quarter),
+        by_model=_totals(rows, key=lambda row: row.model),
+    )
+
+
+# --- The dashboard's value KPIs ------------------------------------------------------------------
+
+def value_realised_this_year(*, now: datetime,
+                             initiatives: QuerySet[Initiative] | None = None) -> Decimal:
+    """The realised annual value of each initiative's latest recorded review, counting only
+    reviews recorded since 1 January (local time) of ``now``'s year: one query."""
+    year_start = timezone.make_aware(datetime(timezone.localdate(now).year, 1, 1))
+    later = ValueReview.objects.recorded().filter(
+        Q(recorded_at__gt=OuterRef("recorded_at"))
+        | Q(recorded_at=OuterRef("recorded_at"), pk__gt=OuterRef("pk")),
+        initiative=OuterRef("initiative"))
+    reviews = (ValueReview.objects.recorded()
+               .filter(recorded_at__gte=year_start, recorded_at__lte=now)
+               .exclude(Exists(later)))
+    if initiatives is not None:
+        reviews = reviews.filter(initiative__in=initiatives)
+    return reviews.aggregate(total=Sum("realised_value"))["total"] or Decimal(0)
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    """A production initiative against its exit contract."""
+
+    initiative: Initiative
+    status: str                 # contract.status: "met", "missed", "unmeasured", "incomplete"
+    measured: Decimal | None    # the latest measurement inside the window
+
+    @property
+    def meets(self) -> bool:
+        return self.status == "met"
+
+    @property
+    def measured_text(self) -> str:
+        return contract.format_value(self.measured, self.initiative.metric_unit)
+
+    @property
+    def target_text(self) -> str:
+        """"12% or lower" / "35% or higher": the target with its direction."""
+        initiative = self.initiative
+        target = contract.format_value(initiative.target_value, initiative.metric_unit)
+        if initiative.target_value is None or not initiative.metric_direction:
+            return target
+        lower = initiative.metric_direction == MetricDirection.LOWER
+        return f"{target} or {'lower' if lower else 'higher'}"
+
+
+CONTRACT_FIELDS = ("id", "title", "team__name", "stage", "metric_unit", "metric_direction",
+                   *(name.removesuffix("_id") for name, _ in contract.CONTRACT_FIELDS))
+
+
+def production_contracts(initiatives: QuerySet[Initiative] | None = None) -> list[ContractRow]:
+    """Every initiative in production or scaled (``initiatives`` narrows them) with where
+    its contract stands, by the gate's own rule (``contract.status`` over
+    ``contract_evidence_bulk``): three queries."""
+    initiatives = Initiative.objects.all() if initiatives is None else initiatives
+    evidence = contract_evidence_bulk(stages=VALUE_STAGES)
+    rows = []
+    for initiative in (initiatives.filter(stage__in=VALUE_STAGES).select_related("team")
+                       .only(*CONTRACT_FIELDS).order_by("team__name", "title", "pk")):
+        found = evidence.get(initiative.pk, contract.Evidence())
+        reading = found.latest_in_window
+        rows.append(ContractRow(initiative=initiative,
+                                status=contract.status(initiative, found),
+                                measured=reading.value if reading else None))
+    return rows
+
+
+@dataclass(frozen=True)
+class ValueKpis:
+    realised_this_year: Decimal
+    in_production: int
+    meeting_contract: int
+    overdue_reviews: int
+    value_at_risk: int
+    year: int
+
+    @property
+    def meeting_percent(self) -> int | None:
+        if not self.in_production:
+            return None
+        return round(100 * self.meeting_contract / self.in_production)
+
+    @property
+    def realised_text(self) -> str:
+        return money(self.realised_this_year)
+
+
+def value_kpis(*, now: datetime, initiatives: QuerySet[Initiative] | None = None,
+               contracts: Iterable[ContractRow] | None = None) -> ValueKpis:
+    """The dashboard's value KPIs over ``initiatives`` (the filtered portfolio); the value
+    flags (overdue reviews, value at risk) are the whole portfolio's, as on their list."""
+    contracts = list(production_contracts(initiatives) if contracts is None else contracts)
+    flags = value_flag_counts(now=now)
+    return ValueKpis(
+        realised_this_year=value_realised_this_year(now=now, initiatives=initiatives),
+        in_production=len(contracts),
+        meeting_contract=sum(1 for row in contracts if row.meets),
+        overdue_reviews=flags["overdue"], value_at_risk=flags["at_risk"],
+        year=timezone.localdate(now).year,
+    )
+
+
+def value_definitions() -> dict[str, str]:
+    return {
+        "realised_this_year": REALISED_THIS_YEAR_DEFINITION,
+        "meeting_contract": MEETING_CONTRACT_DEFINITION,
+        "accuracy": ACCURACY_DEFINITION,
+        "scoring_model": MODEL_DEFINITION,
+    }
+
