@@ -8,7 +8,7 @@ from django.utils import timezone
 from governance import services
 from governance.models import Checkpoint, CheckpointType
 from portfolio import services as portfolio_services
-from tests.factories import InitiativeFactory, approve_all_checkpoints
+from tests.factories import InitiativeFactory, approve_all_checkpoints, measure
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/portfolio/initiative/"
@@ -18,7 +18,8 @@ CHANGELIST = "/admin/portfolio/initiative/"
 def agentic_in_production(pm, reviewer):
     now = timezone.now()
     initiative = InitiativeFactory(owner=pm, contracted=True, stage="production",
-                                   title="Claims agent", measured_result="31%")
+                                   title="Claims agent")
+    measure(initiative)  # the target met inside the window
     services.checkpoints_sync(initiatives=[initiative], actor=pm, now=now - timedelta(days=9))
     approve_all_checkpoints(initiative, reviewer=reviewer, at=now - timedelta(days=9))
     return portfolio_services.initiative_update(

@@ -1,7 +1,8 @@
 """The gate holds whatever anyone does, in any order (a Hypothesis state machine).
 
-Random sequences of profile changes, exit-contract edits, reviews, waivers, days passing,
-the daily waiver job and stage moves by users of every role, through the services only.
+Random sequences of profile changes, exit-contract edits, measurements, contract overrides,
+reviews, waivers, days passing, the daily waiver job and stage moves by users of every
+role, through the services only.
 After every step:
 
 - an initiative on the lifecycle path sits in its stage with every gating checkpoint
@@ -18,9 +19,11 @@ Each example runs in its own savepoint, rolled back when the example ends.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import settings
@@ -42,12 +45,14 @@ from portfolio.models import (
     STAGE_ORDER,
     Activity,
     AutonomyLevel,
+    ContractOverride,
     Initiative,
     RetirementReason,
     RiskTier,
     Stage,
     StageTransition,
 )
+from portfolio.outcomes import services as outcomes
 from portfolio.roles import Role
 from tests.factories import TeamFactory, UserFactory
 
@@ -61,8 +66,15 @@ PERSONAS = {
     "tpm": [Role.TPM],
     "leader": [Role.LEADERSHIP],
 }
-EXIT_CONTRACT = {"success_metric": "Tickets resolved without an agent", "baseline": "18%",
-                 "target": "35%", "decision_date": START.date() + timedelta(days=120)}
+EXIT_CONTRACT = {"success_metric": "Tickets resolved without an agent", "metric_unit": "%",
+                 "metric_direction": "higher", "baseline_value": Decimal(18),
+                 "target_value": Decimal(35), "window_start": START.date() - timedelta(days=30),
+                 "window_end": START.date() + timedelta(days=365),
+                 "decision_date": START.date() + timedelta(days=120),
+                 "predicted_annual_value": Decimal(240000),
+                 "predicted_annual_run_cost": Decimal(40000)}
+NO_CONTRACT = {**dict.fromkeys(EXIT_CONTRACT, None), "success_metric": "", "metric_unit": "",
+               "metric_direction": ""}
 CLEARED_STATUSES = (CheckpointStatus.APPROVED, CheckpointStatus.WAIVED)
 
 initiative_index = st.integers(0, INITIATIVES - 1)
@@ -180,13 +192,42 @@ class GateMachine(RuleBasedStateMachine):
         self._update(index, changes)
 
     @rule(index=initiative_index, contract=st.booleans(),
-          result=st.sampled_from(["", "31% resolved without an agent"]))
+          result=st.sampled_from([None, Decimal(22), Decimal(36)]))
     def edit_exit_contract(self, index, contract, result):
+        """The owner sets or clears the contract, perhaps records a measurement (one that
+        misses or meets the target)."""
         owner = self._initiative(index).owner
-        self._update(index, {
-            **(EXIT_CONTRACT if contract else {**dict.fromkeys(EXIT_CONTRACT, ""),
-                                               "decision_date": None}),
-            "production_owner": owner if contract else None, "measured_result": result})
+        self._update(index, {**(EXIT_CONTRACT if contract else NO_CONTRACT),
+                             "production_owner": owner if contract else None})
+        if result is not None:
+            self._measure(index, result)
+
+    @rule(index=initiative_index, who=persona,
+          kind=st.sampled_from(["target_missed", "pilot_too_short", "unknown"]),
+          reason=st.sampled_from(["", "The board accepted the risk."]))
+    def override_contract(self, index, who, kind, reason):
+        """Anyone tries to override what the contract holds an initiative back for; only
+        the sponsor or leadership, with a reason, for something that holds it back."""
+        initiative = self._initiative(index)
+        overrides = ContractOverride.objects.filter(initiative=initiative).count()
+        try:
+            outcomes.contract_override(initiative=initiative, kind=kind, reason=reason,
+                                       actor=self.users[who], now=self._tick())
+        except (DomainError, PermissionDenied):
+            assert ContractOverride.objects.filter(initiative=initiative).count() == overrides
+        else:
+            assert reason
+            assert kind != "unknown"
+            assert who == "leader" or initiative.sponsor_id == self.users[who].pk
+
+    def _measure(self, index: int, value: Decimal) -> None:
+        initiative = self._initiative(index)
+        try:
+            outcomes.measurement_record(initiative=initiative, measured_on=self._today(),
+                                        value=value, actor=initiative.owner, now=self._tick(),
+                                        source_note="Weekly report")
+        except DomainError:
+            assert not initiative.success_metric  # no metric yet: nothing to measure
 
     @rule(index=initiative_index, pick=st.integers(0, 20), who=persona,
           action=st.sampled_from(["start", "approve", "reject", "waive"]),
@@ -220,8 +261,8 @@ class GateMachine(RuleBasedStateMachine):
         if initiative.stage not in STAGE_ORDER or initiative.stage == Stage.SCALED:
             return
         if contract:
-            self._update(index, {**EXIT_CONTRACT, "production_owner": initiative.owner,
-                                 "measured_result": "31% resolved without an agent"})
+            self._update(index, {**EXIT_CONTRACT, "production_owner": initiative.owner})
+            self._measure(index, Decimal(36))  # meets the target
         reviewer = self.users["reviewer"]  # owns and sponsors nothing
         target = STAGE_ORDER[STAGE_ORDER.index(initiative.stage) + 1]
         now = self._tick()

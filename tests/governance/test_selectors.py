@@ -8,7 +8,7 @@ from governance import selectors, services
 from governance.models import Checkpoint, CheckpointType
 from portfolio import services as portfolio_services
 from portfolio.models import Initiative
-from tests.factories import FIXED_NOW, InitiativeFactory, approve_all_checkpoints
+from tests.factories import FIXED_NOW, InitiativeFactory, approve_all_checkpoints, measure
 
 pytestmark = pytest.mark.django_db
 TODAY = FIXED_NOW.date()
@@ -18,8 +18,8 @@ AGENTIC = {"human-oversight", "autonomy-boundaries", "failure-recovery"}
 
 def in_production(pm, reviewer, **fields):
     """An initiative already in production with every checkpoint of its profile approved."""
-    initiative = InitiativeFactory(owner=pm, contracted=True, stage="production",
-                                   measured_result="31% resolved without an agent", **fields)
+    initiative = InitiativeFactory(owner=pm, contracted=True, stage="production", **fields)
+    measure(initiative)  # the target met inside the window
     services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
     approve_all_checkpoints(initiative, reviewer=reviewer)
     return initiative

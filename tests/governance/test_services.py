@@ -1,6 +1,7 @@
 """The catalogue, checkpoints that follow the AI profile, the gate, decisions and waivers."""
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -9,7 +10,7 @@ from governance.models import Checkpoint, CheckpointType
 from portfolio import services as portfolio_services
 from portfolio.exceptions import DomainError
 from portfolio.models import Activity, StageTransition
-from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
+from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory, measure
 
 pytestmark = pytest.mark.django_db
 LATER = FIXED_NOW + timedelta(days=3)
@@ -164,19 +165,28 @@ def test_pilot_opens_once_its_checkpoints_and_exit_contract_are_in_place(pm, rev
     assert initiative.stage == "pilot"
 
 
-def test_production_needs_the_measured_result(pm, reviewer):
-    initiative = InitiativeFactory(owner=pm, stage="pilot", contracted=True)
+def test_production_needs_a_measurement_inside_the_window(pm, reviewer):
+    # A pilot past its minimum duration, so only the measurement can hold it back.
+    initiative = InitiativeFactory(owner=pm, stage="pilot", contracted=True,
+                                   stage_changed_at=FIXED_NOW - timedelta(days=61))
     services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
     approve_gating(initiative, "production", reviewer)
+    no_measurement = re.escape(
+        "a measurement inside the measurement window (1 Sep 2026 – 31 Mar 2027)")
 
-    with pytest.raises(DomainError, match="the measured result against the exit contract"):
+    with pytest.raises(DomainError, match=no_measurement):
+        portfolio_services.initiative_move_stage(initiative=initiative, to_stage="production",
+                                                 actor=pm, now=LATER)
+    measure(initiative, 36, on=date(2026, 8, 31))  # the day before the window opens
+    with pytest.raises(DomainError, match=no_measurement):
         portfolio_services.initiative_move_stage(initiative=initiative, to_stage="production",
                                                  actor=pm, now=LATER)
 
-    initiative.measured_result = "31% over 8 weeks"
-    initiative.save()
+    measure(initiative, 36, on=date(2026, 10, 26))
     portfolio_services.initiative_move_stage(initiative=initiative, to_stage="production",
                                              actor=pm, now=LATER)
+    initiative.refresh_from_db()
+    assert initiative.stage == "production"
 
 
 def test_resuming_a_paused_initiative_goes_through_the_gate(pm):

@@ -127,16 +127,18 @@ def test_logout_signs_the_user_out(client, pm):
 # --- What each persona may do with an initiative: one helper, every path -------------------
 
 # Every right, in ``InitiativeRights``' order.
-RIGHTS = ("read", "edit", "coordinate", "steward", "decide_stall", "admin_view", "admin_change")
+RIGHTS = ("read", "edit", "coordinate", "steward", "decide_stall", "override_contract",
+          "admin_view", "admin_change")
 
 # Persona -> the rights they hold on the initiative (the others they lack).
 EXPECTED_RIGHTS = {
     "owner": {"read", "edit", "coordinate", "decide_stall"},
     "responsible_pm": {"read", "edit", "coordinate"},
+    "sponsor": {"read", "override_contract"},
     "other_pm": {"read"},
     "reviewer": {"read"},
     "tpm": {"read", "coordinate", "steward", "decide_stall"},
-    "leader": {"read"},
+    "leader": {"read", "override_contract"},
     "admin": {"read", "coordinate", "steward", "decide_stall", "admin_view", "admin_change"},
     "bare_staff": set(),
     "no_role": set(),
@@ -146,15 +148,16 @@ EXPECTED_RIGHTS = {
 
 @pytest.fixture
 def cast(pm, other_pm, reviewer, tpm, leader, outsider, staff):
-    """The initiative ``pm`` owns, and every persona: its Responsible PM, a PM who left
-    (still Responsible for it), staff without the admin's permissions."""
-    initiative = InitiativeFactory(owner=pm, title="Claims triage assistant")
+    """The initiative ``pm`` owns, and every persona: its Responsible PM, its sponsor, a PM
+    who left (still Responsible for it), staff without the admin's permissions."""
+    sponsor = UserFactory(username="sponsor-pm", roles=["pm"])
+    initiative = InitiativeFactory(owner=pm, sponsor=sponsor, title="Claims triage assistant")
     responsible = UserFactory(username="responsible-pm", roles=["pm"])
     inactive = UserFactory(username="left-pm", roles=["pm"], is_active=False)
     for user in (responsible, inactive):
         Stakeholder.objects.create(initiative=initiative, user=user, role="R")
     return initiative, {
-        "owner": pm, "responsible_pm": responsible, "other_pm": other_pm,
+        "owner": pm, "responsible_pm": responsible, "sponsor": sponsor, "other_pm": other_pm,
         "reviewer": reviewer, "tpm": tpm, "leader": leader, "admin": staff,
         "bare_staff": UserFactory(username="bare-staff", is_staff=True),
         "no_role": outsider, "inactive": inactive,

@@ -25,6 +25,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     approve_all_checkpoints,
+    measure,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -225,8 +226,8 @@ def test_scale_while_the_gate_is_blocked_records_the_request_and_what_blocks_it(
 
 
 def test_scale_with_the_gate_open_moves_the_pilot_to_production(pm, reviewer, teams):
-    flag = stall(owner=pm, team=teams["claims"],
-                 initiative_fields={"measured_result": "33% without an agent"})
+    flag = stall(owner=pm, team=teams["claims"])
+    measure(flag.initiative, 36, on=date(2026, 10, 26))  # meets the 35% target in the window
     approve_all_checkpoints(flag.initiative, reviewer=reviewer)
 
     response = client_for(pm).post(decide(flag), {"decision": "scale"}, format="json")

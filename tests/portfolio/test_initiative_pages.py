@@ -1,6 +1,7 @@
 """The PM's journeys in the browser: intake, the initiative page, edits, updates, moves."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -243,8 +244,8 @@ def test_page_shows_raci_dependencies_timeline_updates_and_history(client, pm, o
     initiative = services.initiative_create(
         actor=pm, now=now - timedelta(days=30), title="Invoice matching agent",
         team=TeamFactory(name="Finance"), summary="Match invoices to purchase orders.",
-        success_metric="Touchless match rate", baseline="41%", target="75%",
-        decision_date=date(2027, 3, 31))
+        success_metric="Touchless match rate", metric_unit="%", metric_direction="higher",
+        baseline_value=Decimal(41), target_value=Decimal(75), decision_date=date(2027, 3, 31))
     services.stakeholder_add(initiative=initiative, user=other_pm, role="R", actor=pm,
                              now=now)
     upstream = InitiativeFactory(title="Vendor master data cleanup")
@@ -283,10 +284,12 @@ def test_page_query_count_does_not_grow_with_its_history(client, pm,
 
     # session, user, roles; the initiative with its people; RACI; depends on; needed by;
     # transitions; updates; update count; activity; history; names in the history;
-    # governance's panel: the checkpoints, the gate to the next stage, the review lead times.
+    # governance's panel: the checkpoints, the gate to the next stage, the review lead times;
+    # the exit contract's panel: the gate's evidence (latest measurement in the window,
+    # overrides of this stay), the measurements, the overrides, the value reviews.
     # (The moves open to the owner read the last pause only on a paused initiative; the
     # update form reads nothing, and the people pickers list nobody until asked.)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(21):
         response = client.get(detail_url(initiative))
 
     assert response.status_code == 200
@@ -592,8 +595,9 @@ def test_kill_log_query_count_is_constant(client, pm, count, django_assert_num_q
         InitiativeFactory(stage="retired", retirement_reason="cost", retirement_lessons="L")
     client.force_login(pm)
 
-    # session, user, roles; reason counts; paginator count; the page; the team choices.
-    with django_assert_num_queries(7):
+    # session, user, roles; reason counts; what they cost and delivered, summed; paginator
+    # count; the page; the team choices.
+    with django_assert_num_queries(8):
         assert client.get("/initiatives/kill-log/").status_code == 200
 
 

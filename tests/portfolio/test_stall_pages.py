@@ -25,6 +25,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
     approve_all_checkpoints,
+    measure,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -417,8 +418,7 @@ def test_a_tpm_kills_a_stall_into_the_kill_log(client, tpm, stalls):
 def test_scale_with_the_gate_open_moves_the_pilot_to_production(client, tpm, reviewer, stalls):
     flag = stalls["fresh"]
     initiative = flag.initiative
-    initiative.measured_result = "31% resolved without an agent"
-    initiative.save()
+    measure(initiative)  # meets the target inside the window
     approve_all_checkpoints(initiative, reviewer=reviewer)
     client.force_login(tpm)
 
@@ -434,7 +434,7 @@ def test_scale_with_the_gate_open_moves_the_pilot_to_production(client, tpm, rev
 
 def test_scale_while_the_gate_is_blocked_stays_listed_waiting_on_what_blocks_it(client, tpm,
                                                                                 stalls):
-    flag = stalls["fresh"]  # no measured result, checkpoints not approved
+    flag = stalls["fresh"]  # no measurement, checkpoints not approved
     client.force_login(tpm)
 
     response = client.post(decide_url(flag), {"decision": "scale"}, follow=True)

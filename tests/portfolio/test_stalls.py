@@ -19,7 +19,13 @@ from portfolio.pilots.services import (
     stalls_due,
 )
 from portfolio.services import initiative_move_stage, update_post
-from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory, approve_all_checkpoints
+from tests.factories import (
+    FIXED_NOW,
+    InitiativeFactory,
+    UserFactory,
+    approve_all_checkpoints,
+    measure,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +87,7 @@ def test_a_flag_resolves_itself_when_the_pilot_moves(reviewer):
     stalled = pilot(days_in_pilot=100)
     stalls_detect(now=NOW)
     approve_all_checkpoints(stalled, reviewer=reviewer)
-    stalled.measured_result = "31% resolved without an agent"
-    stalled.save()
+    measure(stalled)  # meets the target inside the window
 
     initiative_move_stage(initiative=stalled, to_stage=Stage.PRODUCTION, actor=stalled.owner,
                           now=NOW + timedelta(hours=1))
@@ -210,7 +215,8 @@ def test_kill_without_lessons_is_refused_and_the_pilot_stays():
 
 
 def test_scale_with_the_gate_open_moves_the_pilot_to_production(reviewer):
-    stalled = pilot(days_in_pilot=100, measured_result="33% without an agent")
+    stalled = pilot(days_in_pilot=100)
+    measure(stalled)  # meets the target inside the window
     approve_all_checkpoints(stalled, reviewer=reviewer)
     stalls_detect(now=NOW)
 
@@ -222,7 +228,7 @@ def test_scale_with_the_gate_open_moves_the_pilot_to_production(reviewer):
 
 
 def test_scale_while_governance_blocks_the_gate_records_the_request_and_what_blocks_it():
-    stalled = pilot(days_in_pilot=100)  # no measured result, checkpoints not approved
+    stalled = pilot(days_in_pilot=100)  # no measurement, checkpoints not approved
     stalls_detect(now=NOW)
 
     flag = stall_decide(flag=open_flag(stalled), decision="scale", actor=stalled.owner, now=NOW)
@@ -232,7 +238,7 @@ def test_scale_while_governance_blocks_the_gate_records_the_request_and_what_blo
     assert flag.is_open
     assert flag.decision == "scale"
     assert flag.decision_note.startswith("Waiting on: ")
-    assert "measured result" in flag.decision_note
+    assert "a measurement inside the measurement window" in flag.decision_note
 
 
 def test_a_resolved_stall_cannot_be_decided_again():

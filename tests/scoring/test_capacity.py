@@ -21,7 +21,14 @@ from scoring.capacity import (
     quarter_of,
 )
 from scoring.models import CapacityPlan
-from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, approve_all_checkpoints
+from tests.factories import (
+    FIXED_NOW,
+    InitiativeFactory,
+    TeamFactory,
+    approve_all_checkpoints,
+    measure,
+    ready_for_production,
+)
 
 YEAR, QUARTER = 2026, 4  # FIXED_NOW is 2 November 2026
 
@@ -228,19 +235,27 @@ def test_funded_initiatives_whose_next_gate_is_blocked_name_the_checkpoints(team
 def test_funded_but_blocked_says_what_the_gate_says(team, synced):
     """The bulk rule and governance's one gate agree, phrase for phrase."""
     plan(team, 100)
-    no_contract = synced(team, 1, stage="assessment", success_metric="", baseline="")
-    pilot_unmeasured = synced(team, 1, stage="pilot", uses_personal_data=True)
+    no_contract = synced(team, 1, stage="assessment", success_metric="", baseline_value=None)
+    long_ago = FIXED_NOW - timedelta(days=61)  # past every tier's minimum pilot
+    pilot_unmeasured = synced(team, 1, stage="pilot", uses_personal_data=True,
+                              stage_changed_at=long_ago)
     reopen(pilot_unmeasured, "privacy-review", status="in_review")
-    pilot_measured = synced(team, 1, stage="pilot", measured_result="31%")
-    production = synced(team, 1, stage="production", measured_result="31%",
-                        autonomy_level="autonomous")
+    pilot_measured = ready_for_production(synced(team, 1, stage="pilot"))
+    pilot_missed = synced(team, 1, stage="pilot", stage_changed_at=long_ago)
+    measure(pilot_missed, 22, on=date(2026, 10, 20))
+    pilot_young = synced(team, 1, stage="pilot", risk_tier="limited",
+                         stage_changed_at=FIXED_NOW - timedelta(days=10))
+    measure(pilot_young)
+    production = synced(team, 1, stage="production", autonomy_level="autonomous")
+    measure(production)
     reopen(production, "failure-recovery")
     lapsed = synced(team, 1, stage="assessment")
     Checkpoint.objects.filter(initiative=lapsed, type__code="ip-licensing").update(
         status="waived", waiver_justification="Vendor terms pending.",
         waiver_expires_on=date(2026, 10, 1))
     prohibited = synced(team, 1, stage="assessment", risk_tier="prohibited")
-    ranked = [no_contract, pilot_unmeasured, pilot_measured, production, lapsed, prohibited]
+    ranked = [no_contract, pilot_unmeasured, pilot_measured, pilot_missed, pilot_young,
+              production, lapsed, prohibited]
 
     line = line_of(team, ranked)
 
@@ -250,9 +265,15 @@ def test_funded_but_blocked_says_what_the_gate_says(team, synced):
                                                to_stage=entry.next_stage, now=FIXED_NOW)
     blockers = {entry.initiative: entry.blockers for entry in line.entries}
     assert blockers[no_contract] == ["the exit contract (success metric, baseline missing)"]
-    assert blockers[pilot_unmeasured] == ["Privacy and data-leakage review (in review)",
-                                          "the measured result against the exit contract"]
+    assert blockers[pilot_unmeasured] == [
+        "Privacy and data-leakage review (in review)",
+        "a measurement inside the measurement window (1 Sep 2026 – 31 Mar 2027)"]
     assert blockers[pilot_measured] == []
+    assert blockers[pilot_missed] == [
+        "the exit contract's target: 22% measured on 20 Oct 2026, target 35%, baseline 18%"]
+    assert blockers[pilot_young] == [
+        "the minimum pilot of 30 days for a limited-risk initiative (10 days so far, "
+        "until 22 Nov 2026)"]
     assert blockers[production] == ["Failure recovery (not started)"]
     assert blockers[lapsed] == ["IP and licensing review (waiver expired 1 Oct 2026)"]
     assert blockers[prohibited][0] == "a prohibited-risk initiative never leaves assessment"
@@ -261,8 +282,8 @@ def test_funded_but_blocked_says_what_the_gate_says(team, synced):
 # --- Query budget ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", [5, 100])
-def test_the_funding_line_costs_two_queries_whatever_the_size(team, reviewer, size,
-                                                               django_assert_num_queries):
+def test_the_funding_line_costs_four_queries_whatever_the_size(team, reviewer, size,
+                                                                django_assert_num_queries):
     other = TeamFactory(name="Data Platform", slug="data-platform")
     plan(team, 40)
     ranked = [initiative(team if n % 2 else other, 1 + n % 4, stage="pilot")
@@ -272,7 +293,9 @@ def test_the_funding_line_costs_two_queries_whatever_the_size(team, reviewer, si
 
     # 1. the teams with their capacity for the quarter
     # 2. the funded initiatives' open checkpoints
-    with django_assert_num_queries(2):
+    # 3. the contract evidence: the latest measurement in each pilot's window
+    # 4. the contract overrides of the current stay in pilot or production
+    with django_assert_num_queries(4):
         result = funding_line(year=YEAR, quarter=QUARTER, ranked=ranked, now=FIXED_NOW)
         blocked = [entry.blockers for line in result.teams for entry in line.entries]
     assert any(blocked)

@@ -220,12 +220,13 @@ def test_the_query_count_does_not_grow_with_the_portfolio(planner, size,
     _portfolio(size, planner)
 
     # 1. the active scoring model   2. the ranking   3. the teams and their capacity
-    # 4. the funded initiatives' open checkpoints   5. the quarter's stored statuses
-    # 6. the baselines, inserted at once
-    with django_assert_num_queries(6):
+    # 4. the funded initiatives' open checkpoints   5.-6. the contract evidence (the latest
+    # measurement in each window, the overrides)   7. the quarter's stored statuses
+    # 8. the baselines, inserted at once
+    with django_assert_num_queries(8):
         services.funding_line_record(now=FIXED_NOW)
-    # The same five reads, and nothing to insert or claim.
-    with django_assert_num_queries(5):
+    # The same seven reads, and nothing to insert or claim.
+    with django_assert_num_queries(7):
         services.funding_line_record(now=LATER)
 
     assert FundingStatus.objects.count() == size

@@ -74,9 +74,10 @@ def _rank_and_funding(client, title, *, worker=True):
 def test_the_standings_store_the_funding_line_exactly(leader):
     team = _support_team(weeks=10)
     other = TeamFactory(name="Finance", slug="finance")  # drawing, without a plan
-    first = sized(team=team, effort=8, reach=8000)
-    below = sized(team=team, effort=5, reach=2500)
-    fits = sized(team=team, effort=2, reach=100)
+    no_runner = {"production_owner": None}  # the exit contract lacks who runs it
+    first = sized(team=team, effort=8, reach=8000, **no_runner)
+    below = sized(team=team, effort=5, reach=2500, **no_runner)
+    fits = sized(team=team, effort=2, reach=100, **no_runner)
     unsized = sized(team=team, effort=None, reach=100)
     unplanned = sized(team=other, effort=1, reach=10)
     idea = sized(team=team, effort=1, reach=10, stage=Stage.IDEA)
@@ -294,7 +295,8 @@ def _post_then_fail(initiative, actor):
 def test_a_stale_read_shows_the_last_standings_marked_and_queues_one_refresh(client, leader):
     team = _support_team(weeks=10)
     big = sized(team=team, effort=8, reach=8000, title="Big bet")
-    sized(team=team, effort=5, reach=2500, title="Second in line")
+    # Without who runs it in production, its exit contract blocks the pilot gate.
+    sized(team=team, effort=5, reach=2500, title="Second in line", production_owner=None)
     client.force_login(leader)
     assert _rank_and_funding(client, "Second in line") == ("2", "below the line")
 
