@@ -106,10 +106,15 @@ def text_of(value, unit):
     return f"{number}{unit}" if unit == "%" else f"{number} {unit}".strip()
 
 
+UNREAD = re.compile(r"(Baseline|Target|Measured result): (.*?)(?=; (?:Baseline|Target|"
+                    r"Measured result): |$)")
+
+
 def backwards(apps, schema_editor):
     Initiative = apps.get_model("portfolio", "Initiative")
     Measurement = apps.get_model("portfolio", "Measurement")
-    for initiative in Initiative.objects.exclude(baseline_value=None).iterator(chunk_size=500):
+    for initiative in (Initiative.objects.exclude(baseline_value=None, contract_to_review="")
+                       .iterator(chunk_size=500)):
         initiative.baseline = text_of(initiative.baseline_value, initiative.metric_unit)[:100]
         initiative.target = text_of(initiative.target_value, initiative.metric_unit)[:100]
         latest = (Measurement.objects.filter(initiative=initiative)
@@ -117,6 +122,11 @@ def backwards(apps, schema_editor):
         if latest is not None:
             initiative.measured_result = (
                 f"{text_of(latest.value, initiative.metric_unit)} on {latest.measured_on}")[:200]
+        # The words forwards could not read go back where they came from.
+        for label, text in UNREAD.findall(initiative.contract_to_review):
+            field = {"Baseline": "baseline", "Target": "target",
+                     "Measured result": "measured_result"}[label]
+            setattr(initiative, field, text[:200 if field == "measured_result" else 100])
         initiative.save(update_fields=["baseline", "target", "measured_result"])
 
 
