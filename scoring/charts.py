@@ -790,7 +790,7 @@ def value_by_team(teams: Sequence[tuple[str, float, float, int, int]], *, curren
     parts = []
     legend, _ = _legend(left, 18, [
         (_square(BRAND_LIGHT, BRAND), "Predicted"), (_square(OK), "Realised"),
-        (_square(ORANGE), "Realised, well below predicted"),
+        (_square(ORANGE), f"Realised, under {round(100 * held_below)}% of predicted"),
     ])
     parts.append(legend)
     for tick in _ticks(maximum, step):
@@ -836,7 +836,7 @@ def value_by_team(teams: Sequence[tuple[str, float, float, int, int]], *, curren
     if total > len(teams):
         summary = f"The {len(teams)} teams of {total} that predicted the most"
     if over:
-        summary += (f"; realised well below predicted: {', '.join(str(t) for t in over[:5])}"
+        summary += (f"; realised under {round(100 * held_below)}% of predicted: {', '.join(str(t) for t in over[:5])}"
                     + (f" and {len(over) - 5} more" if len(over) > 5 else ""))
     elif any(t[3] for t in teams):
         summary += "; every reviewed team realised close to or above its prediction"

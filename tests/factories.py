@@ -124,3 +124,16 @@ def approve_all_checkpoints(initiative, *, reviewer, at=FIXED_NOW) -> int:
 
     return Checkpoint.objects.filter(initiative=initiative).update(
         status="approved", reviewer=reviewer, decided_at=at, evidence_notes="Set up by a test.")
+
+
+def in_production(*, entered: datetime, stage: str = "production", **fields):
+    """Test set-up: a ``contracted`` initiative (EUR 240,000 value and 40,000 run cost a year
+    predicted) that entered production at ``entered``, with that move in its history, as
+    the value review job reads it (``fields`` go to the factory)."""
+    from portfolio.models import StageTransition
+
+    initiative = InitiativeFactory(stage=stage, contracted=True, stage_changed_at=entered,
+                                   **fields)
+    StageTransition.objects.create(initiative=initiative, from_stage="pilot",
+                                   to_stage="production", actor=initiative.owner, at=entered)
+    return initiative

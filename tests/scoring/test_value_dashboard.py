@@ -153,7 +153,7 @@ def test_the_chart_names_the_teams_that_realised_well_below_their_prediction():
                                   ("Beta", 100_000.0, 90_000.0, 1, 1),
                                   ("Gamma", 0.0, 0.0, 0, 2)], currency="EUR")
 
-    assert chart.summary == "3 teams; realised well below predicted: Alpha <b>."
+    assert chart.summary == "3 teams; realised under 90% of predicted: Alpha <b>."
     assert "Alpha &lt;b&gt;" in chart.svg
     assert "EUR 200k realised · 67% held" in chart.svg
     assert "EUR 90k realised · 90% held" in chart.svg        # on target: 90% is within
