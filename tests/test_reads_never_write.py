@@ -31,7 +31,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from governance import services as governance
 from governance.models import Checkpoint
 from portfolio import services
-from portfolio.models import Dependency, Initiative, Stage, StallFlag
+from portfolio.models import Dependency, Initiative, Stage, StallFlag, ValueReview
+from portfolio.outcomes.services import contract_override, value_reviews_schedule
 from portfolio.pilots.digest.delivery import digest_run
 from portfolio.pilots.digest.subscriptions import digest_subscription_set
 from portfolio.pilots.services import stalls_detect
@@ -40,7 +41,14 @@ from scoring import services as scoring
 from scoring.capacity import capacity_plan_set, quarter_of
 from scoring.models import CapacityPlan, StandingsInvalidation
 from scoring.standings import standings_refresh
-from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, approve_all_checkpoints
+from tests.factories import (
+    FIXED_NOW,
+    InitiativeFactory,
+    TeamFactory,
+    approve_all_checkpoints,
+    in_production,
+    measure,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -133,6 +141,12 @@ SAMPLES = {
     "portfolio:dependency-delete": lambda w: {"pk": w["initiative"].pk,
                                               "depends_on_id": w["dependency"].depends_on_id},
     "portfolio:stall-decide": lambda w: {"flag_id": w["flag"].pk},
+    "portfolio:measurement-create": _initiative,
+    "portfolio:measurement-import": _initiative,
+    "portfolio:measurement-import-template": _initiative,
+    "portfolio:contract-override": _initiative,
+    "portfolio:value-review-record": lambda w: {"review_id": w["review"].pk},
+    "portfolio:value-review-decide": lambda w: {"review_id": w["review"].pk},
     "portfolio:api-token-revoke": lambda w: {"pk": w["token"].pk},
     "governance:checkpoint-decide": _checkpoint,
     "api:initiative-detail": _initiative,
@@ -168,6 +182,8 @@ VIEWERS = {
     "portfolio:api-tokens": "pm", "portfolio:api-token-revoke": "pm",
     "portfolio:ownership-health": "tpm", "portfolio:initiative-reassign": "tpm",
     "portfolio:stall-decide": "tpm",
+    "portfolio:measurement-create": "pm", "portfolio:measurement-import": "pm",
+    "portfolio:measurement-import-template": "pm", "portfolio:value-review-record": "pm",
     "portfolio:digest-settings": "tpm", "portfolio:digest-preview": "tpm",
     "governance:review-queue": "reviewer", "governance:checkpoint-decide": "reviewer",
 }
@@ -184,6 +200,10 @@ EXPECTED = {
     "portfolio:dependency-delete": 405,
     "portfolio:stall-decide": 302,  # back to the list, where the decision is made
     "portfolio:api-token-revoke": 405,
+    "portfolio:measurement-create": 405,
+    "portfolio:contract-override": 405,
+    "portfolio:value-review-record": 405,
+    "portfolio:value-review-decide": 405,
     "api:initiative-move": 405,  # API actions are POSTs
     "api:stall-decide": 405,
     "governance-api:checkpoint-decide": 405,
@@ -269,6 +289,17 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
                       contracted=True, stage_changed_at=now - timedelta(days=120),
                       last_activity_at=now - timedelta(days=2))
     stalls_detect(now=now - timedelta(days=1))
+    live = in_production(entered=now - timedelta(days=40), owner=pm, team=team,
+                         title="Claims chatbot")
+    measure(live, on=(now - timedelta(days=45)).date())
+    value_reviews_schedule(now=now - timedelta(days=5))
+    held = InitiativeFactory(title="Claims letters pilot", owner=pm, team=team,
+                             stage=Stage.PILOT, contracted=True,
+                             stage_changed_at=now - timedelta(days=70),
+                             last_activity_at=now - timedelta(days=2))
+    measure(held, 20, on=(now - timedelta(days=3)).date())
+    contract_override(initiative=held, kind="target_missed", reason="Learn in production.",
+                      actor=leader, now=now - timedelta(days=2))
     digest_subscription_set(user=tpm, teams=[team], opted_out=False, now=now)
     digest_run(now=now, enqueue=False)
     token, _ = api_token_create(user=pm, name="CLI", now=now)
@@ -295,7 +326,8 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
     return {"team": team, "initiative": initiative, "stakeholder": stakeholder,
             "dependency": Dependency.objects.get(initiative=initiative),
             "checkpoint": checkpoint, "flag": StallFlag.objects.get(), "token": token,
-            "plan": CapacityPlan.objects.get(team=team)}
+            "plan": CapacityPlan.objects.get(team=team),
+            "review": ValueReview.objects.get(initiative=live)}
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from governance.models import Checkpoint, CheckpointStatus
 from portfolio.management.demo_data import DEMO_PASSWORD
-from portfolio.models import Initiative, Stage
+from portfolio.models import Initiative, Stage, ValueReview
 from portfolio.pilots.digest.content import (
     digest_recipients,
     digest_render,
@@ -85,6 +85,15 @@ VISITS = (
           _url("portfolio:initiative-list", "q=zzzz-nothing-matches")),
     Visit("initiative", "portfolio:initiative-detail", READERS,
           _url("portfolio:initiative-detail", pk="initiative")),
+    # In production, its value at risk awaiting a decision: the value card's forms.
+    Visit("initiative-value", "portfolio:initiative-detail", ("pm", "tpm"),
+          _url("portfolio:initiative-detail", pk="at_risk")),
+    Visit("measurement-import", "portfolio:measurement-import", ("pm",),
+          _url("portfolio:measurement-import", pk="initiative")),
+    Visit("value-reviews", "portfolio:value-review-list", READERS,
+          _url("portfolio:value-review-list")),
+    Visit("value-reviews-overdue", "portfolio:value-review-list", ("tpm",),
+          _url("portfolio:value-review-list", "status=overdue")),
     Visit("initiative-long-title", "portfolio:initiative-detail", ("pm",),
           _url("portfolio:initiative-detail", pk="long_title")),
     Visit("initiative-edit", "portfolio:initiative-edit", ("pm",),
@@ -114,6 +123,7 @@ VISITS = (
           _url("governance:checkpoint-decide", pk="checkpoint")),
     Visit("dashboard", "scoring:dashboard", ("leader", "pm", "tpm", "admin"),
           _url("scoring:dashboard")),
+    Visit("value", "scoring:value", ("leader", "pm"), _url("scoring:value")),
     Visit("admin-index", "admin:index", ("admin",), _url("admin:index")),
     Visit("admin-initiatives", "admin:portfolio_initiative_changelist", ("admin",),
           _url("admin:portfolio_initiative_changelist")),
@@ -141,6 +151,11 @@ NOT_PAGES = {
     "portfolio:dependency-delete": "a form posted from the initiative's page",
     "portfolio:stall-decide": "a form posted from the stalls page (a GET goes back there)",
     "portfolio:api-token-revoke": "a form posted from the API tokens page",
+    "portfolio:measurement-create": "a form posted from the initiative's page",
+    "portfolio:measurement-import-template": "a CSV download",
+    "portfolio:contract-override": "a form posted from the initiative's page",
+    "portfolio:value-review-record": "a form posted from the initiative's page",
+    "portfolio:value-review-decide": "a form posted from the initiative's page",
     "api-schema": "the OpenAPI document (YAML)",
 }
 
@@ -172,8 +187,10 @@ def rows(demo_portfolio):
     checkpoint = (Checkpoint.objects.filter(status=CheckpointStatus.IN_REVIEW)
                   .exclude(initiative__owner=reviewer).order_by("due_date", "pk").first())
     UserFactory(username="outsider", password=DEMO_PASSWORD)
+    at_risk = (ValueReview.objects.filter(at_risk=True, decision="")
+               .order_by("pk").values_list("initiative_id", flat=True).first())
     return {"initiative": initiative.pk, "long_title": long_title.pk,
-            "checkpoint": checkpoint.pk}
+            "checkpoint": checkpoint.pk, "at_risk": at_risk}
 
 
 def _sign_in(page, base_url: str, username: str) -> None:

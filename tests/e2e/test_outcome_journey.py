@@ -35,7 +35,8 @@ def _move_to_production(page):
 def test_a_pilot_enters_production_on_its_contract_and_its_value_is_reviewed(
         browser, live_server, demo_portfolio, screenshots):
     initiative = Initiative.objects.get(title=PILOT)
-    assert initiative.stage == Stage.PILOT and initiative.owner.username == "pm"
+    assert initiative.stage == Stage.PILOT
+    assert initiative.owner.username == "pm"
     assert initiative.sponsor.username == "leader"
     today = timezone.localdate()
 
