@@ -130,6 +130,8 @@ PAGES = {
                                        shown_to=_reads),
     "portfolio:stall-list": Page("Stalled pilots", "portfolio:stall-list", order=70,
                                  shown_to=_reads, home_of=(Role.TPM,)),
+    "portfolio:value-review-list": Page("Value reviews", "portfolio:value-review-list",
+                                        order=75, shown_to=_reads),
     "portfolio:digest-settings": Page("Digest", "portfolio:digest-settings", order=80,
                                       shown_to=_follows_teams),
     "portfolio:api-tokens": Page("API tokens", "portfolio:api-tokens", order=100,

@@ -148,6 +148,17 @@ def production_since_q():
 
 # --- The value ledger ----------------------------------------------------------------------------
 
+def with_latest_review(queryset: QuerySet[Initiative]) -> QuerySet[Initiative]:
+    """``realised_value``, ``run_cost`` and ``reviewed_at`` of each row's latest recorded value
+    review (None without one), in the same query."""
+    latest = ValueReview.objects.recorded().filter(initiative=OuterRef("pk")).order_by(
+        "-recorded_at", "-id")
+    return queryset.annotate(
+        realised_value=Subquery(latest.values("realised_value")[:1]),
+        run_cost=Subquery(latest.values("run_cost")[:1]),
+        reviewed_at=Subquery(latest.values("recorded_at")[:1]))
+
+
 @dataclass(frozen=True)
 class LedgerRow:
     """One initiative's business case against its latest recorded value review."""
@@ -163,6 +174,8 @@ class LedgerRow:
     run_cost: Decimal | None
     reviewed_on: date | None
     production_since: datetime | None
+    # When it last entered pilot before production (the moment it was funded to pilot).
+    pilot_since: datetime | None = None
 
     @property
     def accuracy(self) -> Decimal | None:
@@ -181,22 +194,22 @@ def value_ledger(queryset: QuerySet[Initiative] | None = None) -> list[LedgerRow
     """Every initiative that has been in production (or is retired after it) with its
     prediction and its latest recorded review: one query."""
     queryset = Initiative.objects.all() if queryset is None else queryset
-    latest = ValueReview.objects.recorded().filter(initiative=OuterRef("pk")).order_by(
-        "-recorded_at", "-id")
-    rows = (queryset.annotate(
-                production_since=production_since_q(),
-                realised_value=Subquery(latest.values("realised_value")[:1]),
-                run_cost=Subquery(latest.values("run_cost")[:1]),
-                reviewed_at=Subquery(latest.values("recorded_at")[:1]))
+    pilot = (StageTransition.objects.filter(initiative=OuterRef("pk"), to_stage=Stage.PILOT,
+                                            at__lte=OuterRef("production_since"))
+             .order_by("-at", "-id").values("at")[:1])
+    rows = (with_latest_review(queryset.annotate(production_since=production_since_q()))
             .filter(production_since__isnull=False)
+            .annotate(pilot_since=Subquery(pilot))
             .order_by("team__name", "title", "pk")
             .values_list("pk", "title", "team__name", "category", "stage",
                          "predicted_annual_value", "predicted_annual_run_cost",
-                         "realised_value", "run_cost", "reviewed_at", "production_since"))
+                         "realised_value", "run_cost", "reviewed_at", "production_since",
+                         "pilot_since"))
     return [LedgerRow(pk, title, team, category, stage, predicted, predicted_cost, realised,
-                      cost, timezone.localdate(reviewed) if reviewed else None, since)
+                      cost, timezone.localdate(reviewed) if reviewed else None, since,
+                      pilot_since)
             for (pk, title, team, category, stage, predicted, predicted_cost, realised, cost,
-                 reviewed, since) in rows]
+                 reviewed, since, pilot_since) in rows]
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,8 @@ class LedgerTotal:
     run_cost: Decimal
     # Over the reviewed only: realised ÷ predicted of the same initiatives.
     accuracy: Decimal | None
+    # What was predicted for the reviewed ones: the like-for-like partner of realised_value.
+    predicted_reviewed: Decimal = Decimal(0)
 
 
 def ledger_totals(rows: list[LedgerRow], key) -> list[LedgerTotal]:
@@ -230,5 +245,6 @@ def ledger_totals(rows: list[LedgerRow], key) -> list[LedgerTotal]:
             realised_value=realised,
             run_cost=sum((row.run_cost or Decimal(0) for row in reviewed), Decimal(0)),
             accuracy=accuracy(realised, predicted_reviewed) if reviewed else None,
+            predicted_reviewed=predicted_reviewed,
         ))
     return totals

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,6 +23,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -39,6 +41,7 @@ from portfolio.models import (
     Stakeholder,
     Update,
 )
+from portfolio.outcomes.selectors import with_latest_review, with_value_flags
 
 # The columns a list row shows (the API list's serializer and the list page).
 _LIST_COLUMNS = ("id", "title", "stage", "health", "last_activity_at", "team__name", "team__slug",
@@ -144,6 +147,8 @@ def initiative_list_page(*, fetched_by, filters: dict | None = None, number=None
         Initiative.objects.filter(pk__in=page.object_list)
         .with_list_relations().only(*_LIST_COLUMNS), now=now,
     )
+    # The value flags (an overdue value review, value at risk): two EXISTS, same query.
+    rows = with_value_flags(rows, now=now)
     if filters.get("mine"):  # each row says whether it is mine as owner or as Responsible
         rows = with_my_role(rows, user=fetched_by)
     page.object_list = rows.order_by(*_order(filters))
@@ -332,11 +337,14 @@ def initiative_version_changes(*, initiative: Initiative, since_version: int) ->
 # --- The kill log --------------------------------------------------------------------------
 
 def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
-    """Retired initiatives with the reason, the lessons and who retired them, newest first."""
+    """Retired initiatives with the reason, the lessons and who retired them, newest first;
+    what each cost and delivered: its effort, its predicted annual value and its latest
+    recorded value review's realised value and run cost (``with_latest_review``). One
+    query for the rows, however many."""
     filters = filters or {}
     retiring = (StageTransition.objects.filter(initiative=OuterRef("pk"), to_stage=Stage.RETIRED)
                 .order_by("-at", "-id"))
-    queryset = (
+    queryset = with_latest_review(
         Initiative.objects.in_stage(Stage.RETIRED)
         .select_related("team", "owner")
         .annotate(retired_by_first=Subquery(retiring.values("actor__first_name")[:1]),
@@ -344,8 +352,9 @@ def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
                   retired_by_username=Subquery(retiring.values("actor__username")[:1]),
                   retired_note=Subquery(retiring.values("note")[:1]))
         .only("id", "title", "summary", "stage", "stage_changed_at", "retirement_reason",
-              "retirement_lessons", "team__name", "team__slug", "owner__username",
-              "owner__first_name", "owner__last_name", "owner__is_active")
+              "retirement_lessons", "effort_weeks", "predicted_annual_value", "team__name",
+              "team__slug", "owner__username", "owner__first_name", "owner__last_name",
+              "owner__is_active")
     )
     if filters.get("q"):
         term = filters["q"]
@@ -356,6 +365,31 @@ def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
     if filters.get("team"):
         queryset = queryset.filter(team=filters["team"])
     return queryset.order_by("-stage_changed_at", "-id")
+
+
+@dataclass(frozen=True)
+class KillLogTotals:
+    """What the retired initiatives listed cost and delivered, summed (``None``: nothing
+    recorded). Effort in engineer-weeks; money a year in settings.VALUE_CURRENCY."""
+
+    initiatives: int
+    effort_weeks: Decimal | None
+    predicted_value: Decimal | None
+    realised_value: Decimal | None
+    run_cost: Decimal | None
+    reviewed: int
+
+
+def kill_log_totals(queryset: QuerySet[Initiative]) -> KillLogTotals:
+    """``kill_log``'s rows summed: one query."""
+    totals = queryset.order_by().aggregate(
+        n=Count("id"), effort=Sum("effort_weeks"), predicted=Sum("predicted_annual_value"),
+        realised=Sum("realised_value"), cost=Sum("run_cost"),
+        reviewed=Count("id", filter=Q(reviewed_at__isnull=False)))
+    return KillLogTotals(initiatives=totals["n"], effort_weeks=totals["effort"],
+                         predicted_value=totals["predicted"],
+                         realised_value=totals["realised"], run_cost=totals["cost"],
+                         reviewed=totals["reviewed"])
 
 
 def kill_log_reason_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:

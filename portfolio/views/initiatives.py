@@ -228,5 +228,6 @@ def kill_log(request):
     page = Paginator(retired, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portfolio/kill_log.html", {
         "page": page, "form": form, "reason_counts": counts,
+        "totals": selectors.kill_log_totals(retired), "currency": settings.VALUE_CURRENCY,
         "filtered": any(form.cleaned_data.get(name) for name in form.fields),
     })
