@@ -8,6 +8,7 @@ stale version is refused.
 import copy
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
@@ -25,19 +26,23 @@ from portfolio.models import (
     NOT_SURE,
     Activity,
     ApiToken,
+    ContractOverride,
     Dependency,
     DigestDelivery,
     DigestRun,
     DigestSubscription,
     Initiative,
     InitiativeTerm,
+    Measurement,
     StageTransition,
     Stakeholder,
     StallFlag,
     Team,
     Update,
+    ValueReview,
     WorkerHeartbeat,
 )
+from portfolio.outcomes.contract import contract_errors
 from portfolio.pilots.digest.subscriptions import digest_subscription_set
 
 
@@ -180,6 +185,10 @@ class InitiativeAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("predicted_annual_value", "predicted_annual_run_cost"):
+            if name in self.fields:  # money in the site's currency, named
+                self.fields[name].label = (f"{self.fields[name].label} "
+                                           f"({settings.VALUE_CURRENCY})")
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
             self.initial.update(self.instance.profile_as_entered())  # "not sure" stays so
@@ -201,6 +210,12 @@ class InitiativeAdminForm(forms.ModelForm):
                 services.owner_check(owner)
             except DomainError as refusal:
                 self.add_error("owner", refusal.message)
+        # The exit contract as the intake form holds it: each contradiction on its field.
+        for name, message in contract_errors(
+                {name: value for name, value in cleaned.items() if name not in self.errors},
+                before=self.instance if self.instance.pk else None).items():
+            if name not in self.errors:
+                self.add_error(name, message)
         loaded = cleaned.get("loaded_version")
         if self.instance.pk and loaded and loaded != self.instance.version:
             raise ValidationError(services.STALE_VERSION.format(
@@ -487,6 +502,60 @@ class StallFlagAdmin(AppendOnlyAdmin):
     list_select_related = ["initiative", "decided_by"]
     search_fields = ["initiative__title"]
     date_hierarchy = "flagged_at"
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(AppendOnlyAdmin):
+    """Measurements of each initiative's success metric: recorded by its owner or a
+    Responsible PM on the initiative page, through the API or by CSV; read here."""
+
+    list_display = ["initiative", "measured_on", "value", "source", "recorded_by", "recorded_at"]
+    list_filter = ["measured_on", "initiative__team"]
+    search_fields = ["initiative__title", "source_note", "source_url"]
+    list_select_related = ["initiative", "recorded_by"]
+    date_hierarchy = "measured_on"
+
+
+@admin.register(ContractOverride)
+class ContractOverrideAdmin(AppendOnlyAdmin):
+    """Overrides of the exit contract, with who let the initiative past what and why: given
+    by its sponsor or leadership on the initiative page or through the API."""
+
+    list_display = ["initiative", "kind", "overridden", "decided_by", "decided_at"]
+    list_filter = ["kind", "initiative__team"]
+    search_fields = ["initiative__title", "reason", "overridden"]
+    list_select_related = ["initiative", "decided_by"]
+    date_hierarchy = "decided_at"
+
+
+class ValueReviewStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("pending", "Waiting for figures"), ("recorded", "Recorded"),
+                ("awaiting", "Value at risk, undecided"), ("decided", "Decided")]
+
+    def queryset(self, request, queryset):
+        return {
+            "pending": lambda: queryset.pending(),
+            "recorded": lambda: queryset.recorded(),
+            "awaiting": lambda: queryset.filter(at_risk=True, decision=""),
+            "decided": lambda: queryset.exclude(decision=""),
+        }.get(self.value(), lambda: queryset)()
+
+
+@admin.register(ValueReview)
+class ValueReviewAdmin(AppendOnlyAdmin):
+    """Value reviews after production: scheduled by the daily job, recorded by the owner
+    and decided on the initiative's value page or through the API; read here."""
+
+    list_display = ["initiative", "days", "due_on", "realised_value", "run_cost", "at_risk",
+                    "decision", "recorded_at"]
+    list_filter = [ValueReviewStateFilter, "days", "at_risk", "decision", "initiative__team"]
+    search_fields = ["initiative__title", "note", "decision_note"]
+    list_select_related = ["initiative", "recorded_by", "decided_by"]
+    date_hierarchy = "due_on"
 
 
 @admin.register(DigestDelivery)

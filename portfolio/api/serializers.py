@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portfolio import hooks
@@ -18,6 +20,7 @@ from portfolio.models import (
     AutonomyLevel,
     Health,
     Initiative,
+    MetricDirection,
     RetirementReason,
     RiskTier,
     Stage,
@@ -27,6 +30,8 @@ from portfolio.models import (
     Update,
     text_limit,
 )
+from portfolio.outcomes import contract
+from portfolio.outcomes.selectors import contract_evidence
 
 IMPACT_VALUES = [value for value, _ in IMPACT_CHOICES]
 IMPACT_TEXTS = [f"{value:g}" for value in IMPACT_VALUES]
@@ -130,13 +135,49 @@ class UpdateSerializer(InputSerializer):
 
 
 # Every editable field of an initiative, as the browser's form has them.
-_DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "risk_tier_assumed", "autonomy_assumed",
+_DETAIL_FIELDS = ["id", *INITIATIVE_FIELDS, "contract_to_review", "contract_status",
+                  "value_currency", "risk_tier_assumed", "autonomy_assumed",
                   "stage", "stage_changed_at", "last_activity_at",
                   "retirement_reason", "retirement_lessons", "version", "created_at",
                   "updated_at"]
 
+# The exit contract's numbers as text, as responses show them (``DecimalTextField``):
+# a metric with at most four decimals, money (never negative) with at most two.
+METRIC_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$"
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+CONTRACT_STATUSES = [
+    ("incomplete", "The exit contract is missing fields"),
+    ("unmeasured", "No measurement inside the window yet"),
+    ("met", "The latest measurement inside the window meets the target"),
+    ("missed", "The latest measurement inside the window misses the target"),
+]
+
+
+def metric_field(help_text: str, **kwargs) -> DecimalTextField:
+    return DecimalTextField(pattern=METRIC_PATTERN, max_digits=16, decimal_places=4,
+                            help_text=f"{help_text} As text, at most four decimals, e.g. "
+                                      '"12.5".', **kwargs)
+
+
+def money_field(help_text: str, **kwargs) -> DecimalTextField:
+    return DecimalTextField(pattern=MONEY_PATTERN, max_digits=14, decimal_places=2,
+                            help_text=f"{help_text} In {settings.VALUE_CURRENCY} a year, as "
+                                      'text: zero or more, at most two decimals, e.g. '
+                                      '"120000".', **kwargs)
+
 
 class InitiativeDetailSerializer(serializers.ModelSerializer):
+    contract_status = serializers.SerializerMethodField(
+        help_text="Where the exit contract stands: incomplete, unmeasured, met or missed "
+                  "(by the latest measurement inside the window).")
+    value_currency = serializers.SerializerMethodField(
+        help_text="The currency of predicted_annual_value and predicted_annual_run_cost.")
+    metric_direction = serializers.ChoiceField(choices=MetricDirection.choices,
+                                               allow_blank=True, read_only=True,
+                                               help_text="Empty until agreed.")
+    contract_to_review = serializers.CharField(
+        read_only=True, help_text="What the old free-text exit contract said that could not "
+                                  "be read as numbers; emptied once the contract is complete.")
     impact = ImpactField(read_only=True, allow_null=True, help_text=IMPACT_HELP)
     retirement_reason = serializers.ChoiceField(choices=RetirementReason.choices,
                                                 allow_blank=True, read_only=True,
@@ -158,6 +199,13 @@ class InitiativeDetailSerializer(serializers.ModelSerializer):
         # Fields other apps add (governance's checkpoints, scoring's score).
         fields.update(hooks.api_detail_fields())
         return fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=CONTRACT_STATUSES))
+    def get_contract_status(self, initiative) -> str:
+        return contract.status(initiative, contract_evidence(initiative))
+
+    def get_value_currency(self, initiative) -> str:
+        return settings.VALUE_CURRENCY
 
 
 def _bounded_integer(name: str) -> serializers.IntegerField:
@@ -221,6 +269,24 @@ class InitiativeWriteSerializer(RefuseUnknownFields, serializers.ModelSerializer
         choices=[*AutonomyLevel.choices, (NOT_SURE, NOT_SURE_LABEL)], default=NOT_SURE,
         help_text='Autonomy level, or "not_sure" (stored as "autonomous", flagged as assumed). '
                   'Default on create: "not_sure".')
+    # The exit contract and the business case: numbers as text, like effort_weeks.
+    metric_direction = serializers.ChoiceField(
+        choices=MetricDirection.choices, required=False, allow_blank=True,
+        help_text="Which way the metric should move; empty until agreed.")
+    baseline_value = metric_field("The metric before the pilot.", required=False,
+                                  allow_null=True)
+    target_value = metric_field(
+        "What the pilot must reach: above the baseline when higher is better, below it when "
+        "lower is.", required=False, allow_null=True)
+    predicted_annual_value = money_field("Savings or revenue once in production.",
+                                         required=False, allow_null=True)
+    predicted_annual_run_cost = money_field("Tokens, licences and people once in production.",
+                                            required=False, allow_null=True)
+
+    # A contract that contradicts itself (a target on the wrong side of the baseline, a
+    # window ending before it starts) is well-formed: the service refuses it with the
+    # form's rule (``services.contract_check``), a 409 naming the field, as for a decision
+    # date in the past (``planned_dates_check``); nothing changes.
 
     class Meta:
         model = Initiative

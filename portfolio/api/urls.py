@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from portfolio.api import kill_log, views
+from portfolio.api import kill_log, outcomes, views
 from portfolio.pilots import api as pilots
 
 router = DefaultRouter(trailing_slash=True)
@@ -13,6 +13,7 @@ router.register("initiatives", views.InitiativeViewSet, basename="initiative")
 router.register("teams", views.TeamViewSet, basename="team")
 router.register("stalls", pilots.StallFlagViewSet, basename="stall")
 router.register("kill-log", kill_log.KillLogViewSet, basename="kill-log")
+router.register("value-reviews", outcomes.ValueReviewViewSet, basename="value-review")
 
 urlpatterns = [
     path("v1/", include((router.urls, "api"), namespace="api")),

@@ -33,6 +33,11 @@ from portfolio.api.common import (
     unless_unchanged,
     valid_query,
 )
+from portfolio.api.outcomes import (
+    InitiativeOutcomesActions,
+    MeasurementInputSerializer,
+    OverrideInputSerializer,
+)
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import (
     InitiativeDetailSerializer,
@@ -79,8 +84,8 @@ FILTERS = filter_parameters(
         parameters=[IF_MATCH], request=InitiativeWriteSerializer,
         responses={200: InitiativeDetailSerializer, **LOCKED_WRITE_ERRORS}),
 )
-class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
+class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
+                        mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     pagination_class = ApiPagination
     lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a bad query
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -89,7 +94,9 @@ class InitiativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_serializer_class(self):
         return {"list": InitiativeListSerializer, "create": InitiativeWriteSerializer,
                 "partial_update": InitiativeWriteSerializer, "move": MoveSerializer,
-                "updates": UpdateSerializer}.get(self.action, InitiativeDetailSerializer)
+                "updates": UpdateSerializer, "measurements": MeasurementInputSerializer,
+                "overrides": OverrideInputSerializer}.get(self.action,
+                                                          InitiativeDetailSerializer)
 
     def _initiative(self, *, need: str) -> Initiative:
         """The initiative alone (one query), if the caller may ``need`` it

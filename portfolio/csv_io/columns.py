@@ -8,7 +8,9 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from portfolio.models import (
@@ -114,11 +116,14 @@ COLUMNS: tuple[Column, ...] = (
            aliases=("measurement window until",)),
     Column("Decision date", "decision_date", "date"),
     Column("Production owner", "production_owner", "user", "Who will run it in production."),
-    Column("Predicted annual value", "predicted_annual_value", "number",
-           "Savings or revenue a year, in the site's currency.", aliases=("predicted value",)),
-    Column("Predicted annual run cost", "predicted_annual_run_cost", "number",
-           "Tokens, licences and people a year, in the site's currency.",
-           aliases=("predicted run cost",)),
+    # Money in the site's currency, named in the header (the header without it imports too).
+    Column(f"Predicted annual value ({settings.VALUE_CURRENCY})", "predicted_annual_value",
+           "number", f"Savings or revenue a year, in {settings.VALUE_CURRENCY}: zero or more, "
+           "at most two decimals.", aliases=("predicted annual value", "predicted value")),
+    Column(f"Predicted annual run cost ({settings.VALUE_CURRENCY})",
+           "predicted_annual_run_cost", "number",
+           f"Tokens, licences and people a year, in {settings.VALUE_CURRENCY}: zero or more, "
+           "at most two decimals.", aliases=("predicted annual run cost", "predicted run cost")),
     Column("Last activity", "last_activity_at", "datetime", importable=False),
     Column("Retirement reason", "retirement_reason", "choice", importable=False,
            choices=tuple(RetirementReason.choices)),
@@ -164,8 +169,12 @@ def restore_formula_text(text: str) -> str:
 
 
 def cell_number(value) -> str:
+    """A number as a spreadsheet reads it back: plain digits, never scientific notation,
+    no trailing zeros (a decimal 12.5000 is "12.5", 1E+3 is "1000")."""
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -29,6 +29,7 @@ from portfolio.csv_io.columns import (
 )
 from portfolio.forms import InitiativeForm
 from portfolio.models import Initiative, Team
+from portfolio.outcomes.contract import contract_errors
 from portfolio.services import OWNER_INACTIVE, initiatives_create
 from portfolio.similarity import Tiered, similar_initiatives_batch
 
@@ -396,6 +397,12 @@ def _validate(rows: list[list[str]], columns: list[Column | None], *, actor
                        for name, messages in form.errors.items() for message in messages]
             continue
         values = form.cleaned_data
+        # The exit contract as the intake form holds it: a contradiction is this row's error
+        # on its column, like any other cell.
+        contradictions = contract_errors(values)
+        if contradictions:
+            errors += [_error(number, name, message) for name, message in contradictions.items()]
+            continue
         owner = values["owner"]
         if owner is not None and owner.is_active and owner.pk not in can_own:
             errors.append(_error(number, "owner", NOT_AN_OWNER.format(name=owner.get_username())))

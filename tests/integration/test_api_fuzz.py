@@ -50,6 +50,8 @@ WRITERS = [
     ("^POST /api/v1/checkpoints/", "reviewer"),
     ("^POST /api/v1/stalls/", "tpm"),
     ("^(POST|PATCH) /api/v1/capacity-plans/", "admin"),
+    # Value reviews: the TPM decides on value at risk (recording is the owner's: a 403).
+    ("^POST /api/v1/value-reviews/", "tpm"),
 ]
 
 

@@ -24,6 +24,10 @@ def test_every_action_answers_at_its_json_form_as_it_does_without(pm, reviewer, 
         "decide": (reviewer, "post", f"/api/v1/checkpoints/{checkpoint.pk}/decide", {}),
         "waive": (reviewer, "post", f"/api/v1/checkpoints/{checkpoint.pk}/waive", {}),
         "stall decide": (tpm, "post", f"/api/v1/stalls/{flag.pk}/decide", {"decision": "x"}),
+        "measurements": (pm, "post", f"/api/v1/initiatives/{initiative.pk}/measurements",
+                         {"value": 1}),
+        "overrides": (pm, "get", f"/api/v1/initiatives/{initiative.pk}/overrides", None),
+        "value reviews": (pm, "get", "/api/v1/value-reviews", None),
     }
 
     answers = {}
@@ -36,5 +40,5 @@ def test_every_action_answers_at_its_json_form_as_it_does_without(pm, reviewer, 
 
     assert {name: plain for name, (plain, _) in answers.items()} == {
         "updates": 200, "move": 428, "start-review": 403, "decide": 428, "waive": 428,
-        "stall decide": 400}
+        "stall decide": 400, "measurements": 400, "overrides": 200, "value reviews": 200}
     assert all(plain == suffixed for plain, suffixed in answers.values()), answers

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portfolio.models import Initiative, StallFlag, Update
+from portfolio.models import ContractOverride, Initiative, Measurement, StallFlag, Update
 from scoring.models import CapacityPlan
 from tests.clients import client_for
 from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory
@@ -57,6 +57,20 @@ ENDPOINTS = [
     ("post update", "post", "/api/v1/initiatives/{id}/updates/",
      {"body": "On track.", "health": "on_track"}, False,
      lambda p, w: expect_write_own(p, owner=w, ok=201)),
+    ("read measurements", "get", "/api/v1/initiatives/{id}/measurements/", None, False,
+     lambda p, w: expect_read(p)),
+    ("record measurement", "post", "/api/v1/initiatives/{id}/measurements/",
+     {"measured_on": (timezone.localdate() - timedelta(days=1)).isoformat(), "value": "31",
+      "source_note": "BI export"}, False,
+     lambda p, w: expect_write_own(p, owner=w, ok=201)),
+    ("read overrides", "get", "/api/v1/initiatives/{id}/overrides/", None, False,
+     lambda p, w: expect_read(p)),
+    # Only the sponsor or leadership may override; an idea has nothing to override (409).
+    ("override contract", "post", "/api/v1/initiatives/{id}/overrides/",
+     {"kind": "target_missed", "reason": "Deadline."}, False,
+     lambda p, w: expect_read(p) if p not in READERS else (409 if p == "leader" else 403)),
+    ("value reviews", "get", "/api/v1/value-reviews/", None, False,
+     lambda p, w: expect_read(p)),
     ("teams", "get", "/api/v1/teams/", None, False, lambda p, w: expect_read(p)),
     ("stalls", "get", "/api/v1/stalls/", None, False, lambda p, w: expect_read(p)),
     ("stall", "get", "/api/v1/stalls/{flag}/", None, False, lambda p, w: expect_read(p)),
@@ -93,7 +107,8 @@ def snapshot():
                                                   "decision_date")),
             Update.objects.count(),
             sorted(StallFlag.objects.values_list("id", "decision", "resolution")),
-            CapacityPlan.objects.count())
+            CapacityPlan.objects.count(), Measurement.objects.count(),
+            ContractOverride.objects.count())
 
 
 @pytest.mark.parametrize("whose", ["pm", "other_pm"], ids=["own", "someone_elses"])
@@ -103,9 +118,10 @@ def snapshot():
 def test_permission_matrix(people, persona, whose, name, method, path, body, locked,
                            expected):
     team = TeamFactory(slug="matrix")
-    initiatives = {"pm": InitiativeFactory(owner=people["pm"], team=team, title="Mine"),
+    initiatives = {"pm": InitiativeFactory(owner=people["pm"], team=team, title="Mine",
+                                           success_metric="Claims handled"),
                    "other_pm": InitiativeFactory(owner=people["other_pm"], team=team,
-                                                 title="Theirs")}
+                                                 title="Theirs", success_metric="Claims handled")}
     target = initiatives[whose]
     flag = StallFlagFactory(initiative=InitiativeFactory(
         owner=people[whose], team=team, stage="pilot", contracted=True, title="Stalled"))

@@ -100,8 +100,11 @@ def test_export_writes_every_column_in_the_spec(client, pm, other_pm, team):
         confidence=80, business_value=8, time_criticality=5, risk_reduction=3,
         strategic_alignment=4, target_production_date=date(2027, 3, 31), uses_personal_data=True,
         autonomy_level="human_in_the_loop", risk_tier="high", model_vendor="Azure OpenAI",
-        success_metric="Minutes per claim", baseline="14", target="9",
-        decision_date=date(2027, 1, 15),
+        success_metric="Minutes per claim", metric_unit="minutes", metric_direction="lower",
+        baseline_value=Decimal("14.0000"), target_value=Decimal("9.5000"),
+        window_start=date(2026, 12, 1), window_end=date(2027, 1, 10),
+        decision_date=date(2027, 1, 15), predicted_annual_value=Decimal("120000.00"),
+        predicted_annual_run_cost=Decimal("18500.50"),
     )
     client.force_login(pm)
 
@@ -120,8 +123,12 @@ def test_export_writes_every_column_in_the_spec(client, pm, other_pm, team):
         "Uses personal data": "yes", "Customer facing": "no",
         "Autonomy level": "Human in the loop", "Risk tier": "High",
         "Model / vendor": "Azure OpenAI", "Success metric": "Minutes per claim",
-        "Baseline": "14", "Target": "9", "Decision date": "2027-01-15",
-        "Production owner": "other-pm", "Last activity": "2026-11-02T09:00:00+00:00",
+        "Metric unit": "minutes", "Direction": "Lower is better",
+        "Baseline": "14", "Target": "9.5", "Window from": "2026-12-01",
+        "Window until": "2027-01-10", "Decision date": "2027-01-15",
+        "Production owner": "other-pm", "Predicted annual value (EUR)": "120000",
+        "Predicted annual run cost (EUR)": "18500.5",
+        "Last activity": "2026-11-02T09:00:00+00:00",
         "Retirement reason": "",
     }
     assert response["Content-Disposition"].startswith('attachment; filename="initiatives-')
@@ -130,12 +137,12 @@ def test_export_writes_every_column_in_the_spec(client, pm, other_pm, team):
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://evil\")", "+1+2", "-2+3", "@SUM(A1)",
                                   "\tcmd", "\rcmd"])
 def test_export_neutralises_spreadsheet_formulas(client, pm, text):
-    InitiativeFactory(title=text, summary=text, baseline=text)
+    InitiativeFactory(title=text, summary=text, success_metric=text)
     client.force_login(pm)
 
     [row] = exported(client.get(EXPORT_URL))
 
-    assert (row["Title"], row["Summary"], row["Baseline"]) == (f"'{text}",) * 3
+    assert (row["Title"], row["Summary"], row["Success metric"]) == (f"'{text}",) * 3
 
 
 def test_export_leaves_ordinary_text_alone(client, pm):
@@ -960,7 +967,8 @@ def test_ten_thousand_rows_import_in_one_request(client, pm, team, django_assert
     header = [c.header for c in csv_io.IMPORT_COLUMNS]
     row = ["", "Summary of the problem", "Internal copilot", "claims-ops", "", "exec-sponsor",
            "At risk", "4.5", "1000", "2", "80", "5", "6", "7", "3", "2027-01-01", "yes", "no",
-           "Human in the loop", "High", "Azure OpenAI", "CSAT", "3.1", "4.0", "2027-03-01", ""]
+           "Human in the loop", "High", "Azure OpenAI", "CSAT", "points", "Higher is better",
+           "3.1", "4.0", "2027-01-01", "2027-02-28", "2027-03-01", "", "250000", "30000.50"]
     assert len(row) == len(header)
     # Distinct titles ("Initiative 7" and "Initiative 8" would be the same idea: a number
     # under 100 is no term), so that no row is a possible duplicate of another.
@@ -999,7 +1007,10 @@ def test_an_export_imports_back_as_the_same_initiatives(client, pm, other_pm, tp
         risk_reduction=2, strategic_alignment=5, target_production_date=date(2027, 6, 1),
         uses_personal_data=True, customer_facing=True, autonomy_level="autonomous",
         risk_tier="limited", model_vendor="-in-house-", success_metric="@mentions handled",
-        baseline="+3", target="9", decision_date=date(2027, 2, 1))
+        metric_unit="=per day", metric_direction="higher", baseline_value=Decimal("-3.25"),
+        target_value=Decimal("9"), window_start=date(2027, 1, 1),
+        window_end=date(2027, 1, 31), decision_date=date(2027, 2, 1),
+        predicted_annual_value=Decimal("1000000"), predicted_annual_run_cost=Decimal("0"))
     InitiativeFactory(title="Plain idea", team=team, owner=pm)
     retired = InitiativeFactory(title="Killed", team=team, owner=pm, stage="retired",
                                 retirement_reason="cost")
