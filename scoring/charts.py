@@ -836,7 +836,8 @@ def value_by_team(teams: Sequence[tuple[str, float, float, int, int]], *, curren
     if total > len(teams):
         summary = f"The {len(teams)} teams of {total} that predicted the most"
     if over:
-        summary += (f"; realised under {round(100 * held_below)}% of predicted: {', '.join(str(t) for t in over[:5])}"
+        names = ", ".join(str(t) for t in over[:5])
+        summary += (f"; realised under {round(100 * held_below)}% of predicted: {names}"
                     + (f" and {len(over) - 5} more" if len(over) > 5 else ""))
     elif any(t[3] for t in teams):
         summary += "; every reviewed team realised close to or above its prediction"
