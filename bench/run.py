@@ -99,6 +99,9 @@ def endpoints(detail: int, early: int):
         Endpoint("dashboard", "Dashboard page", "/dashboard/", "leadership", "page"),
         Endpoint("queue", "Review queue page", "/governance/queue/", "reviewer", "page"),
         Endpoint("stalls", "Stalled pilots page", "/stalls/", "tpm", "page"),
+        Endpoint("value", "Value page (predicted against realised)", "/dashboard/value/",
+                 "leadership", "page"),
+        Endpoint("value-reviews", "Value reviews page", "/value-reviews/", "tpm", "page"),
         Endpoint("api-initiatives", "GET /api/v1/initiatives/", "/api/v1/initiatives/", "pm",
                  "api"),
         Endpoint("api-initiative", "GET /api/v1/initiatives/<id>/ (detail)",
@@ -115,6 +118,7 @@ def endpoints(detail: int, early: int):
         Endpoint("ranking", "GET /api/v1/ranking/", "/api/v1/ranking/", "leadership", "api"),
         Endpoint("api-dashboard", "GET /api/v1/dashboard/", "/api/v1/dashboard/", "leadership",
                  "api"),
+        Endpoint("api-value", "GET /api/v1/value/", "/api/v1/value/", "leadership", "api"),
         Endpoint("minimal", "Baseline: /bench/minimal/ (bench view)", "/bench/minimal/", "pm",
                  "baseline"),
     ]
