@@ -193,6 +193,12 @@ class Standing(models.Model):
     stalled = models.BooleanField(default=False)
     ownership_gap = models.BooleanField(default=False)
     out_of_compliance = models.BooleanField(default=False)
+    # Outcomes, for the dashboard's value section: whether an initiative in production or
+    # scaled meets its exit contract (None: not there), and its latest value review.
+    meets_contract = models.BooleanField(null=True, blank=True)
+    realised_value = models.DecimalField(max_digits=14, decimal_places=2, null=True,
+                                         blank=True)
+    realised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["rank"], name="standing_rank")]

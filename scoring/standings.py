@@ -48,6 +48,8 @@ from django.utils import timezone
 
 from governance.selectors import with_compliance
 from portfolio.models import Initiative, Stage, StageTransition, StallFlag
+from portfolio.outcomes import contract
+from portfolio.outcomes.selectors import VALUE_STAGES, contract_evidence_bulk, with_latest_review
 from portfolio.selectors import with_ownership_health
 from scoring.capacity import FUNDED, FundingLine, funding_line, quarter_of
 from scoring.models import (
@@ -128,24 +130,35 @@ def _locked_snapshot(*, skip_locked: bool) -> PortfolioSnapshot | None:
 
 
 def _kpi_flags(*, now: datetime) -> Iterator[tuple]:
-    """(pk, entered_pilot, reached_production, stalled, ownership_gap, out_of_compliance)
-    of every initiative, by the rules the KPIs count (``scoring.dashboard``): one query."""
+    """(pk, entered_pilot, reached_production, stalled, ownership_gap, out_of_compliance,
+    realised_value, realised_at) of every initiative, by the rules the KPIs count
+    (``scoring.dashboard``), with its latest recorded value review: one query."""
     today = timezone.localdate(now)
     transitions = StageTransition.objects.filter(initiative=OuterRef("pk"))
-    flagged = with_compliance(with_ownership_health(Initiative.objects.all(), now=now),
-                              today=today).annotate(
+    flagged = with_compliance(with_ownership_health(
+        with_latest_review(Initiative.objects.all()), now=now), today=today).annotate(
         entered_pilot=Exists(transitions.filter(to_stage=Stage.PILOT)),
         entered_production=Exists(transitions.filter(to_stage=Stage.PRODUCTION)),
         # Stall detection (daily) decides what is stalled; the KPI counts its open flags.
         stalled=Exists(StallFlag.objects.open().filter(initiative=OuterRef("pk"))),
     )
-    for pk, pilot, production, stalled, left, silent, nobody, noncompliant in (
+    for (pk, pilot, production, stalled, left, silent, nobody, noncompliant, realised,
+         reviewed_at) in (
             flagged.order_by().values_list(
                 "pk", "entered_pilot", "entered_production", "stalled", "owner_left",
-                "owner_silent", "nobody_responsible", "out_of_compliance")
+                "owner_silent", "nobody_responsible", "out_of_compliance", "realised_value",
+                "reviewed_at")
             .iterator(chunk_size=WRITE_BATCH)):
         yield (pk, pilot, pilot and production, stalled, bool(left or silent or nobody),
-               bool(noncompliant))
+               bool(noncompliant), realised, reviewed_at)
+
+
+def _contracts_met(ranking: list) -> dict[int, bool]:
+    """Whether each initiative in production or scaled meets its exit contract, by the
+    gate's own rule (``contract.status`` over ``contract_evidence_bulk``): two queries."""
+    evidence = contract_evidence_bulk(stages=VALUE_STAGES)
+    return {row.pk: contract.status(row, evidence.get(row.pk, contract.Evidence())) == "met"
+            for row in ranking if row.stage in VALUE_STAGES}
 
 
 def _position(entry) -> tuple[str, str, list[str]]:
@@ -159,13 +172,16 @@ def _position(entry) -> tuple[str, str, list[str]]:
 
 def _standings(*, ranking: list, line: FundingLine, now: datetime) -> Iterator[Standing]:
     places = {row.pk: (row.rank, row.score) for row in ranking}
-    for pk, pilot, production, stalled, gap, noncompliant in _kpi_flags(now=now):
+    met = _contracts_met(ranking)
+    for (pk, pilot, production, stalled, gap, noncompliant, realised,
+         reviewed_at) in _kpi_flags(now=now):
         rank, score = places.get(pk, (None, None))
         funding, reason, blockers = _position(line.entry_for(pk))
         yield Standing(initiative_id=pk, rank=rank, score=score, funding=funding,
                        funding_reason=reason, blockers=blockers, entered_pilot=pilot,
                        reached_production=production, stalled=stalled, ownership_gap=gap,
-                       out_of_compliance=noncompliant)
+                       out_of_compliance=noncompliant, meets_contract=met.get(pk),
+                       realised_value=realised, realised_at=reviewed_at)
 
 
 def _team_standings(line: FundingLine) -> list[TeamStanding]:

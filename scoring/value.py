@@ -24,16 +24,16 @@ against their contract (1 + 2 for their evidence) and the value flags (2).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from portfolio.models import Category, Initiative, MetricDirection, ValueReview
+from portfolio.models import Category, Initiative, MetricDirection
 from portfolio.outcomes import contract
 from portfolio.outcomes.selectors import (
     VALUE_STAGES,
@@ -240,12 +240,6 @@ def _totals(rows: list[ValueRow], key: Callable[[ValueRow], str]) -> list[Total]
         [row.ledger for row in rows], key=lambda ledger: key(by_id[ledger.initiative_id]))]
 
 
-def team_totals(queryset: QuerySet[Initiative] | None = None) -> list[Total]:
-    """``value_report``'s per-team totals alone (the dashboard's chart): one query."""
-    return [Total(total) for total in ledger_totals(value_ledger(queryset),
-                                                     key=lambda row: row.team)]
-
-
 def value_report(queryset: QuerySet[Initiative] | None = None) -> ValueReport:
     """Predicted against realised value of every initiative that has entered production
     (``queryset`` narrows them), per initiative, team, category, quarter entered
@@ -265,23 +259,6 @@ def value_report(queryset: QuerySet[Initiative] | None = None) -> ValueReport:
 
 
 # --- The dashboard's value KPIs ------------------------------------------------------------------
-
-def value_realised_this_year(*, now: datetime,
-                             initiatives: QuerySet[Initiative] | None = None) -> Decimal:
-    """The realised annual value of each initiative's latest recorded review, counting only
-    reviews recorded since 1 January (local time) of ``now``'s year: one query."""
-    year_start = timezone.make_aware(datetime(timezone.localdate(now).year, 1, 1))
-    later = ValueReview.objects.recorded().filter(
-        Q(recorded_at__gt=OuterRef("recorded_at"))
-        | Q(recorded_at=OuterRef("recorded_at"), pk__gt=OuterRef("pk")),
-        initiative=OuterRef("initiative"))
-    reviews = (ValueReview.objects.recorded()
-               .filter(recorded_at__gte=year_start, recorded_at__lte=now)
-               .exclude(Exists(later)))
-    if initiatives is not None:
-        reviews = reviews.filter(initiative__in=initiatives)
-    return reviews.aggregate(total=Sum("realised_value"))["total"] or Decimal(0)
-
 
 @dataclass(frozen=True)
 class ContractRow:
@@ -351,19 +328,40 @@ class ValueKpis:
         return money(self.realised_this_year)
 
 
-def value_kpis(*, now: datetime, initiatives: QuerySet[Initiative] | None = None,
-               contracts: Iterable[ContractRow] | None = None) -> ValueKpis:
-    """The dashboard's value KPIs over ``initiatives`` (the filtered portfolio); the value
-    flags (overdue reviews, value at risk) are the whole portfolio's, as on their list."""
-    contracts = list(production_contracts(initiatives) if contracts is None else contracts)
+def value_kpis(*, now: datetime, initiatives: QuerySet[Initiative]) -> ValueKpis:
+    """Value realised this year (the latest review of each initiative, if recorded since 1
+    January), production initiatives meeting their contract, overdue reviews and value at
+    risk, read from the stored standings (``scoring.standings``: contract met and
+    latest review, as of the snapshot), for the dashboard and its API, whose cost must not
+    grow with the portfolio: one query, plus the value flags' two."""
+    year_start = timezone.make_aware(datetime(timezone.localdate(now).year, 1, 1))
+    figures = initiatives.order_by().aggregate(
+        in_production=Count("pk", filter=Q(standing__meets_contract__isnull=False)),
+        meeting=Count("pk", filter=Q(standing__meets_contract=True)),
+        realised=Sum("standing__realised_value",
+                     filter=Q(standing__realised_at__gte=year_start,
+                              standing__realised_at__lte=now)))
     flags = value_flag_counts(now=now)
     return ValueKpis(
-        realised_this_year=value_realised_this_year(now=now, initiatives=initiatives),
-        in_production=len(contracts),
-        meeting_contract=sum(1 for row in contracts if row.meets),
+        realised_this_year=figures["realised"] or Decimal(0),
+        in_production=figures["in_production"], meeting_contract=figures["meeting"],
         overdue_reviews=flags["overdue"], value_at_risk=flags["at_risk"],
         year=timezone.localdate(now).year,
     )
+
+
+def team_value(initiatives: QuerySet[Initiative]) -> list[tuple]:
+    """Per team, from the stored standings: (team, predicted of the reviewed, realised,
+    reviewed, initiatives that reached production), the dashboard chart's rows: one query."""
+    reviewed = Q(standing__realised_value__isnull=False)
+    rows = (initiatives.filter(standing__reached_production=True).order_by()
+            .values("team__name")
+            .annotate(initiatives=Count("pk"), reviewed=Count("pk", filter=reviewed),
+                      predicted=Sum("predicted_annual_value", filter=reviewed),
+                      realised=Sum("standing__realised_value"))
+            .order_by("team__name"))
+    return [(row["team__name"], float(row["predicted"] or 0), float(row["realised"] or 0),
+             row["reviewed"], row["initiatives"]) for row in rows]
 
 
 def value_definitions() -> dict[str, str]:

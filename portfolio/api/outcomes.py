@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -70,6 +69,7 @@ from portfolio.models import (
 )
 from portfolio.outcomes import selectors
 from portfolio.outcomes import services as outcomes
+from portfolio.outcomes.value_selectors import tab_q
 
 # --- Serializers ---------------------------------------------------------------------------------
 
@@ -257,18 +257,6 @@ REVIEW_STATUSES = [
 ]
 
 
-def _status_q(name: str, today) -> Q:
-    """A ``status`` filter, by the selectors' flags (the pages' and the digest's)."""
-    overdue = selectors.overdue_review_q(today)
-    return {
-        "overdue": overdue,
-        "due": Q(recorded_at__isnull=True, due_on__lte=today,
-                 initiative__stage__in=selectors.VALUE_STAGES) & ~overdue,
-        "at_risk": selectors.awaiting_decision_q(),
-        "recorded": Q(recorded_at__isnull=False),
-    }[name]
-
-
 class ValueReviewFilterForm(forms.Form):
     initiative = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                     help_text="An initiative's id.")
@@ -332,7 +320,7 @@ class ValueReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if filters.get("team"):
             reviews = reviews.filter(initiative__team=filters["team"])
         if filters.get("status"):
-            reviews = reviews.filter(_status_q(filters["status"], today))
+            reviews = reviews.filter(tab_q(filters["status"], today))
         page = self.paginate_queryset(reviews)
         return self.get_paginated_response(
             ValueReviewSerializer(page, many=True, context={"today": today}).data)

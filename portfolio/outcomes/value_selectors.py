@@ -58,7 +58,7 @@ def due_review_q(today: date, prefix: str = "") -> Q:
                 f"{prefix}initiative__stage__in": VALUE_STAGES})
 
 
-def _tab_q(tab: str, today: date) -> Q:
+def tab_q(tab: str, today: date) -> Q:
     """The reviews under ``tab`` (a key of ``REVIEW_TABS``; anything else: all)."""
     return {
         "overdue": overdue_review_q(today),
@@ -119,7 +119,7 @@ def value_review_list(*, user, filters: dict | None = None,
     filters = filters or {}
     today = timezone.localdate(now)
     return (with_review_status(_reviews(user=user, filters=filters), now=now)
-            .filter(_tab_q(filters.get("tab") or "", today))
+            .filter(tab_q(filters.get("tab") or "", today))
             .annotate(urgency=_urgency())
             .order_by("urgency", "due_on", "id"))
 
@@ -130,7 +130,7 @@ def value_review_tab_counts(*, user, filters: dict | None = None,
     filters apply."""
     today = timezone.localdate(now)
     counts = (_reviews(user=user, filters=filters or {}).order_by()
-              .aggregate(**{f"n_{key or 'all'}": Count("pk", filter=_tab_q(key, today))
+              .aggregate(**{f"n_{key or 'all'}": Count("pk", filter=tab_q(key, today))
                             for key, _ in REVIEW_TABS}))
     return [(key, label, counts[f"n_{key or 'all'}"]) for key, label in REVIEW_TABS]
 

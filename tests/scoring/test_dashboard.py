@@ -389,10 +389,10 @@ def _count(client, url, params):
 # Session, user, roles; the standings (the snapshot, whether a change is pending); stage
 # counts, the KPI flags, pilot ages; the table's count, its page's ids and rows; the teams'
 # capacity, the value-versus-effort points, the heat map's rows, types and checkpoints; the
-# team filter's choices; value: realised this year, the production initiatives and their
-# contract evidence (3), the value flags (2), the value ledger for the chart. A team filter
-# adds its lookup. (The worker has computed the standings: this is the steady read.)
-PAGE_QUERIES = 24
+# team filter's choices; value, from the stored standings: the KPIs, the value flags (2),
+# the per-team figures for the chart. A team filter adds its lookup. (The worker has
+# computed the standings: this is the steady read.)
+PAGE_QUERIES = 21
 # Session, user, roles; the standings (2); every filtered row.
 EXPORT_QUERIES = 6
 
