@@ -42,7 +42,7 @@ from portfolio.api.errors import UnknownReference
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import (
     DecimalTextField,
-    PersonSerializer,
+    InitiativeRefSerializer,
     SlugReference,
     TeamRefSerializer,
 )
@@ -143,16 +143,8 @@ class InitiativeScoreField(serializers.Field):
             {"model": model, "breakdown": formulas.breakdown(initiative, model=model)}).data
 
 
-class RankedInitiativeSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(read_only=True)
-    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
-    team = TeamRefSerializer(read_only=True)
-    owner = PersonSerializer(read_only=True)
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, initiative) -> str:
-        return item_url("api:initiative-list", initiative.pk)
+class RankedInitiativeSerializer(InitiativeRefSerializer):
+    """A ranked initiative (its own name in the schema)."""
 
 
 class RankingRowSerializer(serializers.Serializer):

@@ -14,16 +14,19 @@ so at 720px wide the smallest text is 12px.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from portfolio import svg
 from portfolio.models import STAGE_ORDER, Stage
+from portfolio.svg import coordinate as _n
+from portfolio.svg import element as _el
+from portfolio.svg import join as _join
 
 WIDTH = 720
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
@@ -67,12 +70,6 @@ class Chart:
 
 # --- SVG building blocks ---------------------------------------------------------------------
 
-def _n(value: float) -> str:
-    """A coordinate: one decimal at most."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _num(value: float | None) -> str:
     """A value for people: whole numbers without decimals, others with one."""
     if value is None:
@@ -91,28 +88,6 @@ def _truncate(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-def _attrs(attrs: dict) -> SafeString:
-    parts = []
-    for key, value in attrs.items():
-        if value is None:
-            continue
-        if isinstance(value, float):
-            value = _n(value)
-        parts.append(format_html(' {}="{}"', key.rstrip("_").replace("_", "-"), value))
-    return mark_safe("".join(parts))
-
-
-def _el(tag: str, content: object = None, **attrs) -> SafeString:
-    """One element; ``content`` is escaped unless already safe; ``class_`` -> ``class``."""
-    if content is None:
-        return format_html("<{}{} />", mark_safe(tag), _attrs(attrs))
-    return format_html("<{}{}>{}</{}>", mark_safe(tag), _attrs(attrs), content, mark_safe(tag))
-
-
-def _join(parts: Iterable[SafeString]) -> SafeString:
-    return mark_safe("".join(parts))
-
-
 def _text(x: float, y: float, content: object, *, size: int = 14, fill: str = INK,
           anchor: str = "start", weight: str | None = None, **attrs) -> SafeString:
     return _el("text", content, x=float(x), y=float(y), font_size=size, fill=fill,
@@ -124,14 +99,9 @@ def _tip(text: str) -> SafeString:
     return _el("title", text)
 
 
-def _chart_id(kind: str, data: object) -> str:
-    digest = hashlib.sha1(repr(data).encode(), usedforsecurity=False).hexdigest()[:8]
-    return f"chart-{kind}-{digest}"
-
-
 def _svg(kind: str, data: object, *, title: str, summary: str, height: float,
          body: SafeString) -> SafeString:
-    chart_id = _chart_id(kind, data)
+    chart_id = svg.chart_id(f"chart-{kind}", data)
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg chart-{kind}" '
         'viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" '
@@ -158,13 +128,7 @@ def _nice_scale(top: float, ticks: int = 5, *, integer: bool = False) -> tuple[f
     """(axis maximum, tick step): a round step, at most ``ticks`` steps covering ``top``."""
     if top <= 0:
         return (float(ticks) if integer else 1.0), (1.0 if integer else 0.2)
-    raw = top / ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = magnitude * 10
-    for multiple in (1, 2, 2.5, 5, 10):
-        if multiple * magnitude * ticks >= top:
-            step = multiple * magnitude
-            break
+    step = svg.nice_step(top, ticks)
     if integer:
         step = max(1.0, float(math.ceil(step)))
     return step * math.ceil(top / step - 1e-9), step

@@ -51,8 +51,8 @@ from portfolio.api.common import (
 )
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import (
+    InitiativeRefSerializer,
     PersonSerializer,
-    TeamRefSerializer,
     metric_field,
     money_field,
 )
@@ -61,7 +61,6 @@ from portfolio.models import (
     Initiative,
     Measurement,
     OverrideKind,
-    Stage,
     Team,
     ValueDecision,
     ValueReview,
@@ -123,18 +122,6 @@ class OverrideInputSerializer(InputSerializer):
                                    help_text="Why it may go ahead anyway; kept and shown.")
 
 
-class ReviewedInitiativeSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(read_only=True)
-    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
-    team = TeamRefSerializer(read_only=True)
-    owner = PersonSerializer(read_only=True)
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, initiative) -> str:
-        return item_url("api:initiative-list", initiative.pk)
-
-
 def _money(help_text: str, **kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True,
                                     allow_null=True, help_text=help_text, **kwargs)
@@ -144,7 +131,7 @@ class ValueReviewSerializer(serializers.Serializer):
     """One value review. Needs ``today`` in its context and its initiative loaded."""
 
     id = serializers.IntegerField(read_only=True)
-    initiative = ReviewedInitiativeSerializer(read_only=True)
+    initiative = InitiativeRefSerializer(read_only=True)
     days = serializers.IntegerField(read_only=True, help_text="Days after entering production.")
     production_since = serializers.DateTimeField(read_only=True)
     due_on = serializers.DateField(read_only=True)

@@ -99,6 +99,20 @@ class TeamRefSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
 
 
+class InitiativeRefSerializer(serializers.Serializer):
+    """An initiative named inside another resource: enough to show it and follow it."""
+
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, read_only=True)
+    team = TeamRefSerializer(read_only=True)
+    owner = PersonSerializer(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, initiative) -> str:
+        return item_url("api:initiative-list", initiative.pk)
+
+
 class InitiativeListSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     title = serializers.CharField(read_only=True)

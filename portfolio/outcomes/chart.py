@@ -17,18 +17,22 @@ label is escaped (``format_html``).
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
+from portfolio import svg
 from portfolio.models import MetricDirection
 from portfolio.outcomes.contract import format_value, meets
+from portfolio.svg import coordinate as _n
+from portfolio.svg import element as _el
+from portfolio.svg import join as _join
+from portfolio.svg import nice_step
 
 LABEL_GAP = 17   # the least vertical distance between the baseline's and the target's labels
 
@@ -67,35 +71,8 @@ class MetricChart:
     svg_narrow: SafeString   # the phone layout
 
 
-def _n(value: float) -> str:
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _day(day: date) -> str:
     return f"{day:%-d %b %Y}"
-
-
-def _attrs(attrs: dict) -> SafeString:
-    parts = []
-    for key, value in attrs.items():
-        if value is None:
-            continue
-        if isinstance(value, float):
-            value = _n(value)
-        parts.append(format_html(' {}="{}"', key.rstrip("_").replace("_", "-"), value))
-    return mark_safe("".join(parts))
-
-
-def _el(tag: str, content: object = None, **attrs) -> SafeString:
-    """One element; ``content`` is escaped unless already safe; ``class_`` -> ``class``."""
-    if content is None:
-        return format_html("<{}{} />", mark_safe(tag), _attrs(attrs))
-    return format_html("<{}{}>{}</{}>", mark_safe(tag), _attrs(attrs), content, mark_safe(tag))
-
-
-def _join(parts: Iterable[SafeString]) -> SafeString:
-    return mark_safe("".join(parts))
 
 
 def _text(x: float, y: float, content: object, *, size: int = 13, class_: str = "mc-label",
@@ -126,15 +103,6 @@ def _tick(value: float, unit: str) -> str:
     return format_value(number, unit) if _unit_on_ticks(unit) else format_value(number)
 
 
-def _nice_step(span: float, ticks: int = 5) -> float:
-    raw = span / ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for multiple in (1, 2, 2.5, 5, 10):
-        if multiple * magnitude * ticks >= span:
-            return multiple * magnitude
-    return 10 * magnitude
-
-
 def _y_scale(values: Sequence[float]) -> tuple[float, float, float]:
     """(lowest tick, highest tick, step) covering ``values`` with round numbers; a scale of
     values that are all zero or more starts at zero when that costs less than half of it."""
@@ -145,7 +113,7 @@ def _y_scale(values: Sequence[float]) -> tuple[float, float, float]:
         low, high = low - span / 2, high + span / 2
     if 0 <= low <= span:
         low = 0.0
-    step = _nice_step(high - low)
+    step = nice_step(high - low)
     bottom = math.floor(low / step + 1e-9) * step
     top = math.ceil(high / step - 1e-9) * step
     if top - high < step * 0.15:   # room above the highest point for its label
@@ -179,11 +147,6 @@ def _spread(positions: list[float], gap: float = LABEL_GAP) -> list[float]:
             middle = (placed[after] + placed[before]) / 2
             placed[before], placed[after] = middle - gap / 2, middle + gap / 2
     return placed
-
-
-def _chart_id(data: object) -> str:
-    digest = hashlib.sha1(repr(data).encode(), usedforsecurity=False).hexdigest()[:8]
-    return f"metric-chart-{digest}"
 
 
 @dataclass(frozen=True)
@@ -355,7 +318,7 @@ def _draw(data: _Data, layout: Layout, *, title: str, summary: str) -> SafeStrin
             parts.append(_text(x + 16, bottom + 45, label, size=12, class_="mc-tick"))
             x += 16 + len(label) * 6.6 + 18
 
-    chart_id = _chart_id((layout.name, data))
+    chart_id = svg.chart_id("metric-chart", (layout.name, data))
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="metric-chart metric-chart-{name}" '
         'viewBox="0 0 {w} {h}" width="100%" role="img" '
