@@ -51,7 +51,6 @@ FIGURE_NEEDED = "Enter the {what}: zero or more, in {currency} a year."
 NOT_AT_RISK = "This review did not put the initiative's value at risk; there is nothing to decide."
 DECISION_NEEDS_NOTE = "Say why: a decision on value at risk needs a note."
 NOT_IN_PRODUCTION = "The initiative is no longer in production; there is nothing to decide."
-RETIRE_NOTE = "Retired after its value review: value at risk."
 
 
 def _today(now: datetime) -> date:
@@ -229,19 +228,26 @@ def suggested_decision(*, realised_value: Decimal, run_cost: Decimal,
     return ValueDecision.FIX
 
 
+def _undecided(review: ValueReview, *, actor, need: str, field: str) -> ValueReview:
+    """The review, locked, if ``actor`` has ``need`` on its initiative and no decision has
+    been taken on it (a decision is final)."""
+    review = (ValueReview.objects.select_for_update().select_related("initiative")
+              .get(pk=review.pk))
+    _require(actor, review.initiative, need)
+    if review.decision:
+        raise DomainError(REVIEW_ALREADY_DECIDED.format(
+            decision=review.get_decision_display().lower()), field=field)
+    return review
+
+
 @transaction.atomic
 def value_review_record(*, review: ValueReview, realised_value: Decimal | None,
                         run_cost: Decimal | None, actor, now: datetime,
                         note: str = "") -> ValueReview:
     """The owner (or a Responsible PM) records what a production initiative delivers and
     costs a year. It may be corrected until a decision on value at risk is taken."""
-    review = (ValueReview.objects.select_for_update().select_related("initiative")
-              .get(pk=review.pk))
+    review = _undecided(review, actor=actor, need="edit", field="realised_value")
     initiative = review.initiative
-    _require(actor, initiative, "edit")
-    if review.decision:
-        raise DomainError(REVIEW_ALREADY_DECIDED.format(
-            decision=review.get_decision_display().lower()), field="realised_value")
     if review.due_on > _today(now):
         raise DomainError(REVIEW_NOT_DUE, field="realised_value")
     for name, what, figure in (("realised_value", "realised value", realised_value),
@@ -273,13 +279,8 @@ def value_decide(*, review: ValueReview, decision: str, note: str, actor, now: d
     """Decide what happens to an initiative whose value is at risk: scale back, fix or
     retire (as a stall is decided: the owner, a TPM or an admin). *Retire* retires it
     with "value not proven"."""
-    review = (ValueReview.objects.select_for_update().select_related("initiative")
-              .get(pk=review.pk))
+    review = _undecided(review, actor=actor, need="decide_stall", field="decision")
     initiative = review.initiative
-    _require(actor, initiative, "decide_stall")
-    if review.decision:
-        raise DomainError(REVIEW_ALREADY_DECIDED.format(
-            decision=review.get_decision_display().lower()), field="decision")
     if not review.at_risk:
         raise DomainError(NOT_AT_RISK, field="decision")
     if initiative.stage not in VALUE_STAGES:
@@ -291,7 +292,7 @@ def value_decide(*, review: ValueReview, decision: str, note: str, actor, now: d
         raise DomainError(DECISION_NEEDS_NOTE, field="note")
     if decision == ValueDecision.RETIRE:
         initiative_move_stage(initiative=initiative, to_stage=Stage.RETIRED, actor=actor,
-                              now=now, note=note or RETIRE_NOTE,
+                              now=now, note=note,
                               retirement_reason=RetirementReason.VALUE_NOT_PROVEN,
                               retirement_lessons=retirement_lessons,
                               expected_stage=initiative.stage)
