@@ -63,6 +63,10 @@ class CheckpointType(models.Model):
         help_text="Applies only at this autonomy level or above. Empty: any level.")
     review_days = models.PositiveSmallIntegerField(
         default=14, help_text="Days a review is expected to take; sets the due date.")
+    reviews_per_week = models.DecimalField(
+        "reviewer capacity (reviews per week)", max_digits=5, decimal_places=1, null=True,
+        blank=True, help_text="How many reviews of this type the reviewers can decide in a "
+                              "week. Empty: the pace of the last weeks' decisions is used.")
     active = models.BooleanField(default=True, help_text="Retired types apply to nothing.")
 
     history = HistoricalRecords()
@@ -72,6 +76,9 @@ class CheckpointType(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(required_for__in=[s.value for s in GATED_STAGES]),
                                    name="checkpoint_type_gated_stage"),
+            models.CheckConstraint(condition=Q(reviews_per_week__isnull=True)
+                                   | Q(reviews_per_week__gt=0),
+                                   name="checkpoint_type_capacity_positive"),
             models.CheckConstraint(condition=Q(min_risk_tier="")
                                    | Q(min_risk_tier__in=RiskTier.values),
                                    name="checkpoint_type_risk_valid"),

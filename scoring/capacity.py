@@ -1,15 +1,16 @@
 """Capacity and the funding line (docs/architecture.md, "Scoring and capacity").
 
 - ``capacity_plan_set``: the one write — engineer-weeks a team can build in a quarter.
-- ``funding_line``: for one quarter, walk each team's ranking and fund while the
-  remaining capacity covers the effort; what does not fit is skipped and the walk goes
-  on. Funded initiatives whose next stage is blocked by governance are marked
-  **funded but blocked**, with the blocking checkpoints.
-- ``demand_by_team``: capacity versus demand per team, for the chart.
+- ``funding_walk`` / ``funding_lines``: this quarter and the next three, walked in turn.
+  Per team, **committed** work (pilot, production, scaled, and what an earlier quarter
+  of the walk funded) counts first, whatever the capacity; then the **candidates**
+  (ideas and assessments) in rank order: **funded next** while the capacity left covers
+  the effort, else **below the line**, and the walk goes on. Funded initiatives whose
+  next stage governance blocks are marked **funded but blocked**, with what blocks them.
+- ``demand_by_team``: the committed effort per team, against capacity.
 
-Demand is the effort of a team's initiatives that draw build capacity: those in
-assessment, pilot or production. Ideas, scaled, paused and retired ones draw none.
-Initiatives without an effort estimate are *unsized*: listed, never counted.
+Paused and retired initiatives draw nothing. Initiatives without an effort estimate
+are listed, never counted.
 
 Nothing here reads the clock: ``now`` comes from the caller.
 """
@@ -37,8 +38,14 @@ from portfolio.services import portfolio_changed
 from scoring.models import CapacityPlan
 from scoring.selectors import active_scoring_model, ranked_initiatives
 
-# The stages whose initiatives draw build capacity.
-DRAWING_STAGES = (Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION)
+# Committed work: initiatives already being built or run draw capacity first.
+COMMITTED_STAGES = (Stage.PILOT, Stage.PRODUCTION, Stage.SCALED)
+# Candidates compete, in rank order, for what committed work leaves.
+CANDIDATE_STAGES = (Stage.IDEA, Stage.ASSESSMENT)
+# Every stage on the line; paused and retired work draws nothing.
+DRAWING_STAGES = CANDIDATE_STAGES + COMMITTED_STAGES
+# The quarters a plan looks at: this one and the next three.
+PLAN_QUARTERS = 4
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 QUARTER_INVALID = "The quarter must be 1, 2, 3 or 4."
@@ -46,15 +53,22 @@ YEAR_INVALID = f"The year must be between {YEAR_MIN} and {YEAR_MAX}."
 WEEKS_NEGATIVE = "Engineer-weeks cannot be negative."
 PLAN_EXISTS = "This team already has a plan for that quarter; change that plan instead."
 WEEKS_INVALID = "Engineer-weeks must be a number with at most one decimal place."
+QUARTER_NOT_PLANNED = "Choose this quarter or one of the next three."
+QUARTER_FORMAT = "Write the quarter as 2027-Q1."
 
 # Where an initiative stands against the line.
+COMMITTED = "committed"
 FUNDED = "funded"
 BELOW_LINE = "below_line"
 UNSIZED = "unsized"
 NO_PLAN = "no_plan"
-STATUS_LABELS = {FUNDED: "funded", BELOW_LINE: "below the line", UNSIZED: "unsized",
-                 NO_PLAN: "no capacity plan"}
+STATUS_LABELS = {COMMITTED: "committed", FUNDED: "fund next", BELOW_LINE: "below the line",
+                 UNSIZED: "unsized", NO_PLAN: "no capacity plan"}
 BELOW_LINE_REASON = "needs {effort} engineer-weeks; {remaining} left when its turn came"
+NO_ESTIMATE = "no effort estimate"
+PIN_IN, PIN_OUT = "in", "out"
+PINNED_IN_REASON = "pinned in by the scenario"
+PINNED_OUT_REASON = "pinned out by the scenario"
 
 
 # --- Quarters -----------------------------------------------------------------------------------
@@ -68,6 +82,33 @@ def quarter_of(day: date | datetime) -> tuple[int, int]:
 
 def next_quarter(year: int, quarter: int) -> tuple[int, int]:
     return (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+
+
+def quarter_label(year: int, quarter: int) -> str:
+    return f"{year}-Q{quarter}"
+
+
+def plan_quarters(now: date | datetime, *, count: int = PLAN_QUARTERS) -> list[tuple[int, int]]:
+    """This quarter and the ones after it, ``count`` in all."""
+    quarters = [quarter_of(now)]
+    while len(quarters) < count:
+        quarters.append(next_quarter(*quarters[-1]))
+    return quarters
+
+
+def parse_quarter(text: str, *, now: date | datetime) -> tuple[int, int]:
+    """"2027-Q1" -> (2027, 1), one of the quarters a plan looks at; refusals name the
+    field ``quarter``. An empty text is this quarter."""
+    text = (text or "").strip().upper()
+    if not text:
+        return quarter_of(now)
+    year, _, quarter = text.partition("-Q")
+    if not (year.isdigit() and quarter.isdigit() and len(year) == 4 and len(quarter) == 1):
+        raise DomainError(QUARTER_FORMAT, field="quarter")
+    wanted = (int(year), int(quarter))
+    if wanted not in plan_quarters(now):
+        raise DomainError(QUARTER_NOT_PLANNED, field="quarter")
+    return wanted
 
 
 # --- The write ----------------------------------------------------------------------------------
@@ -162,15 +203,18 @@ class TeamDemand:
         return max(self.demand - (self.capacity or 0), Decimal(0))
 
 
-def demand_by_team(*, year: int, quarter: int) -> list[TeamDemand]:
-    """Capacity versus demand per team (every team), by name. One query, whatever the size.
+def demand_by_team(*, year: int, quarter: int,
+                   team: Team | None = None) -> list[TeamDemand]:
+    """Capacity versus committed work per team (every team, or ``team``), by name. One
+    query, whatever the size.
 
-    Demand sums the effort of the team's initiatives in assessment, pilot or production;
-    those without an effort are counted as unsized.
+    Demand sums the effort of the team's committed initiatives (pilot, production,
+    scaled); those without an effort are counted as unsized.
     """
-    drawing = Q(initiatives__stage__in=DRAWING_STAGES)
+    drawing = Q(initiatives__stage__in=COMMITTED_STAGES)
     plan = CapacityPlan.objects.filter(team=OuterRef("pk"), year=year, quarter=quarter)
-    teams = (Team.objects.order_by("name").annotate(
+    teams = Team.objects.filter(pk=team.pk) if team is not None else Team.objects
+    teams = (teams.order_by("name").annotate(
         capacity=Subquery(plan.values("engineer_weeks")[:1]),
         demand=Sum("initiatives__effort_weeks", filter=drawing),
         sized=Count("initiatives", filter=drawing & Q(initiatives__effort_weeks__isnull=False)),
@@ -190,25 +234,33 @@ def _decimal(value) -> Decimal | None:
 
 @dataclass
 class LineEntry:
-    """One capacity-drawing initiative against its team's line."""
+    """One initiative on the forward path against its team's line for one quarter."""
 
     initiative: Initiative
-    status: str  # FUNDED, BELOW_LINE, UNSIZED or NO_PLAN
+    status: str  # COMMITTED, FUNDED, BELOW_LINE, UNSIZED or NO_PLAN
     effort: Decimal | None
-    reason: str = ""  # why it is below the line, in words
-    blockers: list[str] = field(default_factory=list)  # funded but blocked: what blocks it
+    reason: str = ""  # why it is where it is, in words ("" for plain committed work)
+    blockers: list[str] = field(default_factory=list)  # what blocks its next stage
+    # The earlier quarter of the walk that funded it (a candidate then, committed now).
+    funded_in: str = ""
+    pinned: str = ""  # a scenario's pin: PIN_IN, PIN_OUT or ""
 
     @property
     def label(self) -> str:
         return STATUS_LABELS[self.status]
 
     @property
+    def committed(self) -> bool:
+        return self.status == COMMITTED
+
+    @property
     def funded(self) -> bool:
-        return self.status == FUNDED
+        """Committed, or a candidate that fits: the work the quarter pays for."""
+        return self.status in (COMMITTED, FUNDED)
 
     @property
     def funded_but_blocked(self) -> bool:
-        return self.status == FUNDED and bool(self.blockers)
+        return self.funded and bool(self.blockers)
 
     @property
     def next_stage(self) -> str | None:
@@ -217,23 +269,32 @@ class LineEntry:
 
 @dataclass
 class TeamLine:
-    """One team's quarter: its capacity, its demand and where the line falls."""
+    """One team's quarter: its capacity, what is committed and where the line falls."""
 
     team: Team
     capacity: Decimal | None  # None: the team has no plan for the quarter
-    entries: list[LineEntry] = field(default_factory=list)  # in rank order
+    entries: list[LineEntry] = field(default_factory=list)  # committed first, then candidates
 
     @property
     def has_plan(self) -> bool:
         return self.capacity is not None
 
+    def _effort(self, entries) -> Decimal:
+        return sum((e.effort for e in entries if e.effort is not None), Decimal(0))
+
     @property
     def demand(self) -> Decimal:
-        return sum((e.effort for e in self.entries if e.effort is not None), Decimal(0))
+        """Everything asked of the team: committed work and every sized candidate."""
+        return self._effort(self.entries)
+
+    @property
+    def committed_effort(self) -> Decimal:
+        return self._effort(e for e in self.entries if e.status == COMMITTED)
 
     @property
     def funded_effort(self) -> Decimal:
-        return sum((e.effort for e in self.entries if e.status == FUNDED), Decimal(0))
+        """Committed work plus the candidates funded next."""
+        return self._effort(e for e in self.entries if e.funded)
 
     @property
     def remaining(self) -> Decimal | None:
@@ -252,8 +313,9 @@ class TeamLine:
 
     @property
     def over_commitment(self) -> Decimal:
-        """Demand beyond capacity (0 with headroom); without a plan, all of the demand."""
-        return max(self.demand - (self.capacity or 0), Decimal(0))
+        """Funded work beyond capacity (0 with headroom; a candidate is funded only when
+        it fits, so this is committed or pinned work); without a plan, all of it."""
+        return max(self.funded_effort - (self.capacity or 0), Decimal(0))
 
     @property
     def over_committed(self) -> bool:
@@ -274,56 +336,106 @@ class FundingLine:
     teams: list[TeamLine]  # by team name
 
     def entry_for(self, initiative_id: int) -> LineEntry | None:
-        """Where an initiative stands; None when it draws no capacity (idea, scaled...)."""
+        """Where an initiative stands; None when it draws no capacity (paused, retired)."""
         if not hasattr(self, "_by_id"):
             self._by_id = {e.initiative.pk: e for line in self.teams for e in line.entries}
         return self._by_id.get(initiative_id)
 
     @property
     def label(self) -> str:
-        return f"{self.year}-Q{self.quarter}"
+        return quarter_label(self.year, self.quarter)
+
+    def team(self, team_id: int) -> TeamLine | None:
+        return next((line for line in self.teams if line.team.pk == team_id), None)
 
 
-def funding_line(*, year: int, quarter: int, ranked: Iterable[Initiative],
-                 now: datetime) -> FundingLine:
-    """Walk each team's ranking for the quarter and draw the line.
+def capacities_for(quarters: list[tuple[int, int]]) -> dict[tuple[int, int], dict[int, Decimal]]:
+    """(year, quarter) -> {team id: engineer-weeks} for the plans of ``quarters``: one query."""
+    plans: dict[tuple[int, int], dict[int, Decimal]] = {q: {} for q in quarters}
+    years = {year for year, _ in quarters}
+    for team_id, year, quarter, weeks in (
+            CapacityPlan.objects.filter(year__in=years)
+            .values_list("team_id", "year", "quarter", "engineer_weeks")):
+        if (year, quarter) in plans:
+            plans[(year, quarter)][team_id] = _decimal(weeks)
+    return plans
 
-    ``ranked``: initiatives of the whole portfolio, best first (the ranking selector's
-    order; any order the caller chooses is taken as the ranking). Those not in
-    assessment, pilot or production are left out. Per team, in rank order: unsized ones
-    are listed and skipped; with no plan for the quarter the rest are below the line
-    ("no capacity plan"); otherwise each is funded if the remaining capacity covers its
-    effort, else it is below the line and the walk continues with the next.
 
-    Filter what is *shown* afterwards: demand and the line depend on the whole ranking.
-    Needs the initiatives' own fields (stage, team_id, effort, exit contract, risk tier).
-    Queries: 1 (the teams and their capacity for the quarter) + 1 for the open
-    checkpoints of the initiatives drawing capacity, whatever the size.
+def funding_walk(*, ranked: Iterable, teams: list[Team],
+                 quarters: list[tuple[int, int]],
+                 capacities: dict[tuple[int, int], dict[int, Decimal]],
+                 pinned_in: Iterable[int] = (), pinned_out: Iterable[int] = ()
+                 ) -> list[FundingLine]:
+    """The funding line of each of ``quarters`` (consecutive, the first one now), walked
+    in turn over ``ranked`` (best first). No query.
+
+    Per quarter and team: **committed** work first — initiatives in pilot, production or
+    scaled, and the candidates an earlier quarter of the walk funded — in rank order,
+    counted whatever the capacity (committed work beyond it is over-commitment); then
+    the **candidates** (ideas and assessments) not funded yet, in rank order: one is
+    **funded next** when the capacity left covers its effort, else it is **below the
+    line** and the walk goes on. A candidate without an effort estimate is *unsized*
+    (listed, never funded); with no plan for the quarter, every candidate is below the
+    line ("no capacity plan"). Committed work without an estimate counts nothing.
+
+    A scenario's pins: ``pinned_out`` initiatives are left out of every quarter (listed
+    below the line, "pinned out"); ``pinned_in`` candidates are funded in the first
+    quarter ahead of every other candidate, whether or not they fit.
     """
-    by_team: dict[int, list[Initiative]] = defaultdict(list)
+    pinned_in, pinned_out = set(pinned_in), set(pinned_out)
+    by_team: dict[int, list] = defaultdict(list)
     for initiative in ranked:
         if initiative.stage in DRAWING_STAGES:
             by_team[initiative.team_id].append(initiative)
-    plan = CapacityPlan.objects.filter(team=OuterRef("pk"), year=year, quarter=quarter)
-    teams = (Team.objects
-             .filter(Q(pk__in=list(by_team))
-                     | Q(pk__in=CapacityPlan.objects.filter(year=year, quarter=quarter)
-                         .values("team_id")))
-             .annotate(capacity=Subquery(plan.values("engineer_weeks")[:1]))
-             .order_by("name", "pk"))
-    lines = [_walk(team, _decimal(team.capacity), by_team.get(team.pk, [])) for team in teams]
-    funded = [entry for line in lines for entry in line.entries if entry.status == FUNDED]
-    _mark_blocked(funded, today=timezone.localdate(now))
-    return FundingLine(year=year, quarter=quarter, teams=lines)
+    funded_in: dict[int, str] = {}  # candidate pk -> the quarter that funded it
+    lines = []
+    for year, quarter in quarters:
+        label = quarter_label(year, quarter)
+        plans = capacities.get((year, quarter), {})
+        shown = [team for team in teams if team.pk in by_team or team.pk in plans]
+        team_lines = [_walk(team, plans.get(team.pk), by_team.get(team.pk, []),
+                            funded_in=funded_in, pinned_in=pinned_in, pinned_out=pinned_out)
+                      for team in shown]
+        for team_line in team_lines:
+            for entry in team_line.entries:
+                if entry.status == FUNDED:
+                    funded_in[entry.initiative.pk] = label
+        lines.append(FundingLine(year=year, quarter=quarter, teams=team_lines))
+    return lines
 
 
-def _walk(team: Team, capacity: Decimal | None, ranking: list[Initiative]) -> TeamLine:
+def _walk(team: Team, capacity: Decimal | None, ranking: list, *, funded_in: dict[int, str],
+          pinned_in: set[int], pinned_out: set[int]) -> TeamLine:
     line = TeamLine(team=team, capacity=capacity)
-    remaining = capacity
+    committed, pinned, candidates, out = [], [], [], []
     for initiative in ranking:
+        if initiative.pk in pinned_out:
+            out.append(initiative)
+        elif initiative.stage in COMMITTED_STAGES or initiative.pk in funded_in:
+            committed.append(initiative)
+        elif initiative.pk in pinned_in:
+            pinned.append(initiative)
+        else:
+            candidates.append(initiative)
+    remaining = capacity
+    for initiative in committed:
+        effort = initiative.effort_weeks
+        line.entries.append(LineEntry(
+            initiative=initiative, status=COMMITTED, effort=effort,
+            reason=NO_ESTIMATE if effort is None else "",
+            funded_in=funded_in.get(initiative.pk, "")))
+        if remaining is not None and effort is not None:
+            remaining -= effort
+    for initiative in pinned:
+        effort = initiative.effort_weeks
+        line.entries.append(LineEntry(initiative=initiative, status=FUNDED, effort=effort,
+                                      reason=PINNED_IN_REASON, pinned=PIN_IN))
+        if remaining is not None and effort is not None:
+            remaining -= effort
+    for initiative in candidates:
         effort = initiative.effort_weeks
         if effort is None:
-            status, reason = UNSIZED, ""
+            status, reason = UNSIZED, NO_ESTIMATE
         elif remaining is None:
             status, reason = NO_PLAN, STATUS_LABELS[NO_PLAN]
         elif effort <= remaining:
@@ -332,14 +444,61 @@ def _walk(team: Team, capacity: Decimal | None, ranking: list[Initiative]) -> Te
         else:
             status = BELOW_LINE
             reason = BELOW_LINE_REASON.format(effort=_weeks_text(effort),
-                                              remaining=_weeks_text(remaining))
+                                              remaining=_weeks_text(max(remaining, Decimal(0))))
         line.entries.append(LineEntry(initiative=initiative, status=status, effort=effort,
                                       reason=reason))
+    for initiative in out:
+        line.entries.append(LineEntry(initiative=initiative, status=BELOW_LINE,
+                                      effort=initiative.effort_weeks, reason=PINNED_OUT_REASON,
+                                      pinned=PIN_OUT))
     return line
 
 
 def _weeks_text(weeks: Decimal) -> str:
     return f"{weeks.normalize():f}"
+
+
+def funding_lines(*, ranked: Iterable, now: datetime, ahead: int = PLAN_QUARTERS - 1,
+                  capacity_changes: dict[int, Decimal] | None = None,
+                  change_quarter: tuple[int, int] | None = None,
+                  pinned_in: Iterable[int] = (), pinned_out: Iterable[int] = ()
+                  ) -> list[FundingLine]:
+    """This quarter's line and the next ``ahead`` quarters' (``funding_walk``), with
+    funded-but-blocked marked. ``capacity_changes`` ({team id: engineer-weeks}) replace
+    the plans of ``change_quarter`` (a scenario's what-if; nothing is written).
+
+    Queries: the plans (1), the teams (1), and the gate's (2) — whatever the size.
+    """
+    quarters = plan_quarters(now, count=ahead + 1)
+    capacities = capacities_for(quarters)
+    if capacity_changes:
+        target = capacities.setdefault(change_quarter or quarters[0], {})
+        target.update({team_id: _decimal(weeks) for team_id, weeks in capacity_changes.items()})
+    ranked = list(ranked)
+    lines = funding_walk(ranked=ranked, teams=_teams(), quarters=quarters,
+                         capacities=capacities, pinned_in=pinned_in, pinned_out=pinned_out)
+    funded = {entry.initiative.pk: entry.initiative for line in lines for team in line.teams
+              for entry in team.entries if entry.funded}
+    blockers = _blockers(list(funded.values()), today=timezone.localdate(now))
+    for line in lines:
+        for team in line.teams:
+            for entry in team.entries:
+                if entry.funded:
+                    entry.blockers = blockers.get(entry.initiative.pk, [])
+    return lines
+
+
+def funding_line(*, year: int, quarter: int, ranked: Iterable[Initiative],
+                 now: datetime) -> FundingLine:
+    """The line of one quarter, this one or one ahead (the walk runs up to it)."""
+    quarters = plan_quarters(now, count=PLAN_QUARTERS + 8)
+    if (year, quarter) not in quarters:
+        raise DomainError(QUARTER_NOT_PLANNED, field="quarter")
+    return funding_lines(ranked=ranked, now=now, ahead=quarters.index((year, quarter)))[-1]
+
+
+def _teams() -> list[Team]:
+    return list(Team.objects.order_by("name", "pk"))
 
 
 # --- Funded but blocked -------------------------------------------------------------------------
@@ -350,17 +509,15 @@ def _next_stage(stage: str) -> str | None:
     return STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
 
 
-def _mark_blocked(entries: list[LineEntry], *, today: date) -> None:
-    """Fill ``blockers`` of funded entries with what blocks each one's next stage.
-
-    The gate (``governance.services.gate_blockers_given``) asked in bulk: one query for
-    the uncleared applicable checkpoints of every initiative drawing capacity (the funded
-    are among them; a list of their ids would have to be cut in chunks, a query per chunk),
-    only the columns the gate reads, then the same rules with no further query.
-    """
-    if not entries:
-        return
-    funded = {entry.initiative.pk for entry in entries}
+def _blockers(initiatives: list, *, today: date) -> dict[int, list[str]]:
+    """What blocks each funded initiative's next stage: the gate
+    (``governance.services.gate_blockers_given``) asked in bulk — one query for the
+    uncleared applicable checkpoints of every initiative on the forward path (a list of
+    the funded ids would have to be cut in chunks, a query per chunk), only the columns
+    the gate reads, one for the contract evidence, then the same rules with no query."""
+    if not initiatives:
+        return {}
+    wanted = {initiative.pk for initiative in initiatives}
     open_checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
     for checkpoint in (Checkpoint.objects.applicable().uncleared(today)
                        .filter(initiative__stage__in=DRAWING_STAGES)
@@ -368,21 +525,24 @@ def _mark_blocked(entries: list[LineEntry], *, today: date) -> None:
                        .only("pk", "initiative_id", "status", "waiver_expires_on",
                              "type__name", "type__required_for")
                        .iterator(chunk_size=10_000)):
-        if checkpoint.initiative_id in funded:
+        if checkpoint.initiative_id in wanted:
             open_checkpoints[checkpoint.initiative_id].append(checkpoint)
     evidence = contract_evidence_bulk(stages=(Stage.PILOT, Stage.PRODUCTION))
-    for entry in entries:
-        if entry.next_stage is not None:
-            entry.blockers = gate_blockers_given(
-                initiative=entry.initiative, to_stage=entry.next_stage, today=today,
-                open_checkpoints=open_checkpoints[entry.initiative.pk],
-                evidence=evidence.get(entry.initiative.pk) or Evidence())
+    found = {}
+    for initiative in initiatives:
+        to_stage = _next_stage(initiative.stage)
+        if to_stage is not None:
+            found[initiative.pk] = gate_blockers_given(
+                initiative=initiative, to_stage=to_stage, today=today,
+                open_checkpoints=open_checkpoints[initiative.pk],
+                evidence=evidence.get(initiative.pk) or Evidence())
+    return found
 
 
 def funding_line_for_quarter(*, year: int, quarter: int, now: datetime) -> FundingLine:
     """The funding line over the whole portfolio, ranked by the active scoring model.
 
-    Queries: the ranking (1) plus ``funding_line``'s (2)."""
+    Queries: the ranking (1) plus ``funding_lines``'."""
     ranked = ranked_initiatives(Initiative.objects.filter(stage__in=DRAWING_STAGES),
                                 model=active_scoring_model())
     return funding_line(year=year, quarter=quarter, ranked=ranked, now=now)

@@ -62,7 +62,7 @@ HEAT_MAP_ROWS = 30
 
 # The funding status of a row, in words: the stored positions, and one for an initiative
 # the standings do not know yet.
-FUNDED_BLOCKED = FundingPosition.FUNDED_BLOCKED.value
+FUNDED_BLOCKED = "funded_blocked"  # the charts' marker for a funded, blocked initiative
 NOT_DRAWING = FundingPosition.NOT_DRAWING.value
 NOT_RANKED = "not_ranked"
 FUNDING_LABELS = {**{position.value: position.label for position in FundingPosition},
@@ -105,8 +105,12 @@ class Funding:
     """Where a shown initiative stands against its team's line."""
 
     status: str
-    blockers: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # funded and blocked: by what
     reason: str = ""
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blockers)
 
     @property
     def label(self) -> str:
@@ -123,11 +127,17 @@ class Funding:
 _NOT_RANKED = Funding(status=NOT_RANKED, reason=NOT_RANKED_DETAIL)
 
 
-def funding_of(standing: Standing | None) -> Funding:
+FUNDED_POSITIONS = (FundingPosition.COMMITTED.value, FundingPosition.FUNDED.value)
+
+
+def funding_of(standing: Standing | None, *, ahead: int = 0) -> Funding:
+    """Where a shown initiative stands in the quarter ``ahead`` of this one."""
     if standing is None:
         return _NOT_RANKED
-    return Funding(status=standing.funding, blockers=list(standing.blockers),
-                   reason=standing.funding_reason)
+    status, reason = standing.position(ahead)
+    blocked = standing.blocked and status in FUNDED_POSITIONS
+    return Funding(status=status, blockers=list(standing.blockers) if blocked else [],
+                   reason=reason)
 
 
 @dataclass(frozen=True)
@@ -246,7 +256,8 @@ class Dashboard:
     def teams(self) -> list[TeamStanding]:
         """Each team's capacity against demand this quarter (the team filter narrows
         which teams, never their figures), by name: one query."""
-        teams = TeamStanding.objects.select_related("team").order_by("team__name", "team_id")
+        teams = (TeamStanding.objects.filter(ahead=0).select_related("team")
+                 .order_by("team__name", "team_id"))
         if self.filters.get("team"):
             teams = teams.filter(team=self.filters["team"])
         return list(teams)
@@ -424,9 +435,12 @@ def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> 
     """The five charts, as ``(chart, wide)``: each over what the filters show."""
     capacity = [(team.team.name, None if team.capacity is None else float(team.capacity),
                  float(team.demand), float(team.funded_effort)) for team in board.teams()]
-    points = [(title, float(effort), score, funding) for title, effort, score, funding in
+    points = [(title, float(effort), score,
+               FUNDED_BLOCKED if blocked and funding in FUNDED_POSITIONS else funding)
+              for title, effort, score, funding, blocked in
               _ranked_only(board.filters).filter(effort_weeks__isnull=False)
-              .values_list("title", "effort_weeks", "standing__score", "standing__funding")
+              .values_list("title", "effort_weeks", "standing__score", "standing__funding",
+                           "standing__blocked")
               [:charts.SCATTER_LIMIT]]
     return [
         (charts.stage_funnel([(stage, n) for stage, _, n in kpis.stage_counts]), False),

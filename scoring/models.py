@@ -6,6 +6,8 @@ formulas and the ranking live in ``scoring.formulas`` and ``scoring.selectors``.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -163,15 +165,20 @@ class StandingsInvalidation(models.Model):
 
 
 class FundingPosition(models.TextChoices):
-    """Where an initiative stands against its team's line (``scoring.capacity``), as the
-    dashboard says it: funded ones split by whether governance blocks their next gate."""
+    """Where an initiative stands against its team's line for a quarter
+    (``scoring.capacity``); whether governance blocks a funded one is ``Standing.blocked``."""
 
-    FUNDED = "funded", "funded"
-    FUNDED_BLOCKED = "funded_blocked", "funded but blocked"
+    COMMITTED = "committed", "committed"
+    FUNDED = "funded", "fund next"
     BELOW_LINE = "below_line", "below the line"
     UNSIZED = "unsized", "unsized"
-    NO_PLAN = "no_plan", "no plan"
+    NO_PLAN = "no_plan", "no capacity plan"
     NOT_DRAWING = "not_drawing", "—"
+
+
+# Standing's columns for each quarter of the plan: this one, then one, two, three ahead.
+FUNDING_COLUMNS = ("funding", "funding_ahead1", "funding_ahead2", "funding_ahead3")
+REASON_COLUMNS = ("funding_reason", "reason_ahead1", "reason_ahead2", "reason_ahead3")
 
 
 class Standing(models.Model):
@@ -185,8 +192,22 @@ class Standing(models.Model):
                                        help_text="1 = best of the live portfolio; retired: "
                                                  "none.")
     score = models.FloatField(null=True, blank=True)
+    # Where it stands against its team's line this quarter and in each of the next three
+    # (``FUNDING_COLUMNS``, ``REASON_COLUMNS``: one walk, ``capacity.funding_lines``).
     funding = models.CharField(max_length=16, choices=FundingPosition.choices)
     funding_reason = models.CharField(max_length=200, blank=True)
+    funding_ahead1 = models.CharField(max_length=16, choices=FundingPosition.choices,
+                                      default=FundingPosition.NOT_DRAWING)
+    reason_ahead1 = models.CharField(max_length=200, blank=True)
+    funding_ahead2 = models.CharField(max_length=16, choices=FundingPosition.choices,
+                                      default=FundingPosition.NOT_DRAWING)
+    reason_ahead2 = models.CharField(max_length=200, blank=True)
+    funding_ahead3 = models.CharField(max_length=16, choices=FundingPosition.choices,
+                                      default=FundingPosition.NOT_DRAWING)
+    reason_ahead3 = models.CharField(max_length=200, blank=True)
+    # Funded (committed or funded next in some quarter) and governance blocks its next
+    # stage: what blocks it, in the gate's words. The gate does not depend on the quarter.
+    blocked = models.BooleanField(default=False)
     blockers = models.JSONField(default=list, blank=True)
     entered_pilot = models.BooleanField(default=False)
     reached_production = models.BooleanField(default=False)
@@ -206,13 +227,20 @@ class Standing(models.Model):
     def __str__(self) -> str:
         return f"{self.initiative_id}: #{self.rank} {self.funding}"
 
+    def position(self, ahead: int = 0) -> tuple[str, str]:
+        """(funding position, reason) in the quarter ``ahead`` of this one (0: this)."""
+        return getattr(self, FUNDING_COLUMNS[ahead]), getattr(self, REASON_COLUMNS[ahead])
+
 
 class TeamStanding(models.Model):
     """A team's quarter against its capacity as of the snapshot (``capacity.TeamLine``'s
-    figures, stored)."""
+    figures, stored): one row per team and quarter of the plan (``ahead`` 0 is this one)."""
 
-    team = models.OneToOneField(Team, on_delete=models.CASCADE, primary_key=True,
-                                related_name="standing")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="standings")
+    ahead = models.PositiveSmallIntegerField(default=0, help_text="Quarters after the "
+                                                                  "snapshot's.")
+    committed_effort = models.DecimalField(max_digits=10, decimal_places=1, default=0)
+    committed = models.PositiveIntegerField(default=0)
     capacity = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
     demand = models.DecimalField(max_digits=10, decimal_places=1)
     funded_effort = models.DecimalField(max_digits=10, decimal_places=1)
@@ -225,9 +253,106 @@ class TeamStanding(models.Model):
     unsized = models.PositiveIntegerField(default=0)
     no_plan = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ahead", "team"],
+                                               name="team_standing_one_per_quarter")]
+
     def __str__(self) -> str:
-        return f"{self.team_id}: {self.funded_effort}/{self.capacity}"
+        return f"{self.team_id} +{self.ahead}: {self.funded_effort}/{self.capacity}"
 
     @property
     def over_committed(self) -> bool:
         return self.over_commitment > 0
+
+
+# --- Scenarios: a leader's what-if beside the live plan -----------------------------------------
+
+class Scenario(models.Model):
+    """A named what-if for one quarter's funding line: capacity changed per team, another
+    scoring model or other weights, initiatives pinned in or out
+    (``scoring.scenarios``). Drafting one changes nothing live; applying it (an admin)
+    writes its capacity and its model through the services, and is recorded here.
+
+    ``key`` is the shareable address (``/dashboard/scenarios/<key>/``): not guessable from
+    another scenario's, readable only by those who may read the dashboard."""
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=2000)
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField(choices=[(q, f"Q{q}") for q in range(1, 5)])
+    model = models.ForeignKey(ScoringModel, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", help_text="Rank by this version instead of "
+                                                          "the active one (empty: the active).")
+    # Weighted criteria: criterion -> weight, replacing the model's (empty: its own).
+    weights = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4),
+                                   name="scenario_quarter_1_4"),
+            models.CheckConstraint(condition=Q(applied_at__isnull=True, applied_by__isnull=True)
+                                   | Q(applied_at__isnull=False, applied_by__isnull=False),
+                                   name="scenario_applied_by_whom"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.year}-Q{self.quarter})"
+
+    @property
+    def quarter_label(self) -> str:
+        return f"{self.year}-Q{self.quarter}"
+
+
+class ScenarioCapacity(models.Model):
+    """A team's engineer-weeks in the scenario's quarter, instead of its plan."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="capacities")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    engineer_weeks = models.DecimalField(max_digits=8, decimal_places=1)
+
+    class Meta:
+        ordering = ["team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "team"],
+                                    name="scenario_capacity_one_per_team"),
+            models.CheckConstraint(condition=Q(engineer_weeks__gte=0),
+                                   name="scenario_capacity_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.engineer_weeks}"
+
+
+class ScenarioPin(models.Model):
+    """An initiative the scenario funds whatever its rank (in) or leaves out (out)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "pinned in"
+        OUT = "out", "pinned out"
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="pins")
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["scenario", "initiative"],
+                                    name="scenario_pin_once"),
+            models.CheckConstraint(condition=Q(direction__in=["in", "out"]),
+                                   name="scenario_pin_direction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} {self.direction}"

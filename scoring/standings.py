@@ -4,8 +4,9 @@ Ranking the whole live portfolio, walking every team's funding line and asking t
 what blocks each funded initiative is work in proportion to the portfolio: seconds at
 100,000 initiatives, far too slow for every page view (bench/RESULTS.md). So
 ``standings_refresh`` does that work once and stores its outcome — per initiative its
-rank, score, funding position, blockers and KPI flags (``Standing``), per team its
-capacity against demand (``TeamStanding``) — and the reads (``scoring.dashboard``) join
+rank, score, funding position this quarter and in each of the next three, blockers and
+KPI flags (``Standing``), per team and quarter its capacity against demand
+(``TeamStanding``) — and the reads (``scoring.dashboard``) join
 the stored standings to the live rows they show.
 
 The rules stay where they are (``scoring.capacity.funding_line``, the gate, the
@@ -51,8 +52,10 @@ from portfolio.models import Initiative, Stage, StageTransition, StallFlag
 from portfolio.outcomes import contract
 from portfolio.outcomes.selectors import VALUE_STAGES, contract_evidence_bulk, with_latest_review
 from portfolio.selectors import with_ownership_health
-from scoring.capacity import FUNDED, FundingLine, funding_line, quarter_of
+from scoring.capacity import PLAN_QUARTERS, FundingLine, funding_lines, quarter_of
 from scoring.models import (
+    FUNDING_COLUMNS,
+    REASON_COLUMNS,
     FundingPosition,
     PortfolioSnapshot,
     ScoringModel,
@@ -161,40 +164,49 @@ def _contracts_met(ranking: list) -> dict[int, bool]:
             for row in ranking if row.stage in VALUE_STAGES}
 
 
-def _position(entry) -> tuple[str, str, list[str]]:
-    """(funding position, reason, blockers) of a line entry; not drawing without one."""
-    if entry is None:
-        return FundingPosition.NOT_DRAWING, "", []
-    if entry.funded_but_blocked:
-        return FundingPosition.FUNDED_BLOCKED, "", list(entry.blockers)
-    return entry.status, entry.reason if entry.status != FUNDED else "", []
+def _positions(lines: list[FundingLine], pk: int) -> dict:
+    """An initiative's funding columns for every quarter of the plan, and whether a
+    funded one is blocked (and by what)."""
+    columns: dict = {"blocked": False, "blockers": []}
+    for ahead, line in enumerate(lines):
+        entry = line.entry_for(pk)
+        if entry is None:
+            position, reason = FundingPosition.NOT_DRAWING, ""
+        else:
+            position, reason = entry.status, entry.reason
+            if entry.funded_but_blocked and not columns["blocked"]:
+                columns["blocked"], columns["blockers"] = True, list(entry.blockers)
+        columns[FUNDING_COLUMNS[ahead]] = position
+        columns[REASON_COLUMNS[ahead]] = reason[:200]
+    return columns
 
 
-def _standings(*, ranking: list, line: FundingLine, now: datetime) -> Iterator[Standing]:
+def _standings(*, ranking: list, lines: list[FundingLine], now: datetime) -> Iterator[Standing]:
     places = {row.pk: (row.rank, row.score) for row in ranking}
     met = _contracts_met(ranking)
     for (pk, pilot, production, stalled, gap, noncompliant, realised,
          reviewed_at) in _kpi_flags(now=now):
         rank, score = places.get(pk, (None, None))
-        funding, reason, blockers = _position(line.entry_for(pk))
-        yield Standing(initiative_id=pk, rank=rank, score=score, funding=funding,
-                       funding_reason=reason, blockers=blockers, entered_pilot=pilot,
-                       reached_production=production, stalled=stalled, ownership_gap=gap,
-                       out_of_compliance=noncompliant, meets_contract=met.get(pk),
-                       realised_value=realised, realised_at=reviewed_at)
+        yield Standing(initiative_id=pk, rank=rank, score=score, **_positions(lines, pk),
+                       entered_pilot=pilot, reached_production=production, stalled=stalled,
+                       ownership_gap=gap, out_of_compliance=noncompliant,
+                       meets_contract=met.get(pk), realised_value=realised,
+                       realised_at=reviewed_at)
 
 
-def _team_standings(line: FundingLine) -> list[TeamStanding]:
+def _team_standings(lines: list[FundingLine]) -> list[TeamStanding]:
     return [TeamStanding(
-        team=team.team, capacity=team.capacity, demand=team.demand,
+        team=team.team, ahead=ahead, capacity=team.capacity, demand=team.demand,
+        committed_effort=team.committed_effort,
+        committed=len(team.with_status(FundingPosition.COMMITTED)),
         funded_effort=team.funded_effort, remaining=team.remaining,
         utilisation_percent=team.utilisation_percent, over_commitment=team.over_commitment,
-        funded=len(team.with_status(FUNDED)),
+        funded=len(team.with_status(FundingPosition.FUNDED)),
         funded_but_blocked=len(team.funded_but_blocked),
         below_line=len(team.with_status(FundingPosition.BELOW_LINE)),
         unsized=len(team.with_status(FundingPosition.UNSIZED)),
         no_plan=len(team.with_status(FundingPosition.NO_PLAN)),
-    ) for team in line.teams]
+    ) for ahead, line in enumerate(lines) for team in line.teams]
 
 
 def _batches(rows: Iterator[Standing]) -> Iterator[list[Standing]]:
@@ -231,14 +243,14 @@ def standings_refresh(*, now: datetime | None = None, force: bool = False,
         model = active_scoring_model()
         ranking = portfolio_ranking(model)
         year, quarter = quarter_of(today)
-        line = funding_line(year=year, quarter=quarter, ranked=ranking, now=now)
+        lines = funding_lines(ranked=ranking, now=now, ahead=PLAN_QUARTERS - 1)
         Standing.objects.all().delete()
         written = 0
-        for batch in _batches(_standings(ranking=ranking, line=line, now=now)):
+        for batch in _batches(_standings(ranking=ranking, lines=lines, now=now)):
             Standing.objects.bulk_create(batch)
             written += len(batch)
         TeamStanding.objects.all().delete()
-        TeamStanding.objects.bulk_create(_team_standings(line))
+        TeamStanding.objects.bulk_create(_team_standings(lines))
         snapshot.taken_at, snapshot.as_of = now, today
         snapshot.year, snapshot.quarter, snapshot.model = year, quarter, model
         snapshot.initiatives = written

@@ -520,6 +520,7 @@ class ActivityKind(models.TextChoices):
     VALUE_REVIEW_DUE = "value_review_due", "Value review due"
     VALUE_REVIEW_RECORDED = "value_review_recorded", "Value review recorded"
     VALUE_DECIDED = "value_decided", "Value decision"
+    OVER_CAPACITY = "over_capacity", "Took its team over capacity"
 
 
 class Activity(models.Model):
