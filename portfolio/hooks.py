@@ -27,6 +27,9 @@ The points, what an entry is, and who calls it:
 - ``ADMIN_SECTIONS``: an ``AdminSection``: columns, filters and a read-only section the
   initiative's Django admin shows (its queryset carries ``LIST_ANNOTATIONS``).
 - ``DEMO_STEPS``: a ``DemoSteps``: the app's part of ``manage.py seed_demo``.
+- ``CAPACITY_WARNINGS``: ``warn(initiative, now=) -> str | None``, what the PM should know
+  about the team's capacity after intake or a move (plain words with the numbers); the
+  intake and move pages show each as a warning, the API's create and move return them.
 """
 
 from __future__ import annotations
@@ -98,8 +101,9 @@ class ActivityKind:
 
     ``describe(activity)`` is what the timeline shows after the kind's label ("" for
     nothing). An activity in the weekly digest's "what changed" names its ``digest_section``
-    (``stage_moves``, ``new_blockers`` or ``funding``); ``digest_when`` narrows which of
-    its activities count (SQL on ``Activity``); ``digest_text(activity)`` is the digest's line.
+    (``stage_moves``, ``new_blockers``, ``funding`` or ``over_capacity``); ``digest_when``
+    narrows which of its activities count (SQL on ``Activity``); ``digest_text(activity)``
+    is the digest's line.
     """
 
     describe: Callable[..., str]
@@ -161,6 +165,8 @@ ACTIVITY_KINDS: ExtensionPoint[ActivityKind] = ExtensionPoint("activity kinds")
 PAGES: ExtensionPoint[Page] = ExtensionPoint("pages")
 ADMIN_SECTIONS: ExtensionPoint[AdminSection] = ExtensionPoint("initiative admin sections")
 DEMO_STEPS: ExtensionPoint[DemoSteps] = ExtensionPoint("demo steps")
+CAPACITY_WARNINGS: ExtensionPoint[Callable[..., str | None]] = ExtensionPoint(
+    "capacity warnings")
 
 
 # --- Portfolio calls these ----------------------------------------------------------------------
@@ -179,6 +185,13 @@ def profile_changed(*, initiatives: Iterable, actor, now) -> None:
 def stage_moved(*, initiative, from_stage: str, actor, now) -> None:
     for listener in STAGE_LISTENERS:
         listener(initiative=initiative, from_stage=from_stage, actor=actor, now=now)
+
+
+def capacity_warnings(initiative, now) -> list[str]:
+    """Every registered warning about the team's capacity after ``initiative`` was logged
+    or moved (none when it fits)."""
+    return [warning for warn in CAPACITY_WARNINGS
+            if (warning := warn(initiative, now=now))]
 
 
 def annotate_for_lists(queryset, *, now):

@@ -348,7 +348,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StageEnum": "portfolio.models.Stage",
                             "ValueDecisionEnum": "portfolio.models.ValueDecision",
-                            "StallDecisionEnum": "portfolio.models.StallDecision"},
+                            "StallDecisionEnum": "portfolio.models.StallDecision",
+                            # Read in the detail and the created initiative alike.
+                            "RiskTierEnum": "portfolio.models.RiskTier",
+                            "AutonomyLevelEnum": "portfolio.models.AutonomyLevel"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "portfolio.api.schema.refuse_nul_in_request_text",
                              "portfolio.api.schema.document_throttling"],

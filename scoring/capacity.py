@@ -30,11 +30,13 @@ from django.utils import timezone
 
 from governance.models import Checkpoint
 from governance.services import gate_blockers_given
+from portfolio.access import require_reader
 from portfolio.exceptions import DomainError
-from portfolio.models import STAGE_ORDER, Initiative, Stage, Team
+from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, Team
 from portfolio.outcomes.contract import Evidence
 from portfolio.outcomes.selectors import contract_evidence_bulk
-from portfolio.services import portfolio_changed
+from portfolio.roles import Role, acts_as_admin, roles_of
+from portfolio.services import activity_record, portfolio_changed
 from scoring.models import CapacityPlan
 from scoring.selectors import active_scoring_model, ranked_initiatives
 
@@ -364,8 +366,8 @@ def capacities_for(quarters: list[tuple[int, int]]) -> dict[tuple[int, int], dic
 def funding_walk(*, ranked: Iterable, teams: list[Team],
                  quarters: list[tuple[int, int]],
                  capacities: dict[tuple[int, int], dict[int, Decimal]],
-                 pinned_in: Iterable[int] = (), pinned_out: Iterable[int] = ()
-                 ) -> list[FundingLine]:
+                 pinned_in: Iterable[int] = (), pinned_out: Iterable[int] = (),
+                 pin_quarter: tuple[int, int] | None = None) -> list[FundingLine]:
     """The funding line of each of ``quarters`` (consecutive, the first one now), walked
     in turn over ``ranked`` (best first). No query.
 
@@ -379,10 +381,11 @@ def funding_walk(*, ranked: Iterable, teams: list[Team],
     line ("no capacity plan"). Committed work without an estimate counts nothing.
 
     A scenario's pins: ``pinned_out`` initiatives are left out of every quarter (listed
-    below the line, "pinned out"); ``pinned_in`` candidates are funded in the first
-    quarter ahead of every other candidate, whether or not they fit.
+    below the line, "pinned out"); ``pinned_in`` candidates are funded in ``pin_quarter``
+    (default: the first) ahead of every other candidate, whether or not they fit.
     """
     pinned_in, pinned_out = set(pinned_in), set(pinned_out)
+    pin_quarter = pin_quarter or quarters[0]
     by_team: dict[int, list] = defaultdict(list)
     for initiative in ranked:
         if initiative.stage in DRAWING_STAGES:
@@ -394,7 +397,8 @@ def funding_walk(*, ranked: Iterable, teams: list[Team],
         plans = capacities.get((year, quarter), {})
         shown = [team for team in teams if team.pk in by_team or team.pk in plans]
         team_lines = [_walk(team, plans.get(team.pk), by_team.get(team.pk, []),
-                            funded_in=funded_in, pinned_in=pinned_in, pinned_out=pinned_out)
+                            funded_in=funded_in, pinned_out=pinned_out,
+                            pinned_in=pinned_in if (year, quarter) == pin_quarter else set())
                       for team in shown]
         for team_line in team_lines:
             for entry in team_line.entries:
@@ -476,7 +480,8 @@ def funding_lines(*, ranked: Iterable, now: datetime, ahead: int = PLAN_QUARTERS
         target.update({team_id: _decimal(weeks) for team_id, weeks in capacity_changes.items()})
     ranked = list(ranked)
     lines = funding_walk(ranked=ranked, teams=_teams(), quarters=quarters,
-                         capacities=capacities, pinned_in=pinned_in, pinned_out=pinned_out)
+                         capacities=capacities, pinned_in=pinned_in, pinned_out=pinned_out,
+                         pin_quarter=change_quarter)
     funded = {entry.initiative.pk: entry.initiative for line in lines for team in line.teams
               for entry in team.entries if entry.funded}
     blockers = _blockers(list(funded.values()), today=timezone.localdate(now))
@@ -546,3 +551,187 @@ def funding_line_for_quarter(*, year: int, quarter: int, now: datetime) -> Fundi
     ranked = ranked_initiatives(Initiative.objects.filter(stage__in=DRAWING_STAGES),
                                 model=active_scoring_model())
     return funding_line(year=year, quarter=quarter, ranked=ranked, now=now)
+
+
+# --- Who plans capacity -------------------------------------------------------------------------
+
+# The admin's own permission on plans: an admin who may change them in the Django admin
+# changes them on the capacity page too (``acts_as_admin``, as the API's writes ask).
+CAPACITY_ADMIN_PERMISSION = "scoring.change_capacityplan"
+NOT_CAPACITY_PLANNER = ("Only leadership, or an admin who may change capacity plans, can "
+                        "change them.")
+
+
+def may_plan_capacity(user) -> bool:
+    """Who changes capacity plans outside the Django admin: leadership, and admins with
+    the admin's permission on plans."""
+    return (user.is_authenticated and user.is_active and Role.LEADERSHIP in roles_of(user)
+            ) or acts_as_admin(user, CAPACITY_ADMIN_PERMISSION)
+
+
+def capacity_plans_access(user) -> bool:
+    """The capacity page's access: every portfolio reader sees the plans (404 for anyone
+    else, as ``require_reader``); returns whether ``user`` may change them
+    (``may_plan_capacity``)."""
+    require_reader(user)
+    return may_plan_capacity(user)
+
+
+# --- The capacity page --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One team's quarter on the capacity page."""
+
+    team: Team
+    capacity: Decimal | None  # None: no plan for the quarter
+    committed: Decimal  # committed effort (pilot, production, scaled)
+    unsized: int  # committed initiatives without an effort estimate
+    previous: Decimal | None  # the plan of the quarter before, if any
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.capacity is None else self.capacity - self.committed
+
+    @property
+    def over(self) -> Decimal:
+        """Committed effort beyond capacity (0 with headroom or without a plan)."""
+        if self.capacity is None:
+            return Decimal(0)
+        return max(self.committed - self.capacity, Decimal(0))
+
+
+def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
+    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+def capacity_rows(*, year: int, quarter: int) -> list[CapacityRow]:
+    """Every team (by name) with its plan for the quarter, its committed effort and the
+    plan of the quarter before. Two queries, whatever the size: the teams with their
+    capacity and committed effort (``demand_by_team``), the plans of the quarter before."""
+    before = dict(CapacityPlan.objects.filter(
+        year=previous_quarter(year, quarter)[0], quarter=previous_quarter(year, quarter)[1])
+        .values_list("team_id", "engineer_weeks"))
+    return [CapacityRow(team=row.team, capacity=row.capacity, committed=row.demand,
+                        unsized=row.unsized, previous=_decimal(before.get(row.team.pk)))
+            for row in demand_by_team(year=year, quarter=quarter)]
+
+
+PLAN_CANNOT_BE_REMOVED = ("This team already has a plan for the quarter; enter 0 for no "
+                          "capacity rather than leaving it empty.")
+
+
+@transaction.atomic
+def capacity_plans_set(*, year: int, quarter: int, weeks: dict[int, object], actor,
+                       now: datetime) -> int:
+    """Set several teams' plans for one quarter at once ({team id: engineer-weeks}; a
+    ``None`` leaves a team without a plan as it is): all of them or none. Each change goes
+    through ``capacity_plan_set`` (the history records the actor). A refusal is raised as
+    ``DomainError`` whose ``field`` is ``team-<id>``. Returns how many plans changed."""
+    teams = {team.pk: team for team in Team.objects.filter(pk__in=list(weeks))}
+    plans = {plan.team_id: plan for plan in CapacityPlan.objects.select_for_update()
+             .filter(year=year, quarter=quarter, team_id__in=list(teams))}
+    changed = 0
+    for team_id, value in weeks.items():
+        team = teams.get(team_id)
+        if team is None:
+            continue
+        plan = plans.get(team_id)
+        if value is None or value == "":
+            if plan is not None:
+                raise DomainError(PLAN_CANNOT_BE_REMOVED, field=f"team-{team_id}")
+            continue
+        try:
+            new_weeks = _weeks(value)
+            if plan is not None and plan.engineer_weeks == new_weeks:
+                continue
+            capacity_plan_set(team=team, year=year, quarter=quarter, engineer_weeks=new_weeks,
+                              actor=actor, now=now)
+        except DomainError as error:
+            raise DomainError(error.message, field=f"team-{team_id}") from None
+        changed += 1
+    return changed
+
+
+# --- Over-commitment ----------------------------------------------------------------------------
+
+OVER_CAPACITY_WARNING = ("{team} is now committed to {committed} engineer-weeks in {quarter} "
+                         "against a capacity of {capacity} ({over} over).")
+DOES_NOT_FIT_WARNING = ("{team} has {uncommitted} of {capacity} engineer-weeks uncommitted in "
+                        "{quarter}; this initiative needs {effort}, so it would take the team "
+                        "over its capacity if it were committed.")
+ALREADY_OVER_WARNING = ("{team} is already committed to {committed} engineer-weeks in {quarter} "
+                        "against a capacity of {capacity} ({over} over); this initiative needs "
+                        "{effort} more.")
+NO_CAPACITY_WARNING = ("{team} has no capacity planned for {quarter}; this initiative needs "
+                       "{effort} engineer-weeks.")
+
+
+def _team_quarter(initiative, *, now) -> tuple[tuple[int, int], TeamDemand | None]:
+    """The quarter of ``now`` and the team's capacity and committed effort in it (one
+    query)."""
+    year, quarter = quarter_of(now)
+    rows = demand_by_team(year=year, quarter=quarter, team=Team(pk=initiative.team_id))
+    return (year, quarter), (rows[0] if rows else None)
+
+
+def capacity_warning(initiative, *, now) -> str | None:
+    """What a PM should know about the team's capacity this quarter after logging or
+    moving ``initiative`` (None: nothing). One query.
+
+    Committed work (pilot, production, scaled) beyond the team's capacity: how far over.
+    A candidate (idea, assessment) whose effort is more than the capacity committed work
+    leaves: how much is left against what it needs (with the team already over, how far
+    over). No plan for the quarter: that no capacity is planned. Paused, retired and
+    unsized initiatives draw nothing: None. Exactly at capacity is not over.
+    """
+    effort = initiative.effort_weeks
+    if initiative.stage not in DRAWING_STAGES or effort is None:
+        return None
+    effort = _decimal(effort)
+    (year, quarter), row = _team_quarter(initiative, now=now)
+    if row is None:
+        return None
+    words = {"team": row.team.name, "quarter": quarter_label(year, quarter),
+             "effort": _weeks_text(effort)}
+    if row.capacity is None:
+        return NO_CAPACITY_WARNING.format(**words)
+    if initiative.stage in COMMITTED_STAGES:
+        if row.demand <= row.capacity:
+            return None
+        return OVER_CAPACITY_WARNING.format(
+            **words, committed=_weeks_text(row.demand), capacity=_weeks_text(row.capacity),
+            over=_weeks_text(row.demand - row.capacity))
+    if row.demand > row.capacity:
+        return ALREADY_OVER_WARNING.format(
+            **words, committed=_weeks_text(row.demand), capacity=_weeks_text(row.capacity),
+            over=_weeks_text(row.demand - row.capacity))
+    uncommitted = row.capacity - row.demand
+    if effort <= uncommitted:
+        return None
+    return DOES_NOT_FIT_WARNING.format(**words, uncommitted=_weeks_text(uncommitted),
+                                       capacity=_weeks_text(row.capacity))
+
+
+def over_capacity_record(*, initiative, from_stage: str, actor, now) -> None:
+    """After a move (``hooks.STAGE_LISTENERS``): when it takes the team's committed effort
+    this quarter from at most its capacity to beyond it, record one ``OVER_CAPACITY``
+    activity on the initiative (for the timeline and the TPM digest). A move between
+    committed stages, or while the team is already over, records nothing. One query, and
+    only for a move into committed work."""
+    effort = initiative.effort_weeks
+    if (initiative.stage not in COMMITTED_STAGES or from_stage in COMMITTED_STAGES
+            or not effort):
+        return
+    (year, quarter), row = _team_quarter(initiative, now=now)
+    if row is None or row.capacity is None:
+        return
+    after = row.demand
+    before = after - _decimal(effort)
+    if not before <= row.capacity < after:
+        return
+    activity_record(initiative=initiative, kind=Activity.Kind.OVER_CAPACITY, actor=actor,
+                    now=now, details={
+                        "quarter": quarter_label(year, quarter), "team": row.team.name,
+                        "committed": _weeks_text(after), "capacity": _weeks_text(row.capacity),
+                        "over": _weeks_text(after - row.capacity)})

@@ -318,12 +318,34 @@ class MoveSerializer(InputSerializer):
         max_length=text_limit(Initiative, "retirement_lessons"))
 
 
+# The over-commitment warnings (``hooks.capacity_warnings``) a create or a move returns.
+CAPACITY_WARNINGS_HELP = (
+    "What the team's capacity this quarter looks like after this write, in plain words with "
+    "the numbers (e.g. the team is now committed beyond its capacity, or this initiative "
+    "needs more than the capacity left uncommitted); empty when it fits. The write stands.")
+
+
 class TransitionCreatedSerializer(TransitionSerializer):
-    """The move just made, and the initiative's new version for the next If-Match."""
+    """The move just made, the initiative's new version for the next If-Match, and what its
+    team's capacity looks like."""
 
     version = serializers.IntegerField(source="initiative.version", read_only=True)
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                     help_text=CAPACITY_WARNINGS_HELP)
 
 
-__all__ = ["InitiativeDetailSerializer", "InitiativeListSerializer", "InitiativeWriteSerializer",
+class InitiativeCreatedSerializer(InitiativeDetailSerializer):
+    """The initiative just logged, and what its team's capacity looks like."""
+
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                     help_text=CAPACITY_WARNINGS_HELP)
+
+    class Meta(InitiativeDetailSerializer.Meta):
+        fields = [*InitiativeDetailSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+
+__all__ = ["InitiativeCreatedSerializer", "InitiativeDetailSerializer",
+           "InitiativeListSerializer", "InitiativeWriteSerializer",
            "MoveSerializer", "StageTransition", "TeamSerializer", "TransitionCreatedSerializer",
            "Update", "UpdateSerializer"]

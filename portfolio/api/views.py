@@ -18,7 +18,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portfolio import selectors, services
+from portfolio import hooks, selectors, services
 from portfolio.access import initiative_for, require_pm, require_reader
 from portfolio.api.common import (
     ERROR,
@@ -40,6 +40,7 @@ from portfolio.api.outcomes import (
 )
 from portfolio.api.pagination import ApiPagination
 from portfolio.api.serializers import (
+    InitiativeCreatedSerializer,
     InitiativeDetailSerializer,
     InitiativeListSerializer,
     InitiativeWriteSerializer,
@@ -78,7 +79,7 @@ FILTERS = filter_parameters(
     retrieve=extend_schema(summary="One initiative, with its people and stage history",
                            responses={200: InitiativeDetailSerializer, **READ_ERRORS}),
     create=extend_schema(summary="Log an initiative (PMs)", request=InitiativeWriteSerializer,
-                         responses={201: InitiativeDetailSerializer, **WRITE_ERRORS}),
+                         responses={201: InitiativeCreatedSerializer, **WRITE_ERRORS}),
     partial_update=extend_schema(
         summary="Change fields of an initiative (its editors), with If-Match",
         parameters=[IF_MATCH], request=InitiativeWriteSerializer,
@@ -122,11 +123,15 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
         require_pm(request.user)
         serializer = InitiativeWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        initiative = services.initiative_create(actor=request.user, now=timezone.now(),
+        now = timezone.now()
+        initiative = services.initiative_create(actor=request.user, now=now,
                                                 **serializer.validated_data)
-        response = self._detail(initiative.pk, status_code=status.HTTP_201_CREATED)
-        response["Location"] = item_url("api:initiative-list", initiative.pk)
-        return response
+        initiative = get_object_or_404(_detail_queryset(), pk=initiative.pk)
+        initiative.warnings = hooks.capacity_warnings(initiative, now)
+        return Response(InitiativeCreatedSerializer(initiative).data,
+                        status=status.HTTP_201_CREATED,
+                        headers={"ETag": etag_for(initiative),
+                                 "Location": item_url("api:initiative-list", initiative.pk)})
 
     def partial_update(self, request, *args, **kwargs):
         initiative = self._initiative(need="edit")
@@ -147,12 +152,15 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
         version = expected_version(request, initiative)
         serializer = MoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        now = timezone.now()
         transition = services.initiative_move_stage(
-            initiative=initiative, actor=request.user, now=timezone.now(),
+            initiative=initiative, actor=request.user, now=now,
             expected_stage=initiative.stage, expected_version=version,
             **serializer.validated_data)
-        initiative.refresh_from_db(fields=["version"])
+        initiative.refresh_from_db(fields=["version", "stage"])
         transition.initiative = initiative
+        # The move stands; over-commitment comes back as words, not a refusal.
+        transition.warnings = hooks.capacity_warnings(initiative, now)
         return Response(TransitionCreatedSerializer(transition).data,
                         status=status.HTTP_201_CREATED, headers={"ETag": etag_for(initiative)})
 

@@ -81,15 +81,17 @@ def initiative_create(request):
             matches = similar_initiatives(title=data["title"], summary=data["summary"])
         if not matches:
             fields = _fields_of(form)
+            now = timezone.now()
             try:
-                initiative = services.initiative_create(actor=request.user, now=timezone.now(),
-                                                        **fields)
+                initiative = services.initiative_create(actor=request.user, now=now, **fields)
             except DomainError as error:
                 add_refusal(form, error)
             else:
                 messages.success(request, f"“{initiative.title}” is logged. You own it"
                                  if initiative.owner_id == request.user.pk
                                  else f"“{initiative.title}” is logged.")
+                for warning in hooks.capacity_warnings(initiative, now):
+                    messages.warning(request, warning)
                 return redirect(initiative)
         else:
             # Show what looks alike; confirming re-posts the same text with its fingerprint.
@@ -205,14 +207,18 @@ def initiative_move(request, pk: int):
                                                            need="edit")
     form = StageMoveForm(request.POST, moves=services.available_moves(initiative))
     if form.is_valid():
+        now = timezone.now()
         try:
             services.initiative_move_stage(initiative=initiative, actor=request.user,
-                                           now=timezone.now(), **form.cleaned_data)
+                                           now=now, **form.cleaned_data)
         except DomainError as error:
             add_refusal(form, error)
         else:
             initiative.refresh_from_db()
             messages.success(request, f"Moved to {initiative.get_stage_display()}.")
+            # The move stands; over-commitment is the PM's to know, not a refusal.
+            for warning in hooks.capacity_warnings(initiative, now):
+                messages.warning(request, warning)
             return redirect(initiative)
     return render_detail(request, initiative, rights, move_form=form, status=400)
 

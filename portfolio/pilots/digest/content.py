@@ -6,7 +6,8 @@ to the owner of an initiative whose value review is overdue. It lists newly stal
 (flagged since the recipient's last digest), still-stalled ones (with weeks undecided),
 value reviews overdue and value at risk (awaiting a decision), exit contract overrides
 recorded since the last digest, and what changed since then: stage moves, new blockers
-and out-of-compliance, and crossings of the funding line.
+and out-of-compliance, crossings of the funding line, and moves that took a team over
+its capacity.
 """
 
 from __future__ import annotations
@@ -131,13 +132,15 @@ class Digest:
     stage_moves: list[ChangeItem] = field(default_factory=list)
     new_blockers: list[ChangeItem] = field(default_factory=list)
     funding: list[ChangeItem] = field(default_factory=list)
+    over_capacity: list[ChangeItem] = field(default_factory=list)  # moves that took a team over
 
     @property
     def is_empty(self) -> bool:
         return not (self.newly_stalled or self.still_stalled or self.escalated
                     or self.own_value_overdue or self.value_overdue or self.value_at_risk
                     or self.overrides
-                    or self.stage_moves or self.new_blockers or self.funding)
+                    or self.stage_moves or self.new_blockers or self.funding
+                    or self.over_capacity)
 
     @property
     def week(self) -> str:
@@ -162,7 +165,8 @@ class Digest:
     @property
     def summary(self) -> str:
         """The subject line's count of what is inside, e.g. "2 newly stalled, 3 changes"."""
-        changes = len(self.stage_moves) + len(self.new_blockers) + len(self.funding)
+        changes = (len(self.stage_moves) + len(self.new_blockers) + len(self.funding)
+                   + len(self.over_capacity))
         overdue = len(self.own_value_overdue) + len(self.value_overdue)
         parts = [(len(self.escalated), "escalated to you"),
                  (len(self.newly_stalled), "newly stalled"),
@@ -184,7 +188,8 @@ class Digest:
                 "value_at_risk": [item.review.pk for item in self.value_at_risk],
                 "overrides": [item.override.pk for item in self.overrides],
                 "stage_moves": ids(self.stage_moves), "new_blockers": ids(self.new_blockers),
-                "funding": ids(self.funding), "since": self.since.isoformat()}
+                "funding": ids(self.funding), "over_capacity": ids(self.over_capacity),
+                "since": self.since.isoformat()}
 
 
 def digest_recipients(*, period: date, now: datetime | None = None) -> QuerySet:
@@ -349,6 +354,7 @@ def _digest_for(person, *, period: date, since: datetime, stall_items: list[Stal
     digest.stage_moves = sections["stage_moves"]
     digest.new_blockers = sections["new_blockers"]
     digest.funding = sections["funding"]
+    digest.over_capacity = sections["over_capacity"]
     return digest
 
 
