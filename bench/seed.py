@@ -21,8 +21,11 @@ its real work:
   in production, the value reviews that came due (~80% recorded, some at risk, some of
   those decided). Outcomes draw from their own random stream, so the rest of the
   portfolio is the same as before they existed;
-- capacity plans for every team for the previous, current and next two quarters,
-  set at 50-110% of the team's demand so that the funding line cuts through;
+- capacity plans for every team for the previous, current and next three quarters,
+  set at 50-110% of the team's demand (the effort of its committed work and its
+  candidates) so that the funding line cuts through in every quarter;
+- one saved scenario for next quarter, drafted by a leader through the service
+  (``scoring.scenarios.scenario_create``): the first team's capacity raised by a quarter;
 - the scoring models and the checkpoint catalogue are the migrations' own.
 """
 
@@ -68,8 +71,9 @@ from portfolio.models import (
     ValueReview,
 )
 from portfolio.roles import Role
-from scoring.capacity import quarter_of
+from scoring.capacity import DRAWING_STAGES, plan_quarters, quarter_label, quarter_of
 from scoring.models import CapacityPlan
+from scoring.scenarios import scenario_create
 
 STALLED_PILOTS = 100
 TPMS = 1000
@@ -118,6 +122,8 @@ class Portfolio:
     detail_initiative: int            # a production initiative its PM persona owns
     stalled: list[int]
     early_initiative: int = 0         # one before production (its page forecasts production)
+    next_quarter: str = ""            # "2027-Q1": the dashboard's and ranking's ?quarter=
+    scenario: str = ""                # the saved scenario's key (its page's address)
     rows: dict[str, int] = field(default_factory=dict)  # table -> rows written
     seconds: float = 0.0
 
@@ -507,7 +513,7 @@ def _initiative(ctx: Context, ident: int, stage: str, stall: str | None) -> None
         del recent[0]
 
     effort = Decimal(rng.choice(EFFORT_WEEKS)) if sized else None
-    if effort is not None and stage in (Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION):
+    if effort is not None and stage in DRAWING_STAGES:  # committed work and candidates
         ctx.demand[team] += effort
     retired = stage == Stage.RETIRED
     version = 1 + len(moves) + len(update_times)
@@ -555,10 +561,9 @@ def _stages(rng: random.Random, size: int) -> list[tuple[str, str | None]]:
 def _capacity_and_subscriptions(ctx: Context, stalled_teams: list[int], rows: dict) -> None:
     rng, now = ctx.rng, ctx.now
     year, quarter = quarter_of(now.date())
-    quarters, (y, q) = [], (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-    for _ in range(4):
-        quarters.append((y, q))
-        y, q = (y, q + 1) if q < 4 else (y + 1, 1)
+    # The quarter before (history) and the four a plan looks at: this one, the next three.
+    before = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    quarters = [before, *plan_quarters(now)]
     plans, ident = [], 0
     for team in ctx.teams:
         for y, q in quarters:
@@ -576,6 +581,21 @@ def _capacity_and_subscriptions(ctx: Context, stalled_teams: list[int], rows: di
         DigestSubscription, ["id", "user_id", "opted_out", "updated_at"], subscriptions)
     copy_rows(DigestSubscription.teams.through, ["id", "digestsubscription_id", "team_id"],
               follows)
+
+
+SCENARIO_SHARE = Decimal("1.25")  # the scenario's capacity: the team's plan and a quarter
+
+
+def _scenario(ctx: Context):
+    """A leader's saved what-if for next quarter, through the service: the first team's
+    capacity raised by a quarter, so candidates enter (the scenario page's work)."""
+    year, quarter = plan_quarters(ctx.now)[1]
+    team = ctx.teams[0]
+    planned = CapacityPlan.objects.get(team_id=team, year=year, quarter=quarter)
+    return scenario_create(
+        name="Raise the first team's capacity next quarter", year=year, quarter=quarter,
+        capacities={team: (planned.engineer_weeks * SCENARIO_SHARE).quantize(Decimal("0.1"))},
+        actor=get_user_model().objects.get(pk=ctx.leaders[0]), now=ctx.now)
 
 
 def seed(size: int, *, now: datetime, progress=print) -> Portfolio:
@@ -625,6 +645,7 @@ def seed(size: int, *, now: datetime, progress=print) -> Portfolio:
         reset_sequences([get_user_model(), get_user_model().groups.through, Team, *Tables.COLUMNS,
                          Initiative.history.model, CapacityPlan, DigestSubscription,
                          DigestSubscription.teams.through])
+    scenario = _scenario(ctx)
     progress("  VACUUM ANALYZE …")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -632,5 +653,6 @@ def seed(size: int, *, now: datetime, progress=print) -> Portfolio:
         size=size, now=now, teams=len(teams), users=rows[get_user_model()._meta.db_table],
         personas={"pm": owner, "reviewer": ctx.reviewers[0], "tpm": ctx.tpms[0],
                   "leadership": ctx.leaders[0]},
-        detail_initiative=detail, early_initiative=early, stalled=stalled, rows=rows,
-        seconds=time.monotonic() - started)
+        detail_initiative=detail, early_initiative=early,
+        next_quarter=quarter_label(*plan_quarters(now)[1]), scenario=str(scenario.key),
+        stalled=stalled, rows=rows, seconds=time.monotonic() - started)

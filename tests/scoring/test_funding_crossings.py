@@ -145,10 +145,11 @@ def test_losing_the_effort_estimate_is_a_crossing_that_says_unsized(ranked):
     type(ranked[0]).objects.filter(pk=ranked[0].pk).update(effort_weeks=None)
 
     # Unsized, the Claims triage takes no capacity: 8 fits (12 left), then 6 fits too.
+    # Its crossing says why in the walk's words: it has no effort estimate.
     assert services.funding_line_record(now=LATER) == 2
 
     assert sorted((c.initiative.title, c.details["funded"], c.details["reason"])
-                  for c in crossings()) == [("Claims triage", False, "unsized"),
+                  for c in crossings()) == [("Claims triage", False, "no effort estimate"),
                                       ("Tone checker", True, "")]
 
 
@@ -180,7 +181,7 @@ def test_an_initiative_first_seen_later_is_a_baseline_not_a_crossing(ranked, tea
 
 def test_leaving_the_line_is_not_a_crossing(ranked, team, planner):
     services.funding_line_record(now=FIXED_NOW)
-    type(ranked[1]).objects.filter(pk=ranked[1].pk).update(stage="scaled")  # draws no capacity
+    type(ranked[1]).objects.filter(pk=ranked[1].pk).update(stage="paused")  # draws no capacity
 
     # With the Refund assistant gone, the Tone checker fits (10 + 6 <= 20): one crossing.
     assert services.funding_line_record(now=LATER) == 1
@@ -219,14 +220,14 @@ def test_the_query_count_does_not_grow_with_the_portfolio(planner, size,
                                                           django_assert_num_queries):
     _portfolio(size, planner)
 
-    # 1. the active scoring model   2. the ranking   3. the teams and their capacity
-    # 4. the funded initiatives' open checkpoints   5.-6. the contract evidence (the latest
-    # measurement in each window, the overrides)   7. the quarter's stored statuses
-    # 8. the baselines, inserted at once
-    with django_assert_num_queries(8):
+    # 1. the active scoring model   2. the ranking   3. the capacity plans   4. the teams
+    # 5. the funded initiatives' open checkpoints   6.-7. the contract evidence (the latest
+    # measurement in each window, the overrides)   8. the quarter's stored statuses
+    # 9. the baselines, inserted at once
+    with django_assert_num_queries(9):
         services.funding_line_record(now=FIXED_NOW)
-    # The same seven reads, and nothing to insert or claim.
-    with django_assert_num_queries(7):
+    # The same eight reads, and nothing to insert or claim.
+    with django_assert_num_queries(8):
         services.funding_line_record(now=LATER)
 
     assert FundingStatus.objects.count() == size

@@ -88,22 +88,35 @@ def test_the_standings_store_the_funding_line_exactly(leader):
     year, quarter = quarter_of(now)
     line = funding_line_for_quarter(year=year, quarter=quarter, now=now)
     stored = {s.initiative_id: s for s in Standing.objects.all()}
-    # In assessment without a pilot run owner, the funded ones are blocked at the pilot gate.
+    # Candidates all (an idea is one too): 8 fits (2 left), 5 does not, 2 fits (0 left),
+    # the idea's 1 does not. In assessment without a pilot run owner, the funded ones are
+    # blocked at the pilot gate: funded ("fund next"), marked blocked.
     assert {pk: stored[pk].funding for pk in stored} == {
-        first.pk: FundingPosition.FUNDED_BLOCKED, below.pk: FundingPosition.BELOW_LINE,
-        fits.pk: FundingPosition.FUNDED_BLOCKED, unsized.pk: FundingPosition.UNSIZED,
-        unplanned.pk: FundingPosition.NO_PLAN, idea.pk: FundingPosition.NOT_DRAWING}
+        first.pk: FundingPosition.FUNDED, below.pk: FundingPosition.BELOW_LINE,
+        fits.pk: FundingPosition.FUNDED, unsized.pk: FundingPosition.UNSIZED,
+        unplanned.pk: FundingPosition.NO_PLAN, idea.pk: FundingPosition.BELOW_LINE}
+    assert {pk for pk in stored if stored[pk].blocked} == {first.pk, fits.pk}
     assert stored[below.pk].funding_reason == line.entry_for(below.pk).reason
     assert stored[first.pk].blockers == line.entry_for(first.pk).blockers != []
     assert [stored[pk].rank for pk in (first.pk, below.pk)] == [1, 2]
-    teams = {t.team_id: t for t in TeamStanding.objects.all()}
+    # Next quarter (no plan yet): what this quarter funds is committed, the rest waits.
+    assert {pk: stored[pk].position(1)[0] for pk in stored} == {
+        first.pk: FundingPosition.COMMITTED, below.pk: FundingPosition.NO_PLAN,
+        fits.pk: FundingPosition.COMMITTED, unsized.pk: FundingPosition.UNSIZED,
+        unplanned.pk: FundingPosition.NO_PLAN, idea.pk: FundingPosition.NO_PLAN}
+    teams = {t.team_id: t for t in TeamStanding.objects.filter(ahead=0)}
     support = next(t for t in line.teams if t.team.pk == team.pk)
     assert (teams[team.pk].capacity, teams[team.pk].demand, teams[team.pk].funded_effort,
             teams[team.pk].remaining, teams[team.pk].funded, teams[team.pk].below_line,
             teams[team.pk].unsized) == (support.capacity, support.demand,
-                                        support.funded_effort, support.remaining, 2, 1, 1)
+                                        support.funded_effort, support.remaining, 2, 2, 1)
     assert teams[other.pk].capacity is None
     assert teams[other.pk].no_plan == 1
+    assert sorted(TeamStanding.objects.filter(team=team).values_list("ahead", flat=True)) == [
+        0, 1, 2, 3]
+    ahead1 = TeamStanding.objects.get(team=team, ahead=1)
+    assert (ahead1.capacity, ahead1.committed, ahead1.committed_effort, ahead1.funded) == (
+        None, 2, 10, 0)
 
 
 def test_a_refresh_with_nothing_pending_changes_nothing(leader):
@@ -321,8 +334,12 @@ def test_a_stale_read_shows_the_last_standings_marked_and_queues_one_refresh(cli
     standings_refresh_task()  # what the worker runs
 
     assert "refreshing" not in page_text(client, worker=False)
-    assert _rank_and_funding(client, "Second in line", worker=False) == (
-        "2", "funded but blocked")
+    # Funded next now, and blocked at the pilot gate (the blockers column names why).
+    rank, funding = _rank_and_funding(client, "Second in line", worker=False)
+    assert (rank, funding.split(",")[0]) == ("2", "fund next")
+    assert "blocked" in funding
+    row = next(r for r in export_rows(client, worker=False)[1:] if r[1] == "Second in line")
+    assert row[10]
     assert Standing.objects.get(pk=newcomer.pk).rank == 3
     assert cache.get(QUEUED_KEY) is None
 
