@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
-from portfolio.admin import AdminRefusal, ReadOnlyAdminMixin, RefusalMessageAdmin
+from portfolio.admin import AdminRefusal, HistoryAdmin, ReadOnlyAdminMixin, RefusalMessageAdmin
 from portfolio.exceptions import DomainError
 from scoring import services
 from scoring.capacity import capacity_plan_set
@@ -20,6 +20,7 @@ from scoring.models import (
     CapacityPlan,
     FundingStatus,
     PortfolioSnapshot,
+    Scenario,
     ScoringModel,
     Standing,
     TeamStanding,
@@ -170,3 +171,16 @@ class TeamStandingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["team__name"]
     list_select_related = ["team"]
     ordering = ["team__name"]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    """Leadership's what-ifs (``scoring.scenarios``): drafted, changed and applied on their
+    pages (``/dashboard/scenarios/``), read here with their history."""
+
+    list_display = ["name", "year", "quarter", "created_by", "updated_at", "applied_at",
+                    "applied_by"]
+    list_filter = ["year", "quarter"]
+    search_fields = ["name", "description"]
+    list_select_related = ["created_by", "applied_by"]
+    ordering = ["-updated_at"]

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from scoring.api import CapacityPlanViewSet, DashboardView, RankingView, ValueView
+from scoring.scenario_api import ScenarioDetailView, ScenarioListView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -13,4 +14,6 @@ urlpatterns = router.urls + [
     path("ranking/", RankingView.as_view(), name="ranking"),
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("value/", ValueView.as_view(), name="value"),
+    path("scenarios/", ScenarioListView.as_view(), name="scenario-list"),
+    path("scenarios/<uuid:key>/", ScenarioDetailView.as_view(), name="scenario-detail"),
 ]

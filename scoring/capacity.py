@@ -471,7 +471,8 @@ def funding_lines(*, ranked: Iterable, now: datetime, ahead: int = PLAN_QUARTERS
     funded-but-blocked marked. ``capacity_changes`` ({team id: engineer-weeks}) replace
     the plans of ``change_quarter`` (a scenario's what-if; nothing is written).
 
-    Queries: the plans (1), the teams (1), and the gate's (2) — whatever the size.
+    Queries: the plans (1), the teams (1), and the gate's (3: the open checkpoints, the
+    contract evidence) — whatever the size.
     """
     quarters = plan_quarters(now, count=ahead + 1)
     capacities = capacities_for(quarters)

@@ -163,7 +163,7 @@ def funding_line_record(*, now: datetime) -> int:
     Safe to run twice at once: baselines are inserted under the unique constraint
     (``ignore_conflicts``), and each crossing is claimed with a conditional UPDATE; only
     the run whose UPDATE changed the row writes the activity. Queries: the line (the
-    active model, the ranking, the teams, the funded initiatives' checkpoints: 4), the
+    active model, the ranking, the plans, the teams, the gate's three: 7), the
     quarter's stored statuses (1), the baselines (1 per 1,000 new) and, per crossing, its
     claim and its activity. Returns how many crossings were recorded.
     """

@@ -22,6 +22,7 @@ SERVICE_MODULES = (
     "portfolio/outcomes/services.py",
     "governance/services.py",
     "scoring/services.py", "scoring/capacity.py", "scoring/standings.py",
+    "scoring/scenarios.py",
 )
 # Bodies of data migrations: they write through the historical model the migration passes.
 MIGRATION_BODIES = ("governance/catalogue.py", "scoring/defaults.py")

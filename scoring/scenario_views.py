@@ -1,0 +1,147 @@
+"""Scenario pages (docs/architecture.md, "Scenarios"): the list and a new scenario, one
+scenario beside the live plan, its edit page, delete and apply. Access is
+``scenarios.scenario_for`` / ``scenario_rights``; writes are the services in
+``scoring.scenarios``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portfolio.exceptions import DomainError
+from portfolio.models import Team
+from scoring import capacity, scenarios
+from scoring.models import ScenarioPin
+from scoring.scenario_forms import PinFormSet, ScenarioForm, pin_initial
+from scoring.selectors import active_scoring_model
+
+CREATED = "Saved “{name}”. Nothing live has changed; share this page's address to discuss it."
+UPDATED = "Saved your changes to “{name}”."
+DELETED = "Deleted the scenario “{name}”."
+APPLIED = ("Applied “{name}”: its capacity and scoring model are now the live plan. The "
+           "dashboard catches up in a moment.")
+PIN_FIELD = "pins"
+
+
+def _forms(request, *, now, initial=None, pins=None):
+    """The scenario form and its pins, bound on POST. Queries: the teams, the plans of the
+    planned quarters, the active model."""
+    teams = list(Team.objects.order_by("name", "pk"))
+    plans = capacity.capacities_for(capacity.plan_quarters(now))
+    data = request.POST if request.method == "POST" else None
+    form = ScenarioForm(data, initial=initial, now=now, teams=teams, plans=plans,
+                        active_model=active_scoring_model())
+    pin_forms = PinFormSet(data, initial=pins, prefix="pin")
+    return form, pin_forms
+
+
+def _save(form, pin_forms, write) -> object | None:
+    """Run ``write(fields, pinned_in, pinned_out)`` when both forms are valid; a refusal goes
+    on its field (pins on the pin rows' formset)."""
+    if not (form.is_valid() and pin_forms.is_valid()):
+        return None
+    pinned_in, pinned_out = pin_forms.pins()
+    try:
+        return write(form.scenario_fields(), pinned_in, pinned_out)
+    except DomainError as error:
+        if error.field == PIN_FIELD:
+            pin_forms._non_form_errors = pin_forms.error_class([error.message])
+        else:
+            form.add_refusal(error)
+        return None
+
+
+def _status(form, pin_forms) -> int:
+    return 400 if (form.errors or pin_forms.total_error_count()) else 200
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def scenario_list(request):
+    """Every scenario, newest change first; leadership and admins draft a new one here."""
+    rights = scenarios.scenario_rights(request.user)
+    rights.require("edit" if request.method == "POST" else "read")
+    now = timezone.now()
+    form = pin_forms = None
+    if rights.edit:
+        form, pin_forms = _forms(request, now=now)
+    if request.method == "POST":
+        scenario = _save(form, pin_forms, lambda fields, pinned_in, pinned_out:
+                         scenarios.scenario_create(actor=request.user, now=now,
+                                                   pinned_in=pinned_in, pinned_out=pinned_out,
+                                                   **fields))
+        if scenario is not None:
+            messages.success(request, CREATED.format(name=scenario.name))
+            return redirect("scoring:scenario", key=scenario.key)
+    page = Paginator(scenarios.scenario_list(), settings.PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    status = _status(form, pin_forms) if request.method == "POST" else 200
+    return render(request, "scoring/scenarios/list.html", {
+        "page": page, "rights": rights, "form": form, "pin_forms": pin_forms,
+        "quarters": [capacity.quarter_label(*q) for q in capacity.plan_quarters(now)],
+    }, status=status)
+
+
+@require_GET
+def scenario_detail(request, key):
+    """The scenario beside the live plan for its quarter; nothing live changes."""
+    scenario, rights = scenarios.scenario_for(request.user, key)
+    now = timezone.now()
+    comparison = scenarios.scenario_comparison(scenario=scenario, now=now)
+    return render(request, "scoring/scenarios/detail.html", {
+        "scenario": scenario, "rights": rights, "comparison": comparison,
+        "pinned_in": scenarios.pins_of(scenario, ScenarioPin.Direction.IN),
+        "pinned_out": scenarios.pins_of(scenario, ScenarioPin.Direction.OUT),
+        "weights": scenarios.weights_text(scenario.weights or {}),
+        "capacities": [(c.team.name, scenarios.weeks_text(c.engineer_weeks))
+                       for c in scenario.capacities.all()],
+        "may_change_models": scenarios.may_change_models(request.user),
+    })
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def scenario_edit(request, key):
+    scenario, rights = scenarios.scenario_for(request.user, key, need="edit")
+    now = timezone.now()
+    form, pin_forms = _forms(request, now=now,
+                             initial=ScenarioForm.initial_from(scenario, now=now),
+                             pins=pin_initial(scenario))
+    if request.method == "POST":
+        saved = _save(form, pin_forms, lambda fields, pinned_in, pinned_out:
+                      scenarios.scenario_update(scenario=scenario, actor=request.user, now=now,
+                                                pinned_in=pinned_in, pinned_out=pinned_out,
+                                                **fields))
+        if saved is not None:
+            messages.success(request, UPDATED.format(name=saved.name))
+            return redirect("scoring:scenario", key=saved.key)
+    return render(request, "scoring/scenarios/edit.html", {
+        "scenario": scenario, "rights": rights, "form": form, "pin_forms": pin_forms,
+    }, status=_status(form, pin_forms) if request.method == "POST" else 200)
+
+
+@require_POST
+def scenario_delete(request, key):
+    scenario, _ = scenarios.scenario_for(request.user, key, need="edit")
+    try:
+        scenarios.scenario_delete(scenario=scenario, actor=request.user, now=timezone.now())
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("scoring:scenario", key=scenario.key)
+    messages.success(request, DELETED.format(name=scenario.name))
+    return redirect("scoring:scenarios")
+
+
+@require_POST
+def scenario_apply(request, key):
+    """Admins make the scenario live through the services (audited); once only."""
+    scenario, _ = scenarios.scenario_for(request.user, key, need="apply")
+    try:
+        scenarios.scenario_apply(scenario=scenario, actor=request.user, now=timezone.now())
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, APPLIED.format(name=scenario.name))
+    return redirect("scoring:scenario", key=scenario.key)
