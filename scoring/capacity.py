@@ -465,11 +465,13 @@ def _weeks_text(weeks: Decimal) -> str:
 def funding_lines(*, ranked: Iterable, now: datetime, ahead: int = PLAN_QUARTERS - 1,
                   capacity_changes: dict[int, Decimal] | None = None,
                   change_quarter: tuple[int, int] | None = None,
-                  pinned_in: Iterable[int] = (), pinned_out: Iterable[int] = ()
-                  ) -> list[FundingLine]:
+                  pinned_in: Iterable[int] = (), pinned_out: Iterable[int] = (),
+                  gate: bool = True) -> list[FundingLine]:
     """This quarter's line and the next ``ahead`` quarters' (``funding_walk``), with
     funded-but-blocked marked. ``capacity_changes`` ({team id: engineer-weeks}) replace
     the plans of ``change_quarter`` (a scenario's what-if; nothing is written).
+    ``gate=False`` leaves the blockers out (and their three queries): a caller that needs
+    them for a few entries asks ``mark_blocked`` for those.
 
     Queries: the plans (1), the teams (1), and the gate's (3: the open checkpoints, the
     contract evidence) — whatever the size.
@@ -483,15 +485,20 @@ def funding_lines(*, ranked: Iterable, now: datetime, ahead: int = PLAN_QUARTERS
     lines = funding_walk(ranked=ranked, teams=_teams(), quarters=quarters,
                          capacities=capacities, pinned_in=pinned_in, pinned_out=pinned_out,
                          pin_quarter=change_quarter)
-    funded = {entry.initiative.pk: entry.initiative for line in lines for team in line.teams
-              for entry in team.entries if entry.funded}
-    blockers = _blockers(list(funded.values()), today=timezone.localdate(now))
-    for line in lines:
-        for team in line.teams:
-            for entry in team.entries:
-                if entry.funded:
-                    entry.blockers = blockers.get(entry.initiative.pk, [])
+    if gate:
+        mark_blocked([entry for line in lines for team in line.teams for entry in team.entries],
+                     now=now)
     return lines
+
+
+def mark_blocked(entries: list[LineEntry], *, now: datetime) -> None:
+    """Fill in what blocks each funded entry's next stage (the others stay unblocked).
+    Queries: three, whatever the number of entries."""
+    funded = {entry.initiative.pk: entry.initiative for entry in entries if entry.funded}
+    blockers = _blockers(list(funded.values()), today=timezone.localdate(now))
+    for entry in entries:
+        if entry.funded:
+            entry.blockers = blockers.get(entry.initiative.pk, [])
 
 
 def funding_line(*, year: int, quarter: int, ranked: Iterable[Initiative],
@@ -515,6 +522,11 @@ def _next_stage(stage: str) -> str | None:
     return STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
 
 
+# Up to this many initiatives, the gate reads their checkpoints by id (one short list);
+# more, every open checkpoint on the forward path (an id list that long is slower to send).
+FEW = 500
+
+
 def _blockers(initiatives: list, *, today: date) -> dict[int, list[str]]:
     """What blocks each funded initiative's next stage: the gate
     (``governance.services.gate_blockers_given``) asked in bulk — one query for the
@@ -524,9 +536,13 @@ def _blockers(initiatives: list, *, today: date) -> dict[int, list[str]]:
     if not initiatives:
         return {}
     wanted = {initiative.pk for initiative in initiatives}
+    checkpoints = Checkpoint.objects.applicable().uncleared(today)
+    if len(wanted) <= FEW:
+        checkpoints = checkpoints.filter(initiative__in=wanted)
+    else:
+        checkpoints = checkpoints.filter(initiative__stage__in=DRAWING_STAGES)
     open_checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
-    for checkpoint in (Checkpoint.objects.applicable().uncleared(today)
-                       .filter(initiative__stage__in=DRAWING_STAGES)
+    for checkpoint in (checkpoints
                        .select_related("type")
                        .only("pk", "initiative_id", "status", "waiver_expires_on",
                              "type__name", "type__required_for")

@@ -651,15 +651,26 @@ def _moved(entry: capacity.LineEntry, other: capacity.LineEntry | None, team: Te
                  blockers=list(entry.blockers) if entering else [])
 
 
-def compare_lines(*, live: capacity.FundingLine, scenario: capacity.FundingLine,
-                  live_model: str, scenario_model: str) -> Comparison:
-    """The difference between two funding lines of the same quarter: no query."""
-    entering, dropping = [], []
+def entering_entries(*, live: capacity.FundingLine,
+                     scenario: capacity.FundingLine) -> list[capacity.LineEntry]:
+    """The scenario's funded entries that the live line does not fund: no query."""
+    entering = []
     for team_line in scenario.teams:
         for entry in team_line.entries:
             other = live.entry_for(entry.initiative.pk)
             if entry.funded and not (other and other.funded):
-                entering.append(_moved(entry, other, team_line.team, entering=True))
+                entering.append(entry)
+    return entering
+
+
+def compare_lines(*, live: capacity.FundingLine, scenario: capacity.FundingLine,
+                  live_model: str, scenario_model: str) -> Comparison:
+    """The difference between two funding lines of the same quarter: no query."""
+    dropping = []
+    teams_by_id = {line.team.pk: line.team for line in scenario.teams}
+    entering = [_moved(entry, live.entry_for(entry.initiative.pk),
+                       teams_by_id[entry.initiative.team_id], entering=True)
+                for entry in entering_entries(live=live, scenario=scenario)]
     for team_line in live.teams:
         for entry in team_line.entries:
             other = scenario.entry_for(entry.initiative.pk)
@@ -705,8 +716,8 @@ def scenario_comparison(*, scenario: Scenario, now: datetime) -> Comparison | No
     scenario with its ranking, capacities and pins. Nothing is written (but the cache).
 
     Queries: the cache key (2); on a miss the active model (1), the ranking (1, or 2 when
-    the scenario ranks by another model), and per side the plans, the teams and the
-    gate's (4) — whatever the size of the portfolio.
+    the scenario ranks by another model), per side the plans and the teams (2), and the
+    gate's for what enters (3) — whatever the size of the portfolio.
     """
     quarters = capacity.plan_quarters(now)
     target = (scenario.year, scenario.quarter)
@@ -723,15 +734,18 @@ def scenario_comparison(*, scenario: Scenario, now: datetime) -> Comparison | No
     same_model = (model is active or (model is not None and active is not None
                                       and model.pk == active.pk and not model._state.adding))
     scenario_ranking = live_ranking if same_model else _ranking(model)
-    live = capacity.funding_lines(ranked=live_ranking, now=now, ahead=ahead)[ahead]
+    # The gate is asked only for what enters (the page shows what blocks it): asking it of
+    # every funded initiative on both sides would be most of the work on a large portfolio.
+    live = capacity.funding_lines(ranked=live_ranking, now=now, ahead=ahead, gate=False)[ahead]
     pins = scenario.pins.all()
     what_if = capacity.funding_lines(
-        ranked=scenario_ranking, now=now, ahead=ahead,
+        ranked=scenario_ranking, now=now, ahead=ahead, gate=False,
         capacity_changes={c.team_id: c.engineer_weeks for c in scenario.capacities.all()},
         change_quarter=target,
         pinned_in=[p.initiative_id for p in pins if p.direction == ScenarioPin.Direction.IN],
         pinned_out=[p.initiative_id for p in pins if p.direction == ScenarioPin.Direction.OUT],
     )[ahead]
+    capacity.mark_blocked(entering_entries(live=live, scenario=what_if), now=now)
     comparison = compare_lines(
         live=live, scenario=what_if, live_model=model_label(active),
         scenario_model=model_label(model, reweighted=bool(scenario.weights)

@@ -333,9 +333,9 @@ def _portfolio(size, owner):
 
 # Session, user, roles; the scenario, its capacities, its pins; the cache key (the snapshot,
 # the pending changes); on a miss: the active model, the ranking (two with another model),
-# and per side the plans, the teams and the gate's three (open checkpoints, measurements,
-# overrides). A cached view stops after the key.
-DETAIL_QUERIES = 20
+# per side the plans and the teams, and the gate's three for what enters (open checkpoints,
+# measurements, overrides). A cached view stops after the key.
+DETAIL_QUERIES = 17
 CACHED_QUERIES = 8
 
 
