@@ -7,6 +7,7 @@ duties), with evidence, and one decision stands. Portfolio's initiative admin sh
 the out-of-compliance flag and the initiative's checkpoints (``INITIATIVE_ADMIN_SECTION``).
 """
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.utils import timezone
@@ -22,16 +23,40 @@ READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a
                   "or waive one (segregation of duties).")
 
 
+# The admin's words for reviewer capacity (the model's help text is shorter).
+CAPACITY_HELP = ("How many reviews of this type the reviewers can decide in a week. Forecasts "
+                 "divide a review's place in the queue by it: 7th in the queue at 3 a week "
+                 "is about 17 days. Leave it empty to use the pace of the last 4 weeks' "
+                 "decisions (with none, one review per expected review time).")
+
+
+class CheckpointTypeForm(forms.ModelForm):
+    class Meta:
+        model = CheckpointType
+        fields = ["code", "name", "description", "nist_function", "required_for", "active",
+                  "review_days", "reviews_per_week", "min_risk_tier", "requires_personal_data",
+                  "requires_customer_facing", "min_autonomy_level"]
+        help_texts = {"reviews_per_week": CAPACITY_HELP}
+
+    def clean_reviews_per_week(self):
+        value = self.cleaned_data["reviews_per_week"]
+        services.validate_reviews_per_week(value)  # on the field, not above the form
+        return value
+
+
 @admin.register(CheckpointType)
 class CheckpointTypeAdmin(HistoryAdmin):
+    form = CheckpointTypeForm
     list_display = ["code", "name", "nist_function", "required_for", "applies_when",
-                    "review_days", "active"]
+                    "review_days", "reviews_per_week", "active"]
     list_filter = ["active", "nist_function", "required_for"]
     search_fields = ["code", "name", "description"]
-    history_list_display = ["required_for", "active"]
+    history_list_display = ["required_for", "reviews_per_week", "active"]
     fieldsets = [
         (None, {"fields": ["code", "name", "description", "nist_function", "required_for",
-                           "review_days", "active"]}),
+                           "active"]}),
+        ("Review time and reviewer capacity", {
+            "fields": ["review_days", "reviews_per_week"]}),
         ("Applies when (every condition set must hold; none set: always)", {
             "fields": ["min_risk_tier", "requires_personal_data", "requires_customer_facing",
                        "min_autonomy_level"]}),

@@ -20,6 +20,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from governance import selectors, services
 from governance.access import checkpoint_for
@@ -179,6 +180,42 @@ class InitiativeGovernanceField(serializers.Field):
     def to_representation(self, initiative):
         progress = selectors.governance_progress(initiative, today=timezone.localdate())
         return InitiativeGovernanceSerializer(progress).data
+
+
+# --- Reviewer capacity ---------------------------------------------------------------------------
+
+class ReviewCapacitySerializer(serializers.Serializer):
+    """One checkpoint type's review queue, how fast reviewers get through it and how long a
+    review requested today waits (``governance.selectors.review_capacity``)."""
+
+    type = CheckpointTypeRefSerializer(read_only=True)
+    backlog = serializers.IntegerField(
+        read_only=True, help_text="Reviews of this type in the review queue: requested, not "
+                                  "approved and no live waiver.")
+    overdue = serializers.IntegerField(read_only=True,
+                                       help_text="Of those, how many are past their due date.")
+    reviews_per_week = serializers.FloatField(
+        source="throughput.per_week_rounded", read_only=True,
+        help_text="How many reviews of this type reviewers decide in a week (one decimal).")
+    pace_source = serializers.ChoiceField(
+        source="throughput.source", choices=list(selectors.PACE_SOURCES.items()),
+        read_only=True, help_text="Where the pace comes from: set by admins, measured over "
+                                  "the last weeks' decisions, or from the expected review time.")
+    pace_source_label = serializers.CharField(source="throughput.source_label", read_only=True)
+    wait_days = serializers.IntegerField(
+        read_only=True, help_text="Days a review requested today waits: (backlog + 1) ÷ reviews "
+                                  "per week, rounded up.")
+
+
+class ReviewCapacityView(APIView):
+    @extend_schema(
+        summary="Review backlog, throughput and the expected wait per checkpoint type",
+        description="One row per active checkpoint type, by the stage it gates then name.",
+        responses={200: ReviewCapacitySerializer(many=True), 401: ERROR, 404: ERROR})
+    def get(self, request):
+        require_reader(request.user)
+        rows = selectors.review_capacity(today=timezone.localdate())
+        return Response(ReviewCapacitySerializer(rows, many=True).data)
 
 
 # --- Endpoints --------------------------------------------------------------------------------

@@ -2,16 +2,21 @@
 
 Before each move the demo history makes, the checkpoints the move needs are decided by a
 reviewer at a realistic time before it, so the gate holds for the demo as for everyone.
-Once the portfolio is built: the demo PM's pilot cleared for production (only its exit
-contract holds it back), a review backlog (in review, overdue, one rejected), a live
-and an expired waiver, and a production initiative made autonomous that is out of
-compliance until its new agentic checkpoints are decided.
+Once the portfolio is built: reviewer capacity set for most of the catalogue, the demo
+PM's pilot cleared for production (only its exit contract holds it back), a realistic
+review backlog (reviewers kept up: what is open was mostly requested lately and is on
+time; two reliability reviews wait for rollback drills that keep slipping and hold the
+demo PM's two stalled pilots, one of which the TPM asked to scale; one rejection waits
+for a better test set), a live and an expired waiver, and a production
+initiative made autonomous that is out of compliance until its new agentic checkpoints
+are decided.
 """
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils.text import slugify
 
@@ -35,8 +40,29 @@ REJECTED = {("Knowledge base gap finder", "evaluation-plan"):
             "re-submit."}
 # Ideas whose EU AI Act classification is already done: they may enter assessment.
 CLASSIFIED_IDEAS = ("Proactive outage notification agent", "Field service visit summariser")
-IN_REVIEW = ("Knowledge base gap finder", "Customer churn early warning",
-             "Credit limit recommendation", "Interview scheduling agent")
+# Reviewer capacity the admins set (reviews a week). Feedback loops and autonomy
+# boundaries are left empty: the first's pace is measured from its recent decisions, the
+# second (nothing decided lately) is taken from its expected review time.
+REVIEWS_PER_WEEK = {
+    "risk-classification": "3", "security-review": "2", "privacy-review": "1.5",
+    "compliance-review": "1", "ip-licensing": "2", "evaluation-plan": "2",
+    "bias-fairness": "1", "observability": "2", "prompt-model-versioning": "3",
+    "operational-runbook": "2", "reliability-rollback": "2", "human-oversight": "1",
+    "failure-recovery": "1",
+}
+# A review takes between these multiples of its type's review_days: most are decided in
+# time, some run up to half as long again (and are a few days late while they do).
+LEAD_RANGE = (0.4, 1.5)
+# Reviews that stay open on purpose, long overdue: the reviewer is waiting for each team's
+# rollback drill, which keeps slipping. They hold the demo PM's two pilots: one idle (a
+# stalled pilot), and one stalled that the TPM asked to scale (demo_digest's scale-up
+# "while governance still blocks production").
+KEPT_OPEN = {
+    ("Call summarisation and wrap-up notes", "reliability-rollback"),
+    ("Refund approval agent", "reliability-rollback"),
+}
+# Of the reviews still inside their time, this share is already in review.
+IN_REVIEW_SHARE = 0.5
 # In production, it starts acting on its own: the agentic checkpoints now apply.
 MADE_AUTONOMOUS = ("Expense policy checker",
                    "From next month it approves in-policy expenses on its own; the agentic "
@@ -45,6 +71,20 @@ MADE_AUTONOMOUS = ("Expense policy checker",
 
 def before_load() -> None:
     load_default_catalogue(CheckpointType)
+
+
+def _set_capacity(users: dict, now) -> None:
+    for code, per_week in REVIEWS_PER_WEEK.items():
+        checkpoint_type = CheckpointType.objects.get(code=code)
+        checkpoint_type.reviews_per_week = Decimal(per_week)
+        services.checkpoint_type_save(checkpoint_type=checkpoint_type, actor=users["admin"],
+                                      now=now - timedelta(days=60))
+
+
+def _lead(checkpoint: Checkpoint, rng: random.Random) -> timedelta:
+    """How long a review took (or will take): a realistic share of its review time."""
+    return timedelta(days=checkpoint.type.review_days * rng.uniform(*LEAD_RANGE),
+                     hours=rng.randint(1, 8))
 
 
 def _reviewer_for(initiative: Initiative, users: dict):
@@ -67,8 +107,7 @@ def before_move(*, initiative: Initiative, to_stage: str, at, users: dict, now) 
     for checkpoint in needed:
         rng = random.Random(f"{SEED}:{initiative.title}:{checkpoint.type.code}")
         window = at - checkpoint.requested_at
-        lead = timedelta(days=checkpoint.type.review_days * rng.uniform(0.5, 1.8),
-                         hours=rng.randint(1, 8))
+        lead = _lead(checkpoint, rng)
         decided = max(min(checkpoint.requested_at + lead, at - timedelta(hours=2)),
                       checkpoint.requested_at + window / 2)
         waiver_days = WAIVED_AT_ENTRY.get((initiative.title, checkpoint.type.code))
@@ -92,30 +131,31 @@ def before_move(*, initiative: Initiative, to_stage: str, at, users: dict, now) 
 
 
 def _work_the_backlog(users: dict, now) -> None:
-    """Reviewers got through part of what is due: about half decided at a realistic lead
-    time, a fifth in review, the rest waiting (some of it overdue)."""
+    """Reviewers kept up: each review waiting to start is decided a realistic time after it
+    was requested (``LEAD_RANGE``), if that time has passed. The rest are open: mostly on
+    time (about half of them in review), a few late because their review runs long.
+    ``KEPT_OPEN`` stays open, in review, on purpose."""
     due = (Checkpoint.objects.applicable().actionable()
            .filter(status="not_started").select_related("initiative", "type")
            .order_by("initiative__title", "type__code"))
     for checkpoint in due:
-        rng = random.Random(f"{SEED}:backlog:{checkpoint.initiative.title}:{checkpoint.type.code}")
-        lead = timedelta(days=checkpoint.type.review_days * rng.uniform(0.5, 1.8),
-                         hours=rng.randint(1, 8))
-        decided = checkpoint.requested_at + lead
-        roll = rng.random()
-        if decided >= now - timedelta(days=1) or roll > 0.75:
-            continue
+        title, code = checkpoint.initiative.title, checkpoint.type.code
+        rng = random.Random(f"{SEED}:backlog:{title}:{code}")
+        lead = _lead(checkpoint, rng)
         reviewer = _reviewer_for(checkpoint.initiative, users)
-        if roll < 0.55:
-            services.checkpoint_decide(
-                checkpoint=checkpoint, actor=reviewer, approve=True,
-                expected_version=checkpoint.version,
-                evidence_notes=f"{checkpoint.type.name}: evidence reviewed, no open findings.",
-                now=decided)
-        else:
-            services.checkpoint_start_review(checkpoint=checkpoint, actor=reviewer,
-                                             expected_version=checkpoint.version,
-                                             now=checkpoint.requested_at + lead / 3)
+        started = checkpoint.requested_at + lead / 3
+        if (title, code) in KEPT_OPEN or checkpoint.requested_at + lead >= now:
+            if (title, code) in KEPT_OPEN or (rng.random() < IN_REVIEW_SHARE and started < now):
+                services.checkpoint_start_review(checkpoint=checkpoint, actor=reviewer,
+                                                 expected_version=checkpoint.version,
+                                                 now=min(started, now - timedelta(hours=1)))
+            continue
+        services.checkpoint_decide(
+            checkpoint=checkpoint, actor=reviewer, approve=True,
+            expected_version=checkpoint.version,
+            evidence_url=f"https://wiki.example.com/ai-governance/{slugify(title)}/{code}",
+            evidence_notes=f"{checkpoint.type.name}: evidence reviewed, no open findings.",
+            now=checkpoint.requested_at + lead)
 
 
 def _clear_for_production(initiative: Initiative, users: dict, now) -> None:
@@ -140,6 +180,7 @@ def _clear_for_production(initiative: Initiative, users: dict, now) -> None:
 
 def after_load(*, loader) -> None:
     users, now = loader.users, loader.now
+    _set_capacity(users, now)
     _clear_for_production(Initiative.objects.get(title=DEMO_PM_PILOT), users, now)
     for (title, code), notes in REJECTED.items():
         checkpoint = Checkpoint.objects.get(initiative__title=title, type__code=code)
@@ -154,15 +195,6 @@ def after_load(*, loader) -> None:
             approve=True, expected_version=checkpoint.version,
             evidence_notes="Classified minimal risk: no Annex III use, no prohibited practice.",
             now=now - timedelta(days=4))
-    for index, title in enumerate(IN_REVIEW):
-        initiative = Initiative.objects.get(title=title)
-        reviewer = _reviewer_for(initiative, users)
-        for checkpoint in (Checkpoint.objects.applicable()
-                           .filter(initiative=initiative, status="not_started")
-                           .select_related("initiative")[:2]):
-            services.checkpoint_start_review(checkpoint=checkpoint, actor=reviewer,
-                                             expected_version=checkpoint.version,
-                                             now=now - timedelta(days=3 + index))
     _work_the_backlog(users, now)
     title, why = MADE_AUTONOMOUS
     initiative = Initiative.objects.get(title=title)

@@ -254,7 +254,7 @@ class Checkpoint(models.Model):
             # The daily waiver job (waivers_lapse): unreported waivers by expiry.
             models.Index(fields=["waiver_expires_on"], name="checkpoint_waiver_lapse_due",
                          condition=Q(status="waived", waiver_lapse_reported_at__isnull=True)),
-            # Review lead times (selectors._lead_times): each type's latest decisions.
+            # Reviewer pace (selectors.decided_in_window_q): each type's recent decisions.
             models.Index(fields=["type", "-decided_at"], name="checkpoint_type_decided",
                          condition=Q(decided_at__isnull=False)),
         ]

@@ -1,4 +1,5 @@
-"""Governance reads: compliance flags, an initiative's progress, the heat map, lead times.
+"""Governance reads: compliance flags, an initiative's progress, the heat map, reviewer
+capacity and the queue-aware production forecast.
 
 Everything takes ``today`` (or ``now``) from the caller; nothing reads the clock.
 """
@@ -6,12 +7,13 @@ Everything takes ``today`` (or ``now``) from the caller; nothing reads the clock
 from __future__ import annotations
 
 import math
-import statistics
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
+from functools import reduce
 
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -32,8 +34,10 @@ from governance.models import (
     Checkpoint,
     CheckpointStatus,
     CheckpointType,
+    cleared_q,
     out_of_compliance_q,
     overdue_q,
+    upcoming_q,
 )
 from governance.services import gate_blockers
 from portfolio.access import require_reader
@@ -231,62 +235,100 @@ def heat_map(initiatives, *, today: date) -> HeatMap:
     return HeatMap(types=columns, rows=rows)
 
 
-# --- Governance lead time -----------------------------------------------------------------------
+# --- Reviewer capacity and the queue-aware forecast (docs/architecture.md, "Governance") ------
+
+# The measured pace counts the decisions of this many full weeks (Monday to Sunday) before
+# the current one.
+PACE_WEEKS = 4
+
+# Where a type's throughput comes from, in the order they are tried, with the words pages use.
+SET_BY_ADMINS = "configured"
+MEASURED = "measured"
+FROM_REVIEW_TIME = "review_time"
+PACE_SOURCES = {
+    SET_BY_ADMINS: "set by admins",
+    MEASURED: f"measured over the last {PACE_WEEKS} weeks",
+    FROM_REVIEW_TIME: "from the expected review time",
+}
+
+
+def in_queue_q(today: date) -> Q:
+    """In the review queue: applicable (not retired), not cleared, requested (not upcoming)
+    and its initiative on the lifecycle — ``review_queue``'s rows as one ``Q``, so the
+    queue page, the backlog and the queue positions count the same checkpoints. In Python:
+    ``_in_queue``. (The status list adds nothing to ``~cleared_q``; it lets PostgreSQL read
+    the few open rows through the ``checkpoint_queue`` index instead of every decided one.)"""
+    return (Q(retired_at__isnull=True)
+            & Q(status__in=[s for s in CheckpointStatus.values if s != CheckpointStatus.APPROVED])
+            & ~cleared_q(today) & Q(initiative__stage__in=STAGE_ORDER) & ~upcoming_q())
+
+
+def _in_queue(checkpoint: Checkpoint, today: date) -> bool:
+    return (checkpoint.retired_at is None and not checkpoint.is_cleared(today)
+            and checkpoint.initiative.stage in STAGE_ORDER and not checkpoint.is_upcoming())
+
+
+def pace_window(today: date) -> tuple[datetime, datetime]:
+    """The last ``PACE_WEEKS`` full weeks before ``today``'s: from a Monday at midnight to
+    the Monday of ``today``'s week (excluded), in the current time zone."""
+    end = today - timedelta(days=today.weekday())
+    start = end - timedelta(weeks=PACE_WEEKS)
+    zone = timezone.get_current_timezone()
+    return (datetime.combine(start, time(0), tzinfo=zone),
+            datetime.combine(end, time(0), tzinfo=zone))
+
+
+def decided_in_window_q(today: date) -> Q:
+    """Decided (approved, rejected or waived) inside ``pace_window(today)``."""
+    start, end = pace_window(today)
+    return Q(status__in=DECIDED_STATUSES, decided_at__gte=start, decided_at__lt=end)
+
 
 @dataclass(frozen=True)
-class LeadTime:
-    days: float                  # median days from request to decision
-    decided: int                 # decisions it is computed from; 0 means the type's review_days
+class Throughput:
+    """How many reviews of a type the reviewers decide in a week, and where that comes from."""
+
+    per_week: Fraction
+    source: str                  # a key of PACE_SOURCES
+    decided: int = 0             # decisions in the measuring window
+
+    @property
+    def source_label(self) -> str:
+        return PACE_SOURCES[self.source]
+
+    @property
+    def per_week_rounded(self) -> float:
+        """For pages: one decimal place."""
+        return round(float(self.per_week), 1)
+
+    def wait_days(self, position: int) -> int:
+        """Days until the review at ``position`` in the queue is decided: ``position`` ÷
+        reviews per week, in days, rounded up."""
+        return math.ceil(position * 7 / self.per_week)
 
 
-# A type's review lead time is the median of its latest decisions, at most this many.
-LEAD_TIME_SAMPLE = 500
-
-
-def _lead_times() -> dict[int, LeadTime]:
-    """Checkpoint type id -> the median days its reviews took, for the types decided before.
-
-    Over each type's latest ``LEAD_TIME_SAMPLE`` decided checkpoints (approved, rejected or
-    waived; the latest by ``decided_at``): the days from ``requested_at`` to
-    ``decided_at``, fractional, and their median (the mean of the middle two for an even
-    count). The latest decisions say how fast reviews go now, and reading only them keeps
-    the initiative page's cost flat however large the portfolio grows. One query: on
-    PostgreSQL a ``percentile_cont`` over a LATERAL join that reads each type's latest
-    decisions from the ``checkpoint_type_decided`` index; on SQLite the (type, requested,
-    decided) triples, newest first, median in Python.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"""
-                SELECT kind.id, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latest.seconds),
-                       COUNT(*)
-                FROM {CheckpointType._meta.db_table} kind
-                CROSS JOIN LATERAL (
-                    SELECT EXTRACT(EPOCH FROM (c.decided_at - c.requested_at)) AS seconds
-                    FROM {Checkpoint._meta.db_table} c
-                    WHERE c.type_id = kind.id AND c.decided_at IS NOT NULL
-                      AND c.status = ANY(%s)
-                    ORDER BY c.decided_at DESC
-                    LIMIT %s
-                ) latest
-                GROUP BY kind.id""", [[str(s) for s in DECIDED_STATUSES], LEAD_TIME_SAMPLE])
-            return {type_id: LeadTime(days=median / 86400, decided=n)
-                    for type_id, median, n in cursor.fetchall()}
-    decided = Checkpoint.objects.filter(status__in=DECIDED_STATUSES, decided_at__isnull=False)
-    spans: dict[int, list[float]] = defaultdict(list)
-    for type_id, requested_at, decided_at in (decided.order_by("-decided_at")
-                                              .values_list("type_id", "requested_at",
-                                                           "decided_at")):
-        if len(spans[type_id]) < LEAD_TIME_SAMPLE:
-            spans[type_id].append((decided_at - requested_at).total_seconds() / 86400)
-    return {type_id: LeadTime(days=statistics.median(days), decided=len(days))
-            for type_id, days in spans.items()}
+def throughput(checkpoint_type: CheckpointType, *, decided: int) -> Throughput:
+    """A type's reviews per week: the admins' ``reviews_per_week`` if set; else the pace
+    measured over the last ``PACE_WEEKS`` full weeks (``decided`` decisions ÷
+    ``PACE_WEEKS``); else — nothing decided in that time — one review per ``review_days``
+    days (the catalogue's expected review time), as a last resort."""
+    if checkpoint_type.reviews_per_week is not None:
+        return Throughput(per_week=Fraction(checkpoint_type.reviews_per_week),
+                          source=SET_BY_ADMINS, decided=decided)
+    if decided:
+        return Throughput(per_week=Fraction(decided, PACE_WEEKS), source=MEASURED,
+                          decided=decided)
+    return Throughput(per_week=Fraction(7, max(checkpoint_type.review_days, 1)),
+                      source=FROM_REVIEW_TIME)
 
 
 @dataclass(frozen=True)
 class ExpectedDecision:
     checkpoint: Checkpoint
-    lead_time: LeadTime
+    requested: bool              # in the queue now; False: not requested yet
+    position: int                # its place in its type's queue, 1 = decided next
+    throughput: Throughput
+    wait_days: int
     expected_on: date
 
 
@@ -304,33 +346,46 @@ class Forecast:
 
 def production_forecast(initiative: Initiative, *, today: date,
                         checkpoints: list[Checkpoint] | None = None) -> Forecast:
-    """The earliest realistic production date, from how long reviews actually take.
+    """The earliest realistic production date, from the queue in front of each review and
+    how fast reviewers get through it.
 
     Method: take every applicable checkpoint that gates production or an earlier stage and
-    is not cleared (approved, or waived and unexpired, as of ``today``). Each is expected
-    to be decided its type's median lead time (``_lead_times``, rounded up to whole days;
-    a type nobody decided yet takes its ``review_days``) after it was requested:
-    ``requested_at`` (local date) + median — but not before ``today``, since an overdue
-    review is still open. Reviews run in parallel, so the forecast is the latest of those
-    dates, or ``today`` when nothing is open. ``warning`` is set when the forecast falls
-    after ``initiative.target_production_date``.
-    Other blockers (the exit contract, the measured result) are not dated, so not counted.
-    Queries: the checkpoints (unless given) and the decided checkpoints' lead times.
+    is not cleared (approved, or waived and unexpired, as of ``today``). Each waits for its
+    place in its type's queue (``in_queue_q``: first requested, first decided — by
+    ``requested_at``, then id): a requested one is at position 1 + the queued checkpoints
+    of its type requested before it; one not requested yet (upcoming) is assumed to join
+    the back of the queue today, at position 1 + the type's backlog. It is expected
+    ``position`` ÷ ``throughput`` weeks from ``today`` (in days, rounded up): "7th in the
+    queue; reviewers decide about 3 a week: about 17 days".
+
+    No floor from past lead times: the queue and the current pace already say how long the
+    wait is, and a median of past lead times holds past queues, so it would count the
+    wait twice. Reviews of different types run in parallel, so the forecast is the
+    latest of the dates, or ``today`` when nothing is open; ``warning`` is set when it
+    falls after ``initiative.target_production_date``. Other blockers (the exit contract,
+    the measured result) are not dated, so not counted.
+    Queries: the checkpoints (unless given), and one for every pending checkpoint's queue
+    position, its type's backlog and its type's decisions in the pace window
+    (``_counts_by_type``; none when nothing is pending) — however large the portfolio.
     """
     if checkpoints is None:
         checkpoints = _applicable_checkpoints(initiative)
-    lead_times = _lead_times()
+    open_ones = [cp for cp in checkpoints
+                 if cp.retired_at is None and not cp.is_cleared(today)
+                 and cp.type.gates(Stage.PRODUCTION)]
+    counts = (_counts_by_type(today, type_ids={cp.type_id for cp in open_ones},
+                              ahead_of=open_ones) if open_ones else {})
     pending = []
-    for checkpoint in checkpoints:
-        if (checkpoint.retired_at is not None or checkpoint.is_cleared(today)
-                or not checkpoint.type.gates(Stage.PRODUCTION)):
-            continue
-        lead = lead_times.get(checkpoint.type_id) or LeadTime(
-            days=float(checkpoint.type.review_days), decided=0)
-        requested_on = timezone.localdate(checkpoint.requested_at)
-        expected = max(today, requested_on + timedelta(days=math.ceil(lead.days)))
-        pending.append(ExpectedDecision(checkpoint=checkpoint, lead_time=lead,
-                                        expected_on=expected))
+    for checkpoint in open_ones:
+        checkpoint.initiative = initiative  # its own: the rules read the stage, no query
+        mine = counts.get(checkpoint.type_id, NO_COUNTS)
+        requested = _in_queue(checkpoint, today)
+        position = 1 + (mine["ahead"] if requested else mine["backlog"])
+        pace = throughput(checkpoint.type, decided=mine["decided"])
+        wait = pace.wait_days(position)
+        pending.append(ExpectedDecision(
+            checkpoint=checkpoint, requested=requested, position=position, throughput=pace,
+            wait_days=wait, expected_on=today + timedelta(days=wait)))
     pending.sort(key=lambda p: (p.expected_on, p.checkpoint.type.name), reverse=True)
     earliest = pending[0].expected_on if pending else today
     target = initiative.target_production_date
@@ -338,11 +393,68 @@ def production_forecast(initiative: Initiative, *, today: date,
                     warning=target is not None and earliest > target, pending=pending)
 
 
+def _counts_by_type(today: date, *, type_ids=None,
+                    ahead_of: list[Checkpoint] = ()) -> dict[int, dict[str, int]]:
+    """Type id -> its ``backlog`` (``in_queue_q``), how many of those are ``overdue``, its
+    ``decided`` in the pace window and, for the one checkpoint of ``ahead_of`` of that type,
+    the queued ones requested before it (``ahead``: by ``requested_at``, then id). One
+    query: a single pass over the open and recently decided checkpoints of those types."""
+    queued, decided = in_queue_q(today), decided_in_window_q(today)
+    before = reduce(operator.or_, (
+        Q(type_id=cp.type_id) & (Q(requested_at__lt=cp.requested_at)
+                                 | Q(requested_at=cp.requested_at, pk__lt=cp.pk))
+        for cp in ahead_of), Q(pk=None))    # no checkpoint: nothing is ahead
+    rows = Checkpoint.objects.filter(queued | decided)
+    if type_ids is not None:
+        rows = rows.filter(type__in=type_ids)
+    return {row.pop("type"): row for row in (
+        rows.values("type").order_by()
+        .annotate(backlog=Count("pk", filter=queued),
+                  overdue=Count("pk", filter=queued & overdue_q(today)),
+                  decided=Count("pk", filter=decided),
+                  ahead=Count("pk", filter=queued & before)))}
+
+
+NO_COUNTS = {"backlog": 0, "overdue": 0, "decided": 0, "ahead": 0}
+
+
+# --- Review capacity per checkpoint type (the dashboard) ------------------------------------
+
+@dataclass(frozen=True)
+class ReviewCapacityRow:
+    type: CheckpointType
+    backlog: int                 # in the review queue (``in_queue_q``)
+    overdue: int                 # of those, past their due date (``overdue_q``)
+    throughput: Throughput
+    wait_days: int               # for a review requested today: (backlog + 1) ÷ throughput
+
+
+def review_capacity(*, today: date) -> list[ReviewCapacityRow]:
+    """Per active checkpoint type, by the stage it gates then name: its backlog (the review
+    queue's checkpoints of that type, as the queue page counts them), how many of them are
+    overdue, its throughput (``throughput``: set by admins, measured, or from the expected
+    review time) and the wait of a review requested today, at the back of the queue:
+    (backlog + 1) ÷ throughput, in days rounded up.
+    Queries: the types; the counts of all types at once — two, however large the portfolio.
+    """
+    types = sorted(CheckpointType.objects.filter(active=True),
+                   key=lambda t: (STAGE_ORDER.index(t.required_for), t.name))
+    counts = _counts_by_type(today)
+    rows = []
+    for kind in types:
+        row = counts.get(kind.pk, NO_COUNTS)
+        pace = throughput(kind, decided=row["decided"])
+        rows.append(ReviewCapacityRow(type=kind, backlog=row["backlog"], overdue=row["overdue"],
+                                      throughput=pace,
+                                      wait_days=pace.wait_days(row["backlog"] + 1)))
+    return rows
+
+
 # --- The initiative page's panel ------------------------------------------------------------------
 
 def governance_panel_context(*, initiative: Initiative, today: date) -> dict:
     """What the Governance panel shows. Queries: the checkpoints, the gate's, and — before
-    production only — the lead times over decided checkpoints."""
+    production only, with a review pending — the queue facts of the forecast."""
     checkpoints = _applicable_checkpoints(initiative)
     progress = governance_progress(initiative, today=today, checkpoints=checkpoints)
     forecast = None

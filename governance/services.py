@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,6 +33,8 @@ WAIVER_NEEDS_JUSTIFICATION = "A waiver needs a justification."
 WAIVER_NEEDS_FUTURE_EXPIRY = "A waiver's expiry date must be after today."
 WAIVER_TOO_LONG = "A waiver can last at most {days} days."
 EVIDENCE_NEEDED = "Approving or rejecting needs evidence: a link or notes."
+CAPACITY_NOT_POSITIVE = ("Reviews per week must be more than 0. Leave it empty to use the "
+                         "pace of recent decisions.")
 MAX_WAIVER_DAYS = 366
 
 def _today(now: datetime) -> date:
@@ -187,12 +190,24 @@ def checkpoint_type_save(*, checkpoint_type: CheckpointType, actor,
     admin's form, or back to a past version from its history). The change history says who
     and when; which checkpoints apply, and so what blocks whom, follows the catalogue, so
     the portfolio's derived views are told (``portfolio_changed``)."""
+    try:
+        validate_reviews_per_week(checkpoint_type.reviews_per_week)
+    except ValidationError as error:
+        raise ValidationError({"reviews_per_week": error.messages}) from None
     checkpoint_type._history_user = actor
     checkpoint_type._history_date = now
     checkpoint_type.full_clean()
     checkpoint_type.save()
     portfolio_changed(what="catalogue")
     return checkpoint_type
+
+
+def validate_reviews_per_week(value) -> None:
+    """Reviewer capacity is empty (use the measured pace) or more than 0 — the
+    ``checkpoint_type_capacity_positive`` constraint, as a field's error (the admin's form
+    asks it too, so the error sits on the field there as well)."""
+    if value is not None and value <= 0:
+        raise ValidationError(CAPACITY_NOT_POSITIVE, code="capacity_not_positive")
 
 
 @transaction.atomic

@@ -385,7 +385,7 @@ def test_the_schema_generates_without_warnings(tmp_path):
     schema = (tmp_path / "schema.yaml").read_text()
     for path in ("/api/v1/checkpoints/:", "/api/v1/checkpoints/{id}/:",
                  "/api/v1/checkpoints/{id}/start-review/:", "/api/v1/checkpoints/{id}/decide/:",
-                 "/api/v1/checkpoints/{id}/waive/:"):
+                 "/api/v1/checkpoints/{id}/waive/:", "/api/v1/review-capacity/:"):
         assert path in schema
 
 

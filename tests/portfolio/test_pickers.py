@@ -278,7 +278,7 @@ def test_the_initiative_page_costs_the_same_with_many_people_and_initiatives(
 
     # session, user, roles; the initiative; RACI; depends on; needed by; transitions;
     # updates; activity; history and the names in it; governance's panel: checkpoints,
-    # gate, lead times; the exit contract's panel: the gate's evidence (2), measurements,
+    # gate, forecast queues; the exit contract's panel: the gate's evidence (2), measurements,
     # overrides, value reviews. Nothing for the people form or the dependency picker.
     with django_assert_max_num_queries(20):
         many = client.get(initiative.get_absolute_url())
