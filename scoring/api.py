@@ -64,16 +64,24 @@ from scoring.selectors import active_scoring_model
 
 # --- Shared -------------------------------------------------------------------------------------
 
-DASHBOARD_FILTERS = filter_parameters(DashboardFilterForm, team="A team's slug.")
+DASHBOARD_FILTERS = filter_parameters(
+    DashboardFilterForm, team="A team's slug.",
+    quarter="The quarter whose funding line is shown: this quarter or one of the next three, "
+            "written 2027-Q1 (empty: this quarter); another is a 400 on `quarter`.",
+    position="Only the initiatives at this position in the quarter: committed, funded (fund "
+             "next), below_line (also unsized and no plan), blocked (committed or funded, "
+             "and governance blocks them), not_drawing (paused), not_ranked.",
+    blocker="With position=blocked: only those blocked by this (a checkpoint type's name, "
+            "\"exit contract\", \"minimum pilot length\", \"prohibited risk tier\").")
 
 NOT_CAPACITY_EDITOR = "Only an admin who may edit capacity plans in the admin can change them."
 NO_SUCH_MODEL = "No scoring model has this id."
 MODEL_INVALID = "A scoring model's id: a whole number."
 
 
-def _filters(request) -> dict:
-    """The dashboard's filters; a bad one is a field error (400)."""
-    return valid_query(DashboardFilterForm(request.query_params))
+def _filters(request, *, now) -> dict:
+    """The dashboard's quarter and filters; a bad one is a field error (400)."""
+    return valid_query(DashboardFilterForm(request.query_params, now=now))
 
 
 class ScoringModelRefSerializer(serializers.Serializer):
@@ -112,7 +120,14 @@ class BreakdownSerializer(serializers.Serializer):
 class FundingSerializer(serializers.Serializer):
     funding_status = serializers.ChoiceField(
         source="status", choices=FUNDING_STATUSES, read_only=True,
-        help_text="Against this quarter's line; not_drawing: its stage draws no capacity.")
+        help_text="Against the line of the response's quarter: committed (pilot, "
+                  "production, scaled, or funded in an earlier quarter), funded (a candidate "
+                  "funded next), below_line, unsized, no_plan (its team has no capacity "
+                  "plan), not_drawing (paused or retired), not_ranked (new since the "
+                  "standings were computed).")
+    blocked = serializers.BooleanField(
+        read_only=True, help_text="Committed or funded, and governance blocks its next "
+                                  "stage (blockers says by what).")
     label = serializers.CharField(read_only=True)
     detail = serializers.CharField(read_only=True,
                                    help_text="What blocks it, or why it is below the line.")
@@ -195,9 +210,10 @@ class RankingView(APIView):
     @extend_schema(
         summary="The portfolio ranked, with each score's breakdown and its funding status",
         description=("Ranked by the active scoring model, or by `?model=<id>`. The funding "
-                     "line is this quarter's, drawn over the whole portfolio: the filters "
-                     "narrow the rows, never the line. Retired initiatives appear only with "
-                     "`?stage=retired`."),
+                     "line is the quarter's (`?quarter=2027-Q1`: this quarter or one of the "
+                     "next three), drawn over the whole portfolio: the filters narrow the "
+                     "rows, never the line; `?position=` keeps one group of the line. "
+                     "Retired initiatives appear only with `?stage=retired`."),
         parameters=[*DASHBOARD_FILTERS,
                     OpenApiParameter("model", {"type": "integer", "minimum": 1,
                                                "maximum": 999_999_999},
@@ -206,8 +222,9 @@ class RankingView(APIView):
         responses={200: RankingPageSerializer, 400: ERROR, 401: ERROR, 404: ERROR})
     def get(self, request):
         require_reader(request.user)
-        filters = _filters(request)
-        board = _board(request, filters=filters, now=timezone.now())
+        now = timezone.now()
+        filters = _filters(request, now=now)
+        board = _board(request, filters=filters, now=now)
         paginator = ApiPagination()
         page = paginator.paginate_queryset(board.table(), request, view=self)
         return Response({
@@ -274,6 +291,75 @@ class DefinitionsSerializer(serializers.Serializer):
     out_of_compliance = serializers.CharField()
 
 
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    url = serializers.CharField(help_text="The page listing the same rows (a path and query).")
+
+
+class EnteringSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+    team = serializers.CharField()
+    effort_weeks = serializers.FloatField(source="effort", allow_null=True)
+    rank = serializers.IntegerField(allow_null=True)
+
+
+class OverCapacitySerializer(serializers.Serializer):
+    team = TeamRefSerializer()
+    capacity = serializers.DecimalField(max_digits=10, decimal_places=1, allow_null=True)
+    funded_effort = serializers.DecimalField(max_digits=10, decimal_places=1)
+    over_commitment = serializers.DecimalField(max_digits=10, decimal_places=1)
+
+
+class FundSerializer(serializers.Serializer):
+    quarter = serializers.CharField()
+    committed = CountSerializer(help_text="Pilot, production and scaled work, and candidates "
+                                          "funded in an earlier quarter.")
+    funded = CountSerializer(help_text="Candidates (ideas, assessments) funded next.")
+    below_line = CountSerializer(help_text="Candidates below the line, unsized, or whose team "
+                                           "has no plan.")
+    over_capacity = serializers.IntegerField(help_text="Of below_line: did not fit.")
+    unsized = serializers.IntegerField(help_text="Of below_line: no effort estimate.")
+    no_plan = serializers.IntegerField(help_text="Of below_line: the team has no plan.")
+    capacity = serializers.FloatField(help_text="Engineer-weeks planned by the teams shown.")
+    committed_effort = serializers.FloatField()
+    funded_effort = serializers.FloatField(help_text="Committed and funded next.")
+    teams_without_plan = serializers.IntegerField()
+    over = OverCapacitySerializer(many=True, help_text="Teams over capacity, most over first.")
+    entering = EnteringSerializer(many=True, help_text="The first candidates funded next.")
+
+
+class BlockerCountSerializer(CountSerializer):
+    blocker = serializers.CharField(help_text="A checkpoint type's name, \"exit contract\", "
+                                              "\"minimum pilot length\" or \"prohibited risk "
+                                              "tier\".")
+
+
+class BlockedSerializer(serializers.Serializer):
+    total = CountSerializer(help_text="Committed or funded in the quarter, and blocked.")
+    by_blocker = BlockerCountSerializer(
+        many=True, help_text="By what blocks them, most common first; an initiative blocked "
+                             "by two counts under each.")
+
+
+class StuckSerializer(serializers.Serializer):
+    stalled_pilots = CountSerializer(help_text="Open stalled-pilot flags (the team filter "
+                                               "applies).")
+    overdue_reviews = CountSerializer(help_text="Governance reviews open past their due date.")
+    overdue_value_reviews = CountSerializer(help_text="Value reviews past their due date and "
+                                                      "grace period.")
+
+
+def _first_screen(first: board_reads.FirstScreen) -> dict:
+    return {
+        "fund": {**vars(first.fund), "over": first.fund.over},
+        "blocked": {"total": first.blocked.total,
+                    "by_blocker": [{"blocker": kind, "count": number.count, "url": number.url}
+                                   for kind, number in first.blocked.by_kind]},
+        "stuck": vars(first.stuck),
+    }
+
+
 def _money(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True, **kwargs)
 
@@ -320,6 +406,11 @@ class DashboardSerializer(serializers.Serializer):
     value = ValueKpisSerializer(help_text="Value after production: the filtered portfolio's "
                                           "realised value and contracts, the whole "
                                           "portfolio's value flags.")
+    fund = FundSerializer(help_text="The quarter's line: the page's Fund answer.")
+    blocked = BlockedSerializer(help_text="Funded but blocked, by blocker: the page's "
+                                          "Blocked answer.")
+    stuck = StuckSerializer(help_text="Stalled pilots and overdue reviews: the page's Stuck "
+                                      "answer.")
 
 
 def _value_kpis(kpis: value_reads.ValueKpis) -> dict:
@@ -329,16 +420,19 @@ def _value_kpis(kpis: value_reads.ValueKpis) -> dict:
 
 class DashboardView(APIView):
     @extend_schema(
-        summary="The dashboard's KPIs and each team's capacity against demand this quarter",
-        description=("The KPIs count the filtered portfolio; the team filter narrows the "
-                     "teams shown, whose capacity, demand and line are the whole "
-                     "portfolio's."),
+        summary="The dashboard's first screen (fund, blocked, stuck), KPIs and each team's "
+                "capacity against demand in the quarter",
+        description=("`?quarter=2027-Q1`: this quarter or one of the next three. The KPIs "
+                     "count the filtered portfolio; the team filter narrows the teams shown, "
+                     "whose capacity, demand and line are the whole portfolio's. `fund`, "
+                     "`blocked` and `stuck` are the page's numbers, each with the page "
+                     "listing the same rows."),
         parameters=DASHBOARD_FILTERS,
         responses={200: DashboardSerializer, 400: ERROR, 401: ERROR, 404: ERROR})
     def get(self, request):
         require_reader(request.user)
-        filters = _filters(request)
         now = timezone.now()
+        filters = _filters(request, now=now)
         board = board_reads.dashboard(filters=filters, now=now)
         kpis, _ = board_reads.kpis(board)
         return Response(DashboardSerializer({
@@ -350,6 +444,7 @@ class DashboardView(APIView):
             "capacity": board.teams(),
             "definitions": board_reads.kpi_definitions(),
             "value": _value_kpis(board_reads.value_kpis(board)),
+            **_first_screen(board_reads.first_screen(board)),
         }).data)
 
 

@@ -344,7 +344,8 @@ def capacity_vs_demand(
 
 STATUS_STYLE = {
     # status: (legend label, fill, stroke, shape)
-    "funded": ("Funded", OK, OK, "circle"),
+    "committed": ("Committed", BRAND, BRAND, "square"),
+    "funded": ("Fund next", OK, OK, "circle"),
     "funded_blocked": ("Funded but blocked", ORANGE, WARN, "diamond"),
     "below_line": ("Below the line", WHITE, MUTED, "circle"),
 }
@@ -375,8 +376,9 @@ LOG_SCALE_RATIO = 50  # max ÷ min score above which the value axis is logarithm
 def value_vs_effort(points: Sequence[tuple[str, float, float | None, str]]) -> Chart:
     """A scatter: effort (engineer-weeks) across, value (the score) up, shaped by status.
 
-    ``points``: ``(title, effort, value or None, status)``; status is ``"funded"``,
-    ``"below_line"``, ``"funded_blocked"`` or anything else ("Other"). The five most
+    ``points``: ``(title, effort, value or None, status)``; status is ``"committed"``,
+    ``"funded"`` (fund next), ``"below_line"``, ``"funded_blocked"`` (committed or fund
+    next, and blocked) or anything else ("Other"). The five most
     valuable are labelled; unscorable points (value None) appear only in the table.
     """
     title = "Value versus effort"
@@ -554,14 +556,16 @@ def pilot_age_distribution(ages_in_days: Sequence[int], *, max_days: int) -> Cha
     x = left + slot * min(max_days / BUCKET_DAYS, count)
     parts.append(_el("line", x1=x, x2=x, y1=float(top - 16), y2=float(bottom), stroke=BAD,
                      stroke_width=2, stroke_dasharray="6 4"))
-    label = f"stalled after {max_days} days"
+    label = f"longest pilot: {max_days} days"
     anchor, tx = ("end", x - 6) if x + 6 + len(label) * 7 > right else ("start", x + 6)
     parts.append(_text(tx, top - 20, label, size=13, fill=BAD, anchor=anchor, weight="600"))
 
-    stalled = sum(1 for a in ages if a > max_days)
+    # Not "stalled": the stalled pilots are the open flags of the daily stall detection
+    # (older, or idle too long, and not yet decided); this counts ages only.
+    longer = sum(1 for a in ages if a > max_days)
     summary = (f"{_plural(len(ages), 'pilot')}, median age "
-               f"{_num(statistics.median(ages))} days; {stalled} older than the "
-               f"{max_days}-day stalled threshold.")
+               f"{_num(statistics.median(ages))} days; {longer} in pilot longer than "
+               f"{max_days} days, the longest a pilot should run.")
     return Chart(title=title, summary=summary, headers=headers, rows=rows,
                  svg=_svg("pilot-age", (tuple(ages), max_days), title=title, summary=summary,
                           height=bottom + 52, body=_join(parts)))
@@ -586,12 +590,15 @@ def governance_heat_map(
     rows: Sequence[tuple],
     *,
     limit: int = HEAT_MAP_ROW_LIMIT,
+    out_of_compliance: int | None = None,
 ) -> Chart:
     """Initiatives × checkpoint types, each cell coloured by the checkpoint's status.
 
     ``rows``: ``(initiative, [(status, label), ...])`` with one cell per column, or
     ``(initiative, cells, out_of_compliance)``; out-of-compliance rows are marked.
     Only the first ``limit`` rows are drawn (and tabled); the summary says so.
+    ``out_of_compliance``: how many the compliance KPI counts (the rows hold them first);
+    the summary says how many of them are drawn, so the chart and the KPI agree.
     """
     title = "Governance heat map"
     headers = ["Initiative", *[str(c) for c in columns], "Out of compliance"]
@@ -669,7 +676,14 @@ def governance_heat_map(
     if applicable:
         cleared = sum(1 for s in applicable if s in ("approved", "waived"))
         summary += f"; {cleared} of {len(applicable)} applicable checkpoints cleared"
-    if any(len(r) > 2 for r in shown):
+    if out_of_compliance is not None:
+        if flagged >= out_of_compliance:
+            summary += (f"; all {out_of_compliance} out of compliance shown first"
+                        if out_of_compliance else "; none out of compliance")
+        else:
+            summary += (f"; {flagged} of the {out_of_compliance} out of compliance shown "
+                        "(the best-ranked)")
+    elif any(len(r) > 2 for r in shown):
         summary += f"; {flagged} out of compliance"
     summary += "."
     return Chart(title=title, summary=summary, headers=headers, rows=table,
@@ -677,14 +691,15 @@ def governance_heat_map(
                           summary=summary, height=height, body=_join(parts)))
 
 
-def heat_map_chart(heat_map, *, limit: int = HEAT_MAP_ROW_LIMIT) -> Chart:
+def heat_map_chart(heat_map, *, limit: int = HEAT_MAP_ROW_LIMIT,
+                   out_of_compliance: int | None = None) -> Chart:
     """Adapter: ``governance.selectors.heat_map``'s ``HeatMap`` to :func:`governance_heat_map`."""
     columns = [t.name for t in heat_map.types]
     rows = [(row.initiative.title,
              [(c.status, c.label + (" (overdue)" if c.overdue else "")) for c in row.cells],
              row.out_of_compliance)
             for row in heat_map.rows]
-    return governance_heat_map(columns, rows, limit=limit)
+    return governance_heat_map(columns, rows, limit=limit, out_of_compliance=out_of_compliance)
 
 
 # --- 6. Predicted versus realised value --------------------------------------------------------

@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import (
+    Case,
     Count,
     F,
     Func,
@@ -44,16 +46,29 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
-from governance.models import Checkpoint
-from governance.selectors import heat_map, with_compliance
+from governance.models import Checkpoint, overdue_q
+from governance.selectors import heat_map, review_queue, with_compliance
 from portfolio.models import Initiative, Stage
+from portfolio.outcomes.value_selectors import value_review_tab_counts
+from portfolio.pilots.selectors import stall_state_counts
 from portfolio.selectors import stage_counts, with_ownership_health
 from scoring import charts, formulas, value
-from scoring.models import FundingPosition, PortfolioSnapshot, ScoringModel, Standing, TeamStanding
+from scoring.capacity import PLAN_QUARTERS, next_quarter, quarter_label
+from scoring.models import (
+    FUNDING_COLUMNS,
+    FundingPosition,
+    PortfolioSnapshot,
+    ScoringModel,
+    Standing,
+    TeamStanding,
+)
 from scoring.selectors import rank_order, ranked_initiatives, score_expression
 from scoring.standings import standings_current
 
@@ -114,7 +129,8 @@ class Funding:
 
     @property
     def label(self) -> str:
-        return FUNDING_LABELS[self.status]
+        label = FUNDING_LABELS[self.status]
+        return f"{label}, blocked" if self.blockers else label
 
     @property
     def detail(self) -> str:
@@ -138,6 +154,133 @@ def funding_of(standing: Standing | None, *, ahead: int = 0) -> Funding:
     blocked = standing.blocked and status in FUNDED_POSITIONS
     return Funding(status=status, blockers=list(standing.blockers) if blocked else [],
                    reason=reason)
+
+
+# --- Positions: the table's groups and the first screen's counts -------------------------------
+
+COMMITTED = FundingPosition.COMMITTED.value
+FUNDED = FundingPosition.FUNDED.value
+BELOW_LINE = FundingPosition.BELOW_LINE.value
+BLOCKED = "blocked"
+# What each position of the ``position`` filter lists, as stored positions of the quarter.
+POSITION_STATUSES = {
+    COMMITTED: (COMMITTED,),
+    FUNDED: (FUNDED,),
+    # Candidates that do not fit, are not sized, or whose team has no plan for the quarter.
+    BELOW_LINE: (BELOW_LINE, FundingPosition.UNSIZED.value, FundingPosition.NO_PLAN.value),
+}
+
+
+@dataclass(frozen=True)
+class Group:
+    """One of the ranked table's three groups for the chosen quarter."""
+
+    key: str
+    title: str
+    caption: str
+
+
+GROUPS = (
+    Group(COMMITTED, "Committed",
+          "Work in pilot, production or scaled, and ideas or assessments funded in an "
+          "earlier quarter: it draws its team's capacity first."),
+    Group(FUNDED, "Fund next",
+          "Ideas and assessments that fit in what committed work leaves, in rank order."),
+    Group(BELOW_LINE, "Below the line",
+          "Ideas and assessments that do not fit, have no effort estimate, or whose team "
+          "has no capacity plan for the quarter."),
+)
+# Rows each group shows on the dashboard before "see all".
+GROUP_PREVIEW = 10
+# How many of the candidates funded next the first screen names.
+ENTERING = 3
+
+
+# What blocks a funded initiative, grouped: the gate's words start with a checkpoint
+# type's name ("DPIA (not started)") or one of these phrases (``governance.services``,
+# ``portfolio.outcomes.contract``).
+BLOCKER_KINDS = (
+    ("the exit contract", "exit contract"),
+    ("a measurement inside the measurement window", "exit contract"),
+    ("the minimum pilot of", "minimum pilot length"),
+    ("a prohibited-risk initiative", "prohibited risk tier"),
+)
+
+
+def blocker_kind(text: str) -> str:
+    """What a stored blocker is about: a checkpoint type's name, or "exit contract",
+    "minimum pilot length", "prohibited risk tier"."""
+    for prefix, kind in BLOCKER_KINDS:
+        if text.startswith(prefix):
+            return kind
+    return text.rsplit(" (", 1)[0] if " (" in text else text
+
+
+def _blocker_q(kind: str) -> Q:
+    """The standings whose blockers include one of ``kind`` (``blocker_kind``), as stored:
+    a blocker is a JSON string, so a checkpoint type's starts with a quote and its name."""
+    prefixes = [prefix for prefix, named in BLOCKER_KINDS if named == kind]
+    if not prefixes:
+        prefixes = [f"{kind} ("]
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(standing__blockers__icontains=f'"{prefix}')
+    return condition
+
+
+def position_q(position: str, *, column: str, blocker: str = "") -> Q:
+    """Initiatives at ``position`` (a ``POSITION_CHOICES`` key) in the quarter whose
+    standings column is ``column``; ``Q()`` for every position."""
+    if position in POSITION_STATUSES:
+        return Q(**{f"standing__{column}__in": POSITION_STATUSES[position]},
+                 standing__rank__isnull=False)
+    if position == BLOCKED:
+        condition = Q(standing__blocked=True, **{f"standing__{column}__in": FUNDED_POSITIONS})
+        return condition & _blocker_q(blocker) if blocker else condition
+    if position == NOT_DRAWING:
+        return Q(**{f"standing__{column}": NOT_DRAWING})
+    if position == NOT_RANKED:
+        return Q(standing__isnull=True)
+    return Q()
+
+
+@dataclass(frozen=True)
+class PositionCounts:
+    """How many shown initiatives stand where in the chosen quarter."""
+
+    committed: int
+    funded: int
+    below_line: int   # all three below the line: over capacity, unsized, no plan
+    over_capacity: int
+    unsized: int
+    no_plan: int
+    blocked: int
+    not_drawing: int
+    not_ranked: int
+    total: int
+
+    def of(self, position: str) -> int:
+        return getattr(self, position)
+
+
+def position_counts(board: Dashboard) -> PositionCounts:
+    """The shown initiatives per position in ``board``'s quarter: one query."""
+    column = board.funding_column
+    stored = f"standing__{column}"
+    ranked = Q(standing__rank__isnull=False)
+    counts = _filtered(_live(board.filters), board.filters).order_by().aggregate(
+        total=Count("pk"),
+        committed=Count("pk", filter=position_q(COMMITTED, column=column)),
+        funded=Count("pk", filter=position_q(FUNDED, column=column)),
+        below_line=Count("pk", filter=position_q(BELOW_LINE, column=column)),
+        over_capacity=Count("pk", filter=ranked & Q(**{stored: BELOW_LINE})),
+        unsized=Count("pk", filter=ranked & Q(**{stored: FundingPosition.UNSIZED})),
+        no_plan=Count("pk", filter=ranked & Q(**{stored: FundingPosition.NO_PLAN})),
+        blocked=Count("pk", filter=position_q(BLOCKED, column=column)),
+        not_drawing=Count("pk", filter=position_q(NOT_DRAWING, column=column)),
+        not_ranked=Count("pk", filter=position_q(NOT_RANKED, column=column)),
+    )
+    return PositionCounts(**counts)
 
 
 @dataclass(frozen=True)
@@ -198,14 +341,43 @@ class Dashboard:
     # Ranked by another model than the standings' (the API's ``?model=``): every live
     # initiative's rank under it. None: the standings' ranks.
     ranks: dict[int, int] | None = None
+    # The quarter whose funding line is shown: this many quarters after the standings'.
+    ahead: int = 0
 
     @property
     def today(self) -> date:
         return timezone.localdate(self.now)
 
     @property
+    def year_quarter(self) -> tuple[int, int]:
+        year, quarter = self.snapshot.year, self.snapshot.quarter
+        for _ in range(self.ahead):
+            year, quarter = next_quarter(year, quarter)
+        return year, quarter
+
+    @property
     def quarter_label(self) -> str:
-        return f"{self.snapshot.year}-Q{self.snapshot.quarter}"
+        return quarter_label(*self.year_quarter)
+
+    @property
+    def is_this_quarter(self) -> bool:
+        return self.ahead == 0
+
+    @property
+    def funding_column(self) -> str:
+        """The standings' column holding the shown quarter's positions."""
+        return FUNDING_COLUMNS[self.ahead]
+
+    @property
+    def position(self) -> str:
+        return self.filters.get("position") or ""
+
+    def position_q(self, position: str | None = None, *, blocker: str | None = None) -> Q:
+        """The shown initiatives at ``position`` (``POSITIONS``; default: the filter's) in
+        the shown quarter, as a filter on initiatives (``Q()`` for every position)."""
+        position = self.position if position is None else position
+        blocker = self.filters.get("blocker") or "" if blocker is None else blocker
+        return position_q(position, column=self.funding_column, blocker=blocker)
 
     @property
     def refreshing(self) -> bool:
@@ -215,8 +387,10 @@ class Dashboard:
     def table(self) -> RankedIds | QuerySet:
         """The ids of the filtered table's rows, in rank order (a lean query to page)."""
         if self.ranks is None:
+            if self.position:
+                return GroupIds(self, self.position)
             return RankedIds(self.filters)
-        return (_filtered(_live(self.filters), self.filters)
+        return (_filtered(_live(self.filters), self.filters).filter(self.position_q())
                 .annotate(score=score_expression(self.model)).order_by(*rank_order())
                 .values_list("pk", flat=True))
 
@@ -231,13 +405,25 @@ class Dashboard:
 
     def iter_rows(self) -> Iterator[Row]:
         """Every filtered row, for the export: one query, streamed."""
-        ordered = table_queryset(filters=self.filters, model=self.model, now=self.now)
-        if self.ranks is None:
+        ordered = table_queryset(filters=self.filters, model=self.model,
+                                 now=self.now).filter(self.position_q())
+        if self.ranks is None and not self.position:
+            # As the page shows them: committed, fund next, below the line, then paused
+            # work and the not yet ranked, each in rank order.
+            ordered = ordered.order_by(self._group_order(), *RANK_ORDER)
+        elif self.ranks is None:
             ordered = ordered.order_by(*RANK_ORDER)
         else:
             ordered = ordered.order_by(*rank_order())
         for initiative in ordered.iterator(chunk_size=2000):
             yield from self._rows([initiative])
+
+    def _group_order(self) -> Case:
+        column = f"standing__{self.funding_column}"
+        return Case(*[When(Q(**{f"{column}__in": POSITION_STATUSES[group.key]}),
+                           then=Value(place)) for place, group in enumerate(GROUPS)],
+                    When(**{column: NOT_DRAWING}, then=Value(len(GROUPS))),
+                    default=Value(len(GROUPS) + 1), output_field=IntegerField())
 
     def _rows(self, initiatives) -> list[Row]:
         rows = []
@@ -250,22 +436,47 @@ class Dashboard:
             rows.append(Row(rank=rank, initiative=initiative,
                             breakdown=(formulas.breakdown(initiative, model=self.model)
                                        if self.model else None),
-                            funding=funding_of(standing)))
+                            funding=funding_of(standing, ahead=self.ahead)))
         return rows
 
     def teams(self) -> list[TeamStanding]:
-        """Each team's capacity against demand this quarter (the team filter narrows
-        which teams, never their figures), by name: one query."""
-        teams = (TeamStanding.objects.filter(ahead=0).select_related("team")
-                 .order_by("team__name", "team_id"))
-        if self.filters.get("team"):
-            teams = teams.filter(team=self.filters["team"])
-        return list(teams)
+        """Each team's capacity against demand in the shown quarter (the team filter
+        narrows which teams, never their figures), by name: one query, read once."""
+        if self._teams is None:
+            teams = (TeamStanding.objects.filter(ahead=self.ahead).select_related("team")
+                     .order_by("team__name", "team_id"))
+            if self.filters.get("team"):
+                teams = teams.filter(team=self.filters["team"])
+            self._teams = list(teams)
+        return self._teams
+
+    _teams: list[TeamStanding] | None = field(default=None, init=False, repr=False)
+
+    def counts(self) -> PositionCounts:
+        """How many shown initiatives stand where in the shown quarter: one query, read
+        once (the first screen, the table's groups and their links count the same)."""
+        if self._counts is None:
+            self._counts = position_counts(self)
+        return self._counts
+
+    _counts: PositionCounts | None = field(default=None, init=False, repr=False)
+
+    def group_ids(self, position: str, limit: int) -> list[int]:
+        """The first ``limit`` ids at ``position`` in the shown quarter, best first."""
+        return list(GroupIds(self, position)[0:limit])
 
     def top(self, limit: int) -> QuerySet[Initiative]:
         """The ``limit`` best-ranked initiatives shown (the not yet ranked are not among
         them): read down the rank index."""
         return _ranked_only(self.filters).defer(*_DEFERRED)[:limit]
+
+    def heat_map_rows(self, limit: int) -> QuerySet[Initiative]:
+        """The heat map's initiatives: every shown one out of compliance first (what the
+        compliance KPI counts, best-ranked first), then the best-ranked others, ``limit``
+        in all."""
+        return (_filtered(_live(self.filters), self.filters).defer(*_DEFERRED)
+                .order_by(F("standing__out_of_compliance").desc(nulls_last=True),
+                          *RANK_ORDER)[:limit])
 
 
 # --- Filters ------------------------------------------------------------------------------------
@@ -322,6 +533,31 @@ class RankedIds:
         ranked = start + len(ids) if ids else self._ranked.count()
         skip = max(start - ranked, 0)
         return ids + list(self._unranked[skip:skip + wanted - len(ids)])
+
+
+class GroupIds:
+    """The ids at one position of the shown quarter, best first, for a paginator: read
+    down the rank index (the not yet ranked: oldest first). Its count is the board's
+    ``counts()``, the number the first screen links from."""
+
+    def __init__(self, board: Dashboard, position: str):
+        self._board, self._position = board, position
+        shown = _filtered(_live(board.filters), board.filters).filter(
+            board.position_q(position))
+        order = (("created_at", "id") if position == NOT_RANKED
+                 else ("standing__rank", "created_at", "id"))
+        self._ids = shown.order_by(*order).values_list("pk", flat=True)
+
+    def count(self) -> int:
+        if self._position == BLOCKED and self._board.filters.get("blocker"):
+            return self._ids.count()
+        return self._board.counts().of(self._position)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[int]:
+        return list(self._ids[page])
 
 
 # --- The table ----------------------------------------------------------------------------------
@@ -415,8 +651,21 @@ def kpis(board: Dashboard) -> tuple[Kpis, list[int]]:
 def dashboard(*, filters: dict | None = None, now: datetime | None = None) -> Dashboard:
     """The standings at ``now`` (recomputed first if stale and quick), to be filtered."""
     now = now or timezone.now()
+    filters = filters or {}
     snapshot = standings_current(now=now)
-    return Dashboard(now=now, snapshot=snapshot, model=snapshot.model, filters=filters or {})
+    return Dashboard(now=now, snapshot=snapshot, model=snapshot.model, filters=filters,
+                     ahead=_ahead(snapshot, filters.get("quarter")))
+
+
+def _ahead(snapshot: PortfolioSnapshot, wanted: tuple[int, int] | None) -> int:
+    """How many quarters after the standings' ``wanted`` is (0 to 3; None: this one). The
+    form allows only this quarter and the next three; standings computed before the
+    quarter turned hold the new one a place further on."""
+    if not wanted:
+        return 0
+    year, quarter = wanted
+    ahead = (year * 4 + quarter) - (snapshot.year * 4 + snapshot.quarter)
+    return min(max(ahead, 0), PLAN_QUARTERS - 1)
 
 
 def rank_by(board: Dashboard, model: ScoringModel) -> Dashboard:
@@ -428,7 +677,7 @@ def rank_by(board: Dashboard, model: ScoringModel) -> Dashboard:
     ranks = dict(ranked_initiatives(Initiative.objects.exclude(stage=Stage.RETIRED), model=model)
                  .values_list("pk", "rank"))
     return Dashboard(now=board.now, snapshot=board.snapshot, model=model,
-                     filters=board.filters, ranks=ranks)
+                     filters=board.filters, ranks=ranks, ahead=board.ahead)
 
 
 def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> list:
@@ -439,17 +688,263 @@ def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> 
                FUNDED_BLOCKED if blocked and funding in FUNDED_POSITIONS else funding)
               for title, effort, score, funding, blocked in
               _ranked_only(board.filters).filter(effort_weeks__isnull=False)
-              .values_list("title", "effort_weeks", "standing__score", "standing__funding",
-                           "standing__blocked")
+              .values_list("title", "effort_weeks", "standing__score",
+                           f"standing__{board.funding_column}", "standing__blocked")
               [:charts.SCATTER_LIMIT]]
     return [
         (charts.stage_funnel([(stage, n) for stage, _, n in kpis.stage_counts]), False),
         (charts.capacity_vs_demand(capacity), False),
         (charts.value_vs_effort(points), False),
         (charts.pilot_age_distribution(pilot_ages, max_days=settings.PILOT_MAX_DAYS), False),
-        (charts.heat_map_chart(heat_map(list(board.top(HEAT_MAP_ROWS)), today=board.today),
-                               limit=HEAT_MAP_ROWS), True),
+        (charts.heat_map_chart(heat_map(list(board.heat_map_rows(HEAT_MAP_ROWS)),
+                                        today=board.today),
+                               limit=HEAT_MAP_ROWS, out_of_compliance=kpis.out_of_compliance),
+         True),
     ]
+
+
+# --- The table's groups ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TableGroup:
+    group: Group
+    count: int
+    rows: list[Row]
+    url: str  # the whole group, paginated
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.rows)
+
+
+@dataclass(frozen=True)
+class TableGroups:
+    """The ranked table for the chosen quarter: with no position asked for, the first
+    rows of committed, fund next and below the line; else that position's rows, paged."""
+
+    position: str
+    groups: list[TableGroup]
+    page: Page | None
+    rows: list[Row]
+    # Listed apart: paused work (draws no capacity) and the not yet ranked.
+    others: list[tuple[str, Figure]]
+    total: int  # every initiative the filters show
+
+    @property
+    def title(self) -> str:
+        return dict(POSITION_TITLES).get(self.position, "")
+
+
+POSITION_TITLES = (
+    (COMMITTED, "Committed"), (FUNDED, "Fund next"), (BELOW_LINE, "Below the line"),
+    (BLOCKED, "Funded but blocked"), (NOT_DRAWING, "Paused: draws no capacity"),
+    (NOT_RANKED, "Not yet ranked"),
+)
+
+
+def table_groups(board: Dashboard, *, page=None, page_size: int) -> TableGroups:
+    """The table's rows: a page of the asked position (its count, ids and rows: two
+    queries, the count is ``board.counts()``), or each group's first ``GROUP_PREVIEW``
+    (three id queries and one of rows)."""
+    counts = board.counts()
+    others = [(label, Figure(counts.of(key), list_url(board, key)))
+              for key, label in ((NOT_DRAWING, "paused, drawing no capacity"),
+                                 (NOT_RANKED, "not yet ranked")) if counts.of(key)]
+    if board.position:
+        paged = Paginator(board.table(), page_size).get_page(page)
+        return TableGroups(position=board.position, groups=[], page=paged,
+                           rows=board.rows(paged.object_list), others=others,
+                           total=counts.total)
+    ids = {group.key: board.group_ids(group.key, GROUP_PREVIEW) for group in GROUPS}
+    rows = {row.initiative.pk: row for row in board.rows(
+        [pk for group in GROUPS for pk in ids[group.key]])}
+    return TableGroups(position="", page=None, rows=[], others=others, total=counts.total,
+                       groups=[
+        TableGroup(group=group, count=counts.of(group.key),
+                   rows=[rows[pk] for pk in ids[group.key] if pk in rows],
+                   url=list_url(board, group.key)) for group in GROUPS])
+
+
+# --- The first screen: fund, blocked, stuck ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figure:
+    """A number on the first screen and the list behind it (the same rows)."""
+
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Entering:
+    """A candidate funded next in the chosen quarter."""
+
+    pk: int
+    title: str
+    team: str
+    effort: float | None
+    rank: int | None
+    url: str
+
+
+@dataclass(frozen=True)
+class FundAnswer:
+    """The chosen quarter's line over what the filters show."""
+
+    quarter: str
+    committed: Figure
+    funded: Figure
+    below_line: Figure
+    over_capacity: int   # of below the line: did not fit
+    unsized: int
+    no_plan: int
+    capacity: float      # engineer-weeks planned by the teams shown
+    committed_effort: float
+    funded_effort: float  # committed work and the candidates funded next
+    teams_without_plan: int
+    over: list[TeamStanding]  # teams over capacity, most over first
+    entering: list[Entering]
+    capacity_url: str     # the capacity plans page for the quarter ("" before it exists)
+    scenarios_url: str
+    quarters: list[tuple[str, str, bool]]  # the plan's quarters: (label, URL, shown)
+
+
+@dataclass(frozen=True)
+class BlockedAnswer:
+    """Funded (committed or fund next) in the chosen quarter, and governance blocks them."""
+
+    total: Figure
+    by_kind: list[tuple[str, Figure]]  # what blocks them, most common first
+
+
+@dataclass(frozen=True)
+class StuckAnswer:
+    """What waits on someone: open stalled-pilot flags, overdue governance reviews and
+    overdue value reviews — as their own pages count them (the team filter applies)."""
+
+    stalled_pilots: Figure
+    overdue_reviews: Figure
+    overdue_value_reviews: Figure
+    scope: str  # "Support" or "the portfolio"
+
+
+@dataclass(frozen=True)
+class FirstScreen:
+    fund: FundAnswer
+    blocked: BlockedAnswer
+    stuck: StuckAnswer
+
+
+def _url(name: str, **query) -> str:
+    """``name``'s path with ``query`` (empty values left out); "" while the page does
+    not exist."""
+    try:
+        path = reverse(name)
+    except NoReverseMatch:
+        return ""
+    query = {key: value for key, value in query.items() if value not in (None, "")}
+    return path + ("?" + urlencode(query) if query else "")
+
+
+def dashboard_query(board: Dashboard, **changes) -> dict:
+    """The dashboard's query string for ``board``'s quarter and filters, changed."""
+    team = board.filters.get("team")
+    query = {"quarter": board.quarter_label, "team": team.slug if team else "",
+             "category": board.filters.get("category") or "",
+             "stage": board.filters.get("stage") or ""}
+    query.update(changes)
+    return query
+
+
+def list_url(board: Dashboard, position: str, **changes) -> str:
+    """The dashboard's table at ``position`` in ``board``'s quarter, the filters kept."""
+    return (_url("scoring:dashboard", **dashboard_query(board, position=position, **changes))
+            + "#ranking")
+
+
+def fund_answer(board: Dashboard) -> FundAnswer:
+    """The quarter's line: the counts per group (``board.counts()``), the teams' weeks
+    (``board.teams()``) and the first candidates that enter: one query of its own."""
+    counts = board.counts()
+    teams = board.teams()
+    entering = [
+        Entering(pk=pk, title=title, team=team, rank=rank,
+                 effort=None if effort is None else float(effort),
+                 url=reverse("portfolio:initiative-detail", args=[pk]))
+        for pk, title, team, effort, rank in
+        _ranked_only(board.filters).filter(board.position_q(FUNDED))
+        .values_list("pk", "title", "team__name", "effort_weeks", "standing__rank")[:ENTERING]]
+    planned = [team for team in teams if team.capacity is not None]
+    year, quarter = board.year_quarter
+    return FundAnswer(
+        quarter=board.quarter_label,
+        committed=Figure(counts.committed, list_url(board, COMMITTED)),
+        funded=Figure(counts.funded, list_url(board, FUNDED)),
+        below_line=Figure(counts.below_line, list_url(board, BELOW_LINE)),
+        over_capacity=counts.over_capacity, unsized=counts.unsized, no_plan=counts.no_plan,
+        capacity=float(sum(team.capacity for team in planned)),
+        committed_effort=float(sum(team.committed_effort for team in teams)),
+        funded_effort=float(sum(team.funded_effort for team in teams)),
+        teams_without_plan=len(teams) - len(planned),
+        over=sorted((team for team in teams if team.over_committed),
+                    key=lambda team: (-team.over_commitment, team.team.name)),
+        entering=entering,
+        capacity_url=_url("scoring:capacity", quarter=board.quarter_label),
+        scenarios_url=_url("scoring:scenarios"),
+        quarters=_quarter_links(board),
+    )
+
+
+def _quarter_links(board: Dashboard) -> list[tuple[str, str, bool]]:
+    year, quarter = board.snapshot.year, board.snapshot.quarter
+    links = []
+    for ahead in range(PLAN_QUARTERS):
+        label = quarter_label(year, quarter)
+        links.append((label, _url("scoring:dashboard", **dashboard_query(board, quarter=label)),
+                      ahead == board.ahead))
+        year, quarter = next_quarter(year, quarter)
+    return links
+
+
+def blocked_answer(board: Dashboard) -> BlockedAnswer:
+    """The funded but blocked in the quarter, counted by what blocks them (an initiative
+    blocked by two checkpoint types counts under each): one query, of the blocked only."""
+    kinds: Counter = Counter()
+    for blockers in (_filtered(_live(board.filters), board.filters)
+                     .filter(board.position_q(BLOCKED, blocker=""))
+                     .values_list("standing__blockers", flat=True)):
+        kinds.update({blocker_kind(text) for text in blockers or []})
+    return BlockedAnswer(
+        total=Figure(board.counts().blocked, list_url(board, BLOCKED)),
+        by_kind=[(kind, Figure(n, list_url(board, BLOCKED, blocker=kind)))
+                 for kind, n in sorted(kinds.items(), key=lambda item: (-item[1], item[0]))])
+
+
+def stuck_answer(board: Dashboard) -> StuckAnswer:
+    """Three counts, each by the selector of the page it links to, with the dashboard's
+    team filter: three queries."""
+    team = board.filters.get("team")
+    slug = team.slug if team else ""
+    only_team = {"team": team} if team else {}
+    open_flags = {key: n for key, _, n in
+                  stall_state_counts(user=None, filters=only_team, now=board.now)}[""]
+    overdue = review_queue(today=board.today, filters=only_team).filter(
+        overdue_q(board.today)).count()
+    value_overdue = {key: n for key, _, n in value_review_tab_counts(
+        user=None, filters=only_team, now=board.now)}["overdue"]
+    return StuckAnswer(
+        stalled_pilots=Figure(open_flags, _url("portfolio:stall-list", team=slug)),
+        overdue_reviews=Figure(overdue, _url("governance:review-queue", status="overdue",
+                                             team=slug)),
+        overdue_value_reviews=Figure(value_overdue, _url("portfolio:value-review-list",
+                                                         tab="overdue", team=slug)),
+        scope=team.name if team else "the portfolio")
+
+
+def first_screen(board: Dashboard) -> FirstScreen:
+    """The three answers, for the page and ``/api/v1/dashboard/`` alike."""
+    return FirstScreen(fund=fund_answer(board), blocked=blocked_answer(board),
+                       stuck=stuck_answer(board))
 
 
 # --- Value ---------------------------------------------------------------------------------------
@@ -490,10 +985,12 @@ def value_section(board: Dashboard) -> ValueSection:
 # --- The export ---------------------------------------------------------------------------------
 
 EXPORT_HEADERS = ["rank", "title", "team", "owner", "stage", "health", "score",
-                  "scoring model", "governance progress", "funding status", "blockers"]
+                  "scoring model", "governance progress", "funding status", "blockers",
+                  "quarter"]
 
 
-def export_record(row: Row, *, model: ScoringModel | None) -> list[str]:
+def export_record(row: Row, *, model: ScoringModel | None, quarter: str) -> list[str]:
+    """A CSV row; the funding status is ``quarter``'s (the ``quarter`` column)."""
     initiative = row.initiative
     owner = initiative.owner
     return [
@@ -508,4 +1005,5 @@ def export_record(row: Row, *, model: ScoringModel | None) -> list[str]:
         row.progress_text if initiative.checkpoints_total else "",
         row.funding.label if row.funding.status != NOT_DRAWING else "",
         "; ".join(row.funding.blockers),
+        quarter,
     ]

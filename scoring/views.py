@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from governance import selectors as governance_reads
 from portfolio.access import can_log_initiatives, require_reader
 from portfolio.csv_io.columns import csv_lines, neutralise
 from scoring import dashboard as board_reads
@@ -16,8 +17,8 @@ from scoring import value as value_reads
 from scoring.forms import DashboardFilterForm
 
 
-def _filters(request) -> tuple[DashboardFilterForm, dict]:
-    form = DashboardFilterForm(request.GET)
+def _filters(request, *, now) -> tuple[DashboardFilterForm, dict]:
+    form = DashboardFilterForm(request.GET, now=now)
     form.is_valid()  # a bad filter is shown on its field and ignored; the valid ones apply
     return form, form.cleaned_data
 
@@ -25,18 +26,22 @@ def _filters(request) -> tuple[DashboardFilterForm, dict]:
 @require_GET
 def dashboard(request):
     require_reader(request.user)
-    form, filters = _filters(request)
     now = timezone.now()
+    form, filters = _filters(request, now=now)
     board = board_reads.dashboard(filters=filters, now=now)
     kpis, pilot_ages = board_reads.kpis(board)
-    page = Paginator(board.table(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    groups = board_reads.table_groups(board, page=request.GET.get("page"),
+                                      page_size=settings.PAGE_SIZE)
     return render(request, "scoring/dashboard.html", {
         "form": form,
-        "filtered": any(filters.get(name) for name in form.fields),
+        "filtered": any(filters.get(name) for name in ("team", "category", "stage")),
         "board": board,
         "kpis": kpis,
-        "page": page,
-        "rows": board.rows(page.object_list),
+        "first": board_reads.first_screen(board),
+        "groups": groups,
+        "page": groups.page,
+        # Governance capacity per checkpoint type, below the first screen.
+        "review_capacity": governance_reads.review_capacity(today=board.today),
         "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
         "value": board_reads.value_section(board),
         "value_formulas": value_reads.value_definitions(),
@@ -69,7 +74,8 @@ def value(request):
 def _export_lines(board) -> Iterator[str]:
     return csv_lines(board_reads.EXPORT_HEADERS,
                      ([neutralise(cell)
-                       for cell in board_reads.export_record(row, model=board.model)]
+                       for cell in board_reads.export_record(row, model=board.model,
+                                                             quarter=board.quarter_label)]
                       for row in board.iter_rows()))
 
 
@@ -77,8 +83,8 @@ def _export_lines(board) -> Iterator[str]:
 def dashboard_export(request):
     """The dashboard's table as filtered — every page — as CSV."""
     require_reader(request.user)
-    _, filters = _filters(request)
     now = timezone.now()
+    _, filters = _filters(request, now=now)
     board = board_reads.dashboard(filters=filters, now=now)
     response = StreamingHttpResponse(_export_lines(board), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (

@@ -34,6 +34,11 @@ def this_quarter():
     return quarter_of(timezone.localdate())
 
 
+def next_quarter_label():
+    year, quarter = this_quarter()
+    return f"{year + 1}-Q1" if quarter == 4 else f"{year}-Q{quarter + 1}"
+
+
 def plan(team, weeks, *, year=None, quarter=None):
     this_year, this_q = this_quarter()
     return CapacityPlan.objects.create(team=team, year=year or this_year,
@@ -154,10 +159,13 @@ def test_each_row_has_its_initiative_score_breakdown_and_funding(leader, line):
     assert "1,000" in big["breakdown"]["expression"]
     assert {f["key"] for f in big["breakdown"]["factors"]} >= {"reach", "effort_weeks"}
     assert big["funding"]["funding_status"] == "funded", big["funding"]
+    assert big["funding"]["blocked"] is False
     assert big["funding"]["blockers"] == []
 
+    # In pilot: committed work, and governance blocks its next stage.
     blocked = rows["Needs a review"]["funding"]
-    assert blocked["funding_status"] == "funded_blocked"
+    assert blocked["funding_status"] == "committed"
+    assert blocked["blocked"] is True
     assert blocked["blockers"]
     assert blocked["detail"].startswith("Blocked by ")
 
@@ -172,7 +180,8 @@ def test_each_row_has_its_initiative_score_breakdown_and_funding(leader, line):
     assert unsized["funding"]["funding_status"] == "unsized"
 
     assert rows["Elsewhere"]["funding"]["funding_status"] == "no_plan"
-    assert rows["Just an idea"]["funding"]["funding_status"] == "not_drawing"
+    # An idea is a candidate too: its team (Finance) has no capacity plan.
+    assert rows["Just an idea"]["funding"]["funding_status"] == "no_plan"
 
 
 def test_filters_narrow_the_rows_never_the_line(leader, line):
@@ -216,6 +225,70 @@ def test_a_bad_parameter_is_a_field_error(leader, params, field, status):
 
     assert response.status_code == status
     assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize("url", [RANKING, DASHBOARD])
+@pytest.mark.parametrize("quarter", ["2027-Q5", "next", "1999-Q1", "2031-Q1", "2026-Q\x00"])
+def test_a_quarter_outside_the_plan_is_a_field_error(leader, url, quarter):
+    response = client_for(leader).get(url, {"quarter": quarter})
+
+    assert response.status_code == 400
+    assert "quarter" in response.json()["fields"]
+
+
+def test_the_ranking_reads_any_quarter_of_the_plan(leader, line):
+    """Next quarter: Support plans 4 weeks; the big bet funded this quarter is committed
+    then (and takes them); Finance plans 3, so both its candidates are funded next."""
+    year, quarter = quarter_of(timezone.localdate())
+    following = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    plan(TeamFactory._meta.model.objects.get(slug="support"), 4, year=following[0],
+         quarter=following[1])
+    plan(TeamFactory._meta.model.objects.get(slug="finance"), 3, year=following[0],
+         quarter=following[1])
+    caught_up()
+    label = next_quarter_label()
+    client = client_for(leader)
+
+    body = client.get(RANKING, {"quarter": label}).json()
+    rows = {row["initiative"]["title"]: row["funding"] for row in body["results"]}
+    funded = client.get(RANKING, {"quarter": label, "position": "funded"}).json()
+
+    assert body["quarter"] == label
+    assert rows["Big bet"]["funding_status"] == "committed"
+    assert rows["Second in line"]["funding_status"] == "below_line"
+    assert rows["Just an idea"]["funding_status"] == "funded"
+    assert [row["initiative"]["title"] for row in funded["results"]] == ["Elsewhere",
+                                                                          "Just an idea"]
+    assert funded["count"] == 2
+    # This quarter is unchanged.
+    now = {row["initiative"]["title"]: row["funding"]
+           for row in client.get(RANKING).json()["results"]}
+    assert now["Big bet"]["funding_status"] == "funded"
+
+
+def test_the_dashboard_api_answers_the_first_screens_questions(leader, line):
+    body = client_for(leader).get(DASHBOARD).json()
+
+    fund, blocked, stuck = body["fund"], body["blocked"], body["stuck"]
+    assert fund["quarter"] == body["quarter"]
+    # Committed: the blocked pilot; fund next: the big bet; below: the rest of the candidates.
+    assert (fund["committed"]["count"], fund["funded"]["count"],
+            fund["below_line"]["count"]) == (1, 1, 4)
+    assert (fund["over_capacity"], fund["unsized"], fund["no_plan"]) == (1, 1, 2)
+    assert fund["capacity"] == 10
+    assert fund["committed_effort"] == 3
+    assert fund["funded_effort"] == 9
+    assert fund["over"] == []
+    assert [item["title"] for item in fund["entering"]] == ["Big bet"]
+    assert fund["funded"]["url"].startswith("/dashboard/?quarter=")
+    assert "position=funded" in fund["funded"]["url"]
+    assert blocked["total"]["count"] == 1
+    assert "position=blocked" in blocked["total"]["url"]
+    assert sum(item["count"] for item in blocked["by_blocker"]) >= 1
+    assert all("blocker=" in item["url"] for item in blocked["by_blocker"])
+    assert stuck["stalled_pilots"] == {"count": 0, "url": "/stalls/"}
+    assert stuck["overdue_reviews"]["url"] == "/governance/queue/?status=overdue"
+    assert stuck["overdue_value_reviews"]["url"] == "/value-reviews/?tab=overdue"
 
 
 def test_without_an_active_model_nothing_is_scored(leader, line):
@@ -267,11 +340,12 @@ def test_the_dashboard_has_the_pages_kpis_and_capacity(leader, line):
     assert Decimal(support["capacity"]) == 10
     assert Decimal(support["demand"]) == 14
     assert Decimal(support["funded_effort"]) == 9
-    assert Decimal(support["over_commitment"]) == 4
+    # Funded work (9 weeks) fits in 10: demand beyond capacity is below the line, not over.
+    assert Decimal(support["over_commitment"]) == 0
     assert (support["funded"], support["funded_but_blocked"], support["below_line"],
-            support["unsized"]) == (2, 1, 1, 1)
+            support["unsized"]) == (1, 1, 1, 1)
     assert capacity["finance"]["capacity"] is None
-    assert capacity["finance"]["no_plan"] == 1
+    assert capacity["finance"]["no_plan"] == 2  # an idea is a candidate too
     assert body["definitions"]["conversion"] == board_reads.CONVERSION_FORMULA
 
 
@@ -470,20 +544,27 @@ def _queries(client, url, params):
 # Ranking: the standings (the snapshot, the audit heads), the page's count, ids and rows. A
 # team filter adds its lookup; ?model= its lookup and its ranking.
 # Dashboard: the standings (2), stage counts, the KPI flags, pilot ages, the teams'
-# capacity; value: the KPIs from the stored standings (1), the value flags (2). Capacity
-# plans: the count and the page.
+# capacity; value: the KPIs from the stored standings (1), the value flags (2); the first
+# screen: the counts per position, the first to enter, the blockers, open stall flags,
+# overdue governance reviews, overdue value reviews. Capacity plans: the count and the page.
+# Any quarter of the plan reads the same (its own stored columns).
 @pytest.mark.parametrize(("url", "params", "budget"), [
     (RANKING, {}, 5),
     (RANKING, {"team": "team-1", "stage": "assessment"}, 6),
     (RANKING, {"model": "__wsjf__"}, 7),
-    (DASHBOARD, {}, 9),
-    (DASHBOARD, {"team": "team-1"}, 10),
+    (RANKING, {"quarter": "__next__"}, 5),
+    (RANKING, {"quarter": "__next__", "position": "committed"}, 5),
+    (DASHBOARD, {}, 15),
+    (DASHBOARD, {"team": "team-1"}, 16),
+    (DASHBOARD, {"quarter": "__next__"}, 15),
     (PLANS, {}, 2),
     (PLANS, {"team": "team-1", "year": 2026}, 3),
 ])
 def test_queries_do_not_grow_with_the_portfolio(leader, url, params, budget):
     if params.get("model") == "__wsjf__":
         params = {"model": ScoringModel.objects.get(name="WSJF").pk}
+    if params.get("quarter") == "__next__":
+        params = {**params, "quarter": next_quarter_label()}
     client = client_for(leader)
     client.get(url)  # the viewer's roles are read once per request user, then cached
 

@@ -171,7 +171,7 @@ def test_value_vs_effort_plots_scorable_points_and_tables_them_all():
     assert_well_formed(chart)
     assert chart.headers == ["Initiative", "Effort (eng-weeks)", "Value (score)", "Status"]
     assert chart.rows[0] == ["A very long initiative title that will not fit beside its point",
-                             "10", "99", "Funded"]
+                             "10", "99", "Fund next"]
     assert chart.rows[1] == ["Ticket triage", "4", "88", "Funded but blocked"]
     assert ["Invoice matching", "12", "30", "Below the line"] in chart.rows
     assert ["Churn warning", "20", "72", "something_else"] in chart.rows
@@ -187,7 +187,7 @@ def test_value_vs_effort_plots_scorable_points_and_tables_them_all():
     labels = [t.text for t in root.iter(f"{SVG}text") if t.get("font-weight") == "600"]
     assert labels == ["A very long initiative ti…", "Ticket triage", "Churn warning",
                       "Contract clause extraction", "Forecast writer"]
-    for legend in ("Funded", "Funded but blocked", "Below the line", "Other"):
+    for legend in ("Fund next", "Funded but blocked", "Below the line", "Other"):
         assert legend in text
     assert "Effort (engineer-weeks)" in text
     assert "Value (score)" in text
@@ -212,7 +212,7 @@ def test_value_vs_effort_escapes_titles():
     chart = value_vs_effort([(EVIL, 3, 50, "funded")])
     assert_well_formed(chart)
     assert "&lt;script&gt;" in str(chart.svg)
-    assert chart.rows == [[EVIL, "3", "50", "Funded"]]
+    assert chart.rows == [[EVIL, "3", "50", "Fund next"]]
 
 
 @pytest.mark.parametrize("points", [[], [("Unscored", 4, None, "funded")]])
@@ -233,12 +233,12 @@ def test_pilot_age_buckets_and_stalled_line():
     assert chart.rows[-1] == ["> 360", "1"]  # twelve buckets at most, then the rest
     assert sum(int(n) for _, n in chart.rows) == 9
     text = texts(chart)
-    assert "stalled after 90 days" in text
+    assert "longest pilot: 90 days" in text
     assert "Days in pilot" in text
     dashed = [line for line in parse(chart).iter(f"{SVG}line") if line.get("stroke-dasharray")]
     assert len(dashed) == 1
     assert chart.summary == ("9 pilots, median age 61 days; "
-                             "3 older than the 90-day stalled threshold.")
+                             "3 in pilot longer than 90 days, the longest a pilot should run.")
 
 
 def test_pilot_age_has_a_bucket_past_the_threshold():
@@ -297,6 +297,26 @@ def test_heat_map_caps_rows_and_says_so():
     assert "the first 40 of 45 initiatives" in chart.summary
     assert "Showing the first 40 of 45 initiatives." in texts(chart)
     assert "Initiative 44" not in texts(chart)
+
+
+def test_heat_map_says_how_many_of_the_kpis_out_of_compliance_it_shows():
+    flagged = [(f"Late {i}", [("rejected", "Rejected")] * 3, True) for i in range(3)]
+    fine = [(f"Fine {i}", [("approved", "Approved")] * 3, False) for i in range(2)]
+
+    every = governance_heat_map(COLUMNS, flagged + fine, out_of_compliance=3)
+    some = governance_heat_map(COLUMNS, flagged[:2], limit=2, out_of_compliance=3)
+    none = governance_heat_map(COLUMNS, fine, out_of_compliance=0)
+
+    assert "all 3 out of compliance shown first" in every.summary
+    assert "2 of the 3 out of compliance shown" in some.summary
+    assert "none out of compliance" in none.summary
+
+
+def test_committed_work_has_its_own_marker_in_value_versus_effort():
+    chart = value_vs_effort([("Running", 5, 40, "committed"), ("Next", 3, 30, "funded")])
+
+    assert chart.rows == [["Running", "5", "40", "Committed"], ["Next", "3", "30", "Fund next"]]
+    assert "Committed" in texts(chart)
 
 
 @pytest.mark.parametrize(("columns", "rows"), [([], []), (["Security"], []),
