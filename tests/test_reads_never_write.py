@@ -26,7 +26,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from governance import services as governance
 from governance.models import Checkpoint
@@ -38,8 +38,9 @@ from portfolio.pilots.digest.subscriptions import digest_subscription_set
 from portfolio.pilots.services import stalls_detect
 from portfolio.tokens import api_token_create
 from scoring import services as scoring
-from scoring.capacity import capacity_plan_set, quarter_of
+from scoring.capacity import capacity_plan_set, next_quarter, quarter_label, quarter_of
 from scoring.models import CapacityPlan, StandingsInvalidation
+from scoring.scenarios import scenario_create
 from scoring.standings import standings_refresh
 from tests.factories import (
     FIXED_NOW,
@@ -126,6 +127,10 @@ def _flag(w):
     return {"pk": w["flag"].pk}
 
 
+def _scenario(w):
+    return {"key": w["scenario"].key}
+
+
 # The arguments of every URL that takes some, by URL name. The admin's per-model URLs, a
 # DRF format suffix and the admin's catch-all are filled in by ``sample_arguments``.
 SAMPLES = {
@@ -165,6 +170,11 @@ SAMPLES = {
     "governance-api:checkpoint-start-review": _checkpoint,
     "governance-api:checkpoint-waive": _checkpoint,
     "scoring-api:capacity-plan-detail": lambda w: {"pk": w["plan"].pk},
+    "scoring:scenario": _scenario,
+    "scoring:scenario-edit": _scenario,
+    "scoring:scenario-delete": _scenario,
+    "scoring:scenario-apply": _scenario,
+    "scoring-api:scenario-detail": _scenario,
     "admin:app_list": lambda w: {"app_label": "portfolio"},
     "admin:auth_user_password_change": lambda w: {"id": w["initiative"].owner_id},
     "admin:view_on_site": lambda w: {
@@ -216,6 +226,8 @@ EXPECTED = {
     "governance-api:checkpoint-decide": 405,
     "governance-api:checkpoint-start-review": 405,
     "governance-api:checkpoint-waive": 405,
+    "scoring:scenario-delete": 405,  # forms posted from the scenario's pages
+    "scoring:scenario-apply": 405,
     "admin:login": 302,  # signed in already: to the admin's index
     "admin:logout": 405,
     "admin:autocomplete": 403,  # a widget's request, without its parameters
@@ -313,6 +325,12 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
     year, quarter = quarter_of(now)
     capacity_plan_set(team=team, year=year, quarter=quarter, engineer_weeks=Decimal(10),
                       actor=superuser, now=now)
+    ahead = next_quarter(year, quarter)
+    capacity_plan_set(team=team, year=ahead[0], quarter=ahead[1], engineer_weeks=Decimal(12),
+                      actor=superuser, now=now)
+    scenario = scenario_create(name="Two more engineers", year=ahead[0], quarter=ahead[1],
+                               capacities={team: Decimal(20)}, pinned_in=[other],
+                               actor=leader, now=now)
     scoring.funding_line_record(now=now)
     services.worker_heartbeat_record(name="worker@test", now=now)
     for log in (AccessAttempt, AccessFailureLog, AccessLog):  # what django-axes records
@@ -333,7 +351,8 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
     return {"team": team, "initiative": initiative, "stakeholder": stakeholder,
             "dependency": Dependency.objects.get(initiative=initiative),
             "checkpoint": checkpoint, "flag": StallFlag.objects.get(), "token": token,
-            "plan": CapacityPlan.objects.get(team=team),
+            "plan": CapacityPlan.objects.get(team=team, year=year, quarter=quarter),
+            "scenario": scenario, "next_quarter": quarter_label(*ahead),
             "review": ValueReview.objects.get(initiative=live)}
 
 
@@ -389,3 +408,37 @@ def test_no_get_of_a_page_or_an_endpoint_writes(world, clients, superuser):
     assert writes == []
     assert statuses == []
     assert StandingsInvalidation.objects.exists()  # still stale: only the worker refreshes
+
+
+def test_no_get_of_another_quarter_or_a_funding_position_writes(world, clients):
+    """The query strings the URL walk does not try: the dashboard, its export and its API
+    for next quarter and at each funding position, the capacity plans of next quarter."""
+    ahead = world["next_quarter"]
+    reads = [
+        ("scoring:dashboard", f"quarter={ahead}"),
+        ("scoring:dashboard", f"quarter={ahead}&position=funded"),
+        ("scoring:dashboard", f"quarter={ahead}&position=blocked&blocker=exit+contract"),
+        ("scoring:dashboard", "position=below_line&team=claims"),
+        ("scoring:dashboard", "quarter=1999-Q1"),  # not planned: a field error, this quarter
+        ("scoring:dashboard-export", f"quarter={ahead}&position=committed"),
+        ("scoring:capacity", f"quarter={ahead}"),
+        ("scoring:capacity", f"quarter={ahead}&copy=previous"),
+        ("scoring-api:ranking", f"quarter={ahead}&position=funded"),
+        ("scoring-api:dashboard", f"quarter={ahead}"),
+    ]
+    writes, statuses = [], []
+    for name, params in reads:
+        path = f"{reverse(name)}?{params}"
+        for persona in ("leader", "superuser"):
+            with CaptureQueriesContext(connection) as captured:
+                response = clients[persona].get(path)
+                if response.streaming:
+                    b"".join(response.streaming_content)
+            writes += [(path, persona, query["sql"]) for query in captured
+                       if WRITE_SQL.search(query["sql"])]
+            if response.status_code >= 500:
+                statuses.append((path, persona, response.status_code))
+
+    assert writes == []
+    assert statuses == []
+    assert StandingsInvalidation.objects.exists()

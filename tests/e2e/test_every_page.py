@@ -3,7 +3,7 @@
 Real Chromium against the live server and the demo portfolio that `make run` loads. For each
 page and persona: a full-page screenshot at 390, 768 and 1440 px into
 ``var/screenshots/pages/`` (for a person to look at), the page no wider than the screen at
-390 and 768 px, and axe-core (WCAG 2.1 A and AA rules) finding no serious or critical
+every width, and axe-core (WCAG 2.1 A and AA rules) finding no serious or critical
 violation.
 
 The page list is checked against the URL resolver: a page added later fails
@@ -34,13 +34,16 @@ from portfolio.pilots.digest.content import (
     digests_build,
     period_of,
 )
+from scoring.capacity import next_quarter, quarter_label, quarter_of
+from scoring.models import Scenario
+from scoring.scenarios import scenario_create
 from tests.factories import InitiativeFactory, UserFactory
 from tests.test_reads_never_write import routes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (390, 768, 1440)
-NO_SIDEWAYS_SCROLL_AT = (390, 768)
+NO_SIDEWAYS_SCROLL_AT = WIDTHS  # a wide table scrolls in its own box, never the page
 AXE_AT = 390  # with the folded menu and filters opened, so that they are checked as well
 FOLDS_OPEN = ("open => document.querySelectorAll('details.nav-menu, details.fold-narrow')"
               ".forEach(fold => { fold.open = open; })")
@@ -123,7 +126,24 @@ VISITS = (
           _url("governance:checkpoint-decide", pk="checkpoint")),
     Visit("dashboard", "scoring:dashboard", ("leader", "pm", "tpm", "admin"),
           _url("scoring:dashboard")),
+    # Next quarter's funding line, and the list behind the first screen's "fund next".
+    Visit("dashboard-next-quarter", "scoring:dashboard", ("leader",),
+          lambda rows: reverse("scoring:dashboard") + f"?quarter={rows['next_quarter']}"),
+    Visit("dashboard-fund-next", "scoring:dashboard", ("leader",),
+          lambda rows: reverse("scoring:dashboard")
+          + f"?quarter={rows['next_quarter']}&position=funded"),
     Visit("value", "scoring:value", ("leader", "pm"), _url("scoring:value")),
+    # Leadership and admins change the plans; a PM reads them.
+    Visit("capacity", "scoring:capacity", ("leader", "pm", "admin"), _url("scoring:capacity")),
+    Visit("capacity-next-quarter", "scoring:capacity", ("leader",),
+          lambda rows: reverse("scoring:capacity") + f"?quarter={rows['next_quarter']}"),
+    # Leadership drafts (the form), an admin may apply, a PM reads one by its address.
+    Visit("scenarios", "scoring:scenarios", ("leader", "pm", "admin"),
+          _url("scoring:scenarios")),
+    Visit("scenario", "scoring:scenario", ("leader", "pm", "admin"),
+          _url("scoring:scenario", key="scenario")),
+    Visit("scenario-edit", "scoring:scenario-edit", ("leader",),
+          _url("scoring:scenario-edit", key="scenario")),
     Visit("admin-index", "admin:index", ("admin",), _url("admin:index")),
     Visit("admin-initiatives", "admin:portfolio_initiative_changelist", ("admin",),
           _url("admin:portfolio_initiative_changelist")),
@@ -156,6 +176,8 @@ NOT_PAGES = {
     "portfolio:contract-override": "a form posted from the initiative's page",
     "portfolio:value-review-record": "a form posted from the initiative's page",
     "portfolio:value-review-decide": "a form posted from the initiative's page",
+    "scoring:scenario-delete": "a form posted from the scenario's edit page",
+    "scoring:scenario-apply": "a form posted from the scenario's page (admins)",
     "api-schema": "the OpenAPI document (YAML)",
 }
 
@@ -189,8 +211,20 @@ def rows(demo_portfolio):
     UserFactory(username="outsider", password=DEMO_PASSWORD)
     at_risk = (ValueReview.objects.filter(at_risk=True, decision="")
                .order_by("pk").values_list("initiative_id", flat=True).first())
+    scenario = _scenario(get_user_model().objects.get(username="leader"))
     return {"initiative": initiative.pk, "long_title": long_title.pk,
-            "checkpoint": checkpoint.pk, "at_risk": at_risk}
+            "checkpoint": checkpoint.pk, "at_risk": at_risk, "scenario": scenario.key,
+            "next_quarter": quarter_label(*next_quarter(*quarter_of(timezone.now())))}
+
+
+def _scenario(leader) -> Scenario:
+    """The demo's saved scenario (the leader's); one drafted like it if the demo has none."""
+    scenario = Scenario.objects.order_by("pk").first()
+    if scenario is None:
+        year, quarter = next_quarter(*quarter_of(timezone.now()))
+        scenario = scenario_create(name="One more engineer", year=year, quarter=quarter,
+                                   actor=leader, now=timezone.now())
+    return scenario
 
 
 def _sign_in(page, base_url: str, username: str) -> None:
