@@ -57,6 +57,8 @@ PLAN_EXISTS = "This team already has a plan for that quarter; change that plan i
 WEEKS_INVALID = "Engineer-weeks must be a number with at most one decimal place."
 QUARTER_NOT_PLANNED = "Choose this quarter or one of the next three."
 QUARTER_FORMAT = "Write the quarter as 2027-Q1."
+# What a quarter looks like (or empty): the forms' and the API schema's pattern.
+QUARTER_PATTERN = r"^([0-9]{4}-Q[1-4])?$"
 
 # Where an initiative stands against the line.
 COMMITTED = "committed"

@@ -5,7 +5,15 @@ from django.utils import timezone
 
 from portfolio.exceptions import DomainError
 from portfolio.models import Category, Stage, Team
-from scoring.capacity import YEAR_MAX, YEAR_MIN, parse_quarter, plan_quarters, quarter_label
+from scoring.capacity import (
+    QUARTER_FORMAT,
+    QUARTER_PATTERN,
+    YEAR_MAX,
+    YEAR_MIN,
+    parse_quarter,
+    plan_quarters,
+    quarter_label,
+)
 
 # The dashboard's funding positions for the chosen quarter (``scoring.dashboard.POSITIONS``
 # says what each one lists).
@@ -29,8 +37,9 @@ class DashboardFilterForm(forms.Form):
     is this quarter or one of the next three (empty: this one); it comes out as
     ``(year, quarter)``."""
 
-    quarter = forms.CharField(
-        required=False, max_length=7, widget=forms.Select,
+    quarter = forms.RegexField(
+        regex=QUARTER_PATTERN, required=False, max_length=7, widget=forms.Select,
+        error_messages={"invalid": QUARTER_FORMAT},
         help_text="This quarter or one of the next three, written 2027-Q1; empty: this "
                   "quarter.")
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug").order_by("name"),
@@ -57,7 +66,9 @@ class DashboardFilterForm(forms.Form):
         try:
             return parse_quarter(self.cleaned_data.get("quarter") or "", now=self.now)
         except DomainError as error:
-            raise forms.ValidationError(str(error), code="invalid") from None
+            # Well-formed (the pattern passed) but not planned: a quarter with no line, as
+            # a team's slug that names no team (the API's 404).
+            raise forms.ValidationError(str(error), code="unknown") from None
 
     def clean_blocker(self):
         return (self.cleaned_data.get("blocker") or "").strip()

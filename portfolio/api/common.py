@@ -159,6 +159,8 @@ def filter_parameters(form_class: type[forms.Form], **descriptions: str
                 schema["minimum"] = field.min_value
             if field.max_value is not None:
                 schema["maximum"] = field.max_value
+        elif isinstance(field, forms.RegexField):
+            schema = {"type": "string", "pattern": field.regex.pattern}
         else:
             schema = {"type": "string", "pattern": NO_NUL}
             if getattr(field, "max_length", None):
