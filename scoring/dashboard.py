@@ -886,7 +886,8 @@ def fund_answer(board: Dashboard) -> FundAnswer:
         committed_effort=float(sum(team.committed_effort for team in teams)),
         funded_effort=float(sum(team.funded_effort for team in teams)),
         teams_without_plan=len(teams) - len(planned),
-        over=sorted((team for team in teams if team.over_committed),
+        # A team without a plan is not over capacity: it has none planned (counted apart).
+        over=sorted((team for team in planned if team.over_committed),
                     key=lambda team: (-team.over_commitment, team.team.name)),
         entering=entering,
         capacity_url=_url("scoring:capacity", quarter=board.quarter_label),

@@ -287,3 +287,20 @@ def test_every_position_reads_without_error(client, leader, portfolio, position,
 
     assert page_response.status_code == 200
     assert export.status_code == 200
+
+
+def test_a_team_without_a_plan_is_counted_apart_never_over_capacity(client, leader):
+    """Committed work in a quarter the team has not planned is not "over capacity": there
+    is no capacity to be over. The screen names the team as planning nothing instead."""
+    planned = TeamFactory(name="Support", slug="support")
+    unplanned = TeamFactory(name="Finance", slug="finance")
+    plan(planned, 2)
+    sized(team=planned, effort=5, reach=100, title="Over the plan", stage=Stage.PILOT)
+    sized(team=unplanned, effort=7, reach=100, title="Nobody planned", stage=Stage.PILOT)
+    client.force_login(leader)
+
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", first_screen(page(client))))
+
+    assert "1 team over capacity: Support 5 of 2 weeks (+3)" in text
+    assert "Finance" not in text
+    assert "1 team without a plan" in text
