@@ -17,7 +17,7 @@ Nothing here reads the clock: ``now`` comes from the caller.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -271,6 +271,25 @@ class LineEntry:
         return _next_stage(self.initiative.stage)
 
 
+# What a blocker is about, read from the gate's words: (how it starts, its kind); a
+# checkpoint's blocker is "<type name> (<status>)".
+BLOCKER_KINDS = (
+    ("the exit contract", "exit contract"),
+    ("a measurement inside the measurement window", "exit contract"),
+    ("the minimum pilot of", "minimum pilot length"),
+    ("a prohibited-risk initiative", "prohibited risk tier"),
+)
+
+
+def blocker_kind(text: str) -> str:
+    """What a blocker is about: a checkpoint type's name, or "exit contract", "minimum
+    pilot length", "prohibited risk tier"."""
+    for prefix, kind in BLOCKER_KINDS:
+        if text.startswith(prefix):
+            return kind
+    return text.rsplit(" (", 1)[0] if " (" in text else text
+
+
 @dataclass
 class TeamLine:
     """One team's quarter: its capacity, what is committed and where the line falls."""
@@ -331,6 +350,15 @@ class TeamLine:
     @property
     def funded_but_blocked(self) -> list[LineEntry]:
         return [entry for entry in self.entries if entry.funded_but_blocked]
+
+    @property
+    def blocked_by(self) -> dict[str, int]:
+        """How many funded-but-blocked entries each kind of blocker holds back (one
+        blocked by two checkpoint types counts under each)."""
+        kinds: Counter = Counter()
+        for entry in self.funded_but_blocked:
+            kinds.update({blocker_kind(text) for text in entry.blockers})
+        return dict(kinds)
 
 
 @dataclass

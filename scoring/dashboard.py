@@ -60,7 +60,13 @@ from portfolio.outcomes.value_selectors import value_review_tab_counts
 from portfolio.pilots.selectors import stall_state_counts
 from portfolio.selectors import stage_counts, with_ownership_health
 from scoring import charts, formulas, value
-from scoring.capacity import PLAN_QUARTERS, next_quarter, quarter_label
+from scoring.capacity import (
+    BLOCKER_KINDS,
+    PLAN_QUARTERS,
+    blocker_kind,
+    next_quarter,
+    quarter_label,
+)
 from scoring.models import (
     FUNDING_COLUMNS,
     FundingPosition,
@@ -199,23 +205,6 @@ ENTERING = 3
 # What blocks a funded initiative, grouped: the gate's words start with a checkpoint
 # type's name ("DPIA (not started)") or one of these phrases (``governance.services``,
 # ``portfolio.outcomes.contract``).
-BLOCKER_KINDS = (
-    ("the exit contract", "exit contract"),
-    ("a measurement inside the measurement window", "exit contract"),
-    ("the minimum pilot of", "minimum pilot length"),
-    ("a prohibited-risk initiative", "prohibited risk tier"),
-)
-
-
-def blocker_kind(text: str) -> str:
-    """What a stored blocker is about: a checkpoint type's name, or "exit contract",
-    "minimum pilot length", "prohibited risk tier"."""
-    for prefix, kind in BLOCKER_KINDS:
-        if text.startswith(prefix):
-            return kind
-    return text.rsplit(" (", 1)[0] if " (" in text else text
-
-
 def _blocker_q(kind: str) -> Q:
     """The standings whose blockers include one of ``kind`` (``blocker_kind``), as stored:
     a blocker is a JSON string, so a checkpoint type's starts with a quote and its name."""
@@ -909,12 +898,19 @@ def _quarter_links(board: Dashboard) -> list[tuple[str, str, bool]]:
 
 def blocked_answer(board: Dashboard) -> BlockedAnswer:
     """The funded but blocked in the quarter, counted by what blocks them (an initiative
-    blocked by two checkpoint types counts under each): one query, of the blocked only."""
+    blocked by two checkpoint types counts under each). Over every team, or one, the
+    standings stored the counts per team and quarter (``TeamStanding.blocked_by``): no
+    query of its own. A category or stage filter reads the blocked initiatives' blockers
+    (one query, of the blocked only)."""
     kinds: Counter = Counter()
-    for blockers in (_filtered(_live(board.filters), board.filters)
-                     .filter(board.position_q(BLOCKED, blocker=""))
-                     .values_list("standing__blockers", flat=True)):
-        kinds.update({blocker_kind(text) for text in blockers or []})
+    if board.filters.get("category") or board.filters.get("stage"):
+        for blockers in (_filtered(_live(board.filters), board.filters)
+                         .filter(board.position_q(BLOCKED, blocker=""))
+                         .values_list("standing__blockers", flat=True)):
+            kinds.update({blocker_kind(text) for text in blockers or []})
+    else:
+        for team in board.teams():
+            kinds.update(team.blocked_by)
     return BlockedAnswer(
         total=Figure(board.counts().blocked, list_url(board, BLOCKED)),
         by_kind=[(kind, Figure(n, list_url(board, BLOCKED, blocker=kind)))

@@ -252,6 +252,9 @@ class TeamStanding(models.Model):
     below_line = models.PositiveIntegerField(default=0)
     unsized = models.PositiveIntegerField(default=0)
     no_plan = models.PositiveIntegerField(default=0)
+    # Of the funded but blocked: how many each kind of blocker holds back
+    # (``capacity.TeamLine.blocked_by``), so the dashboard need not read every blocker.
+    blocked_by = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ahead", "team"],

@@ -206,6 +206,7 @@ def _team_standings(lines: list[FundingLine]) -> list[TeamStanding]:
         below_line=len(team.with_status(FundingPosition.BELOW_LINE)),
         unsized=len(team.with_status(FundingPosition.UNSIZED)),
         no_plan=len(team.with_status(FundingPosition.NO_PLAN)),
+        blocked_by=team.blocked_by,
     ) for ahead, line in enumerate(lines) for team in line.teams]
 
 

@@ -50,6 +50,7 @@ class Migration(migrations.Migration):
                 ('below_line', models.PositiveIntegerField(default=0)),
                 ('unsized', models.PositiveIntegerField(default=0)),
                 ('no_plan', models.PositiveIntegerField(default=0)),
+                ('blocked_by', models.JSONField(blank=True, default=dict)),
                 ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='standings', to='portfolio.team')),
             ],
             options={

@@ -329,10 +329,10 @@ BUDGETS = {
     VALUE_API: 5,
     # The dashboard's (tests/scoring/test_dashboard.py, PAGE_QUERIES; no rows to read for
     # this portfolio's empty groups).
-    DASHBOARD_URL: 28,
+    DASHBOARD_URL: 27,
     # The dashboard API's, with the value KPIs from the stored standings (1) and the value
-    # flags (2), and the first screen's (6: tests/scoring/test_api.py).
-    DASHBOARD_API: 17,
+    # flags (2), and the first screen's (5: tests/scoring/test_api.py).
+    DASHBOARD_API: 16,
 }
 
 
