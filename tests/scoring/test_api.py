@@ -558,7 +558,8 @@ def _queries(client, url, params):
 # Dashboard: the standings (2), stage counts, the KPI flags, pilot ages, the teams'
 # capacity; value: the KPIs from the stored standings (1), the value flags (2); the first
 # screen: the counts per position, the first to enter, open stall flags, overdue
-# governance reviews, overdue value reviews (what blocks the funded is stored per team). Capacity plans: the count and the page.
+# governance reviews, overdue value reviews (what blocks the funded is stored per team).
+# Capacity plans: the count and the page.
 # Any quarter of the plan reads the same (its own stored columns).
 @pytest.mark.parametrize(("url", "params", "budget"), [
     (RANKING, {}, 5),
