@@ -188,12 +188,6 @@ def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, ac
 
 # --- Reads --------------------------------------------------------------------------------------
 
-def capacity_plans_for_quarter(*, year: int, quarter: int) -> list[CapacityPlan]:
-    """Every team's plan for the quarter, by team name. One query."""
-    return list(CapacityPlan.objects.filter(year=year, quarter=quarter)
-                .select_related("team").order_by("team__name"))
-
-
 @dataclass(frozen=True)
 class TeamDemand:
     team: Team
@@ -533,8 +527,8 @@ def mark_blocked(entries: list[LineEntry], *, now: datetime) -> None:
 
 def funding_line(*, year: int, quarter: int, ranked: Iterable[Initiative],
                  now: datetime) -> FundingLine:
-    """The line of one quarter, this one or one ahead (the walk runs up to it)."""
-    quarters = plan_quarters(now, count=PLAN_QUARTERS + 8)
+    """The line of one quarter of the plan (the walk runs up to it)."""
+    quarters = plan_quarters(now)
     if (year, quarter) not in quarters:
         raise DomainError(QUARTER_NOT_PLANNED, field="quarter")
     return funding_lines(ranked=ranked, now=now, ahead=quarters.index((year, quarter)))[-1]

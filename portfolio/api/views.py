@@ -62,8 +62,9 @@ def _detail_queryset():
                          .select_related("actor").order_by("at", "id"))))
 
 
-def _detail_response(initiative: Initiative, status_code=status.HTTP_200_OK) -> Response:
-    return Response(InitiativeDetailSerializer(initiative).data, status=status_code,
+def _detail_response(initiative: Initiative, status_code=status.HTTP_200_OK, *,
+                     serializer_class=InitiativeDetailSerializer) -> Response:
+    return Response(serializer_class(initiative).data, status=status_code,
                     headers={"ETag": etag_for(initiative)})
 
 
@@ -128,10 +129,10 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
                                                 **serializer.validated_data)
         initiative = get_object_or_404(_detail_queryset(), pk=initiative.pk)
         initiative.warnings = hooks.capacity_warnings(initiative, now)
-        return Response(InitiativeCreatedSerializer(initiative).data,
-                        status=status.HTTP_201_CREATED,
-                        headers={"ETag": etag_for(initiative),
-                                 "Location": item_url("api:initiative-list", initiative.pk)})
+        response = _detail_response(initiative, status.HTTP_201_CREATED,
+                                    serializer_class=InitiativeCreatedSerializer)
+        response["Location"] = item_url("api:initiative-list", initiative.pk)
+        return response
 
     def partial_update(self, request, *args, **kwargs):
         initiative = self._initiative(need="edit")
