@@ -126,6 +126,58 @@ class CheckpointType(models.Model):
         return " and ".join(parts) or "always"
 
 
+class ReviewerGroup(models.Model):
+    """A named set of reviewers, e.g. "Security reviewers". Reviews are routed to a group
+    (``ReviewRoute``); its members see them as theirs and are told when one is requested."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                     related_name="reviewer_groups")
+
+    history = HistoricalRecords(m2m_fields=[members])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReviewRoute(models.Model):
+    """Which reviewer group reviews a checkpoint type, a team's checkpoints, or a type for
+    one team. The most specific route wins: type and team, then type, then team; a
+    checkpoint no route covers goes to every reviewer (``governance.services.route_for``)."""
+
+    checkpoint_type = models.ForeignKey(CheckpointType, on_delete=models.CASCADE, null=True,
+                                        blank=True, related_name="routes",
+                                        help_text="Empty: every type (for the team).")
+    team = models.ForeignKey("portfolio.Team", on_delete=models.CASCADE, null=True,
+                             blank=True, related_name="review_routes",
+                             help_text="Empty: every team (for the type).")
+    group = models.ForeignKey(ReviewerGroup, on_delete=models.CASCADE, related_name="routes")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["checkpoint_type__name", "team__name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(checkpoint_type__isnull=False)
+                                   | Q(team__isnull=False),
+                                   name="review_route_names_something"),
+            models.UniqueConstraint(fields=["checkpoint_type", "team"],
+                                    name="review_route_type_team_once"),
+            models.UniqueConstraint(fields=["checkpoint_type"],
+                                    condition=Q(team__isnull=True),
+                                    name="review_route_type_once"),
+            models.UniqueConstraint(fields=["team"], condition=Q(checkpoint_type__isnull=True),
+                                    name="review_route_team_once"),
+        ]
+
+    def __str__(self) -> str:
+        what = " for ".join(str(x) for x in (self.checkpoint_type, self.team) if x)
+        return f"{what} → {self.group}"
+
+
 class CheckpointStatus(models.TextChoices):
     NOT_STARTED = "not_started", "Not started"
     IN_REVIEW = "in_review", "In review"
@@ -230,6 +282,14 @@ class Checkpoint(models.Model):
     due_date = models.DateField()
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  null=True, blank=True, related_name="reviewed_checkpoints")
+    reviewer_group = models.ForeignKey(
+        ReviewerGroup, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="checkpoints",
+        help_text="The group its review is routed to (empty: every reviewer); set by "
+                  "``governance.services`` when the review is requested and when routes "
+                  "change.")
+    round = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first review; each re-review after a rejection adds one.")
     decided_at = models.DateTimeField(null=True, blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
     evidence_notes = models.TextField(blank=True, max_length=5000)

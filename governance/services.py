@@ -8,23 +8,50 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from governance.models import Checkpoint, CheckpointStatus, CheckpointType
+from governance.models import (
+    Checkpoint,
+    CheckpointStatus,
+    CheckpointType,
+    ReviewerGroup,
+    ReviewRoute,
+)
+from portfolio.access import initiative_rights
 from portfolio.exceptions import DomainError
-from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, tier_allows_stage
+from portfolio.models import (
+    STAGE_ORDER,
+    Activity,
+    Initiative,
+    Stage,
+    Stakeholder,
+    tier_allows_stage,
+)
 from portfolio.outcomes.contract import Evidence, contract_blockers
 from portfolio.outcomes.selectors import contract_evidence
 from portfolio.roles import Role, roles_of
-from portfolio.services import activity_record, initiative_touch, portfolio_changed
+from portfolio.services import (
+    activities_record,
+    activity_record,
+    initiative_touch,
+    portfolio_changed,
+)
 
 PROHIBITED = "a prohibited-risk initiative never leaves assessment"
 NOT_A_REVIEWER = "Only governance reviewers decide checkpoints."
 OWN_INITIATIVE = ("You own or sponsor this initiative, so someone else must review it "
                   "(segregation of duties).")
+STAKEHOLDER = ("You are {roles} on this initiative, so someone else must review it "
+               "(segregation of duties).")
+RE_REVIEW_NOT_REJECTED = "Only a rejected checkpoint can be sent back for another review."
+RE_REVIEW_NEEDS_CHANGE = ("Say what changed since the rejection, so the reviewer knows what "
+                          "to look at.")
+RE_REVIEW_NOT_YOURS = ("Only the initiative's owner or a Responsible PM asks for another "
+                       "review.")
 DECIDED_MEANWHILE = ("Someone else decided this checkpoint while you were reviewing it "
                      "(it is now {status}); your decision was not saved.")
 RETIRED_CHECKPOINT = "This checkpoint no longer applies to the initiative."
@@ -78,6 +105,10 @@ def checkpoints_sync(*, initiatives: list[Initiative], actor, now: datetime) -> 
         to_retire += [cp for (initiative_id, _), cp in existing.items()
                       if initiative_id == initiative.pk and cp.retired_at is None
                       and cp.type_id not in applying]
+    routes = routes_load()
+    for checkpoint in to_create:
+        checkpoint.reviewer_group_id = route_for(routes, checkpoint.type_id,
+                                                 checkpoint.initiative.team_id)
     if to_create:
         _insert_with_history(to_create, actor=actor, now=now)
         portfolio_changed(what="checkpoints")
@@ -92,8 +123,13 @@ def checkpoints_sync(*, initiatives: list[Initiative], actor, now: datetime) -> 
         checkpoint.due_date = _today(now) + timedelta(days=checkpoint.type.review_days)
         checkpoint.reviewer, checkpoint.decided_at = None, None
         checkpoint.waiver_justification, checkpoint.waiver_expires_on = "", None
+        checkpoint.reviewer_group_id = route_for(routes, checkpoint.type_id,
+                                                 checkpoint.initiative.team_id)
         checkpoint.version += 1
         _save(checkpoint, actor, now)
+    _reviews_requested(
+        [cp for cp in to_create + to_reopen if _requested_now(cp, cp.initiative)],
+        actor=actor, now=now)
     for initiative, names in newly_gating.items():
         activity_record(initiative=initiative, kind=Activity.Kind.OUT_OF_COMPLIANCE, actor=actor,
                         now=now, details={"checkpoints": sorted(names),
@@ -175,10 +211,125 @@ def checkpoints_request(*, initiative: Initiative, from_stage: str, actor, now: 
                 .filter(initiative=initiative, type__required_for=STAGE_ORDER[index + 1],
                         requested_at__lt=now)
                 .select_related("type"))
-    for checkpoint in upcoming:
+    routes = routes_load()
+    requested = list(upcoming)
+    for checkpoint in requested:
         checkpoint.requested_at = now
         checkpoint.due_date = _today(now) + timedelta(days=checkpoint.type.review_days)
+        checkpoint.reviewer_group_id = route_for(routes, checkpoint.type_id, initiative.team_id)
         _save(checkpoint, actor, now)
+    for checkpoint in requested:
+        checkpoint.initiative = initiative
+    _reviews_requested(requested, actor=actor, now=now)
+
+
+def _requested_now(checkpoint: Checkpoint, initiative: Initiative) -> bool:
+    """Its review is due now: the initiative is on the lifecycle and the checkpoint gates
+    its next stage or an earlier one (not upcoming: ``models.upcoming_q``)."""
+    return (initiative.stage in STAGE_ORDER
+            and checkpoint.type.required_for not in
+            [s.value for s in STAGE_ORDER[STAGE_ORDER.index(initiative.stage) + 2:]])
+
+
+def _reviews_requested(checkpoints: list[Checkpoint], *, actor, now: datetime) -> None:
+    """One "review requested" event per initiative, naming its checkpoints (the reviewers
+    they are routed to are told: ``governance.extensions``)."""
+    if not checkpoints:
+        return
+    if any(checkpoint.pk is None for checkpoint in checkpoints):
+        # Inserted in bulk (``_insert_with_history``), so without their ids: one query.
+        ids = {(initiative_id, type_id): pk for initiative_id, type_id, pk in Checkpoint.objects
+               .filter(initiative__in={cp.initiative_id for cp in checkpoints})
+               .values_list("initiative_id", "type_id", "pk")}
+        for checkpoint in checkpoints:
+            checkpoint.pk = checkpoint.pk or ids.get((checkpoint.initiative_id,
+                                                      checkpoint.type_id))
+    by_initiative: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        by_initiative.setdefault(checkpoint.initiative_id, []).append(checkpoint)
+    activities_record(activities=[
+        Activity(initiative_id=initiative_id, kind=Activity.Kind.REVIEW_REQUESTED, actor=actor,
+                 at=now, details={"checkpoints": [
+                     {"id": cp.pk, "name": cp.type.name,
+                      "group": cp.reviewer_group_id} for cp in sorted(
+                         group, key=lambda cp: cp.type.name)]})
+        for initiative_id, group in sorted(by_initiative.items())], now=now)
+
+
+# --- Routing reviews to reviewer groups -----------------------------------------------------------
+
+def routes_load() -> dict[tuple[int | None, int | None], int]:
+    """Every route, as (type id or None, team id or None) -> group id (one query)."""
+    return {(type_id, team_id): group_id for type_id, team_id, group_id
+            in ReviewRoute.objects.values_list("checkpoint_type_id", "team_id", "group_id")}
+
+
+def route_for(routes: dict, type_id: int, team_id: int | None) -> int | None:
+    """The group that reviews a checkpoint of this type for this team: the route for the
+    type and the team, else for the type, else for the team; None (every reviewer)."""
+    for key in ((type_id, team_id), (type_id, None), (None, team_id)):
+        if key in routes:
+            return routes[key]
+    return None
+
+
+@transaction.atomic
+def review_routes_apply(*, actor, now: datetime) -> int:
+    """After a route changed: every open checkpoint goes to the group its route names now
+    (decided ones keep the group that reviewed them). Returns how many moved."""
+    routes = routes_load()
+    moved = 0
+    wanted: dict[int | None, list[int]] = {}
+    for pk, type_id, team_id, group_id in (Checkpoint.objects.applicable()
+                                           .filter(status__in=[CheckpointStatus.NOT_STARTED,
+                                                               CheckpointStatus.IN_REVIEW,
+                                                               CheckpointStatus.REJECTED])
+                                           .values_list("pk", "type_id", "initiative__team_id",
+                                                        "reviewer_group_id")):
+        route = route_for(routes, type_id, team_id)
+        if route != group_id:
+            wanted.setdefault(route, []).append(pk)
+    for group_id, pks in wanted.items():
+        for start in range(0, len(pks), INSERT_BATCH):
+            moved += Checkpoint.objects.filter(pk__in=pks[start:start + INSERT_BATCH]).update(
+                reviewer_group_id=group_id)
+    return moved
+
+
+@transaction.atomic
+def review_route_save(*, route: ReviewRoute, actor, now: datetime) -> ReviewRoute:
+    """Add or edit a route (admins); open checkpoints follow it at once."""
+    route._history_user = actor
+    route._history_date = now
+    route.full_clean()
+    route.save()
+    review_routes_apply(actor=actor, now=now)
+    return route
+
+
+@transaction.atomic
+def review_route_delete(*, route: ReviewRoute, actor, now: datetime) -> None:
+    route._history_user = actor
+    route._history_date = now
+    route.delete()
+    review_routes_apply(actor=actor, now=now)
+
+
+@transaction.atomic
+def reviewer_group_save(*, group: ReviewerGroup, actor, now: datetime) -> ReviewerGroup:
+    group._history_user = actor
+    group._history_date = now
+    group.full_clean()
+    group.save()
+    return group
+
+
+@transaction.atomic
+def reviewer_group_delete(*, group: ReviewerGroup, actor, now: datetime) -> None:
+    group._history_user = actor
+    group._history_date = now
+    group.delete()  # its routes go with it; its checkpoints fall back to every reviewer
+    review_routes_apply(actor=actor, now=now)
 
 
 # --- The catalogue ----------------------------------------------------------------------------
@@ -272,15 +423,40 @@ def _status_phrase(checkpoint: Checkpoint, today: date) -> str:
 
 # --- Decisions ----------------------------------------------------------------------------------
 
-def decide_refusal(user, checkpoint: Checkpoint) -> str | None:
-    """Why ``user`` may not decide this checkpoint, or None when they may (only active
-    reviewers, never on an initiative they own or sponsor). Pages ask it to show the
-    reason; every decision service enforces it."""
+def decide_refusal(user, checkpoint: Checkpoint, *, stakes: set[str] | None = None
+                   ) -> str | None:
+    """Why ``user`` may not decide this checkpoint, or None when they may: only active
+    reviewers, never on an initiative they own or sponsor, nor one they hold a role on that
+    ``SEGREGATED_ROLES`` names (Responsible and Consulted by default). ``stakes``: the
+    user's RACI roles on the initiative when the caller loaded them for many rows
+    (``segregated_stakes``); otherwise one query. Pages ask it to show the reason; every
+    decision service enforces it."""
     if not user.is_active or Role.REVIEWER not in roles_of(user):
         return NOT_A_REVIEWER
     if user.pk in (checkpoint.initiative.owner_id, checkpoint.initiative.sponsor_id):
         return OWN_INITIATIVE
+    if stakes is None:
+        stakes = segregated_stakes(user, [checkpoint.initiative_id]).get(
+            checkpoint.initiative_id, set())
+    held = [role for role in Stakeholder.Role if role.value in stakes]
+    if held:
+        return STAKEHOLDER.format(roles=" and ".join(role.label for role in held))
     return None
+
+
+def segregated_stakes(user, initiative_ids) -> dict[int, set[str]]:
+    """The roles ``user`` holds on these initiatives that keep them from deciding their
+    checkpoints (``SEGREGATED_ROLES``), in one query."""
+    roles = list(settings.SEGREGATED_ROLES)
+    if not roles or not getattr(user, "pk", None):
+        return {}
+    stakes: dict[int, set[str]] = {}
+    for initiative_id, role in (Stakeholder.objects
+                                .filter(user=user, initiative__in=list(initiative_ids),
+                                        role__in=roles)
+                                .values_list("initiative_id", "role")):
+        stakes.setdefault(initiative_id, set()).add(role)
+    return stakes
 
 
 def _require_independent_reviewer(*, checkpoint: Checkpoint, actor) -> None:
@@ -322,7 +498,13 @@ def _record_decision(checkpoint: Checkpoint, actor, now: datetime) -> None:
     initiative_touch(checkpoint.initiative, now)  # a decision is activity; never backwards
     activity_record(initiative=checkpoint.initiative, kind=Activity.Kind.CHECKPOINT_DECIDED,
                     actor=actor, now=now,
-                    details={"checkpoint": checkpoint.type.name, "status": checkpoint.status})
+                    details={"checkpoint": checkpoint.type.name, "status": checkpoint.status,
+                             "checkpoint_id": checkpoint.pk, "round": checkpoint.round,
+                             "evidence_url": checkpoint.evidence_url,
+                             "evidence_notes": checkpoint.evidence_notes[:1000],
+                             "waiver_justification": checkpoint.waiver_justification[:1000],
+                             "waiver_expires_on": (checkpoint.waiver_expires_on.isoformat()
+                                                   if checkpoint.waiver_expires_on else "")})
     if (checkpoint.status == CheckpointStatus.REJECTED
             and checkpoint.type.gates(checkpoint.initiative.stage)):
         # Rejected after the initiative passed its gate: it is out of compliance now.
@@ -381,6 +563,38 @@ def checkpoint_waive(*, checkpoint: Checkpoint, actor, justification: str, expir
         "waiver_lapse_reported_at": None,
     })
     _record_decision(current, actor, now)
+    return current
+
+
+@transaction.atomic
+def checkpoint_request_re_review(*, checkpoint: Checkpoint, actor, changed: str,
+                                 expected_version: int, now: datetime) -> Checkpoint:
+    """After a rejection, the owner or a Responsible PM says what changed and asks for
+    another review: the checkpoint is requested again (round + 1, not started, due
+    ``review_days`` from now, lead time counting from now), routed as it is today, and the
+    reviewers — and whoever rejected it — are told. The first round stays in the history."""
+    if not initiative_rights(actor, checkpoint.initiative).edit:
+        raise DomainError(RE_REVIEW_NOT_YOURS)
+    if checkpoint.status != CheckpointStatus.REJECTED:
+        raise DomainError(RE_REVIEW_NOT_REJECTED)
+    changed = changed.strip()
+    if not changed:
+        raise DomainError(RE_REVIEW_NEEDS_CHANGE, field="changed")
+    rejected_by = checkpoint.reviewer_id
+    current = _claim(checkpoint=checkpoint, expected_version=expected_version, changes={
+        "status": CheckpointStatus.NOT_STARTED, "reviewer": None, "decided_at": None,
+        "round": F("round") + 1, "requested_at": now,
+        "due_date": _today(now) + timedelta(days=checkpoint.type.review_days),
+        "reviewer_group_id": route_for(routes_load(), checkpoint.type_id,
+                                       checkpoint.initiative.team_id),
+    })
+    _record_history(current, actor, now)
+    initiative_touch(current.initiative, now)
+    activity_record(initiative=current.initiative, kind=Activity.Kind.RE_REVIEW_REQUESTED,
+                    actor=actor, now=now,
+                    details={"checkpoint": current.type.name, "checkpoint_id": current.pk,
+                             "round": current.round, "changed": changed[:2000],
+                             "rejected_by": rejected_by, "group": current.reviewer_group_id})
     return current
 
 

@@ -4,8 +4,15 @@ way, so the timeline, the digest and the navigation treat every app alike."""
 
 from __future__ import annotations
 
-from portfolio.hooks import ActivityKind, Page
+from django.urls import reverse
+
+from portfolio.hooks import ActivityKind, Message, Notify, Page
 from portfolio.models import Activity, Stage, Stakeholder, ValueDecision
+from portfolio.notifications.audience import (
+    EventBatch,
+    owner_and_responsible,
+    owner_responsible_and_sponsor,
+)
 from portfolio.roles import Role
 
 
@@ -82,20 +89,91 @@ def _value_decided(activity: Activity) -> str:
     return f"{decision}: {details.get('note', '')}"
 
 
+# --- Notifications: who hears of portfolio's events, in what words ------------------------------
+
+def _who(activity: Activity) -> str:
+    actor = activity.actor
+    return (actor.get_full_name() or actor.get_username()) if actor else "Someone"
+
+
+def _stall_flagged_message(activity: Activity) -> Message:
+    details = activity.details or {}
+    title = activity.initiative.title
+    return Message(
+        subject=f"Stalled pilot: “{title}”",
+        text=(f"“{title}” is flagged as stalled ({details.get('reason_label', 'stalled')}). "
+              "It needs a decision: scale, extend with a justification, or kill."),
+        link=reverse("portfolio:stall-list"))
+
+
+def _stall_escalated_message(activity: Activity) -> Message:
+    title = activity.initiative.title
+    weeks = (activity.details or {}).get("weeks", "?")
+    return Message(
+        subject=f"Stall escalated: “{title}”",
+        text=(f"The stall of “{title}” has waited {weeks} weeks for a decision; its sponsor "
+              "is now told too."),
+        link=reverse("portfolio:stall-list"))
+
+
+def _override_message(activity: Activity) -> Message:
+    details = activity.details or {}
+    title = activity.initiative.title
+    return Message(
+        subject=f"Exit contract overridden on “{title}”",
+        text=(f"{_who(activity)} overrode: {details.get('overridden', '')}.\n"
+              f"Reason: {details.get('reason', '')}"),
+        link=activity.initiative.get_absolute_url())
+
+
+def _owner_changed_to(batch: EventBatch) -> dict[int, set[int]]:
+    """The new owner, the one before, and the Responsible people."""
+    answer = {}
+    for activity in batch.activities:
+        details = activity.details or {}
+        people = batch.owner_and_responsible(activity)
+        people |= {pk for pk in (details.get("from_id"), details.get("to_id")) if pk}
+        answer[activity.pk] = people
+    return answer
+
+
+def _owner_changed_message(activity: Activity) -> Message:
+    details = activity.details or {}
+    title = activity.initiative.title
+    return Message(
+        subject=f"New owner of “{title}”: {details.get('to', '')}",
+        text=(f"{_who(activity)} reassigned “{title}” from {details.get('from', '')} to "
+              f"{details.get('to', '')}, who is now accountable for it."),
+        link=activity.initiative.get_absolute_url())
+
+
 ACTIVITY_KINDS = {
     Activity.Kind.CREATED: ActivityKind(describe=_nothing),
     Activity.Kind.EDITED: ActivityKind(describe=_nothing),
     Activity.Kind.STAGE_MOVED: ActivityKind(describe=_stage_moved, digest_section="stage_moves",
                                             digest_text=_stage_moved_in_digest),
     Activity.Kind.UPDATE_POSTED: ActivityKind(describe=_nothing),
-    Activity.Kind.OWNER_CHANGED: ActivityKind(describe=_owner_changed),
-    Activity.Kind.STALL_FLAGGED: ActivityKind(describe=_nothing),
+    Activity.Kind.OWNER_CHANGED: ActivityKind(
+        describe=_owner_changed,
+        notify=Notify(label="An initiative you own or work on changes owner",
+                      recipients=_owner_changed_to, render=_owner_changed_message)),
+    Activity.Kind.STALL_FLAGGED: ActivityKind(
+        describe=_nothing,
+        notify=Notify(label="A pilot you own or work on is flagged as stalled",
+                      recipients=owner_and_responsible, render=_stall_flagged_message)),
     Activity.Kind.STALL_DECIDED: ActivityKind(describe=_nothing),
-    Activity.Kind.STALL_ESCALATED: ActivityKind(describe=_nothing),
+    Activity.Kind.STALL_ESCALATED: ActivityKind(
+        describe=_nothing,
+        notify=Notify(label="A stall is escalated to the sponsor",
+                      recipients=owner_responsible_and_sponsor,
+                      render=_stall_escalated_message)),
     Activity.Kind.PEOPLE_CHANGED: ActivityKind(describe=_people_changed),
     Activity.Kind.DEPENDENCY_CHANGED: ActivityKind(describe=_dependency_changed),
     Activity.Kind.MEASUREMENT_RECORDED: ActivityKind(describe=_measurement_recorded),
-    Activity.Kind.CONTRACT_OVERRIDDEN: ActivityKind(describe=_contract_overridden),
+    Activity.Kind.CONTRACT_OVERRIDDEN: ActivityKind(
+        describe=_contract_overridden,
+        notify=Notify(label="An exit contract is overridden", default_mode="daily",
+                      recipients=owner_responsible_and_sponsor, render=_override_message)),
     Activity.Kind.VALUE_REVIEW_DUE: ActivityKind(describe=_value_review_due),
     Activity.Kind.VALUE_REVIEW_RECORDED: ActivityKind(describe=_value_review_recorded),
     Activity.Kind.VALUE_DECIDED: ActivityKind(describe=_value_decided),

@@ -30,6 +30,12 @@ The points, what an entry is, and who calls it:
 - ``CAPACITY_WARNINGS``: ``warn(initiative, now=) -> str | None``, what the PM should know
   about the team's capacity after intake or a move (plain words with the numbers); the
   intake and move pages show each as a warning, the API's create and move return them.
+- ``INBOX_SOURCES``: an ``InboxSource``: a kind of work waiting on a person, for their
+  "Waiting on me" page and the navigation's count.
+
+An ``ActivityKind`` with a ``notify`` (a ``Notify``) is a kind people are told about: the
+app that records it says who hears of it and renders it; portfolio's outbox
+(``portfolio.notifications``) delivers it.
 """
 
 from __future__ import annotations
@@ -96,6 +102,31 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class Message:
+    """A notification as its reader sees it: one line, a few lines of text, and the page
+    (a path on this site) where they act on it."""
+
+    subject: str
+    text: str
+    link: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Who hears of an activity of one kind, and in what words (docs/architecture.md,
+    "Notifications"). ``recipients(batch)`` answers, for a batch of that kind's activities
+    (``portfolio.notifications.audience.EventBatch``), each activity's user ids, in a fixed
+    number of queries whatever the batch's size; ``render(activity)`` is its ``Message``
+    (the activity comes with its initiative and actor). ``label`` names the kind on each
+    person's preferences; ``default_mode`` is ``immediate``, ``daily`` or ``off``."""
+
+    label: str
+    recipients: Callable[..., dict[int, set[int]]]
+    render: Callable[..., Message]
+    default_mode: str = "immediate"
+
+
+@dataclass(frozen=True)
 class ActivityKind:
     """How an activity of one kind reads, told by the app that records it.
 
@@ -103,13 +134,41 @@ class ActivityKind:
     nothing). An activity in the weekly digest's "what changed" names its ``digest_section``
     (``stage_moves``, ``new_blockers``, ``funding`` or ``over_capacity``); ``digest_when``
     narrows which of its activities count (SQL on ``Activity``); ``digest_text(activity)``
-    is the digest's line.
+    is the digest's line. A kind people are told about has a ``notify``.
     """
 
     describe: Callable[..., str]
     digest_section: str = ""
     digest_when: Q = field(default_factory=Q)
     digest_text: Callable[..., str] | None = None
+    notify: Notify | None = None
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One thing waiting on a person: what (``title``, e.g. "Review Security review"), on
+    which initiative (``subject``), what it is about in a few words (``detail``), where they
+    act on it (``link``), and since when it has waited (``since``, a datetime)."""
+
+    kind: str
+    title: str
+    subject: str
+    detail: str
+    link: str
+    since: object
+
+
+@dataclass(frozen=True)
+class InboxSource:
+    """A kind of work that waits on people, told by the app that owns it. ``heading`` names
+    the section of the inbox; ``items(user, now)`` lists what waits on ``user`` (oldest
+    first, at most ``limit``), ``count(user, now)`` counts it (the navigation's number); each
+    a fixed number of queries."""
+
+    heading: str
+    items: Callable[..., list[InboxItem]]
+    count: Callable[..., int]
+    order: int = 100
 
 
 @dataclass(frozen=True)
@@ -167,6 +226,7 @@ ADMIN_SECTIONS: ExtensionPoint[AdminSection] = ExtensionPoint("initiative admin 
 DEMO_STEPS: ExtensionPoint[DemoSteps] = ExtensionPoint("demo steps")
 CAPACITY_WARNINGS: ExtensionPoint[Callable[..., str | None]] = ExtensionPoint(
     "capacity warnings")
+INBOX_SOURCES: ExtensionPoint[InboxSource] = ExtensionPoint("inbox sources")
 
 
 # --- Portfolio calls these ----------------------------------------------------------------------
@@ -217,6 +277,15 @@ def api_detail_fields() -> dict[str, object]:
 
 def activity_kind(kind: str) -> ActivityKind | None:
     return ACTIVITY_KINDS.get(kind)
+
+
+def notifying_kinds() -> dict[str, Notify]:
+    """Every kind people are told about, and how."""
+    return {kind: spec.notify for kind, spec in ACTIVITY_KINDS.items() if spec.notify}
+
+
+def inbox_sources() -> list[InboxSource]:
+    return sorted(INBOX_SOURCES, key=lambda source: source.order)
 
 
 def digest_activity_q() -> Q:

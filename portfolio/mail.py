@@ -57,3 +57,22 @@ class SMTPBackend(EmailBackend):
     def connection_class(self):
         client = SMTP_SSL if self.use_ssl else SMTP
         return functools.partial(client, data_timeout=self.data_timeout)
+
+
+# --- What a failure means (the digest and the notifications alike) ---------------------------
+
+def classify_failure(error: Exception) -> tuple[bool, str]:
+    """(permanent?, what to record). Permanent: a 5xx for the recipient or the message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values())
+        text = "; ".join(f"{code} {_text(message)}" for code, message in replies)
+        return all(500 <= code < 600 for code, _ in replies), text
+    if isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600:
+        return True, f"{error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return False, f"{error.smtp_code} {_text(error.smtp_error)}"
+    return False, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _text(message) -> str:
+    return message.decode(errors="replace") if isinstance(message, bytes) else str(message)

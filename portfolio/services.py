@@ -36,6 +36,7 @@ from portfolio.models import (
     profile_as_chosen,
     tier_allows_stage,
 )
+from portfolio.notifications.services import events_fan_out
 from portfolio.outcomes import contract
 from portfolio.similarity import index_initiatives
 
@@ -85,10 +86,25 @@ def portfolio_changed(*, what: str) -> None:
 
 def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
                     details: dict | None = None) -> Activity:
-    """Append one event to an initiative's timeline (used by every app)."""
+    """Append one event to an initiative's timeline (used by every app). A kind people are
+    told about writes its notifications in the same transaction
+    (``portfolio.notifications.services.events_fan_out``)."""
     portfolio_changed(what=kind)
-    return Activity.objects.create(initiative=initiative, kind=kind, actor=actor, at=now,
-                                   details=details or {})
+    activity = Activity.objects.create(initiative=initiative, kind=kind, actor=actor, at=now,
+                                       details=details or {})
+    events_fan_out(activities=[activity], now=now)
+    return activity
+
+
+def activities_record(*, activities: list[Activity], now: datetime) -> list[Activity]:
+    """``activity_record`` for many events at once (bulk jobs): one insert, one fan-out."""
+    if not activities:
+        return []
+    for kind in sorted({activity.kind for activity in activities}):
+        portfolio_changed(what=kind)
+    created = Activity.objects.bulk_create(activities, batch_size=2000)
+    events_fan_out(activities=created, now=now)
+    return created
 
 
 def _save(instance, actor, now: datetime | None = None) -> None:
@@ -560,5 +576,6 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
                                           role=Stakeholder.Role.ACCOUNTABLE)
         activity_record(initiative=locked, kind=Activity.Kind.OWNER_CHANGED, actor=actor,
                         now=now, details={"from": old_owner.get_username(),
-                                          "to": locked.owner.get_username()})
+                                          "to": locked.owner.get_username(),
+                                          "from_id": old_owner.pk, "to_id": locked.owner_id})
     return locked

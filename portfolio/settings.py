@@ -204,6 +204,29 @@ DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=8, minimum=1)
 # Longer than CELERY_TASK_TIME_LIMIT (10 minutes) in production, so a slow live send is never
 # taken over; tests that kill a worker set it low.
 DIGEST_SEND_LEASE_SECONDS = env.int("DIGEST_SEND_LEASE_SECONDS", default=15 * 60, minimum=1)
+# --- Notifications (email and chat) -------------------------------------------
+# The same retry policy as the digest's: base x 2^(attempt-1) seconds, capped, then failed.
+NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=30, minimum=0)
+NOTIFY_RETRY_MAX_SECONDS = env.int("NOTIFY_RETRY_MAX_SECONDS", default=30 * 60, minimum=0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8, minimum=1)
+# A notification a worker took this long ago without finishing died with that worker.
+NOTIFY_SEND_LEASE_SECONDS = env.int("NOTIFY_SEND_LEASE_SECONDS", default=15 * 60, minimum=1)
+# The daily summary goes out at this hour in TIME_ZONE.
+DAILY_SUMMARY_HOUR = env.int("DAILY_SUMMARY_HOUR", default=8, minimum=0)
+if DAILY_SUMMARY_HOUR > 23:
+    raise ConfigError(f"DAILY_SUMMARY_HOUR must be an hour of the day (0-23), got "
+                      f"{DAILY_SUMMARY_HOUR}")
+# Chat webhooks: https to an allowed host only. Plain http to a loopback address (a test's
+# or a developer's local server) only when this is on; never in production.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10, minimum=1)
+# Segregation of duties: beside the owner and the sponsor, people in these RACI roles on an
+# initiative (R, A, C, I) never decide its checkpoints.
+SEGREGATED_ROLES = env.list("SEGREGATED_ROLES", default=["R", "C"])
+if set(SEGREGATED_ROLES) - {"R", "A", "C", "I"}:
+    raise ConfigError(f"SEGREGATED_ROLES takes RACI letters (R, A, C, I), got "
+                      f"{','.join(SEGREGATED_ROLES)}")
+
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30, minimum=1)
 # The message and the server's final reply to it get longer than connecting and commands:
 # giving up on a late "250" would retry a message the server already stored (a duplicate).
@@ -297,6 +320,13 @@ CELERY_BEAT_SCHEDULE = {
     # changed (nothing happens when they are current).
     "standings-refresh": {"task": "scoring.tasks.standings_refresh_task",
                           "schedule": crontab(minute="*/5")},
+    # Every minute: send notifications a lost message or a killed worker left behind, and
+    # those whose back-off is over (each still once).
+    "notifications-catch-up": {"task": "portfolio.tasks.notifications_catch_up_task",
+                               "schedule": 60.0},
+    # Daily: one summary email per person who chose "daily" for something that happened.
+    "daily-summaries": {"task": "portfolio.tasks.daily_summaries_run_task",
+                        "schedule": crontab(hour=DAILY_SUMMARY_HOUR, minute=0)},
 }
 
 # --- The product's own rules ------------------------------------------------

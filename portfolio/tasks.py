@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portfolio import services
 from portfolio.moments import moment_or_now
+from portfolio.notifications import services as notifications
 from portfolio.outcomes import services as outcomes
 from portfolio.pilots import services as stalls
 from portfolio.pilots.digest import delivery
@@ -49,5 +50,33 @@ def digest_send_task(self, delivery_id: int) -> None:
     """One attempt; a transient failure comes back after the back-off the service chose
     (the service fails the delivery for good after DIGEST_MAX_ATTEMPTS)."""
     outcome = delivery.digest_send(delivery_id=delivery_id, now=timezone.now())
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+
+
+@shared_task(name="portfolio.tasks.notifications_send_task", ignore_result=True)
+def notifications_send_task(notification_ids: list[int]) -> None:
+    """One attempt at each; a transient failure is queued again after its back-off (the
+    service fails it for good after NOTIFY_MAX_ATTEMPTS)."""
+    for pk in notification_ids:
+        outcome = notifications.notification_send(notification_id=pk, now=timezone.now())
+        if outcome.retry_in is not None:
+            notifications_send_task.apply_async(args=[[pk]], countdown=outcome.retry_in)
+
+
+@shared_task(name="portfolio.tasks.notifications_catch_up_task", ignore_result=True)
+def notifications_catch_up_task(now: str | None = None) -> None:
+    notifications.notifications_catch_up(now=moment_or_now(now))
+
+
+@shared_task(name="portfolio.tasks.daily_summaries_run_task", ignore_result=True)
+def daily_summaries_run_task(now: str | None = None) -> None:
+    notifications.daily_summaries_run(now=moment_or_now(now))
+
+
+@shared_task(bind=True, name="portfolio.tasks.daily_summary_send_task", ignore_result=True,
+             max_retries=None)
+def daily_summary_send_task(self, summary_id: int) -> None:
+    outcome = notifications.daily_summary_send(summary_id=summary_id, now=timezone.now())
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)

@@ -1,6 +1,7 @@
 """The portfolio app's tables: the initiatives domain (``core``), personal API tokens
 (``tokens``), stalled pilots and the weekly digest (``portfolio.pilots.models``), and
-outcomes: measurements, overrides and value reviews (``portfolio.outcomes.models``)."""
+outcomes: measurements, overrides and value reviews (``portfolio.outcomes.models``), and
+notifications: preferences, chat channels and the outbox (``portfolio.notifications.models``)."""
 
 from portfolio.models.core import (
     AUTONOMY_ORDER,
@@ -35,6 +36,16 @@ from portfolio.models.core import (
     tier_allows_stage,
 )
 from portfolio.models.tokens import ApiToken
+from portfolio.notifications.models import (
+    ChannelKind,
+    ChatChannel,
+    DailySummary,
+    Notification,
+    NotificationMode,
+    NotificationPreference,
+    NotificationStatus,
+    WebhookHost,
+)
 from portfolio.outcomes.models import (
     ContractOverride,
     Measurement,
@@ -65,4 +76,6 @@ __all__ = [
     "StallResolution", "Team", "Update", "WorkerHeartbeat",
     "ContractOverride", "Measurement", "MetricDirection", "OverrideKind", "ValueDecision",
     "ValueReview",
+    "ChannelKind", "ChatChannel", "DailySummary", "Notification", "NotificationMode",
+    "NotificationPreference", "NotificationStatus", "WebhookHost",
 ]

@@ -521,6 +521,8 @@ class ActivityKind(models.TextChoices):
     VALUE_REVIEW_RECORDED = "value_review_recorded", "Value review recorded"
     VALUE_DECIDED = "value_decided", "Value decision"
     OVER_CAPACITY = "over_capacity", "Took its team over capacity"
+    REVIEW_REQUESTED = "review_requested", "Review requested"
+    RE_REVIEW_REQUESTED = "re_review_requested", "Re-review requested"
 
 
 class Activity(models.Model):

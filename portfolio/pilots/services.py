@@ -37,6 +37,7 @@ from portfolio.models import (
     StallResolution,
 )
 from portfolio.services import (
+    activities_record,
     activity_record,
     initiative_move_stage,
     initiative_touch,
@@ -180,13 +181,12 @@ def _flag_new(*, now: datetime) -> int:
     # Another run may have flagged some of these meanwhile: its insert wins, ours is dropped.
     StallFlag.objects.bulk_create(flags, ignore_conflicts=True)
     mine = list(StallFlag.objects.filter(detection_run=run).values_list("initiative_id", "reason"))
-    portfolio_changed(what="stall_flagged")
-    Activity.objects.bulk_create([
+    activities_record(activities=[
         Activity(initiative_id=initiative_id, kind=Activity.Kind.STALL_FLAGGED, actor=None,
                  at=now, details={"reason": reason,
                                   "reason_label": StallReason(reason).label})
         for initiative_id, reason in mine
-    ])
+    ], now=now)
     return len(mine)
 
 
@@ -204,9 +204,9 @@ def _escalate_undecided(*, now: datetime) -> int:
                     escalated_at=now):
                 continue  # another run escalated it
             escalated += 1
-            Activity.objects.create(initiative_id=initiative_id,
-                                    kind=Activity.Kind.STALL_ESCALATED, actor=None, at=now,
-                                    details={"weeks": settings.STALL_ESCALATE_WEEKS})
+            activities_record(activities=[Activity(
+                initiative_id=initiative_id, kind=Activity.Kind.STALL_ESCALATED, actor=None,
+                at=now, details={"weeks": settings.STALL_ESCALATE_WEEKS})], now=now)
     return escalated
 
 

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from portfolio.mail import classify_failure
 from portfolio.models import DeliveryStatus, DigestDelivery, DigestRun
 from portfolio.pilots.digest.content import (
     digest_recipients,
@@ -109,23 +110,6 @@ def retry_delay(attempts: int) -> float:
     """Seconds before the next attempt after ``attempts`` failed ones: doubling, capped."""
     base = settings.DIGEST_RETRY_BASE_SECONDS
     return float(min(base * 2 ** max(attempts - 1, 0), settings.DIGEST_RETRY_MAX_SECONDS))
-
-
-def classify_failure(error: Exception) -> tuple[bool, str]:
-    """(permanent?, what to record). Permanent: a 5xx for the recipient or the message."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values())
-        text = "; ".join(f"{code} {_text(message)}" for code, message in replies)
-        return all(500 <= code < 600 for code, _ in replies), text
-    if isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600:
-        return True, f"{error.smtp_code} {_text(error.smtp_error)}"
-    if isinstance(error, smtplib.SMTPResponseException):
-        return False, f"{error.smtp_code} {_text(error.smtp_error)}"
-    return False, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def _text(message) -> str:
-    return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
 
 
 def digest_send(*, delivery_id: int, now: datetime) -> SendOutcome:
