@@ -655,3 +655,7 @@ class AccountAdmin(RefusalMessageMixin, DjangoUserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, AccountAdmin)
+
+# Notifications' admins (webhook hosts, chat channels, the outbox) build on the classes
+# above, so they are registered last.
+from portfolio.notifications import admin as notifications_admin  # noqa: E402,F401

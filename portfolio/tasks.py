@@ -54,6 +54,12 @@ def digest_send_task(self, delivery_id: int) -> None:
         raise self.retry(countdown=outcome.retry_in)
 
 
+@shared_task(name="portfolio.tasks.notifications_dispatch_task", ignore_result=True)
+def notifications_dispatch_task(activity_ids: list[int]) -> None:
+    """After a fan-out's commit: queue the sending of those events' immediate notifications."""
+    notifications.notifications_dispatch(activity_ids=activity_ids)
+
+
 @shared_task(name="portfolio.tasks.notifications_send_task", ignore_result=True)
 def notifications_send_task(notification_ids: list[int]) -> None:
     """One attempt at each; a transient failure is queued again after its back-off (the

@@ -19,7 +19,7 @@ APPS = ("portfolio", "governance", "scoring")
 SERVICE_MODULES = (
     "portfolio/services.py", "portfolio/accounts.py", "portfolio/tokens.py",
     "portfolio/similarity.py", "portfolio/pilots/services.py", "portfolio/pilots/digest/",
-    "portfolio/outcomes/services.py",
+    "portfolio/outcomes/services.py", "portfolio/notifications/services.py",
     "governance/services.py",
     "scoring/services.py", "scoring/capacity.py", "scoring/standings.py",
     "scoring/scenarios.py",

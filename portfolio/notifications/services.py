@@ -34,9 +34,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from portfolio import hooks
@@ -63,6 +64,7 @@ HOST_INVALID = "Give a host name only, such as hooks.slack.com (no scheme, port 
 # A pending notification older than this with nothing sending it was lost: queue it again.
 CATCH_UP_GRACE = timedelta(minutes=1)
 SEND_CHUNK = 50
+DISPATCH_CHUNK = 200  # events per dispatch task
 
 _muted = contextvars.ContextVar("notifications_muted", default=False)
 
@@ -104,16 +106,17 @@ def notification_preferences_set(*, user, modes: dict[str, str]) -> None:
 
 # --- The fan-out -------------------------------------------------------------------------------
 
-def events_fan_out(*, activities: list[Activity], now: datetime) -> list[Notification]:
+def events_fan_out(*, activities: list[Activity], now: datetime) -> int:
     """Write the outbox rows for these new activities (inside the caller's transaction) and
-    queue the immediate ones after it commits. Queries: none when no activity notifies;
-    otherwise the initiatives and their Responsible people (2), each notifying kind's
-    recipients (a fixed number per kind), the people (1), their preferences (1), the teams'
-    channels (1) and the insert (1) — whatever the number of activities or recipients."""
+    queue their sending after it commits; returns how many rows were written. Queries: none
+    when no activity notifies; otherwise the initiatives and their Responsible people (2),
+    each notifying kind's recipients (a fixed number per kind), the people (1), their
+    preferences (1), the teams' channels (1) and one insert (on PostgreSQL, whatever the
+    number of rows: ``_insert``) — whatever the number of activities or recipients."""
     kinds = hooks.notifying_kinds()
     notifying = [a for a in activities if a.kind in kinds]
     if not notifying or _muted.get():
-        return []
+        return 0
     batch = EventBatch.load(notifying)
     wanted: dict[int, set[int]] = {}
     for kind in sorted({a.kind for a in notifying}):
@@ -133,20 +136,48 @@ def events_fan_out(*, activities: list[Activity], now: datetime) -> list[Notific
     for channel_id, team_id in (ChatChannel.objects.filter(team__in=teams, active=True)
                                 .values_list("pk", "team_id")):
         channels[team_id].append(channel_id)
-    rows = []
+    rows: list[tuple[int, int | None, int | None, str]] = []
     for activity in notifying:
         default = kinds[activity.kind].default_mode
         for user_id in sorted(wanted.get(activity.pk, set()) & reachable):
             mode = chosen.get((user_id, activity.kind), default)
             if mode != NotificationMode.OFF:
-                rows.append(Notification(activity=activity, recipient_id=user_id, mode=mode,
-                                         created_at=now))
+                rows.append((activity.pk, user_id, None, mode))
         for channel_id in channels[batch.initiative(activity).team_id]:
-            rows.append(Notification(activity=activity, channel_id=channel_id,
-                                     created_at=now))
-    created = Notification.objects.bulk_create(rows, batch_size=2000)
-    _enqueue([row.pk for row in created if row.mode == NotificationMode.IMMEDIATE])
-    return created
+            rows.append((activity.pk, None, channel_id, NotificationMode.IMMEDIATE.value))
+    if not rows:
+        return 0
+    _insert(rows, now=now)
+    immediate = sorted({activity_id for activity_id, _, _, mode in rows
+                        if mode == NotificationMode.IMMEDIATE})
+    if immediate:
+        from portfolio.tasks import notifications_dispatch_task
+
+        for start in range(0, len(immediate), DISPATCH_CHUNK):
+            chunk = immediate[start:start + DISPATCH_CHUNK]
+            transaction.on_commit(lambda chunk=chunk: notifications_dispatch_task.delay(chunk))
+    return len(rows)
+
+
+def _insert(rows: list[tuple], *, now: datetime) -> None:
+    """The outbox rows in one statement (PostgreSQL: ``unnest`` over four arrays, so a
+    million rows cost one query and no model instances; SQLite: one ``executemany``)."""
+    insert = (f"INSERT INTO {Notification._meta.db_table} (activity_id, recipient_id, "
+              "channel_id, mode, status, created_at, attempts, last_error, response_body) ")
+    pending = NotificationStatus.PENDING.value
+    if connection.vendor != "postgresql":
+        at = Notification._meta.get_field("created_at").get_db_prep_save(now, connection)
+        with connection.cursor() as cursor:
+            cursor.executemany(insert + "VALUES (%s, %s, %s, %s, %s, %s, 0, '', '')",
+                               [(a, r, c, m, pending, at) for a, r, c, m in rows])
+        return
+    columns = list(zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            insert + "SELECT a, r, c, m, %s, %s, 0, '', '' "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[]) AS t(a, r, c, m)",
+            [pending, now, list(columns[0]), list(columns[1]),
+             list(columns[2]), list(columns[3])])
 
 
 def _enqueue(notification_ids: list[int]) -> None:
@@ -155,6 +186,18 @@ def _enqueue(notification_ids: list[int]) -> None:
     for start in range(0, len(notification_ids), SEND_CHUNK):
         chunk = notification_ids[start:start + SEND_CHUNK]
         transaction.on_commit(lambda chunk=chunk: notifications_send_task.delay(chunk))
+
+
+def notifications_dispatch(*, activity_ids: list[int]) -> int:
+    """Queue, in chunks, the immediate notifications of these events still to send (the
+    worker runs this after the fan-out's commit). Returns how many were queued."""
+    pending = list(Notification.objects
+                   .filter(activity__in=activity_ids, mode=NotificationMode.IMMEDIATE,
+                           status=NotificationStatus.PENDING)
+                   .order_by("pk").values_list("pk", flat=True))
+    with transaction.atomic():
+        _enqueue(pending)
+    return len(pending)
 
 
 # --- Sending -----------------------------------------------------------------------------------
@@ -231,8 +274,9 @@ def notification_send(*, notification_id: int, now: datetime) -> SendOutcome:
                     response_status=error.status, response_body=error.body[:2000],
                     next_attempt_at=now + timedelta(seconds=delay))
         return SendOutcome("retry", retry_in=delay, error=text)
+    # An earlier attempt's failed reply is no longer what happened (the admin list shows it).
     mine.update(status=NotificationStatus.SENT, sent_at=now, last_error="",
-                next_attempt_at=None)
+                next_attempt_at=None, response_status=None, response_body="")
     return SendOutcome("sent")
 
 
@@ -264,7 +308,7 @@ def _email(notification: Notification) -> None:
     message = render(notification.activity)
     context = {"message": message, "link": absolute(message.link),
                "recipient": notification.recipient,
-               "preferences": absolute("/settings/notifications/")}
+               "preferences": absolute(reverse("portfolio:notification-settings"))}
     _send_mail(to=notification.recipient.email, subject=message.subject[:200],
                text=render_to_string("emails/notification.txt", context),
                html=render_to_string("emails/notification.html", context),
@@ -391,7 +435,7 @@ def daily_summary_send(*, summary_id: int, now: datetime) -> SendOutcome:
     context = {"recipient": summary.recipient, "day": summary.day,
                "items": [{"message": m, "link": absolute(m.link), "at": n.activity.at}
                          for n, m in items],
-               "preferences": absolute("/settings/notifications/")}
+               "preferences": absolute(reverse("portfolio:notification-settings"))}
     subject = (f"Your daily summary: {len(items)} "
                f"{'thing' if len(items) == 1 else 'things'} that happened, "
                f"{summary.day:%-d %b %Y}")
@@ -420,14 +464,27 @@ def daily_summary_send(*, summary_id: int, now: datetime) -> SendOutcome:
 
 # --- Admins: chat channels and the hosts they may post to ----------------------------------------
 
-@transaction.atomic
-def webhook_host_save(*, host: WebhookHost, actor, now: datetime) -> WebhookHost:
-    """Add or edit an allowed host: a bare host name, kept in lower case."""
-    name = host.host.strip().lower().rstrip(".")
+def webhook_host_clean(name: str) -> str:
+    """``name`` as an allowed host is kept (a bare host name, lower case); refused with
+    ``HOST_INVALID`` on ``host`` otherwise. Writes nothing: forms ask it too."""
+    name = (name or "").strip().lower().rstrip(".")
     if not name or any(c in name for c in "/:@ ?#") or "." not in name and not \
             webhooks._is_loopback_name(name):
         raise DomainError(HOST_INVALID, field="host")
-    host.host = name
+    return name
+
+
+def chat_channel_url_errors(url: str) -> list[str]:
+    """What is wrong with ``url`` as a channel's webhook today (no DNS asked; writes
+    nothing: forms ask it too)."""
+    return webhooks.url_errors(url, allowed_hosts=allowed_webhook_hosts(),
+                               allow_loopback=settings.WEBHOOK_ALLOW_LOOPBACK)
+
+
+@transaction.atomic
+def webhook_host_save(*, host: WebhookHost, actor, now: datetime) -> WebhookHost:
+    """Add or edit an allowed host: a bare host name, kept in lower case."""
+    host.host = webhook_host_clean(host.host)
     host.full_clean()
     host.save()
     return host
@@ -445,8 +502,7 @@ def chat_channel_save(*, channel: ChatChannel, url: str | None, actor,
     saved one (it is never shown back, so an edit that leaves it blank keeps it). A URL
     must pass ``webhooks.url_errors`` against today's allowed hosts."""
     if url is not None and url.strip():
-        errors = webhooks.url_errors(url, allowed_hosts=allowed_webhook_hosts(),
-                                     allow_loopback=settings.WEBHOOK_ALLOW_LOOPBACK)
+        errors = chat_channel_url_errors(url)
         if errors:
             raise DomainError(errors[0], field="url")
         channel.url = url.strip()

@@ -18,8 +18,10 @@ errors name it, so only the error's kind is kept), and shown back only as ``url_
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import json
+import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -36,6 +38,19 @@ HOST_NOT_ALLOWED = ("{host} is not an allowed webhook host. An admin adds it und
 NOT_PUBLIC = "{host} resolves to an address that is not public ({address}); refused."
 DOES_NOT_RESOLVE = "{host} does not resolve to an address."
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+# urllib3 logs each request's path at DEBUG ("POST /services/T…/B…/secret"): while a
+# webhook is posted, its connection pool logs nothing.
+_posting = contextvars.ContextVar("webhook_posting", default=False)
+
+
+class _QuietWhilePosting(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _posting.get()
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_QuietWhilePosting())
 
 
 class WebhookRefused(Exception):
@@ -141,6 +156,7 @@ def post(url: str, body: dict, *, allowed_hosts: set[str], allow_loopback: bool,
     headers = {"Host": netloc_host if parts.port is None else f"{netloc_host}:{parts.port}",
                "Content-Type": "application/json", "User-Agent": "ai-portfolio-tracker",
                "Idempotency-Key": idempotency_key}
+    posting = _posting.set(True)
     try:
         response = pool.request("POST", path, body=json.dumps(body).encode(), headers=headers,
                                 redirect=False, retries=False, preload_content=False)
@@ -153,4 +169,5 @@ def post(url: str, body: dict, *, allowed_hosts: set[str], allow_loopback: bool,
         raise OSError(f"webhook request failed: {type(error).__name__}") from None
     finally:
         pool.close()
+        _posting.reset(posting)
     return Reply(status=response.status, body=content.decode("utf-8", errors="replace"))

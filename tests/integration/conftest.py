@@ -171,7 +171,8 @@ class WorkerProcess:
 @pytest.fixture
 def worker_process(queue, redis_url, settings, tmp_path):
     """``worker_process(**env)`` starts ``celery -A portfolio worker --pool=solo -Q queue`` as
-    a process of its own, on the test database, Redis and the given environment."""
+    a process of its own, on the test database, Redis and the given environment (the app of
+    ``tests.integration.worker_app``: what the worker enqueues itself goes to ``queue``)."""
     started: list[WorkerProcess] = []
 
     def start(**extra_env) -> WorkerProcess:
@@ -192,10 +193,12 @@ def worker_process(queue, redis_url, settings, tmp_path):
             "SITE_URL": settings.SITE_URL,
             "DIGEST_HOUR": str(settings.DIGEST_HOUR),
             "LOG_LEVEL": "INFO",
+            "TEST_CELERY_QUEUE": queue,  # read by tests.integration.worker_app
             **{key: str(value) for key, value in extra_env.items()},
         }
         log = tmp_path / f"worker-{number}.log"
-        command = [sys.executable, "-m", "celery", "-A", "portfolio", "worker", "--pool=solo",
+        command = [sys.executable, "-m", "celery", "-A", "tests.integration.worker_app",
+                   "worker", "--pool=solo",
                    "-Q", queue, "-n", f"{queue}-{number}@%h", "--loglevel=INFO",
                    "--without-gossip", "--without-mingle", "--without-heartbeat"]
         with log.open("wb") as out:
