@@ -15,6 +15,7 @@ from django.http import Http404
 
 from governance import selectors, services
 from governance.models import Checkpoint
+from portfolio.access import initiative_rights
 from portfolio.roles import can_read_portfolio
 
 
@@ -32,8 +33,10 @@ class CheckpointRights:
 
     @property
     def own(self) -> bool:
-        """A reviewer who owns or sponsors the initiative: someone else must review it."""
-        return self.refusal == services.OWN_INITIATIVE
+        """A reviewer the segregation of duties keeps off this checkpoint (they own or
+        sponsor the initiative, or hold a role on it that ``SEGREGATED_ROLES`` names):
+        someone else must review it; ``refusal`` says why."""
+        return self.refusal not in (None, services.NOT_A_REVIEWER)
 
     def require(self, need: str) -> None:
         """404 unless they read it; 403 with the refusal unless they may ``need`` (a key of
@@ -49,15 +52,32 @@ class CheckpointRights:
 NEEDS = ("read", "review", "decide", "waive")
 
 
-def checkpoint_rights(user, checkpoint: Checkpoint) -> CheckpointRights:
-    """What ``user`` may do with ``checkpoint``. No query: the checkpoint carries its
-    initiative's owner and sponsor (``selectors.checkpoint_get_for_user`` loads them)."""
+def checkpoint_rights(user, checkpoint: Checkpoint, *,
+                      stakes: set[str] | None = None) -> CheckpointRights:
+    """What ``user`` may do with ``checkpoint``. The checkpoint carries its initiative's
+    owner and sponsor (``selectors.checkpoint_get_for_user`` loads them); the user's
+    segregated roles on the initiative are one query, none when ``stakes`` gives them (a
+    list loads them for all its rows at once: ``services.segregated_stakes``)."""
     read = can_read_portfolio(user)
-    refusal = services.decide_refusal(user, checkpoint)
+    refusal = services.decide_refusal(user, checkpoint, stakes=stakes)
     independent = read and refusal is None
     return CheckpointRights(read=read, reviewer=read and refusal != services.NOT_A_REVIEWER,
                             review=independent, decide=independent, waive=independent,
                             refusal=refusal)
+
+
+def may_ask_re_review(user, checkpoint: Checkpoint) -> bool:
+    """Whether ``user`` may answer a rejection and ask for another review: the initiative's
+    owner or a Responsible PM (``portfolio.access.initiative_rights``: its edit right; one
+    query for a PM who does not own it). Who, not when: a checkpoint that is not rejected is
+    refused by the service (409)."""
+    return initiative_rights(user, checkpoint.initiative).edit
+
+
+def require_re_review(user, checkpoint: Checkpoint) -> None:
+    """403 with the service's refusal unless ``user`` may ask for another review."""
+    if not may_ask_re_review(user, checkpoint):
+        raise PermissionDenied(services.RE_REVIEW_NOT_YOURS)
 
 
 def checkpoint_for(user, pk, *, need: str = "read") -> tuple[Checkpoint, CheckpointRights]:

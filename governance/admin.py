@@ -1,5 +1,7 @@
 """The Django admin for governance: the catalogue is edited here (its saves and deletions go
-through ``services.checkpoint_type_save`` and ``checkpoint_type_delete``), decisions are not.
+through ``services.checkpoint_type_save`` and ``checkpoint_type_delete``), and so are the
+reviewer groups and the routes that send reviews to them (``services.reviewer_group_save``,
+``review_route_save`` and their deletes); decisions are not.
 
 Checkpoints are read-only in the admin: they are decided on the review pages, where only
 a reviewer who neither owns nor sponsors the initiative may decide (segregation of
@@ -9,18 +11,28 @@ the out-of-compliance flag and the initiative's checkpoints (``INITIATIVE_ADMIN_
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import models
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from governance import services
-from governance.models import Checkpoint, CheckpointStatus, CheckpointType
+from governance.models import (
+    Checkpoint,
+    CheckpointStatus,
+    CheckpointType,
+    ReviewerGroup,
+    ReviewRoute,
+)
 from portfolio.admin import HistoryAdmin, ReadOnlyAdminMixin
 from portfolio.hooks import AdminSection
+from portfolio.roles import Role
 
 READ_ONLY_NOTE = ("Checkpoints are decided on the review pages, not here: only a governance "
-                  "reviewer who neither owns nor sponsors the initiative may approve, reject "
-                  "or waive one (segregation of duties).")
+                  "reviewer who neither owns nor sponsors the initiative, nor is Responsible "
+                  "or Consulted on it, may approve, reject or waive one (segregation of "
+                  "duties).")
 
 
 # The admin's words for reviewer capacity (the model's help text is shorter).
@@ -79,6 +91,105 @@ class CheckpointTypeAdmin(HistoryAdmin):
         for checkpoint_type in queryset:
             services.checkpoint_type_delete(checkpoint_type=checkpoint_type,
                                             actor=request.user, now=now)
+
+
+# --- Routing reviews: reviewer groups and routes (``services.route_for``) --------------------
+
+class ReviewerGroupForm(forms.ModelForm):
+    class Meta:
+        model = ReviewerGroup
+        fields = ["name", "members"]
+        help_texts = {"members": "Governance reviewers only: the reviews routed to the group "
+                                 "are theirs, and they are told when one is requested."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Active reviewers, and anyone already in the group (so a save never drops them).
+        reviewers = Q(groups__name=Role.REVIEWER, is_active=True)
+        if self.instance.pk:
+            reviewers |= Q(reviewer_groups=self.instance)
+        self.fields["members"].queryset = (get_user_model().objects.filter(reviewers)
+                                           .distinct().order_by("username"))
+
+
+@admin.register(ReviewerGroup)
+class ReviewerGroupAdmin(HistoryAdmin):
+    """Saved and deleted through ``services.reviewer_group_save`` / ``_delete``; the
+    members are set after the save (``save_related``): reviews are routed by group, so
+    nothing else follows a change of members."""
+
+    form = ReviewerGroupForm
+    list_display = ["name", "member_count", "routes_list"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            member_total=Count("members", distinct=True)).prefetch_related(
+            "routes__checkpoint_type", "routes__team")
+
+    @admin.display(description="members", ordering="member_total")
+    def member_count(self, obj):
+        return obj.member_total
+
+    @admin.display(description="reviews routed here")
+    def routes_list(self, obj):
+        return "; ".join(" for ".join(str(x) for x in (route.checkpoint_type, route.team) if x)
+                         for route in obj.routes.all()) or "—"
+
+    def save_model(self, request, obj, form, change):
+        services.reviewer_group_save(group=obj, actor=request.user, now=timezone.now())
+
+    def delete_model(self, request, obj):
+        services.reviewer_group_delete(group=obj, actor=request.user, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        now = timezone.now()
+        for group in queryset:
+            services.reviewer_group_delete(group=group, actor=request.user, now=now)
+
+
+ROUTE_NAMES_NOTHING = ("Name a checkpoint type, a team or both: a route for neither would "
+                       "send every review to one group.")
+
+
+class ReviewRouteForm(forms.ModelForm):
+    class Meta:
+        model = ReviewRoute
+        fields = ["checkpoint_type", "team", "group"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # The ``review_route_names_something`` constraint, said on a field.
+        if not cleaned.get("checkpoint_type") and not cleaned.get("team") \
+                and "checkpoint_type" not in self.errors and "team" not in self.errors:
+            self.add_error("checkpoint_type", ROUTE_NAMES_NOTHING)
+        return cleaned
+
+
+@admin.register(ReviewRoute)
+class ReviewRouteAdmin(HistoryAdmin):
+    """Which group reviews a type, a team's checkpoints, or a type for one team (the most
+    specific wins). Saved and deleted through ``services.review_route_save`` / ``_delete``:
+    open checkpoints move to the group their route names now; decided ones keep theirs."""
+
+    form = ReviewRouteForm
+    list_display = ["checkpoint_type", "team", "group"]
+    list_filter = ["group", "checkpoint_type"]
+    list_select_related = ["checkpoint_type", "team", "group"]
+    autocomplete_fields = ["team"]
+    search_fields = ["checkpoint_type__name", "team__name", "group__name"]
+
+    def save_model(self, request, obj, form, change):
+        services.review_route_save(route=obj, actor=request.user, now=timezone.now())
+
+    def delete_model(self, request, obj):
+        services.review_route_delete(route=obj, actor=request.user, now=timezone.now())
+
+    def delete_queryset(self, request, queryset):
+        now = timezone.now()
+        for route in queryset:
+            services.review_route_delete(route=route, actor=request.user, now=now)
 
 
 @admin.register(Checkpoint)

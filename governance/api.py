@@ -3,10 +3,11 @@
 Access is the browser's (``governance.access.checkpoint_for``): every role reads
 (outsiders 404); only an independent reviewer (``services.decide_refusal``: a reviewer,
 never on an initiative they own or sponsor) starts a review, decides or waives, else 403
-with nothing changed. A checkpoint's responses carry an ``ETag`` of its version; a
-decision needs ``If-Match`` with it (428 without, 412 when stale), so two reviewers never
-overwrite each other. Reads go through ``governance.selectors``, writes through
-``governance.services``, like the pages.
+with nothing changed; after a rejection the initiative's owner or a Responsible PM asks
+for another review (``re-review``; 403 for anyone else). A checkpoint's responses carry
+an ``ETag`` of its version; a decision needs ``If-Match`` with it (428 without, 412 when
+stale), so two reviewers never overwrite each other. Reads go through
+``governance.selectors``, writes through ``governance.services``, like the pages.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import selectors, services
-from governance.access import checkpoint_for
-from governance.forms import QUEUE_TABS, QueueFilterForm
+from governance.access import checkpoint_for, require_re_review
+from governance.forms import CHANGED_MAX_LENGTH, QUEUE_TABS, QueueFilterForm
 from governance.models import GATED_STAGES, Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
 from portfolio.api.common import (
@@ -81,6 +82,9 @@ class CheckpointSerializer(serializers.Serializer):
     initiative = CheckpointInitiativeSerializer(read_only=True)
     type = CheckpointTypeRefSerializer(read_only=True)
     status = serializers.ChoiceField(choices=CheckpointStatus.choices, read_only=True)
+    round = serializers.IntegerField(
+        read_only=True, help_text="1 for the first review; each re-review after a rejection "
+                                  "adds one.")
     due_date = serializers.DateField(read_only=True)
     overdue = serializers.SerializerMethodField()
     requested_at = serializers.DateTimeField(read_only=True)
@@ -124,6 +128,15 @@ class CheckpointWaiveSerializer(InputSerializer):
     expires_on = serializers.DateField(
         help_text=f"After today, at most {services.MAX_WAIVER_DAYS} days ahead; the gate "
                   "blocks again after it.")
+
+
+class CheckpointReReviewSerializer(InputSerializer):
+    changed = serializers.CharField(
+        max_length=CHANGED_MAX_LENGTH,
+        error_messages={"blank": services.RE_REVIEW_NEEDS_CHANGE,
+                        "required": services.RE_REVIEW_NEEDS_CHANGE},
+        help_text="What changed since the rejection: the reviewers read it with the "
+                  "rejection's reason.")
 
 
 # --- On an initiative's detail (``portfolio.hooks.API_DETAIL_FIELDS``) -----------------------
@@ -250,8 +263,12 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         """The checkpoint, if this user may ``need`` it (review, decide, waive), and the
         version they read."""
         checkpoint = self._checkpoint(need=need)
+        return checkpoint, self._version(checkpoint)
+
+    def _version(self, checkpoint: Checkpoint) -> int:
+        """The version the caller read (``If-Match``): 428 without it, 412 when stale."""
         try:
-            return checkpoint, expected_version(self.request, checkpoint)
+            return expected_version(self.request, checkpoint)
         except PreconditionFailed:
             raise PreconditionFailed(STALE) from None
 
@@ -316,4 +333,23 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         updated = services.checkpoint_waive(checkpoint=checkpoint, actor=request.user,
                                             expected_version=version, now=timezone.now(),
                                             **serializer.validated_data)
+        return self._detail(updated)
+
+    @extend_schema(summary="Ask for another review after a rejection, saying what changed "
+                           "(the initiative's owner or a Responsible PM), with If-Match",
+                   description="The checkpoint goes back to not started in the next review "
+                               "round, due from now; its reviewers and whoever rejected it "
+                               "are told. 409 unless it is rejected.",
+                   parameters=[IF_MATCH], request=CheckpointReReviewSerializer,
+                   responses={200: CheckpointSerializer, **LOCKED_WRITE_ERRORS})
+    @action(detail=True, methods=["post"], url_path="re-review")
+    def re_review(self, request, pk=None, format=None):
+        checkpoint = self._checkpoint()
+        require_re_review(request.user, checkpoint)
+        version = self._version(checkpoint)
+        serializer = CheckpointReReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = services.checkpoint_request_re_review(
+            checkpoint=checkpoint, actor=request.user, changed=serializer.validated_data[
+                "changed"], expected_version=version, now=timezone.now())
         return self._detail(updated)

@@ -7,9 +7,11 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         # Portfolio asks governance through its extension points; it never imports it.
-        from governance import admin, api, demo, extensions, panels, selectors, services
+        from governance import admin, api, demo, extensions, inbox, panels, selectors, services
         from portfolio import hooks
 
+        for key, source in inbox.SOURCES.items():
+            hooks.INBOX_SOURCES.register(key, source)
         hooks.STAGE_GATES.register("governance", services.gate_blockers)
         hooks.PROFILE_LISTENERS.register("governance", services.checkpoints_sync)
         hooks.STAGE_LISTENERS.register("governance", services.checkpoints_request)

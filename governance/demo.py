@@ -9,7 +9,10 @@ time; two reliability reviews wait for rollback drills that keep slipping and ho
 demo PM's two stalled pilots, one of which the TPM asked to scale; one rejection waits
 for a better test set), a live and an expired waiver, and a production
 initiative made autonomous that is out of compliance until its new agentic checkpoints
-are decided.
+are decided. Two reviewer groups (security and privacy; model risk) with routes for their
+checkpoint types, set up two months ago: open reviews go to them, every other type to any
+reviewer. Every decision respects segregation of duties: nobody decides on an initiative
+they own, sponsor, or are Responsible or Consulted on (``_reviewer_for``).
 """
 
 from __future__ import annotations
@@ -22,13 +25,22 @@ from django.utils.text import slugify
 
 from governance import services
 from governance.catalogue import load_default_catalogue
-from governance.models import Checkpoint, CheckpointType
+from governance.models import Checkpoint, CheckpointType, ReviewerGroup, ReviewRoute
 from portfolio import services as portfolio_services
-from portfolio.management.demo_data import DEMO_PM_PILOT
+from portfolio.management.demo_data import DEMO_PM_PILOT, consulted_reviewer
 from portfolio.models import STAGE_ORDER, Initiative, Stage
 
 SEED = 2026
-REVIEWERS = ("reviewer", "hannah.schmidt")
+REVIEWERS = ("reviewer", "hannah.schmidt", "ines.moreau")
+# Reviewer groups the admins set up two months ago: name -> (members, the checkpoint types
+# routed to it). Every other type goes to any reviewer.
+REVIEWER_GROUPS = {
+    "Security & privacy reviewers": (("reviewer", "hannah.schmidt"),
+                                     ("security-review", "privacy-review")),
+    "Model risk reviewers": (("ines.moreau", "hannah.schmidt"),
+                             ("bias-fairness", "evaluation-plan")),
+}
+ROUTED_DAYS_AGO = 60
 # (initiative, checkpoint) -> days from today the waiver expires; waived when the move
 # that needs it happens, instead of approved.
 WAIVED_AT_ENTRY = {
@@ -87,12 +99,35 @@ def _lead(checkpoint: Checkpoint, rng: random.Random) -> timedelta:
                      hours=rng.randint(1, 8))
 
 
-def _reviewer_for(initiative: Initiative, users: dict):
-    for name in REVIEWERS:
+def _reviewer_for(initiative: Initiative, users: dict, group_id: int | None = None):
+    """The first reviewer segregation of duties lets decide ``initiative``'s checkpoints:
+    not its owner or sponsor, not Consulted on it (nor holding another role
+    ``SEGREGATED_ROLES`` names); the members of ``group_id`` (the checkpoint's reviewer
+    group) first. The demo's Consulted reviewer is named before the history is written
+    (``consulted_reviewer``), so decisions made then already respect it."""
+    members = (sorted(ReviewerGroup.objects.get(pk=group_id).members
+                      .values_list("username", flat=True)) if group_id else [])
+    consulted = consulted_reviewer(initiative)
+    for name in [*members, *(name for name in REVIEWERS if name not in members)]:
         user = users[name]
-        if user.pk not in (initiative.owner_id, initiative.sponsor_id):
-            return user
+        if (user.pk in (initiative.owner_id, initiative.sponsor_id) or name == consulted
+                or services.segregated_stakes(user, [initiative.pk])):
+            continue
+        return user
     raise LookupError(f"No independent reviewer for {initiative}")
+
+
+def _route_reviews(users: dict, now) -> None:
+    """The reviewer groups and their routes; open checkpoints follow the routes."""
+    at = now - timedelta(days=ROUTED_DAYS_AGO)
+    for name, (members, codes) in REVIEWER_GROUPS.items():
+        group = services.reviewer_group_save(group=ReviewerGroup(name=name),
+                                             actor=users["admin"], now=at)
+        group.members.set([users[member] for member in members])
+        for code in codes:
+            services.review_route_save(
+                route=ReviewRoute(checkpoint_type=CheckpointType.objects.get(code=code),
+                                  group=group), actor=users["admin"], now=at)
 
 
 def before_move(*, initiative: Initiative, to_stage: str, at, users: dict, now) -> None:
@@ -142,7 +177,7 @@ def _work_the_backlog(users: dict, now) -> None:
         title, code = checkpoint.initiative.title, checkpoint.type.code
         rng = random.Random(f"{SEED}:backlog:{title}:{code}")
         lead = _lead(checkpoint, rng)
-        reviewer = _reviewer_for(checkpoint.initiative, users)
+        reviewer = _reviewer_for(checkpoint.initiative, users, checkpoint.reviewer_group_id)
         started = checkpoint.requested_at + lead / 3
         if (title, code) in KEPT_OPEN or checkpoint.requested_at + lead >= now:
             if (title, code) in KEPT_OPEN or (rng.random() < IN_REVIEW_SHARE and started < now):
@@ -166,10 +201,10 @@ def _clear_for_production(initiative: Initiative, users: dict, now) -> None:
                       type__required_for__in=STAGE_ORDER[:STAGE_ORDER.index(Stage.PRODUCTION)
                                                          + 1])
               .select_related("type").order_by("type__code"))
-    reviewer = _reviewer_for(initiative, users)
     for days_ago, checkpoint in enumerate(needed, start=2):
         services.checkpoint_decide(
-            checkpoint=checkpoint, actor=reviewer, approve=True,
+            checkpoint=checkpoint, approve=True,
+            actor=_reviewer_for(initiative, users, checkpoint.reviewer_group_id),
             expected_version=checkpoint.version,
             evidence_url=f"https://wiki.example.com/ai-governance/{slugify(initiative.title)}/"
                          f"{checkpoint.type.code}",
@@ -181,12 +216,16 @@ def _clear_for_production(initiative: Initiative, users: dict, now) -> None:
 def after_load(*, loader) -> None:
     users, now = loader.users, loader.now
     _set_capacity(users, now)
+    _route_reviews(users, now)
     _clear_for_production(Initiative.objects.get(title=DEMO_PM_PILOT), users, now)
     for (title, code), notes in REJECTED.items():
-        checkpoint = Checkpoint.objects.get(initiative__title=title, type__code=code)
-        services.checkpoint_decide(checkpoint=checkpoint, actor=users["reviewer"], approve=False,
-                                   expected_version=checkpoint.version, evidence_notes=notes,
-                                   now=now - timedelta(days=6))
+        checkpoint = Checkpoint.objects.select_related("initiative").get(
+            initiative__title=title, type__code=code)
+        services.checkpoint_decide(
+            checkpoint=checkpoint, approve=False,
+            actor=_reviewer_for(checkpoint.initiative, users, checkpoint.reviewer_group_id),
+            expected_version=checkpoint.version, evidence_notes=notes,
+            now=now - timedelta(days=6))
     for title in CLASSIFIED_IDEAS:
         checkpoint = Checkpoint.objects.select_related("initiative").get(
             initiative__title=title, type__code="risk-classification")

@@ -6,7 +6,8 @@ how long a waiver may last, who may decide) are the services' and come back as f
 
 from django import forms
 
-from governance.models import Checkpoint, CheckpointType
+from governance import services
+from governance.models import Checkpoint, CheckpointType, ReviewerGroup
 from portfolio.models import Team, text_limit
 
 QUEUE_TABS = {
@@ -28,6 +29,25 @@ class QueueFilterForm(forms.Form):
                                   required=False, empty_label="Any", to_field_name="code")
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"),
                                   required=False, empty_label="Any", to_field_name="slug")
+
+
+class ReviewQueueForm(QueueFilterForm):
+    """The queue page's filters: the API's, plus a search by initiative, "mine", a reviewer
+    group and grouping the rows by initiative."""
+
+    q = forms.CharField(label="Initiative", required=False, max_length=200,
+                        help_text="Words of its title, or its number (#123).")
+    group = forms.ModelChoiceField(label="Reviewer group",
+                                   queryset=ReviewerGroup.objects.only("id", "name"),
+                                   required=False, empty_label="Any")
+    mine = forms.BooleanField(label="Only what I may review", required=False,
+                              help_text="Taken by you, or routed to your group or to every "
+                                        "reviewer, and not on an initiative you hold a "
+                                        "role on.")
+    by = forms.ChoiceField(label="Show", required=False,
+                           choices=[("", "One list"), ("initiative", "Grouped by initiative")])
+
+    field_order = ["q", "status", "type", "team", "group", "mine", "by"]
 
 
 class _DecisionForm(forms.Form):
@@ -64,3 +84,17 @@ class WaiveForm(_DecisionForm):
         label="Waiver expires on", widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "A waiver needs an expiry date."},
         help_text="The gate blocks again after this date.")
+
+
+# How much of "what changed" the re-review keeps (``services.checkpoint_request_re_review``).
+CHANGED_MAX_LENGTH = 2000
+
+
+class ReReviewForm(_DecisionForm):
+    """After a rejection, the owner or a Responsible PM asks for another review."""
+
+    changed = forms.CharField(
+        label="What changed since the rejection", max_length=CHANGED_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": services.RE_REVIEW_NEEDS_CHANGE},
+        help_text="The reviewers read it with the rejection's reason.")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from functools import reduce
 
+from django.conf import settings
 from django.db.models import (
     BooleanField,
     Case,
@@ -34,6 +36,7 @@ from governance.models import (
     Checkpoint,
     CheckpointStatus,
     CheckpointType,
+    ReviewerGroup,
     cleared_q,
     out_of_compliance_q,
     overdue_q,
@@ -41,7 +44,8 @@ from governance.models import (
 )
 from governance.services import gate_blockers
 from portfolio.access import require_reader
-from portfolio.models import STAGE_ORDER, Initiative, Stage
+from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, Stakeholder
+from portfolio.roles import Role, roles_of
 
 DECIDED_STATUSES = [CheckpointStatus.APPROVED, CheckpointStatus.REJECTED,
                     CheckpointStatus.WAIVED]
@@ -477,16 +481,61 @@ QUEUE_FILTERS = {
 }
 
 
-def review_queue(*, today: date, filters: dict) -> QuerySet[Checkpoint]:
+def decidable_by_q(user) -> Q:
+    """The checkpoints ``user`` may decide, as a ``Q``: ``services.decide_refusal`` in SQL
+    (an active reviewer, on an initiative they neither own nor sponsor nor hold a role on
+    that ``SEGREGATED_ROLES`` names). tests/governance/test_segregation.py proves the two
+    agree."""
+    if not user.is_active or Role.REVIEWER not in roles_of(user):
+        return Q(pk__in=[])
+    rule = ~Q(initiative__owner=user) & ~Q(initiative__sponsor=user)
+    roles = list(settings.SEGREGATED_ROLES)
+    if roles:
+        rule &= ~Exists(Stakeholder.objects.filter(initiative=OuterRef("initiative_id"),
+                                                   user=user, role__in=roles))
+    return rule
+
+
+def routed_to_q(user) -> Q:
+    """Taken by ``user``, or not taken and routed to a reviewer group they are a member of
+    or to no group (every reviewer)."""
+    member = ReviewerGroup.members.through.objects.filter(
+        reviewergroup_id=OuterRef("reviewer_group_id"), user_id=user.pk)
+    return Q(reviewer=user) | (Q(reviewer__isnull=True)
+                               & (Q(reviewer_group__isnull=True) | Exists(member)))
+
+
+def _initiative_search_q(text: str) -> Q:
+    """``#123`` is initiative 123; ``123`` is that initiative or a title holding "123";
+    anything else: a title holding every word."""
+    text = text.strip()
+    if re.fullmatch(r"#\d{1,18}", text):
+        return Q(initiative_id=int(text[1:]))
+    words = text.split()
+    title = reduce(operator.and_, (Q(initiative__title__icontains=w) for w in words), Q())
+    if re.fullmatch(r"\d{1,18}", text):
+        return Q(initiative_id=int(text)) | title
+    return title
+
+
+def review_queue(*, today: date, filters: dict, user=None) -> QuerySet[Checkpoint]:
     """Checkpoints a reviewer has to clear now: applicable, not approved, no live waiver,
     gating the initiative's next stage or an earlier one (later gates are upcoming; paused
-    and retired initiatives wait). ``filters``: type, team (the tab is applied by the
-    caller, so the tab counts share this queryset)."""
+    and retired initiatives wait). ``filters``: type, team, ``q`` (the initiative: words of
+    its title, or ``#id``), ``group`` (a reviewer group: the ones routed to it) and
+    ``mine`` (what ``user`` may act on: ``routed_to_q`` and ``decidable_by_q``). The tab
+    is applied by the caller, so the tab counts share this queryset."""
     queue = Checkpoint.objects.applicable().uncleared(today).actionable()
     if filters.get("type"):
         queue = queue.filter(type=filters["type"])
     if filters.get("team"):
         queue = queue.filter(initiative__team=filters["team"])
+    if filters.get("q", "").strip():
+        queue = queue.filter(_initiative_search_q(filters["q"]))
+    if filters.get("group"):
+        queue = queue.filter(reviewer_group=filters["group"])
+    if filters.get("mine") and user is not None:
+        queue = queue.filter(routed_to_q(user) & decidable_by_q(user))
     return queue
 
 
@@ -499,13 +548,13 @@ def review_queue_counts(queue: QuerySet[Checkpoint], *, today: date) -> dict[str
 def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[Checkpoint]:
     """One row per checkpoint with what the queue shows, overdue first (``overdue_first``
     is 0 exactly when ``overdue_q`` holds), then by due date."""
-    return (queue.select_related("initiative__team", "type", "reviewer")
+    return (queue.select_related("initiative__team", "type", "reviewer", "reviewer_group")
             .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
                   "initiative__id", "initiative__title", "initiative__stage",
                   "initiative__owner_id", "initiative__sponsor_id",
                   "initiative__team__name", "type__name", "type__nist_function",
                   "type__required_for", "reviewer__username", "reviewer__first_name",
-                  "reviewer__last_name")
+                  "reviewer__last_name", "reviewer_group__name")
             .annotate(overdue_first=Case(
                 When(overdue_q(today), then=Value(0)),
                 default=Value(1), output_field=IntegerField()))
@@ -524,3 +573,35 @@ def checkpoint_history(*, checkpoint: Checkpoint) -> QuerySet:
     """Every recorded state of the checkpoint, newest first, with who made it."""
     return checkpoint.history.select_related("history_user").order_by("-history_date",
                                                                        "-history_id")
+
+
+@dataclass(frozen=True)
+class ReviewRound:
+    number: int
+    entries: list                # recorded states of this round, newest first
+    changed: str = ""            # round 2 on: what the owner said changed since the rejection
+
+
+def checkpoint_rounds(*, checkpoint: Checkpoint) -> list[ReviewRound]:
+    """The checkpoint's history by review round, newest round first: each round's recorded
+    states (``checkpoint_history``) and, from round 2 on, what changed since the rejection
+    (the re-review request's event). The request's own state is the round's oldest entry:
+    it carries ``changed`` for the page. Two queries."""
+    requests = {}
+    for details in (Activity.objects
+                    .filter(initiative_id=checkpoint.initiative_id,
+                            kind=Activity.Kind.RE_REVIEW_REQUESTED,
+                            details__checkpoint_id=checkpoint.pk)
+                    .order_by("at", "pk").values_list("details", flat=True)):
+        requests[(details or {}).get("round")] = (details or {}).get("changed", "")
+    rounds: dict[int, list] = {}
+    for entry in checkpoint_history(checkpoint=checkpoint):
+        rounds.setdefault(entry.round or 1, []).append(entry)
+    for number, entries in rounds.items():
+        for entry in entries:
+            entry.changed, entry.asked_again = "", False
+        if number > 1:
+            entries[-1].changed = requests.get(number, "")
+            entries[-1].asked_again = True
+    return [ReviewRound(number=number, entries=entries, changed=requests.get(number, ""))
+            for number, entries in sorted(rounds.items(), reverse=True)]

@@ -9,8 +9,21 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from governance import selectors, services
-from governance.access import CheckpointRights, checkpoint_for, checkpoint_rights
-from governance.forms import QUEUE_TABS, DecideForm, QueueFilterForm, StartReviewForm, WaiveForm
+from governance.access import (
+    CheckpointRights,
+    checkpoint_for,
+    checkpoint_rights,
+    may_ask_re_review,
+    require_re_review,
+)
+from governance.forms import (
+    QUEUE_TABS,
+    DecideForm,
+    ReReviewForm,
+    ReviewQueueForm,
+    StartReviewForm,
+    WaiveForm,
+)
 from governance.models import Checkpoint, CheckpointStatus
 from portfolio.access import require_reader
 from portfolio.exceptions import DomainError
@@ -18,49 +31,78 @@ from portfolio.forms import add_refusal
 
 # --- Pages --------------------------------------------------------------------------------
 
+# The filters that narrow the queue (the tab and the grouping do not).
+NARROWING = ("q", "type", "team", "group", "mine")
+
+
 def review_queue(request):
+    """The review queue. Queries: the tab counts, the page's count and rows, the viewer's
+    segregated roles on the page's initiatives (``services.segregated_stakes``, once for
+    every row), and the filter form's choices — however many rows."""
     require_reader(request.user)
     today = timezone.localdate()
-    form = QueueFilterForm(request.GET)
+    form = ReviewQueueForm(request.GET)
     # A bad filter is shown on its field and ignored; the valid ones still apply.
     form.is_valid()
     filters = form.cleaned_data
-    queue = selectors.review_queue(today=today, filters=filters)
+    queue = selectors.review_queue(today=today, filters=filters, user=request.user)
     counts = selectors.review_queue_counts(queue, today=today)
     tab = filters.get("status") or ""
     if tab:
         queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
     page = Paginator(selectors.review_queue_rows(queue, today=today),
                      settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    for checkpoint in page.object_list:
+    rows = list(page.object_list)
+    stakes = services.segregated_stakes(request.user, {cp.initiative_id for cp in rows})
+    for checkpoint in rows:
         checkpoint.is_overdue_now = checkpoint.overdue_first == 0
         checkpoint.days_waiting = (today - timezone.localdate(checkpoint.requested_at)).days
-        checkpoint.rights = checkpoint_rights(request.user, checkpoint)
+        checkpoint.rights = checkpoint_rights(request.user, checkpoint,
+                                              stakes=stakes.get(checkpoint.initiative_id, set()))
     # The actions column, when there are rows: a reviewer's rights are alike on every row.
-    is_reviewer = any(checkpoint.rights.reviewer for checkpoint in page.object_list)
+    is_reviewer = any(checkpoint.rights.reviewer for checkpoint in rows)
+    grouped = filters.get("by") == "initiative"
     return render(request, "governance/review_queue.html", {
         "page": page,
+        # (initiative or None, its rows): one list, or the page's rows under each initiative
+        # in the order of its most urgent row.
+        "groups": _by_initiative(rows) if grouped else [(None, rows)],
+        "grouped": grouped,
         "form": form,
         "tab": tab,
         "tabs": [(key, label, counts[key]) for key, label in QUEUE_TABS.items()],
         "total": counts["all"],
         "is_reviewer": is_reviewer,
         "today": today,
-        "filtered": any(filters.get(name) for name in ("type", "team")),
+        "filtered": any(filters.get(name) for name in NARROWING),
     })
 
 
-ACTIONS = {"start": StartReviewForm, "decide": DecideForm, "waive": WaiveForm}
+def _by_initiative(rows: list[Checkpoint]) -> list[tuple]:
+    groups: dict[int, tuple] = {}
+    for checkpoint in rows:
+        groups.setdefault(checkpoint.initiative_id, (checkpoint.initiative, []))[1].append(
+            checkpoint)
+    return list(groups.values())
+
+
+ACTIONS = {"start": StartReviewForm, "decide": DecideForm, "waive": WaiveForm,
+           "re_review": ReReviewForm}
 
 
 def checkpoint_decide(request, pk: int):
-    """What to check, the initiative, the history; an independent reviewer decides here."""
-    # A POST is a review, a decision or a waiver: the same independent reviewers may act.
-    checkpoint, rights = checkpoint_for(request.user, pk,
-                                        need="decide" if request.method == "POST" else "read")
+    """What to check, the initiative, the history; an independent reviewer decides here, and
+    after a rejection the owner or a Responsible PM asks for another review."""
+    action = request.POST.get("action") if request.method == "POST" else None
+    # A review, a decision or a waiver: the same independent reviewers may act. Another
+    # review: those who may edit the initiative.
+    checkpoint, rights = checkpoint_for(
+        request.user, pk, need="read" if action == "re_review" or request.method != "POST"
+        else "decide")
+    if action == "re_review":
+        require_re_review(request.user, checkpoint)
     forms, status = {}, 200
     if request.method == "POST":
-        action = request.POST.get("action")
         if action not in ACTIONS:
             return render_decide(request, checkpoint, rights, status=400,
                                  action_error="Choose an action.")
@@ -75,7 +117,7 @@ def checkpoint_decide(request, pk: int):
                 checkpoint, rights = checkpoint_for(request.user, pk)
             else:
                 messages.success(request, done)
-                if action == "start":
+                if action in ("start", "re_review"):
                     return redirect("governance:checkpoint-decide", pk=checkpoint.pk)
                 return redirect("governance:review-queue")
         forms[f"{action}_form"] = form
@@ -97,6 +139,12 @@ def _act(action: str, *, checkpoint: Checkpoint, actor, data: dict) -> str:
                                    expected_version=version, evidence_url=data["evidence_url"],
                                    evidence_notes=data["evidence_notes"], now=now)
         return f"{'Approved' if approve else 'Rejected'} {what}."
+    if action == "re_review":
+        requested = services.checkpoint_request_re_review(
+            checkpoint=checkpoint, actor=actor, changed=data["changed"],
+            expected_version=version, now=now)
+        return (f"Asked for another review of {what} (round {requested.round}); "
+                "its reviewers are told.")
     decided = services.checkpoint_waive(checkpoint=checkpoint, actor=actor,
                                         justification=data["justification"],
                                         expires_on=data["expires_on"],
@@ -130,15 +178,21 @@ def render_decide(request, checkpoint: Checkpoint, rights: CheckpointRights, *, 
             **initial, "action": "decide", "evidence_url": checkpoint.evidence_url,
             "evidence_notes": checkpoint.evidence_notes}))
         forms.setdefault("waive_form", WaiveForm(initial={**initial, "action": "waive"}))
+    # After a rejection, the owner or a Responsible PM answers it and asks again.
+    if (checkpoint.status == CheckpointStatus.REJECTED and checkpoint.retired_at is None
+            and may_ask_re_review(request.user, checkpoint)):
+        forms.setdefault("re_review_form", ReReviewForm(initial={
+            "version": checkpoint.version, "action": "re_review"}))
     for form in forms.values():
         form.top_errors = _top_errors(form)
     initiative = checkpoint.initiative
     return render(request, "governance/checkpoint_decide.html", {
         "checkpoint": checkpoint,
         "initiative": initiative,
-        "history": selectors.checkpoint_history(checkpoint=checkpoint),
+        "rounds": selectors.checkpoint_rounds(checkpoint=checkpoint),
         "can_decide": can_decide,
-        # A reviewer who owns or sponsors the initiative is told why they cannot decide.
+        # A reviewer segregation keeps off it (owner, sponsor, Responsible or Consulted)
+        # is told why they cannot decide.
         "rights": rights,
         "cleared": checkpoint.is_cleared(today),
         "overdue": checkpoint.is_overdue(today),

@@ -16,9 +16,11 @@ class PortfolioConfig(AppConfig):
 
         # Portfolio's own activity kinds and pages go through the extension points that
         # the other apps use, so the timeline, the digest and the navigation read one list.
-        from portfolio import extensions, hooks
+        from portfolio import extensions, hooks, inbox
 
         for kind, spec in extensions.ACTIVITY_KINDS.items():
             hooks.ACTIVITY_KINDS.register(kind, spec)
         for key, page in extensions.PAGES.items():
             hooks.PAGES.register(key, page)
+        for key, source in inbox.SOURCES.items():
+            hooks.INBOX_SOURCES.register(key, source)

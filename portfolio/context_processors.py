@@ -1,5 +1,7 @@
 """Navigation fitted to the signed-in user's roles."""
 
+from django.urls import reverse
+
 from portfolio import hooks
 from portfolio.roles import ROLE_LABELS, Role, can_read_portfolio, home_page_for, page_url, roles_of
 
@@ -19,4 +21,8 @@ def navigation(request):
     return {
         "nav_items": [(page.label, page_url(page)) for page in pages],
         "nav_roles": [ROLE_LABELS[role] for role in Role if role in roles],
+        # "Waiting on me"'s number is not counted here: every page would pay for it.
+        # static/js/nav.js asks ``portfolio:inbox-count`` after the page has loaded.
+        "inbox_url": reverse("portfolio:inbox"),
+        "inbox_count_url": reverse("portfolio:inbox-count"),
     }

@@ -199,6 +199,7 @@ def _staff(user, roles) -> bool:
 
 
 PAGES = {
+    "portfolio:inbox": Page("Waiting on me", "portfolio:inbox", order=5, shown_to=_reads),
     "my-initiatives": Page("My initiatives", "portfolio:initiative-list", order=10,
                            shown_to=_pm, query="mine=true", home_of=(Role.PM,)),
     "portfolio:initiative-list": Page("All initiatives", "portfolio:initiative-list",
@@ -212,6 +213,8 @@ PAGES = {
                                         order=75, shown_to=_reads),
     "portfolio:digest-settings": Page("Digest", "portfolio:digest-settings", order=80,
                                       shown_to=_follows_teams),
+    "portfolio:notification-settings": Page("Notifications", "portfolio:notification-settings",
+                                            order=90, shown_to=_reads),
     "portfolio:api-tokens": Page("API tokens", "portfolio:api-tokens", order=100,
                                  shown_to=_reads),
     "admin:index": Page("Admin", "admin:index", order=110, shown_to=_staff),

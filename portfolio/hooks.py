@@ -163,12 +163,14 @@ class InboxSource:
     """A kind of work that waits on people, told by the app that owns it. ``heading`` names
     the section of the inbox; ``items(user, now)`` lists what waits on ``user`` (oldest
     first, at most ``limit``), ``count(user, now)`` counts it (the navigation's number); each
-    a fixed number of queries."""
+    a fixed number of queries. ``more(user)``: the path of the full list, for a section
+    that shows only its first items."""
 
     heading: str
     items: Callable[..., list[InboxItem]]
     count: Callable[..., int]
     order: int = 100
+    more: Callable[..., str] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,19 @@
 from django.urls import include, path
 
+from portfolio.notifications import views as notification_views
 from portfolio.outcomes import urls as outcome_urls
 from portfolio.outcomes import value_urls
 from portfolio.pilots import views as pilots
 from portfolio.views import csv as csv_views
+from portfolio.views import inbox as inbox_views
 from portfolio.views import initiatives as views
 from portfolio.views import ownership, people, tokens
 
 app_name = "portfolio"
 
 urlpatterns = [
+    path("inbox/", inbox_views.inbox, name="inbox"),
+    path("inbox/count.json", inbox_views.inbox_count_json, name="inbox-count"),
     path("initiatives/", views.initiative_list, name="initiative-list"),
     path("initiatives/export.csv", csv_views.initiative_export, name="initiative-export"),
     path("initiatives/import/", csv_views.initiative_import, name="initiative-import"),
@@ -41,6 +45,8 @@ urlpatterns = [
     path("stalls/<int:flag_id>/decide/", pilots.stall_decide, name="stall-decide"),
     path("digest/settings/", pilots.digest_settings, name="digest-settings"),
     path("digest/preview/", pilots.digest_preview, name="digest-preview"),
+    path("settings/notifications/", notification_views.notification_settings,
+         name="notification-settings"),
     path("account/tokens/", tokens.api_token_list, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke/", tokens.api_token_revoke, name="api-token-revoke"),
 ]

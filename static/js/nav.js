@@ -41,3 +41,28 @@
     }
   });
 })();
+
+// "Waiting on me"'s number in the navigation, asked once the page is there, so that no page
+// waits for it (the inbox page fills it itself). Without JavaScript the link has no number.
+(function () {
+  "use strict";
+  var badge = document.querySelector("[data-inbox-count]");
+  if (!badge || !badge.hidden || !window.fetch) {
+    return;
+  }
+  fetch(badge.getAttribute("data-inbox-count"), {
+    credentials: "same-origin", headers: {"Accept": "application/json"}
+  }).then(function (response) {
+    return response.ok ? response.json() : null;
+  }).then(function (answer) {
+    if (!answer || !answer.count) {
+      return;
+    }
+    var hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = answer.count === 1 ? " item" : " items";
+    badge.textContent = String(answer.count);
+    badge.appendChild(hidden);
+    badge.hidden = false;
+  }).catch(function () { /* the link works without its number */ });
+})();

@@ -11,6 +11,7 @@ from governance import services
 from governance.models import Checkpoint, CheckpointType
 from portfolio.models import Activity
 from tests.factories import InitiativeFactory, TeamFactory, UserFactory
+from tests.governance.checkpoints import QUEUE_NAV_QUERIES
 
 pytestmark = pytest.mark.django_db
 QUEUE = "/governance/queue/"
@@ -142,7 +143,7 @@ def test_queue_ignores_an_unknown_filter_and_says_so(client, reviewer):
     assert response.context["form"].errors.keys() == {"type", "status"}
 
 
-def test_reviewer_sees_you_own_this_instead_of_decide_on_own_initiative(client):
+def test_reviewer_sees_why_someone_else_reviews_instead_of_decide_on_own_initiative(client):
     owner_reviewer = UserFactory(username="both", roles=["pm", "reviewer"])
     own = _checkpoint(_assessing(owner=owner_reviewer, title="Mine"))
     other = _checkpoint(_assessing(title="Theirs"))
@@ -150,7 +151,8 @@ def test_reviewer_sees_you_own_this_instead_of_decide_on_own_initiative(client):
 
     html = client.get(QUEUE).content.decode()
 
-    assert "you own this" in html
+    assert "someone else reviews" in html
+    assert "You own or sponsor this initiative" in html
     assert f'/governance/checkpoints/{other.pk}/" aria-label="Decide' in html
     assert f'/governance/checkpoints/{own.pk}/" aria-label="Decide' not in html
 
@@ -164,9 +166,11 @@ def test_queue_query_count_does_not_grow_with_rows(client, reviewer, django_asse
         _checkpoint(_assessing(team=team), reviewer=reviewer, status="in_review")
     client.force_login(reviewer)
 
-    # session, user, the user's groups (roles), team and checkpoint-type choices of the
-    # filter form, the tab counts, the page's count, the page's rows.
-    with django_assert_num_queries(8):
+    # session, user, the user's groups (roles), team, checkpoint-type and reviewer-group
+    # choices of the filter form, the tab counts, the page's count, the page's rows, the
+    # viewer's segregated roles on the page's initiatives; the navigation's counts
+    # (QUEUE_NAV_QUERIES).
+    with django_assert_num_queries(10 + QUEUE_NAV_QUERIES):
         response = client.get(QUEUE)
 
     assert len(response.context["page"].object_list) == rows
