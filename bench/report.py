@@ -153,6 +153,39 @@ def figures(results: list[dict]) -> list[Figure]:
     if celery:
         out.append(Figure("7", "Peak RSS of a Celery worker", f"{max(celery):.0f} MiB",
                           "(reported)", None))
+
+    # 8. Notification fan-out (measured at the largest size).
+    fan = large.get("fanout")
+    if fan:
+        out += _fan_out_figures(fan)
+    return out
+
+
+def _shape_name(shape: dict) -> str:
+    return f"{shape['events']:,} × {shape['recipients']:,}"
+
+
+def _fan_out_figures(fan: dict) -> list[Figure]:
+    shapes = fan["shapes"]
+    reads = [shape["reads"] for shape in shapes]
+    out = [Figure("8", "Notification fan-out: queries building the outbox rows, by batch "
+                  f"(events × recipients: {', '.join(_shape_name(s) for s in shapes)})",
+                  " / ".join(map(str, reads)) + " reads; statements in all "
+                  + " / ".join(str(s["queries"]) for s in shapes)
+                  + " (the rest: one INSERT per 2,000 rows)",
+                  "reads identical for every batch", len(set(reads)) == 1)]
+    for shape in shapes:
+        expected = shape["events"] * shape["recipients"]
+        label = f"Fan-out {_shape_name(shape)}"
+        out.append(Figure(
+            "8", label + (" (one batch, `activities_record`)" if expected == fan["n"] ** 2
+                          else ""),
+            f"{shape['median_ms'] / 1000:,.2f} s, {shape['outbox_rows']:,} outbox rows, "
+            f"{shape['queries']} queries ({shape['inserts']} inserts; "
+            f"{shape['outbox_insert_ms'] / 1000:,.1f} s in the outbox inserts)"
+            + (f", peak RSS {shape['peak_rss_mb']:,.0f} MiB" if shape.get("peak_rss_mb")
+               else ""),
+            f"{expected:,} rows (one per event and person)", shape["outbox_rows"] == expected))
     return out
 
 
@@ -308,4 +341,18 @@ def markdown(run: dict) -> str:
               _md_table(["size", "gunicorn worker peak RSS (VmHWM)"],
                         [[f"{r['size']:,}", f"{r['http']['web_worker_peak_rss_mb'] or 0:.0f} MiB"]
                          for r in results]), ""]
+    fan = results[-1].get("fanout")
+    if fan:
+        lines += [f"## Notification fan-out ({results[-1]['size']:,} initiatives)", "",
+                  "Review-requested events written in one batch by "
+                  "`portfolio.services.activities_record`, each routed to a reviewer group "
+                  "of the bench's own reviewers, all told immediately; the outbox rows are "
+                  "counted, then everything is rolled back (nothing is queued).", "",
+                  _md_table(["events × recipients", "wall time", "queries", "reads",
+                             "inserts", "outbox rows", "in outbox inserts", "peak RSS"],
+                            [[_shape_name(s), f"{s['median_ms']:,.0f} ms", str(s["queries"]),
+                              str(s["reads"]), str(s["inserts"]), f"{s['outbox_rows']:,}",
+                              f"{s['outbox_insert_ms']:,.0f} ms",
+                              f"{s['peak_rss_mb']:,.0f} MiB" if s.get("peak_rss_mb") else "—"]
+                             for s in fan["shapes"]]), ""]
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 the app's cost grows with them (issue 8). See bench/README.md.
 
     .venv/bin/python -m bench.run [--sizes 1000,10000,100000] [--no-send] [--wrk-seconds 10]
+    .venv/bin/python -m bench.run --sizes 1000 --only fanout     # one case, while developing
 
 The database (``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/bench``)
 is dropped and re-created for every size; it is refused if it is named ``test`` or
@@ -25,6 +26,8 @@ VAR_DIR = BENCH_DIR / "var"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 DEFAULT_SIZES = "1000,10000,100000"
+CASES = ("stalls", "ranking", "scenario", "http", "digest", "fanout")
+FAN_OUT = 1000
 
 
 def _configure_environment() -> dict:
@@ -102,6 +105,10 @@ def endpoints(detail: int, early: int, *, next_quarter: str, scenario: str):
         Endpoint("scenario", "Scenario page (beside the live plan)",
                  f"/dashboard/scenarios/{scenario}/", "leadership", "page"),
         Endpoint("queue", "Review queue page", "/governance/queue/", "reviewer", "page"),
+        Endpoint("queue-mine", "Review queue page, mine (?mine=1)", "/governance/queue/?mine=1",
+                 "reviewer", "page"),
+        Endpoint("inbox", "Inbox page (waiting on me), reviewer", "/inbox/", "reviewer", "page"),
+        Endpoint("inbox-pm", "Inbox page (waiting on me), PM", "/inbox/", "pm", "page"),
         Endpoint("stalls", "Stalled pilots page", "/stalls/", "tpm", "page"),
         Endpoint("value", "Value page (predicted against realised)", "/dashboard/value/",
                  "leadership", "page"),
@@ -222,6 +229,35 @@ def _same_rows(port: int, cookie: str) -> bool:
     return [row["id"] for row in pages[0]] == [row["id"] for row in pages[1]]
 
 
+def _routed(path: str) -> bool:
+    """Whether the app (the bench's URLconf) answers ``path``: a page another change is
+    still building is skipped with a note rather than measured as a 404."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(urlsplit(path).path)
+    except Resolver404:
+        return False
+    return True
+
+
+def _endpoint_figures(sampled: dict) -> dict:
+    return {key: {"label": s.endpoint.label, "path": s.endpoint.path,
+                  "kind": s.endpoint.kind, "median_ms": s.median_ms,
+                  "median_latency_ms": s.median_latency_ms,
+                  "queries": sorted(s.queries), "samples": len(s.responses),
+                  "errors": s.errors, "bytes": s.median_size}
+            for key, s in sampled.items()}
+
+
+def _fan_out_figures(n: int, runs: int) -> dict:
+    """Figure 8: ``n`` review-requested events fanned out to ``n`` reviewers each, in one
+    batch, beside the smaller shapes (bench/fanout.py); everything rolled back."""
+    from bench import fanout
+
+    return fanout.measure(n=n, runs=runs, progress=lambda line: print(line, flush=True))
+
+
 def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
     from bench.measure import WRK_MISSING, Gunicorn, free_port, interleaved, sample, wrk
 
@@ -234,6 +270,12 @@ def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
         for endpoint in endpoints(portfolio.detail_initiative, portfolio.early_initiative,
                                   next_quarter=portfolio.next_quarter,
                                   scenario=portfolio.scenario):
+            if args.endpoints and endpoint.key not in args.endpoints:
+                continue
+            if not _routed(endpoint.path):
+                print(f"  {endpoint.label:<44} skipped: {endpoint.path} is not a URL of the "
+                      "app yet", flush=True)
+                continue
             result = sample(port, endpoint, cookie=cookies[endpoint.persona],
                             budget_s=args.budget)
             sampled[endpoint.key] = result
@@ -241,6 +283,9 @@ def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
                   f"{'/'.join(map(str, sorted(result.queries))):>5} queries  "
                   f"{result.median_size / 1024:8.1f} KiB"
                   + (f"  {result.errors} errors!" if result.errors else ""), flush=True)
+        if args.endpoints:  # developing a few endpoints: no overhead or load figures
+            return {"port": port, "endpoints": _endpoint_figures(sampled),
+                    "web_worker_peak_rss_mb": server.worker_peak_rss_mb()}
         same_rows = _same_rows(port, cookies["pm"])
         api, minimal = interleaved(port, ["/api/v1/initiatives/", "/bench/minimal/"],
                                    cookie=cookies["pm"], rounds=args.rounds)
@@ -257,12 +302,7 @@ def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
         server.stop()
     return {
         "port": port,
-        "endpoints": {key: {"label": s.endpoint.label, "path": s.endpoint.path,
-                            "kind": s.endpoint.kind, "median_ms": s.median_ms,
-                            "median_latency_ms": s.median_latency_ms,
-                            "queries": sorted(s.queries), "samples": len(s.responses),
-                            "errors": s.errors, "bytes": s.median_size}
-                      for key, s in sampled.items()},
+        "endpoints": _endpoint_figures(sampled),
         "interleaved": {"rounds": args.rounds, "same_rows": same_rows,
                         "api_ms": api.median_ms, "minimal_ms": minimal.median_ms,
                         "api_latency_ms": api.median_latency_ms,
@@ -298,7 +338,10 @@ def _digest_figures(env: dict, *, send: bool, max_workers: int) -> dict:
     return figures
 
 
-def run_size(size: int, env: dict, args, *, send_digests: bool) -> dict:
+def run_size(size: int, env: dict, args, *, send_digests: bool, fan_out: bool = False) -> dict:
+    """Seed ``size`` initiatives and measure them; the digest sends and the notification
+    fan-out (each minutes, neither growing with the portfolio) run at the largest size
+    only, or at every size of a partial run (``--only``)."""
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -320,19 +363,30 @@ def run_size(size: int, env: dict, args, *, send_digests: bool) -> dict:
                                            "early_initiative": portfolio.early_initiative,
                                            "next_quarter": portfolio.next_quarter,
                                            "scenario": portfolio.scenario}}
-    figures["stalls"] = _stall_figures(args.runs)
-    print(f"  stall detection: {figures['stalls']['median_ms']:.1f} ms, flagged "
-          f"{figures['stalls']['flagged']}, {figures['stalls']['queries']} queries", flush=True)
-    figures["ranking"] = _ranking_figures(args.runs)
-    print(f"  ranking {figures['ranking']['rows']:,} rows: {figures['ranking']['rank_ms']:.0f} ms"
-          f" vs read {figures['ranking']['read_ms']:.0f} ms", flush=True)
-    figures["scenario"] = _scenario_figures(args.runs, portfolio.scenario)
-    print(f"  scenario for {figures['scenario']['quarter']} computed: "
-          f"{figures['scenario']['median_ms']:.0f} ms, {figures['scenario']['queries']} queries, "
-          f"{figures['scenario']['entering']} enter, {figures['scenario']['dropping']} drop",
-          flush=True)
-    figures["http"] = _http_figures(portfolio, env, args, VAR_DIR / "gunicorn.log")
-    figures["digest"] = _digest_figures(env, send=send_digests, max_workers=2)
+    only = args.only
+    if "stalls" in only:
+        figures["stalls"] = _stall_figures(args.runs)
+        print(f"  stall detection: {figures['stalls']['median_ms']:.1f} ms, flagged "
+              f"{figures['stalls']['flagged']}, {figures['stalls']['queries']} queries",
+              flush=True)
+    if "ranking" in only:
+        figures["ranking"] = _ranking_figures(args.runs)
+        print(f"  ranking {figures['ranking']['rows']:,} rows: "
+              f"{figures['ranking']['rank_ms']:.0f} ms vs read "
+              f"{figures['ranking']['read_ms']:.0f} ms", flush=True)
+    if "scenario" in only:
+        figures["scenario"] = _scenario_figures(args.runs, portfolio.scenario)
+        print(f"  scenario for {figures['scenario']['quarter']} computed: "
+              f"{figures['scenario']['median_ms']:.0f} ms, "
+              f"{figures['scenario']['queries']} queries, "
+              f"{figures['scenario']['entering']} enter, "
+              f"{figures['scenario']['dropping']} drop", flush=True)
+    if "http" in only:
+        figures["http"] = _http_figures(portfolio, env, args, VAR_DIR / "gunicorn.log")
+    if "digest" in only:
+        figures["digest"] = _digest_figures(env, send=send_digests, max_workers=2)
+    if "fanout" in only and (fan_out or args.partial):
+        figures["fanout"] = _fan_out_figures(args.fan_out, args.runs)
     return figures
 
 
@@ -353,7 +407,28 @@ def _parse(argv) -> argparse.Namespace:
     parser.add_argument("--output", default=str(BENCH_DIR / "RESULTS.md"))
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the output from bench/var/results.json, measure nothing")
-    return parser.parse_args(argv)
+    parser.add_argument("--fan-out", type=int, default=FAN_OUT,
+                        help="events and recipients of the largest notification fan-out "
+                             "(figure 8: N events × N recipients; default %(default)s)")
+    parser.add_argument("--only", default=",".join(CASES),
+                        help="while developing: comma-separated cases to measure after "
+                             f"seeding, of {','.join(CASES)} (http's stalled-pilots page "
+                             "needs stalls); the results go to bench/var/results-only.json "
+                             "and RESULTS.md is left alone")
+    parser.add_argument("--endpoints", default="",
+                        help="while developing: comma-separated endpoint keys to request "
+                             "(e.g. inbox,queue-mine), without the overhead and load "
+                             "figures; implies a partial run like --only")
+    args = parser.parse_args(argv)
+    only = [case.strip() for case in args.only.split(",") if case.strip()]
+    unknown = set(only) - set(CASES)
+    if unknown:
+        parser.error(f"--only: unknown case(s) {', '.join(sorted(unknown))}; "
+                     f"choose from {','.join(CASES)}")
+    args.partial = set(only) != set(CASES) or bool(args.endpoints)
+    args.only = set(only)
+    args.endpoints = {key.strip() for key in args.endpoints.split(",") if key.strip()}
+    return args
 
 
 def main(argv=None) -> None:
@@ -369,6 +444,17 @@ def main(argv=None) -> None:
     from bench import report
 
     saved = VAR_DIR / "results.json"
+    if args.partial and not args.report_only:
+        saved = VAR_DIR / "results-only.json"
+        if "http" in args.only:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        run = {"partial": sorted(args.only), "endpoints": sorted(args.endpoints), "sizes": []}
+        for size in sizes:
+            run["sizes"].append(run_size(size, env, args,
+                                         send_digests=not args.no_send and size == sizes[-1]))
+            saved.write_text(json.dumps(run, indent=2, default=str))
+        print(f"\nPartial run: figures in {saved}; {args.output} left alone.")
+        return
     if args.report_only:
         run = json.loads(saved.read_text())
         run["machine"] = run.get("machine") or report.machine(env)
@@ -378,7 +464,8 @@ def main(argv=None) -> None:
         run = {"machine": None, "elapsed_s": 0.0, "sizes": []}
         for size in sizes:
             run["sizes"].append(run_size(size, env, args,
-                                         send_digests=not args.no_send and size == sizes[-1]))
+                                         send_digests=not args.no_send and size == sizes[-1],
+                                         fan_out=size == sizes[-1]))
             run["elapsed_s"] = time.monotonic() - started
             run["machine"] = report.machine(env)
             saved.write_text(json.dumps(run, indent=2, default=str))

@@ -44,6 +44,7 @@ PEOPLE = (
     ("zoe.martin", "Zoe", "Martin", Role.PM),
     ("nadia.haddad", "Nadia", "Haddad", Role.PM),
     ("hannah.schmidt", "Hannah", "Schmidt", Role.REVIEWER),
+    ("ines.moreau", "Ines", "Moreau", Role.REVIEWER),
     ("noah.kim", "Noah", "Kim", Role.TPM),
     ("catherine.doyle", "Catherine", "Doyle", Role.LEADERSHIP),
     ("robert.hughes", "Robert", "Hughes", Role.LEADERSHIP),
@@ -97,8 +98,31 @@ TEAM_STAFF = {
     "security-engineering": (("fatima.noor", "ravi.kumar"), "leader", "tpm"),
     "supply-chain": (("jonas.lindqvist",), "robert.hughes", "tpm"),
 }
-# Consulted on initiatives with personal data or above minimal risk ("reviewer" elsewhere).
+# Consulted on initiatives with personal data or above minimal risk ("hannah.schmidt"
+# elsewhere too). Segregation of duties keeps the Consulted reviewer from deciding their
+# checkpoints, so the demo reviewer ("reviewer") is never the one Consulted.
 CONSULTED_REVIEWERS = {"security-engineering": "hannah.schmidt"}
+CONSULTED_DEFAULT = "hannah.schmidt"
+# Responsible besides the team's engineer: the demo PM helps a colleague's initiative whose
+# evaluation plan was rejected (governance/demo.py), so the rejection waits in their inbox.
+ALSO_RESPONSIBLE = {"Knowledge base gap finder": ("pm",)}
+
+
+def consulted_reviewer(initiative) -> str | None:
+    """The username Consulted on ``initiative`` (None: nobody), as ``seed_demo`` names them."""
+    if initiative.uses_personal_data or initiative.risk_tier != RiskTier.MINIMAL:
+        return CONSULTED_REVIEWERS.get(initiative.team.slug, CONSULTED_DEFAULT)
+    return None
+
+
+# --- Notifications: chat channels the admins configured -----------------------------------
+# The Slack host admins allowed, and one channel they set up and switched off: admins see
+# how a channel looks; nothing is ever posted from the demo (the URL is not a real hook).
+WEBHOOK_HOSTS = ("hooks.slack.com",)
+CHAT_CHANNELS = (
+    ("customer-operations", "slack", "#cx-ai-reviews",
+     "https://hooks.slack.com/services/T0000/B0000/demo-not-a-real-hook"),
+)
 
 # --- Initiatives --------------------------------------------------------------------------
 COPILOT = Category.INTERNAL_COPILOT

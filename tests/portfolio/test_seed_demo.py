@@ -21,11 +21,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.services import gate_blockers
+from governance.inbox import rejections_to_address, reviews_waiting
+from governance.models import Checkpoint, ReviewRoute
+from governance.services import decide_refusal, gate_blockers
+from portfolio import hooks
 from portfolio.management.demo_data import DEMO_PM_PILOT, demo_logins
 from portfolio.models import (
     Activity,
     Category,
+    ChatChannel,
     ContractOverride,
     Dependency,
     DigestDelivery,
@@ -33,6 +37,7 @@ from portfolio.models import (
     DigestSubscription,
     Initiative,
     Measurement,
+    Notification,
     Stage,
     StageTransition,
     Stakeholder,
@@ -41,6 +46,7 @@ from portfolio.models import (
     Update,
     ValueReview,
 )
+from portfolio.notifications.services import allowed_webhook_hosts
 from portfolio.outcomes import contract
 from portfolio.outcomes.selectors import (
     is_overdue,
@@ -365,6 +371,57 @@ class TestDemoPortfolio:
         assert pilot.window_end > timezone.localdate(now)  # what the PM records today counts
         assert pilot.measurements.count() >= 3
         assert not StallFlag.objects.filter(initiative=pilot).exists()
+
+    def test_building_the_demo_notified_nobody(self):
+        assert Activity.objects.filter(kind__in=list(hooks.notifying_kinds())).count() > 100
+        assert Notification.objects.count() == 0
+
+    def test_no_review_was_decided_by_someone_segregation_of_duties_keeps_out(self):
+        stakes = set(Stakeholder.objects.filter(role__in=list(settings.SEGREGATED_ROLES))
+                     .values_list("initiative_id", "user_id"))
+        decided = (Checkpoint.objects.exclude(reviewer=None)
+                   .values_list("initiative_id", "reviewer_id", "initiative__owner_id",
+                                "initiative__sponsor_id"))
+        assert len(decided) > 100
+        for initiative_id, reviewer_id, owner_id, sponsor_id in decided:
+            assert (initiative_id, reviewer_id) not in stakes
+            assert reviewer_id not in (owner_id, sponsor_id)
+
+    def test_reviews_are_routed_to_groups_and_some_wait_on_the_demo_reviewer(self):
+        routes = {route.checkpoint_type.code: route.group.name
+                  for route in ReviewRoute.objects.select_related("checkpoint_type", "group")}
+        reviewer = User.objects.get(username="reviewer")
+        now = timezone.now()
+
+        assert routes == {"security-review": "Security & privacy reviewers",
+                          "privacy-review": "Security & privacy reviewers",
+                          "bias-fairness": "Model risk reviewers",
+                          "evaluation-plan": "Model risk reviewers"}
+        assert reviewer.reviewer_groups.filter(name="Security & privacy reviewers").exists()
+        assert len(reviews_waiting(reviewer, now)) >= 2
+        routed = (Checkpoint.objects.applicable().actionable().exclude(reviewer_group=None)
+                  .filter(status__in=["not_started", "in_review"])
+                  .select_related("initiative", "reviewer_group"))
+        assert routed.exists()
+        for checkpoint in routed:  # someone in the group may decide it
+            assert any(decide_refusal(member, checkpoint) is None
+                       for member in checkpoint.reviewer_group.members.all()), checkpoint
+
+    def test_the_demo_pm_has_a_rejection_to_answer(self):
+        pm = User.objects.get(username="pm")
+
+        rejections = rejections_to_address(pm, timezone.now())
+
+        assert len(rejections) == 1
+        assert "Evaluation plan" in rejections[0].title
+
+    def test_admins_see_a_switched_off_slack_channel_on_an_allowed_host(self):
+        channel = ChatChannel.objects.get()
+
+        assert (channel.kind, channel.active) == ("slack", False)
+        assert channel.url.startswith("https://hooks.slack.com/services/")
+        assert channel.url_hint != channel.url
+        assert allowed_webhook_hosts() == {"hooks.slack.com"}
 
     def test_retired_initiatives_record_why_and_what_was_learnt(self):
         retired = Initiative.objects.in_stage(Stage.RETIRED)

@@ -30,11 +30,12 @@ from portfolio import accounts, hooks, services
 from portfolio.management.demo_data import (
     ADMIN,
     AI_PROFILES,
+    ALSO_RESPONSIBLE,
     BUSINESS_CASES,
     CATEGORY_PROFILES,
     CATEGORY_VENDORS,
+    CHAT_CHANNELS,
     CONFIDENCE_BY_STAGE,
-    CONSULTED_REVIEWERS,
     CONTRACTS,
     DEFAULT_MOVE_NOTES,
     DEMO_LOGINS,
@@ -70,12 +71,15 @@ from portfolio.management.demo_data import (
     TROUBLE_BODIES,
     UPDATE_BODIES,
     VENDORS,
+    WEBHOOK_HOSTS,
+    consulted_reviewer,
     demo_logins,
 )
 from portfolio.management.demo_digest import load_stalls_and_digests
 from portfolio.management.demo_value import load_value_reviews
 from portfolio.models import (
     STAGE_ORDER,
+    ChatChannel,
     ContractOverride,
     Dependency,
     Health,
@@ -83,14 +87,16 @@ from portfolio.models import (
     Measurement,
     MetricDirection,
     OverrideKind,
-    RiskTier,
     Stage,
     StageTransition,
     Stakeholder,
     Team,
     Update,
     ValueReview,
+    WebhookHost,
 )
+from portfolio.notifications import services as notifications
+from portfolio.notifications.services import notifications_muted
 from portfolio.outcomes import contract
 from portfolio.outcomes import services as outcomes
 from portfolio.roles import Role
@@ -303,11 +309,18 @@ class DemoLoader:
         self.digests_sent: int | None = None  # last week's; None: skipped (mail would leave)
 
     def load(self) -> None:
+        # A year of history nobody should be told about: the events are recorded, no
+        # notification is written (and so none is ever sent).
+        with notifications_muted():
+            self._load()
+
+    def _load(self) -> None:
         hooks.demo_before_load()
         self._create_people()
         for slug, name, description in TEAMS:
             self.teams[slug] = services.team_create(name=name, slug=slug,
                                                     description=description)
+        self._chat_channels()
         for slug, rows in PORTFOLIO:
             for row in rows:
                 self._create_initiative(self.teams[slug], *row)
@@ -322,6 +335,17 @@ class DemoLoader:
                                  now=self.now)
         hooks.demo_after_load(loader=self)
         self.digests_sent = load_stalls_and_digests(self)
+
+    def _chat_channels(self) -> None:
+        """The Slack host the admins allowed and a channel they set up, switched off: the
+        admin pages show how one looks; nothing is ever posted from the demo."""
+        admin, at = self.users[ADMIN[0]], self.now - timedelta(days=30)
+        for host in WEBHOOK_HOSTS:
+            notifications.webhook_host_save(host=WebhookHost(host=host), actor=admin, now=at)
+        for slug, kind, name, url in CHAT_CHANNELS:
+            notifications.chat_channel_save(
+                channel=ChatChannel(team=self.teams[slug], kind=kind, name=name, active=False),
+                url=url, actor=admin, now=at)
 
     def _create_people(self) -> None:
         password = make_password(DEMO_PASSWORD)  # hashed once: the hasher is slow on purpose
@@ -449,9 +473,11 @@ class DemoLoader:
         roles = []
         if stage != Stage.IDEA and initiative.title not in NO_RESPONSIBLE:
             roles.append((helper, Stakeholder.Role.RESPONSIBLE))
-        if initiative.uses_personal_data or initiative.risk_tier != RiskTier.MINIMAL:
-            reviewer = CONSULTED_REVIEWERS.get(initiative.team.slug, "reviewer")
-            roles.append((self.users[reviewer], Stakeholder.Role.CONSULTED))
+        roles += [(self.users[name], Stakeholder.Role.RESPONSIBLE)
+                  for name in ALSO_RESPONSIBLE.get(initiative.title, ())]
+        consulted = consulted_reviewer(initiative)
+        if consulted:
+            roles.append((self.users[consulted], Stakeholder.Role.CONSULTED))
         if stage not in (Stage.IDEA, Stage.ASSESSMENT):
             roles.append((self.users[tpm], Stakeholder.Role.INFORMED))
         for user, role in roles:
