@@ -511,7 +511,8 @@ def test_tpm_reassigns_the_owner_and_it_is_in_the_history_and_the_timeline(clien
     assert previous.owner_id == leaver.pk
     changed = Activity.objects.get(initiative=orphan, kind=Activity.Kind.OWNER_CHANGED)
     assert (changed.actor, changed.at) == (tpm, NOW)
-    assert changed.details == {"from": "leaver", "to": "owner-pm"}
+    assert changed.details == {"from": "leaver", "to": "owner-pm", "from_id": leaver.pk,
+                               "to_id": pm.pk}
     accountable = Stakeholder.objects.filter(initiative=orphan, role="A")
     assert list(accountable.values_list("user", flat=True)) == [pm.pk]
     # Repaired: the new owner neither left nor is silent yet.
