@@ -16,14 +16,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.conf import settings
 from django.db.models import (
     Case,
-    Exists,
     IntegerField,
     Min,
-    OuterRef,
-    Q,
     QuerySet,
     Value,
     When,
@@ -32,10 +28,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from governance.models import Checkpoint, CheckpointStatus, ReviewerGroup, overdue_q
-from governance.selectors import in_queue_q
+from governance.models import Checkpoint, CheckpointStatus, overdue_q
+from governance.selectors import decidable_by_q, in_queue_q, routed_to_q
 from portfolio.hooks import InboxItem, InboxSource
-from portfolio.models import STAGE_ORDER, Initiative, Stage, Stakeholder
+from portfolio.models import STAGE_ORDER, Initiative, Stage
 from portfolio.roles import Role, roles_of
 from portfolio.selectors import mine_q
 
@@ -61,36 +57,15 @@ def _is_reviewer(user) -> bool:
     return bool(user.is_active and Role.REVIEWER in roles_of(user))
 
 
-def independent_q(user) -> Q:
-    """SQL over checkpoints: the segregation of duties lets ``user`` decide it — they
-    neither own nor sponsor its initiative, nor hold a role on it that the configured
-    segregated roles name (Responsible and Consulted by default). The rule is
-    ``governance.services.decide_refusal`` (for a user already known to be an active
-    reviewer); tests/governance/test_inbox_sources.py proves the two agree."""
-    roles = list(settings.SEGREGATED_ROLES)
-    independent = ~Q(initiative__owner=user.pk) & ~Q(initiative__sponsor=user.pk)
-    if roles:
-        independent &= ~Exists(Stakeholder.objects.filter(
-            initiative=OuterRef("initiative_id"), user=user.pk, role__in=roles))
-    return independent
-
-
-def routed_to_q(user) -> Q:
-    """SQL over checkpoints: routed to a reviewer group ``user`` is a member of, or to no
-    group (every reviewer)."""
-    return (Q(reviewer_group__isnull=True)
-            | Q(reviewer_group__in=ReviewerGroup.objects.filter(members=user.pk).values("pk")))
-
-
 def _reviews_waiting(user, now: datetime) -> QuerySet[Checkpoint]:
     """In the review queue (``selectors.in_queue_q``) and not rejected (a rejection waits
-    on the initiative's people), not taken by another reviewer, routed to ``user``, and
-    theirs to decide under the segregation of duties."""
+    on the initiative's people), taken by ``user`` or routed to them and not taken
+    (``selectors.routed_to_q``), and theirs to decide under the segregation of duties
+    (``selectors.decidable_by_q``): the review queue's "mine"."""
     return (Checkpoint.objects.filter(in_queue_q(_today(now)))
             .exclude(status=CheckpointStatus.REJECTED)
-            .filter(Q(reviewer__isnull=True) | Q(reviewer=user.pk))
             .filter(routed_to_q(user))
-            .filter(independent_q(user)))
+            .filter(decidable_by_q(user)))
 
 
 def _review_detail(checkpoint: Checkpoint, today: date) -> str:

@@ -3,7 +3,6 @@ rejections a PM has to answer, and a PM's initiatives that reviews hold back —
 while it waits and gone once acted on."""
 
 from datetime import timedelta
-from itertools import product
 
 import pytest
 
@@ -123,27 +122,6 @@ def test_no_review_waits_on_someone_who_is_not_an_active_reviewer(pm, leader):
     for user in (pm, leader, retired):
         assert inbox.reviews_waiting(user, NOW) == []
         assert inbox.reviews_waiting_count(user, NOW) == 0
-
-
-def test_independent_q_agrees_with_the_segregation_rule(reviewer, settings):
-    """The inbox's SQL and ``decide_refusal`` give the same answer for every stake."""
-    settings.SEGREGATED_ROLES = ["R", "C"]
-    cases = []
-    for owner, sponsor, role in product([False, True], [False, True], ["", "R", "A", "C", "I"]):
-        initiative = InitiativeFactory(stage="assessment",
-                                       owner=reviewer if owner else UserFactory(roles=["pm"]),
-                                       sponsor=reviewer if sponsor else None)
-        if role:
-            Stakeholder.objects.create(initiative=initiative, user=reviewer, role=role)
-        cases.append(_checkpoint(initiative))
-
-    in_sql = set(Checkpoint.objects.filter(inbox.independent_q(reviewer))
-                 .values_list("pk", flat=True))
-
-    for checkpoint in cases:
-        checkpoint = Checkpoint.objects.select_related("initiative").get(pk=checkpoint.pk)
-        assert (checkpoint.pk in in_sql) == (
-            services.decide_refusal(reviewer, checkpoint) is None), checkpoint.initiative
 
 
 @pytest.mark.parametrize("size", [1, 8])
