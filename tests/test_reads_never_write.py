@@ -29,9 +29,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from governance import services as governance
-from governance.models import Checkpoint
+from governance.models import Checkpoint, ReviewerGroup, ReviewRoute
 from portfolio import services
-from portfolio.models import Dependency, Initiative, Stage, StallFlag, ValueReview
+from portfolio.models import (
+    ChatChannel,
+    Dependency,
+    Initiative,
+    Stage,
+    StallFlag,
+    ValueReview,
+    WebhookHost,
+)
+from portfolio.notifications import services as notifications
 from portfolio.outcomes.services import contract_override, value_reviews_schedule
 from portfolio.pilots.digest.delivery import digest_run
 from portfolio.pilots.digest.subscriptions import digest_subscription_set
@@ -169,6 +178,7 @@ SAMPLES = {
     "governance-api:checkpoint-decide": _checkpoint,
     "governance-api:checkpoint-start-review": _checkpoint,
     "governance-api:checkpoint-waive": _checkpoint,
+    "governance-api:checkpoint-re-review": _checkpoint,
     "scoring-api:capacity-plan-detail": lambda w: {"pk": w["plan"].pk},
     "scoring:scenario": _scenario,
     "scoring:scenario-edit": _scenario,
@@ -226,6 +236,7 @@ EXPECTED = {
     "governance-api:checkpoint-decide": 405,
     "governance-api:checkpoint-start-review": 405,
     "governance-api:checkpoint-waive": 405,
+    "governance-api:checkpoint-re-review": 405,
     "scoring:scenario-delete": 405,  # forms posted from the scenario's pages
     "scoring:scenario-apply": 405,
     "admin:login": 302,  # signed in already: to the admin's index
@@ -312,6 +323,19 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
                          title="Claims chatbot")
     measure(live, on=(now - timedelta(days=45)).date())
     value_reviews_schedule(now=now - timedelta(days=5))
+    # Reviews of one type routed to a group; the team's Slack channel, which hears of the
+    # override below (an outbox row), and the PM's daily summary of it.
+    group = governance.reviewer_group_save(group=ReviewerGroup(name="Claims reviewers"),
+                                           actor=superuser, now=now - timedelta(days=3))
+    group.members.add(reviewer)
+    governance.review_route_save(route=ReviewRoute(checkpoint_type=checkpoint.type, group=group),
+                                 actor=superuser, now=now - timedelta(days=3))
+    notifications.webhook_host_save(host=WebhookHost(host="hooks.slack.com"), actor=superuser,
+                                    now=now - timedelta(days=3))
+    notifications.chat_channel_save(
+        channel=ChatChannel(team=team, kind="slack", name="#ai-claims"),
+        url="https://hooks.slack.com/services/T000/B000/secret", actor=superuser,
+        now=now - timedelta(days=3))
     held = InitiativeFactory(title="Claims letters pilot", owner=pm, team=team,
                              stage=Stage.PILOT, contracted=True,
                              stage_changed_at=now - timedelta(days=70),
@@ -319,6 +343,7 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
     measure(held, 20, on=(now - timedelta(days=3)).date())
     contract_override(initiative=held, kind="target_missed", reason="Learn in production.",
                       actor=leader, now=now - timedelta(days=2))
+    notifications.daily_summaries_run(now=now - timedelta(days=1), enqueue=False)
     digest_subscription_set(user=tpm, teams=[team], opted_out=False, now=now)
     digest_run(now=now, enqueue=False)
     token, _ = api_token_create(user=pm, name="CLI", now=now)
@@ -353,7 +378,7 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
             "checkpoint": checkpoint, "flag": StallFlag.objects.get(), "token": token,
             "plan": CapacityPlan.objects.get(team=team, year=year, quarter=quarter),
             "scenario": scenario, "next_quarter": quarter_label(*ahead),
-            "review": ValueReview.objects.get(initiative=live)}
+            "review": ValueReview.objects.get(initiative=live), "group": group}
 
 
 @pytest.fixture
@@ -442,3 +467,35 @@ def test_no_get_of_another_quarter_or_a_funding_position_writes(world, clients):
     assert writes == []
     assert statuses == []
     assert StandingsInvalidation.objects.exists()
+
+
+def test_no_get_of_the_review_queue_filters_or_of_waiting_on_me_writes(world, clients):
+    """The review queue's search, "mine", reviewer group and grouping (the URL walk reads it
+    unfiltered), and "Waiting on me" and the notification settings as the people whose
+    sections hold something."""
+    group = world["group"].pk
+    reads = [
+        ("governance:review-queue", "q=claims", ("reviewer", "superuser")),
+        ("governance:review-queue", f"q=%23{world['initiative'].pk}", ("reviewer",)),
+        ("governance:review-queue", "mine=1", ("reviewer", "superuser")),
+        ("governance:review-queue", f"group={group}", ("reviewer", "superuser")),
+        ("governance:review-queue", "by=initiative", ("reviewer", "superuser")),
+        ("governance:review-queue", f"q=claims&mine=1&group={group}&by=initiative&status=pending",
+         ("reviewer", "superuser")),
+        ("governance:review-queue", "group=999999&by=nonsense", ("reviewer",)),
+        ("portfolio:inbox", "", ("pm", "reviewer", "tpm", "leader", "staff", "superuser")),
+        ("portfolio:notification-settings", "", ("pm", "reviewer", "tpm", "superuser")),
+    ]
+    writes, statuses = [], []
+    for name, params, personas in reads:
+        path = reverse(name) + (f"?{params}" if params else "")
+        for persona in personas:
+            with CaptureQueriesContext(connection) as captured:
+                response = clients[persona].get(path)
+            writes += [(path, persona, query["sql"]) for query in captured
+                       if WRITE_SQL.search(query["sql"])]
+            if response.status_code != 200:
+                statuses.append((path, persona, response.status_code))
+
+    assert writes == []
+    assert statuses == []

@@ -14,6 +14,7 @@ signs in once: CI time is a budget.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +26,20 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import Checkpoint, CheckpointStatus
+from governance import services as governance
+from governance.models import Checkpoint, CheckpointStatus, ReviewerGroup, ReviewRoute
 from portfolio.management.demo_data import DEMO_PASSWORD
-from portfolio.models import Initiative, Stage, ValueReview
+from portfolio.models import (
+    Activity,
+    ChatChannel,
+    DailySummary,
+    Initiative,
+    Notification,
+    Stage,
+    ValueReview,
+    WebhookHost,
+)
+from portfolio.notifications import services as notifications
 from portfolio.pilots.digest.content import (
     digest_recipients,
     digest_render,
@@ -122,8 +134,23 @@ VISITS = (
     Visit("api-docs", "api-docs", ("pm",), _url("api-docs"), axe_exclude=("#swagger-ui",)),
     Visit("review-queue", "governance:review-queue", ("reviewer", "admin"),
           _url("governance:review-queue")),
+    # Its search, "mine" with the rows grouped under each initiative, and a reviewer group.
+    Visit("review-queue-search", "governance:review-queue", ("reviewer",),
+          _url("governance:review-queue", "q=assistant")),
+    Visit("review-queue-mine-grouped", "governance:review-queue", ("reviewer",),
+          _url("governance:review-queue", "mine=1&by=initiative")),
+    Visit("review-queue-group", "governance:review-queue", ("reviewer", "admin"),
+          lambda rows: reverse("governance:review-queue") + f"?group={rows['group']}"),
     Visit("checkpoint-decide", "governance:checkpoint-decide", ("reviewer",),
           _url("governance:checkpoint-decide", pk="checkpoint")),
+    # Rejected: its owner answers with what changed and asks for another review.
+    Visit("checkpoint-rejected", "governance:checkpoint-decide", ("pm", "reviewer"),
+          _url("governance:checkpoint-decide", pk="rejected")),
+    Visit("inbox", "portfolio:inbox", READERS, _url("portfolio:inbox")),
+    Visit("inbox-outsider", "portfolio:inbox", ("outsider",), _url("portfolio:inbox"),
+          status=404),
+    Visit("notification-settings", "portfolio:notification-settings", ("pm", "reviewer"),
+          _url("portfolio:notification-settings")),
     Visit("dashboard", "scoring:dashboard", ("leader", "pm", "tpm", "admin"),
           _url("scoring:dashboard")),
     # Next quarter's funding line, and the list behind the first screen's "fund next".
@@ -149,6 +176,27 @@ VISITS = (
           _url("admin:portfolio_initiative_changelist")),
     Visit("admin-initiative", "admin:portfolio_initiative_change", ("admin",),
           _url("admin:portfolio_initiative_change", object_id="initiative")),
+    # Notifications and review routing, as admins keep them.
+    Visit("admin-webhook-hosts", "admin:portfolio_webhookhost_changelist", ("admin",),
+          _url("admin:portfolio_webhookhost_changelist")),
+    Visit("admin-chat-channels", "admin:portfolio_chatchannel_changelist", ("admin",),
+          _url("admin:portfolio_chatchannel_changelist")),
+    Visit("admin-chat-channel", "admin:portfolio_chatchannel_change", ("admin",),
+          _url("admin:portfolio_chatchannel_change", object_id="channel")),
+    Visit("admin-chat-channel-new", "admin:portfolio_chatchannel_add", ("admin",),
+          _url("admin:portfolio_chatchannel_add")),
+    Visit("admin-notifications", "admin:portfolio_notification_changelist", ("admin",),
+          _url("admin:portfolio_notification_changelist")),
+    Visit("admin-notification", "admin:portfolio_notification_change", ("admin",),
+          _url("admin:portfolio_notification_change", object_id="notification")),
+    Visit("admin-daily-summaries", "admin:portfolio_dailysummary_changelist", ("admin",),
+          _url("admin:portfolio_dailysummary_changelist")),
+    Visit("admin-reviewer-groups", "admin:governance_reviewergroup_changelist", ("admin",),
+          _url("admin:governance_reviewergroup_changelist")),
+    Visit("admin-reviewer-group", "admin:governance_reviewergroup_change", ("admin",),
+          _url("admin:governance_reviewergroup_change", object_id="group")),
+    Visit("admin-review-routes", "admin:governance_reviewroute_changelist", ("admin",),
+          _url("admin:governance_reviewroute_changelist")),
 )
 
 # GET URLs of the site (outside the API and the Django admin) that are no page to look at.
@@ -179,6 +227,7 @@ NOT_PAGES = {
     "scoring:scenario-delete": "a form posted from the scenario's edit page",
     "scoring:scenario-apply": "a form posted from the scenario's page (admins)",
     "api-schema": "the OpenAPI document (YAML)",
+    "portfolio:inbox-count": "JSON the navigation's script asks for (the inbox's count)",
 }
 
 
@@ -212,9 +261,50 @@ def rows(demo_portfolio):
     at_risk = (ValueReview.objects.filter(at_risk=True, decision="")
                .order_by("pk").values_list("initiative_id", flat=True).first())
     scenario = _scenario(get_user_model().objects.get(username="leader"))
+    rejected = (Checkpoint.objects.filter(status=CheckpointStatus.REJECTED, initiative__owner=pm)
+                .order_by("pk").first()
+                or Checkpoint.objects.filter(status=CheckpointStatus.REJECTED)
+                .order_by("pk").first())
     return {"initiative": initiative.pk, "long_title": long_title.pk,
             "checkpoint": checkpoint.pk, "at_risk": at_risk, "scenario": scenario.key,
-            "next_quarter": quarter_label(*next_quarter(*quarter_of(timezone.now())))}
+            "next_quarter": quarter_label(*next_quarter(*quarter_of(timezone.now()))),
+            "rejected": rejected.pk, **_notification_rows(initiative, checkpoint, pm, reviewer)}
+
+
+def _notification_rows(initiative, checkpoint, pm, reviewer) -> dict:
+    """A reviewer group its reviews of one type are routed to and a team's Slack channel
+    (the demo's, or made here), and what the demo, which notifies nobody of its history, has
+    none of: a delivered and a failed notification, a daily summary."""
+    now = timezone.now()
+    admin = get_user_model().objects.get(username="admin")
+    group = ReviewerGroup.objects.filter(members=reviewer).order_by("pk").first()
+    if group is None:
+        group = governance.reviewer_group_save(group=ReviewerGroup(name="Security reviewers"),
+                                               actor=admin, now=now)
+        group.members.add(reviewer)
+        governance.review_route_save(route=ReviewRoute(checkpoint_type_id=checkpoint.type_id,
+                                                       group=group), actor=admin, now=now)
+    channel = ChatChannel.objects.order_by("pk").first()
+    if channel is None:
+        if not WebhookHost.objects.filter(host="hooks.slack.com").exists():
+            notifications.webhook_host_save(host=WebhookHost(host="hooks.slack.com"),
+                                            actor=admin, now=now)
+        channel = notifications.chat_channel_save(
+            channel=ChatChannel(team=initiative.team, kind="slack", name="#ai-customer-ops"),
+            url="https://hooks.slack.com/services/T000/B000/not-a-real-secret", actor=admin,
+            now=now)
+    activity = (Activity.objects.filter(initiative=initiative, notifications__isnull=True)
+                .order_by("-at", "-pk").first())
+    Notification.objects.create(activity=activity, recipient=pm, created_at=now,
+                                status="sent", attempts=1, sent_at=now)
+    failed = Notification.objects.create(
+        activity=activity, channel=channel, created_at=now, status="failed", attempts=1,
+        response_status=404, response_body="no_service", last_error="404 from Slack")
+    if not DailySummary.objects.filter(recipient=pm, day=timezone.localdate(now)).exists():
+        DailySummary.objects.create(recipient=pm, day=timezone.localdate(now), created_at=now,
+                                    message_id="<summary.sweep@localhost>", status="sent",
+                                    sent_at=now)
+    return {"group": group.pk, "channel": channel.pk, "notification": failed.pk}
 
 
 def _scenario(leader) -> Scenario:
@@ -282,7 +372,11 @@ def test_every_page_fits_every_width_and_passes_axe_as_each_persona(browser, liv
                                                                     screenshots):
     folder = screenshots / "pages"
     folder.mkdir(exist_ok=True)
-    personas = dict.fromkeys(persona for visit in VISITS for persona in visit.personas)
+    # SWEEP_ONLY=inbox,admin-chat: only the pages whose slug starts so (a developer's look at
+    # the pages they changed; CI sweeps them all).
+    only = tuple(filter(None, os.environ.get("SWEEP_ONLY", "").split(",")))
+    visits = [visit for visit in VISITS if not only or visit.slug.startswith(only)]
+    personas = dict.fromkeys(persona for visit in visits for persona in visit.personas)
     problems = []
     for persona in personas:
         # The CSP blocks injected scripts; axe-core is one, so it runs with the CSP bypassed.
@@ -290,11 +384,11 @@ def test_every_page_fits_every_width_and_passes_axe_as_each_persona(browser, liv
         page = context.new_page()
         if persona != "anonymous":
             _sign_in(page, live_server.url, persona)
-        if persona == "pm":
+        if persona == "pm" and not only:
             problems += _check_phone_menu(page, live_server.url)
-        if persona == "tpm":
+        if persona == "tpm" and not only:
             problems += _check_digest_email(page, folder)
-        for visit in VISITS:
+        for visit in visits:
             if persona in visit.personas:
                 url = live_server.url + visit.path(rows)
                 problems += _check_page(page, visit, persona, url, folder)
