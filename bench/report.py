@@ -172,7 +172,7 @@ def _fan_out_figures(fan: dict) -> list[Figure]:
                   f"(events × recipients: {', '.join(_shape_name(s) for s in shapes)})",
                   " / ".join(map(str, reads)) + " reads; statements in all "
                   + " / ".join(str(s["queries"]) for s in shapes)
-                  + " (the rest: one INSERT per 2,000 rows)",
+                  + " (one INSERT of every row on PostgreSQL)",
                   "reads identical for every batch", len(set(reads)) == 1)]
     for shape in shapes:
         expected = shape["events"] * shape["recipients"]
