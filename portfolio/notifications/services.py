@@ -238,14 +238,34 @@ class _Transient(Exception):
         self.status, self.body = status, body
 
 
+def _claim(rows, *, now: datetime) -> bool:
+    """Take one row (a notification or a summary) for one attempt: pending and due, or
+    sending past its lease. A conditional UPDATE, so of two workers one wins."""
+    return bool(rows.filter(_claimable(now)).update(
+        status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1))
+
+
+def _failed(mine, error: _Permanent | _Transient, *, attempts: int, now: datetime,
+            **reply) -> SendOutcome:
+    """Record a failed attempt on the claimed row ``mine``: failed for good when permanent
+    or out of attempts (``NOTIFY_MAX_ATTEMPTS``), else pending after its back-off."""
+    text = str(error)
+    if isinstance(error, _Transient) and attempts < settings.NOTIFY_MAX_ATTEMPTS:
+        delay = retry_delay(attempts)
+        mine.update(status=NotificationStatus.PENDING, claimed_at=None, last_error=text[:2000],
+                    next_attempt_at=now + timedelta(seconds=delay), **reply)
+        return SendOutcome("retry", retry_in=delay, error=text)
+    if isinstance(error, _Transient):
+        text = f"Gave up after {attempts} attempts: {text}"
+    mine.update(status=NotificationStatus.FAILED, last_error=text[:2000], **reply)
+    return SendOutcome("failed", error=text)
+
+
 def notification_send(*, notification_id: int, now: datetime) -> SendOutcome:
     """One attempt at one immediate notification. Never sends one that is sent, failed,
     being sent by a live worker, waiting for its back-off, or left for a daily summary."""
-    claimed = (Notification.objects.filter(_claimable(now), pk=notification_id,
-                                           mode=NotificationMode.IMMEDIATE)
-               .update(status=NotificationStatus.SENDING, claimed_at=now,
-                       attempts=F("attempts") + 1))
-    if not claimed:
+    if not _claim(Notification.objects.filter(pk=notification_id,
+                                              mode=NotificationMode.IMMEDIATE), now=now):
         return SendOutcome("skipped")
     notification = (Notification.objects
                     .select_related("activity__initiative", "activity__actor", "recipient",
@@ -258,22 +278,9 @@ def notification_send(*, notification_id: int, now: datetime) -> SendOutcome:
             _post(notification)
         else:
             _email(notification)
-    except _Permanent as error:
-        mine.update(status=NotificationStatus.FAILED, last_error=str(error)[:2000],
-                    response_status=error.status, response_body=error.body[:2000])
-        return SendOutcome("failed", error=str(error))
-    except _Transient as error:
-        text = str(error)
-        if notification.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-            text = f"Gave up after {notification.attempts} attempts: {text}"
-            mine.update(status=NotificationStatus.FAILED, last_error=text[:2000],
-                        response_status=error.status, response_body=error.body[:2000])
-            return SendOutcome("failed", error=text)
-        delay = retry_delay(notification.attempts)
-        mine.update(status=NotificationStatus.PENDING, claimed_at=None, last_error=text[:2000],
-                    response_status=error.status, response_body=error.body[:2000],
-                    next_attempt_at=now + timedelta(seconds=delay))
-        return SendOutcome("retry", retry_in=delay, error=text)
+    except (_Permanent, _Transient) as error:
+        return _failed(mine, error, attempts=notification.attempts, now=now,
+                       response_status=error.status, response_body=error.body[:2000])
     # An earlier attempt's failed reply is no longer what happened (the admin list shows it).
     mine.update(status=NotificationStatus.SENT, sent_at=now, last_error="",
                 next_attempt_at=None, response_status=None, response_body="")
@@ -422,9 +429,7 @@ def daily_summaries_run(*, now: datetime, enqueue: bool = True) -> list[int]:
 
 def daily_summary_send(*, summary_id: int, now: datetime) -> SendOutcome:
     """One attempt at one daily summary (the same claim and back-off as a notification)."""
-    claimed = DailySummary.objects.filter(_claimable(now), pk=summary_id).update(
-        status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
+    if not _claim(DailySummary.objects.filter(pk=summary_id), now=now):
         return SendOutcome("skipped")
     summary = DailySummary.objects.select_related("recipient").get(pk=summary_id)
     mine = DailySummary.objects.filter(pk=summary_id, status=NotificationStatus.SENDING,
@@ -446,15 +451,7 @@ def daily_summary_send(*, summary_id: int, now: datetime) -> SendOutcome:
                    message_id=summary.message_id, headers={"X-Portfolio-Summary":
                                                            f"{summary.day:%Y-%m-%d}"})
     except (_Permanent, _Transient) as error:
-        permanent = isinstance(error, _Permanent)
-        text = str(error)
-        if permanent or summary.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-            mine.update(status=NotificationStatus.FAILED, last_error=text[:2000])
-            return SendOutcome("failed", error=text)
-        delay = retry_delay(summary.attempts)
-        mine.update(status=NotificationStatus.PENDING, claimed_at=None, last_error=text[:2000],
-                    next_attempt_at=now + timedelta(seconds=delay))
-        return SendOutcome("retry", retry_in=delay, error=text)
+        return _failed(mine, error, attempts=summary.attempts, now=now)
     with transaction.atomic():
         mine.update(status=NotificationStatus.SENT, sent_at=now, last_error="",
                     next_attempt_at=None)
