@@ -18,6 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from portfolio.exceptions import DomainError
+from portfolio.identity.models import AccountEventKind, SignInMethod
+from portfolio.identity.services import account_event_record
 from portfolio.models import Activity, Stakeholder
 from portfolio.services import activity_record, portfolio_changed
 
@@ -80,15 +82,22 @@ def user_deletion_refusal(*, user) -> str | None:
 
 
 @transaction.atomic
-def user_deactivate(*, user, actor, now: datetime) -> bool:
+def user_deactivate(*, user, actor, now: datetime, method: str = SignInMethod.ADMIN,
+                    reason: str = "") -> bool:
     """Mark someone as having left. Returns whether anything changed (False if they had
     already left, so running it twice records nothing twice).
 
+    ``actor`` is the admin who did it, or None when the identity provider said so at
+    sign-in. From the next request on, their sessions are anonymous (every authentication
+    backend's ``get_user`` refuses an inactive account) and their API tokens authenticate
+    nothing (``tokens.api_token_authenticate``).
+
     Their roles stay where they were, marked as left; each initiative they held a role on
     gets a "left" entry on its timeline (who deactivated them, when). Leaving is not
-    activity on the initiative: its idle clock is not reset.
+    activity on the initiative: its idle clock is not reset. The account record gets a
+    "deactivated" event.
     """
-    if user.pk == actor.pk:
+    if actor is not None and user.pk == actor.pk:
         raise DomainError(CANNOT_DEACTIVATE_SELF)
     user_model = get_user_model()
     changed = user_model.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
@@ -96,6 +105,8 @@ def user_deactivate(*, user, actor, now: datetime) -> bool:
     if not changed:
         return False
     portfolio_changed(what="account")  # an owner who left is an ownership gap
+    account_event_record(kind=AccountEventKind.DEACTIVATED, now=now, user=user, actor=actor,
+                         method=method, reason=reason)
     stakes = (Stakeholder.objects.filter(user_id=user.pk).select_related("initiative")
               .order_by("initiative_id", "role"))
     for stake in stakes:
@@ -122,6 +133,9 @@ def user_save(*, user, changed_fields: Iterable[str], actor, now: datetime) -> N
         user_deactivate(user=user, actor=actor, now=now)
     elif "is_active" in changed_fields:
         portfolio_changed(what="account")  # back again: no longer an ownership gap
+        if user.is_active:
+            account_event_record(kind=AccountEventKind.REACTIVATED, now=now, user=user,
+                                 actor=actor, method=SignInMethod.ADMIN)
 
 
 @transaction.atomic

@@ -17,6 +17,9 @@ class PortfolioConfig(AppConfig):
         # Portfolio's own activity kinds and pages go through the extension points that
         # the other apps use, so the timeline, the digest and the navigation read one list.
         from portfolio import extensions, hooks, inbox
+        from portfolio.identity import receivers
+
+        receivers.connect()  # sign-ins, failures and sign-outs go on the account record
 
         for kind, spec in extensions.ACTIVITY_KINDS.items():
             hooks.ACTIVITY_KINDS.register(kind, spec)

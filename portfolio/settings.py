@@ -13,6 +13,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from portfolio.config import ConfigError, Env
+from portfolio.identity.rolemap import RoleMapError, parse_role_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env(os.environ)
@@ -59,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends sessions idle or too old before the login requirement is checked.
+    "portfolio.identity.middleware.SessionTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -109,8 +112,49 @@ else:
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords (refused for all but the break-glass accounts when PASSWORD_SIGN_IN=off).
+    "portfolio.identity.backends.PasswordBackend",
+    # The OpenID Connect provider's sign-ins (only its callback calls it; inert while
+    # OIDC_ISSUER is unset).
+    "portfolio.identity.backends.OidcBackend",
 ]
+
+# Single sign-on through an OpenID Connect provider (portfolio/identity/), off unless
+# OIDC_ISSUER is set. Endpoints and keys come from the provider's discovery document.
+OIDC_ISSUER = (env.str("OIDC_ISSUER") or "").rstrip("/")
+SSO_ENABLED = bool(OIDC_ISSUER)
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", "")
+if SSO_ENABLED and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ConfigError("OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set with OIDC_ISSUER")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "your organisation's sign-in")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", "openid email profile")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", "preferred_username")
+# "pm=ai-pms,product;reviewer=ai-governance;tpm=tpms;leadership=execs;staff=portfolio-admins"
+try:
+    OIDC_ROLE_MAP = parse_role_map(env.str("OIDC_ROLE_MAP", ""))
+except RoleMapError as error:
+    raise ConfigError(f"OIDC_ROLE_MAP: {error}") from error
+OIDC_DEACTIVATE_GROUPS = env.list("OIDC_DEACTIVATE_GROUPS", default=[])
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10, minimum=1)
+# mozilla-django-oidc's own switches: PKCE with S256, a nonce, state per sign-in, the
+# ID token kept in the session for the provider's end-session hint.
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+OIDC_CALLBACK_CLASS = "portfolio.identity.views.SsoCallbackView"
+
+# Password sign-in: "on" for everyone, or "off" for all but the break-glass accounts
+# named in PASSWORD_SIGN_IN_USERS (who must also be staff).
+PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
+PASSWORD_SIGN_IN_USERS = env.list("PASSWORD_SIGN_IN_USERS", default=[])
+
+# Sessions end after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after
+# sign-in, whichever comes first (portfolio.identity.middleware).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=120, minimum=1)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12, minimum=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,7 +185,7 @@ if env.int("PROXY_COUNT", default=0, minimum=0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 60 * 60 * 12
+SESSION_COOKIE_AGE = 60 * 60 * SESSION_MAX_HOURS
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

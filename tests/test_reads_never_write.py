@@ -197,6 +197,7 @@ GENERIC = {"format": "json", "url": "no-such-page/"}
 # Who may see each URL (leadership reads everything not listed here).
 VIEWERS = {
     "login": "anonymous", "healthz": "anonymous",
+    "sso-start": "anonymous", "sso-callback": "anonymous", "sso-logout": "anonymous",
     "no-role": "outsider",
     "portfolio:initiative-create": "pm", "portfolio:initiative-edit": "pm",
     "portfolio:initiative-similar": "pm",
@@ -217,6 +218,9 @@ EXPECTED = {
     "home": 302,  # each role lands on its own page
     "favicon": 301,  # to the static icon
     "logout": 405,  # signing out is a POST
+    "sso-start": 404,  # single sign-on is off here (tests/e2e/test_sso.py turns it on)
+    "sso-callback": 404,
+    "sso-logout": 302,  # nothing to sign out of at the provider: back to the login page
     "portfolio:update-create": 405,  # forms posted from the detail page
     "portfolio:initiative-move": 405,
     "portfolio:stakeholder-create": 405,

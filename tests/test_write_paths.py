@@ -20,6 +20,7 @@ SERVICE_MODULES = (
     "portfolio/services.py", "portfolio/accounts.py", "portfolio/tokens.py",
     "portfolio/similarity.py", "portfolio/pilots/services.py", "portfolio/pilots/digest/",
     "portfolio/outcomes/services.py", "portfolio/notifications/services.py",
+    "portfolio/identity/services.py",
     "governance/services.py",
     "scoring/services.py", "scoring/capacity.py", "scoring/standings.py",
     "scoring/scenarios.py",

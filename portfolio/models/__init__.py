@@ -3,6 +3,13 @@
 outcomes: measurements, overrides and value reviews (``portfolio.outcomes.models``), and
 notifications: preferences, chat channels and the outbox (``portfolio.notifications.models``)."""
 
+from portfolio.identity.models import (
+    AccountEvent,
+    AccountEventKind,
+    ExternalIdentity,
+    RolePin,
+    SignInMethod,
+)
 from portfolio.models.core import (
     AUTONOMY_ORDER,
     CONFIDENCE_CHOICES,
@@ -78,4 +85,5 @@ __all__ = [
     "ValueReview",
     "ChannelKind", "ChatChannel", "DailySummary", "Notification", "NotificationMode",
     "NotificationPreference", "NotificationStatus", "WebhookHost",
+    "AccountEvent", "AccountEventKind", "ExternalIdentity", "RolePin", "SignInMethod",
 ]

@@ -17,7 +17,10 @@ from tests.factories import InitiativeFactory, UserFactory
 
 # The admin has its own sign-in form (same lockout, same accounts). /favicon.ico only
 # points at the public static icon, which the sign-in page names too.
-PUBLIC = {"/login/", "/admin/login/", "/healthz", "/favicon.ico"}
+# The single sign-on start, callback and end-session are where someone not yet (or no
+# longer) signed in goes; with single sign-on off, as here, they are 404s or the login page.
+PUBLIC = {"/login/", "/admin/login/", "/healthz", "/favicon.ico",
+          "/sso/start/", "/sso/callback/", "/sso/logout/"}
 
 
 def _concrete_paths(resolver=None, prefix=""):
