@@ -13,6 +13,9 @@ import pytest
 # in another; Django's async-safety guard would otherwise refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# The loopback OpenID provider's fixtures (``sso``) for the sign-in tests.
+pytest_plugins = ["tests.oidc.loopback"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
