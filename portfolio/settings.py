@@ -138,6 +138,12 @@ except RoleMapError as error:
     raise ConfigError(f"OIDC_ROLE_MAP: {error}") from error
 OIDC_DEACTIVATE_GROUPS = env.list("OIDC_DEACTIVATE_GROUPS", default=[])
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10, minimum=1)
+# How the client secret reaches the token endpoint: in the form body (client_secret_post,
+# the default) or as HTTP Basic (client_secret_basic, e.g. Okta's default).
+OIDC_TOKEN_AUTH_METHOD = env.str("OIDC_TOKEN_AUTH_METHOD", "client_secret_post")
+if OIDC_TOKEN_AUTH_METHOD not in ("client_secret_post", "client_secret_basic"):
+    raise ConfigError("OIDC_TOKEN_AUTH_METHOD must be client_secret_post or client_secret_basic")
+OIDC_TOKEN_USE_BASIC_AUTH = OIDC_TOKEN_AUTH_METHOD == "client_secret_basic"
 # mozilla-django-oidc's own switches: PKCE with S256, a nonce, state per sign-in, the
 # ID token kept in the session for the provider's end-session hint.
 OIDC_USE_PKCE = True
@@ -150,6 +156,9 @@ OIDC_CALLBACK_CLASS = "portfolio.identity.views.SsoCallbackView"
 # named in PASSWORD_SIGN_IN_USERS (who must also be staff).
 PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
 PASSWORD_SIGN_IN_USERS = env.list("PASSWORD_SIGN_IN_USERS", default=[])
+if not PASSWORD_SIGN_IN and not SSO_ENABLED:
+    raise ConfigError("PASSWORD_SIGN_IN=false needs single sign-on (OIDC_ISSUER): otherwise "
+                      "only the break-glass accounts could sign in")
 
 # Sessions end after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after
 # sign-in, whichever comes first (portfolio.identity.middleware).

@@ -26,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
+from portfolio.identity.admins import ADMINS_GROUP
 from portfolio.identity.models import (
     AccountEvent,
     AccountEventKind,
@@ -99,6 +100,10 @@ def roles_set(*, user, roles: Iterable[str], now: datetime, method: str, actor=N
     if not (added or removed):
         return set(), set()
     groups = {group.name: group for group in Group.objects.filter(name__in=GROUP_ROLES)}
+    for name in added - set(groups) - {STAFF}:
+        # The role groups come with the migrations; one lost since is made again rather
+        # than the role silently not given.
+        groups[name], _ = Group.objects.get_or_create(name=name)
     to_add = [groups[name] for name in added if name in groups]
     to_remove = [groups[name] for name in removed if name in groups]
     if to_add:
@@ -108,6 +113,10 @@ def roles_set(*, user, roles: Iterable[str], now: datetime, method: str, actor=N
     if (STAFF in wanted) != user.is_staff:
         user.is_staff = STAFF in wanted
         get_user_model().objects.filter(pk=user.pk).update(is_staff=user.is_staff)
+        admins = Group.objects.filter(name=ADMINS_GROUP).first()
+        if admins is not None and not user.is_superuser:
+            # Staff join the admins' permission group and leave it with the role.
+            (user.groups.add if user.is_staff else user.groups.remove)(admins)
     user._portfolio_roles = None  # portfolio.roles caches them per request
     for attribute in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(attribute, None)
@@ -225,8 +234,9 @@ def sso_sign_in(*, issuer: str, claims: dict, now: datetime, ip: str | None = No
     groups = _claim_list(claims.get(settings.OIDC_GROUPS_CLAIM))
     with transaction.atomic():
         try:
-            user, identity, _created = _account_for(issuer=issuer, subject=subject,
-                                                    claims=claims, now=now, ip=ip)
+            with transaction.atomic():  # a savepoint: the transaction outlives a lost race
+                user, identity, _created = _account_for(issuer=issuer, subject=subject,
+                                                        claims=claims, now=now, ip=ip)
         except IntegrityError:
             # Two first sign-ins at once: the other created it; this one finds it.
             user, identity, _created = _account_for(issuer=issuer, subject=subject,
@@ -285,3 +295,39 @@ def signed_out(*, user, now: datetime, ip: str | None, expired: str = "") -> Non
     account_event_record(
         kind=AccountEventKind.SESSION_EXPIRED if expired else AccountEventKind.SIGNED_OUT,
         now=now, user=user, ip=ip, reason=expired)
+
+
+# --- Pins and roles in the admin --------------------------------------------------------------
+
+@transaction.atomic
+def role_pin_add(*, user, role: str, note: str, actor, now: datetime) -> RolePin:
+    """Pin ``role`` on ``user``: it holds at every sign-in whatever the provider's groups say,
+    and at once (``role_pins_changed``)."""
+    pin = RolePin(user=user, role=role, note=note, pinned_by=actor, pinned_at=now)
+    pin.full_clean()
+    pin.save()
+    role_pins_changed(user=user, now=now, actor=actor)
+    return pin
+
+
+@transaction.atomic
+def role_pin_remove(*, pin: RolePin, actor, now: datetime) -> None:
+    """Unpin: on an account that signs in through the provider, the role goes at once
+    unless the provider's groups at its last sign-in grant it. An account that never did
+    keeps its role groups as they are (they are set by hand on the user form)."""
+    user = pin.user
+    RolePin.objects.filter(pk=pin.pk).delete()
+    role_pins_changed(user=user, now=now, actor=actor)
+
+
+def roles_edited_in_admin(*, user, roles_before: Iterable[str], actor,
+                          now: datetime) -> None:
+    """Record an admin's ticking of role groups or the staff flag on the user form as one
+    "roles changed" event (the form itself saved them)."""
+    before, after = set(roles_before), roles_held(user)
+    added, removed = after - before, before - after
+    if not (added or removed):
+        return
+    account_event_record(kind=AccountEventKind.ROLES_CHANGED, now=now, user=user,
+                         method=SignInMethod.ADMIN, actor=actor, reason="edited in the admin",
+                         details={"added": sorted(added), "removed": sorted(removed)})

@@ -38,6 +38,12 @@ class SignInForm(AuthenticationForm):
     """The password form; while password sign-in is off it refuses anyone but the
     break-glass accounts before checking the password (and before counting a failure)."""
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        if settings.SSO_ENABLED:
+            # The provider's button is the way in; the password form is the second one.
+            self.fields["username"].widget.attrs.pop("autofocus", None)
+
     def clean(self):
         username = self.cleaned_data.get("username")
         if username and not services.password_sign_in_allowed(username):
@@ -114,11 +120,11 @@ class SsoCallbackView(View):
         pending = states.pop(state, None) if state else None
         if pending is not None:
             request.session["oidc_states"] = states  # used once: a replay finds nothing
+        if pending is None:  # before the provider's error too: a crafted link has no state
+            return _refuse(request, STATE_UNKNOWN.format(provider=provider))
         if request.GET.get("error"):
             why = request.GET.get("error_description") or request.GET["error"]
             return _refuse(request, PROVIDER_ERROR.format(provider=provider, why=why[:200]))
-        if pending is None:
-            return _refuse(request, STATE_UNKNOWN.format(provider=provider))
         if not request.GET.get("code"):
             return _refuse(request, INCOMPLETE)
         user = OidcBackend().authenticate(request, nonce=pending.get("nonce"),
