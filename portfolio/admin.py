@@ -22,6 +22,9 @@ from portfolio import accounts, hooks, services
 from portfolio.access import initiative_rights
 from portfolio.exceptions import DomainError
 from portfolio.forms import InitiativeForm
+from portfolio.identity import services as identity_services
+from portfolio.identity.models import RolePin
+from portfolio.identity.rolemap import STAFF
 from portfolio.models import (
     NOT_SURE,
     Activity,
@@ -622,15 +625,81 @@ def deactivate_users(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{left} user(s) deactivated.", level=messages.SUCCESS)
 
 
+# Sign-in's admin (the account record, pinned roles) builds on the classes above, and the
+# user page below shows its inlines.
+from portfolio.identity import admin as identity_admin  # noqa: E402
+
+
 class AccountAdmin(RefusalMessageMixin, DjangoUserAdmin):
     """Users. Someone who is part of the record (owns or sponsors an initiative, holds a
     role, posted an update, decided something, appears in a change history) is deactivated
     when they leave, never deleted: the delete page refuses and says so. Unticking
     "Active", or the "Deactivate" action, deactivates through ``accounts.user_deactivate``.
+
+    Their single sign-on identity, pinned roles and last account events are on their page;
+    pins and role changes go through ``identity.services`` and are on the account record.
     """
 
-    list_display = [*DjangoUserAdmin.list_display, "is_active"]
+    list_display = [*DjangoUserAdmin.list_display, "is_active", "single_sign_on",
+                    "last_login"]
+    list_select_related = ["external_identity"]
     actions = [deactivate_users]
+    inlines = [identity_admin.ExternalIdentityInline, identity_admin.RolePinInline]
+
+    @admin.display(description="single sign-on", boolean=True)
+    def single_sign_on(self, user) -> bool:
+        return hasattr(user, "external_identity")
+
+    @admin.display(description="account record (last events)")
+    def account_record(self, user) -> str:
+        return identity_admin.recent_account_events(user)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_readonly_fields(self, request, obj=None):
+        # When someone last signed in and joined is recorded, never typed in.
+        return [*super().get_readonly_fields(request, obj), "last_login", "date_joined",
+                "account_record"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        explained = [(name, {**options, "description": identity_admin.ROLES_PRECEDENCE})
+                     if "groups" in options["fields"] else (name, options)
+                     for name, options in fieldsets]
+        return [*explained, ("Account record", {"fields": ["account_record"]})]
+
+    def save_related(self, request, form, formsets, change):
+        # Django's default (the form's groups, then each inline), with the roles an admin
+        # ticked recorded on the account record and pins made through the services.
+        user, now = form.instance, timezone.now()
+        before = None
+        if change and "groups" in form.fields:
+            staff_before = form.initial.get("is_staff", user.is_staff)
+            before = identity_services.roles_held(user) - {STAFF}
+            before |= {STAFF} if staff_before else set()
+        form.save_m2m()
+        if before is not None:
+            identity_services.roles_edited_in_admin(user=user, roles_before=before,
+                                                    actor=request.user, now=now)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not RolePin:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # sorts the rows into new and deleted; writes nothing
+        now = timezone.now()
+        try:
+            for pin in formset.deleted_objects:
+                identity_services.role_pin_remove(pin=pin, actor=request.user, now=now)
+            for pin in formset.new_objects:
+                identity_services.role_pin_add(user=form.instance, role=pin.role,
+                                               note=pin.note, actor=request.user, now=now)
+        except ValidationError as error:
+            raise AdminRefusal(" ".join(error.messages)) from error
 
     def get_deleted_objects(self, objs, request):
         to_delete, counts, perms_needed, protected = super().get_deleted_objects(objs, request)

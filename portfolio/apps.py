@@ -20,6 +20,11 @@ class PortfolioConfig(AppConfig):
         from portfolio.identity import receivers
 
         receivers.connect()  # sign-ins, failures and sign-outs go on the account record
+        from django.db.models.signals import post_migrate
+
+        from portfolio.identity.admins import admins_group_sync
+
+        post_migrate.connect(admins_group_sync, dispatch_uid="admins-group")
 
         for kind, spec in extensions.ACTIVITY_KINDS.items():
             hooks.ACTIVITY_KINDS.register(kind, spec)

@@ -99,6 +99,8 @@ class AccountEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        verbose_name = "account record entry"
+        verbose_name_plural = "account record"
         indexes = [models.Index(fields=["user", "-at"], name="account_event_user_at")]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=AccountEventKind.values),

@@ -53,6 +53,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-at', '-id'],
+                'verbose_name': 'account record entry',
+                'verbose_name_plural': 'account record',
                 'indexes': [models.Index(fields=['user', '-at'], name='account_event_user_at')],
                 'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['signed_in', 'sign_in_failed', 'signed_out', 'session_expired', 'roles_changed', 'account_created', 'deactivated', 'reactivated'])), name='account_event_kind_valid')],
             },

@@ -20,6 +20,10 @@ pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 
+# The user page's inlines (single sign-on identity, pinned roles): none sent.
+NO_ACCOUNT_INLINES = {"external_identity-TOTAL_FORMS": 0, "external_identity-INITIAL_FORMS": 0,
+                      "role_pins-TOTAL_FORMS": 0, "role_pins-INITIAL_FORMS": 0}
+
 
 @pytest.fixture
 def responsible_pm(other_pm, pm):
@@ -121,7 +125,7 @@ def test_unticking_active_on_the_user_page_deactivates_through_the_service(
             if value is not None and name not in ("password", "last_login", "date_joined")}
     data.update({"groups": [group.pk for group in responsible_pm.groups.all()],
                  "user_permissions": [], "date_joined_0": "2026-01-05",
-                 "date_joined_1": "09:00:00"})
+                 "date_joined_1": "09:00:00", **NO_ACCOUNT_INLINES})
     data.pop("is_active")  # an unticked checkbox is not sent
 
     response = client.post(url, data)

@@ -227,7 +227,10 @@ def _account_reactivated(w, now):
     form = page.context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
     data.update({"is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "09:00:00",
-                 "groups": [group.pk for group in Group.objects.filter(name="pm")]})
+                 "groups": [group.pk for group in Group.objects.filter(name="pm")],
+                 # The user page's inlines (single sign-on identity, pinned roles): none sent.
+                 "external_identity-TOTAL_FORMS": 0, "external_identity-INITIAL_FORMS": 0,
+                 "role_pins-TOTAL_FORMS": 0, "role_pins-INITIAL_FORMS": 0})
     data.pop("last_login", None)
     data.pop("password", None)
     data.pop("user_permissions", None)
