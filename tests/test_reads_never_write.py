@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from governance import services as governance
 from governance.models import Checkpoint, ReviewerGroup, ReviewRoute
 from portfolio import services
+from portfolio.identity.services import role_pin_add, sign_in_failed, sso_sign_in
 from portfolio.models import (
     ChatChannel,
     Dependency,
@@ -367,6 +368,15 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
             if log is AccessAttempt else {}
         log.objects.create(username="someone", ip_address="203.0.113.9", user_agent="test",
                            http_accept="text/html", path_info="/login/", **extra)
+    # Sign-in's record: an account created by single sign-on, a role pinned on it by an
+    # admin, and a failed password sign-in.
+    signed_on = sso_sign_in(issuer="https://id.example.com", now=now - timedelta(days=2),
+                            claims={"sub": "sub-sam", "preferred_username": "sam-sso",
+                                    "email": "sam@example.com", "groups": ["everyone"]})
+    role_pin_add(user=signed_on, role="reviewer", note="interim reviewer", actor=superuser,
+                 now=now - timedelta(days=1))
+    sign_in_failed(method="password", username="mallory", reason="wrong password",
+                   ip="203.0.113.9", now=now - timedelta(hours=1))
     standings_refresh(now=now, force=True)
     # Writes after the refresh: the standings are stale when the pages are read.
     services.initiative_update(initiative=initiative, actor=pm, now=now,
@@ -382,7 +392,8 @@ def world(pm, other_pm, reviewer, tpm, leader, superuser):
             "checkpoint": checkpoint, "flag": StallFlag.objects.get(), "token": token,
             "plan": CapacityPlan.objects.get(team=team, year=year, quarter=quarter),
             "scenario": scenario, "next_quarter": quarter_label(*ahead),
-            "review": ValueReview.objects.get(initiative=live), "group": group}
+            "review": ValueReview.objects.get(initiative=live), "group": group,
+            "signed_on": signed_on}
 
 
 @pytest.fixture
@@ -500,6 +511,45 @@ def test_no_get_of_the_review_queue_filters_or_of_waiting_on_me_writes(world, cl
                        if WRITE_SQL.search(query["sql"])]
             if response.status_code != 200:
                 statuses.append((path, persona, response.status_code))
+
+    assert writes == []
+    assert statuses == []
+
+
+SSO_ON = {"OIDC_ISSUER": "http://127.0.0.1:9", "SSO_ENABLED": True, "OIDC_RP_CLIENT_ID": "x",
+          "OIDC_RP_CLIENT_SECRET": "y", "OIDC_PROVIDER_NAME": "Okta"}
+
+
+def test_no_get_of_the_sign_in_pages_or_an_accounts_record_writes(world, clients, settings):
+    """What the URL walk does not reach: the page of an account that signs in by single
+    sign-on (its identity, pins and last events), its record filtered, and the login page
+    with single sign-on on, and with password sign-in off as well."""
+    signed_on = world["signed_on"]
+    record = reverse("admin:portfolio_accountevent_changelist")
+    reads = [
+        (reverse("admin:auth_user_change", args=[signed_on.pk]), ("superuser", "staff")),
+        (f"{record}?user__id__exact={signed_on.pk}", ("superuser", "staff")),
+        (f"{record}?kind__exact=sign_in_failed&method__exact=password", ("superuser",)),
+        (reverse("admin:portfolio_rolepin_changelist"), ("superuser", "staff")),
+    ]
+    writes, statuses = [], []
+
+    def read(path, personas):
+        for persona in personas:
+            with CaptureQueriesContext(connection) as captured:
+                response = clients[persona].get(path)
+            writes.extend((path, persona, query["sql"]) for query in captured
+                          if WRITE_SQL.search(query["sql"]))
+            # A staff account without the admin's view permissions is refused (403).
+            if response.status_code != 200 and persona != "staff":
+                statuses.append((path, persona, response.status_code))
+
+    for path, personas in reads:
+        read(path, personas)
+    for overrides in (SSO_ON, {**SSO_ON, "PASSWORD_SIGN_IN": False}):
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+        read(reverse("login"), ("anonymous",))
 
     assert writes == []
     assert statuses == []

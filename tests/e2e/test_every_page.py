@@ -18,16 +18,20 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from governance import services as governance
 from governance.models import Checkpoint, CheckpointStatus, ReviewerGroup, ReviewRoute
+from portfolio.identity.models import AccountEvent
+from portfolio.identity.services import role_pin_add, sign_in_failed, sso_sign_in
 from portfolio.management.demo_data import DEMO_PASSWORD
 from portfolio.models import (
     Activity,
@@ -57,7 +61,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 WIDTHS = (390, 768, 1440)
 NO_SIDEWAYS_SCROLL_AT = WIDTHS  # a wide table scrolls in its own box, never the page
 AXE_AT = 390  # with the folded menu and filters opened, so that they are checked as well
-FOLDS_OPEN = ("open => document.querySelectorAll('details.nav-menu, details.fold-narrow')"
+FOLDS_OPEN = ("open => document.querySelectorAll("
+              "'details.nav-menu, details.fold-narrow, details.break-glass')"
               ".forEach(fold => { fold.open = open; })")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
@@ -75,6 +80,7 @@ class Visit:
     path: Callable[[dict], str]
     status: int = 200
     axe_exclude: tuple[str, ...] = ()  # a third-party widget we do not render ourselves
+    settings: tuple[tuple[str, object], ...] = ()  # the site's settings while it is read
 
 
 def _url(name: str, query: str = "", **kwargs) -> Callable[[dict], str]:
@@ -85,8 +91,16 @@ def _url(name: str, query: str = "", **kwargs) -> Callable[[dict], str]:
 
 
 READERS = ("pm", "reviewer", "tpm", "leader", "admin")
+# Single sign-on switched on (the login page never asks the provider anything).
+SSO_ON = (("OIDC_ISSUER", "http://127.0.0.1:9"), ("SSO_ENABLED", True),
+          ("OIDC_RP_CLIENT_ID", "x"), ("OIDC_RP_CLIENT_SECRET", "y"),
+          ("OIDC_PROVIDER_NAME", "Okta"))
 VISITS = (
     Visit("login", "login", ("anonymous",), _url("login")),
+    Visit("login-sso", "login", ("anonymous",), _url("login"), settings=SSO_ON),
+    # Password sign-in off: the break-glass form folded under its disclosure (opened for axe).
+    Visit("login-sso-password-off", "login", ("anonymous",), _url("login"),
+          settings=(*SSO_ON, ("PASSWORD_SIGN_IN", False))),
     Visit("no-role", "no-role", ("outsider",), _url("no-role")),
     Visit("not-found", "", ("pm",), lambda rows: "/no-such-page/", status=404),
     Visit("forbidden", "portfolio:initiative-create", ("leader",),
@@ -197,6 +211,19 @@ VISITS = (
           _url("admin:governance_reviewergroup_change", object_id="group")),
     Visit("admin-review-routes", "admin:governance_reviewroute_changelist", ("admin",),
           _url("admin:governance_reviewroute_changelist")),
+    # Sign-in: the account record, pinned roles, and the page of an account that signs in by
+    # single sign-on (its identity, pins and last events).
+    Visit("admin-account-record", "admin:portfolio_accountevent_changelist", ("admin",),
+          _url("admin:portfolio_accountevent_changelist")),
+    Visit("admin-account-event", "admin:portfolio_accountevent_change", ("admin",),
+          _url("admin:portfolio_accountevent_change", object_id="account_event")),
+    Visit("admin-role-pins", "admin:portfolio_rolepin_changelist", ("admin",),
+          _url("admin:portfolio_rolepin_changelist")),
+    # Django's two-list picker (groups, permissions) labels its search icon with an ARIA
+    # attribute a <span> may not carry: its markup, not ours.
+    Visit("admin-user-sso", "admin:auth_user_change", ("admin",),
+          _url("admin:auth_user_change", object_id="signed_on"),
+          axe_exclude=(".selector .search-label-icon",)),
 )
 
 # GET URLs of the site (outside the API and the Django admin) that are no page to look at.
@@ -205,6 +232,9 @@ NOT_PAGES = {
     "healthz": "JSON for a monitor",
     "favicon": "the site's icon",
     "logout": "signing out is a POST",
+    "sso-start": "redirects to the identity provider (the login page's button)",
+    "sso-callback": "the identity provider's answer: signs in and redirects",
+    "sso-logout": "redirects to the identity provider's sign-out",
     "portfolio:initiative-export": "a CSV download",
     "portfolio:initiative-import-template": "a CSV download",
     "scoring:dashboard-export": "a CSV download",
@@ -268,7 +298,26 @@ def rows(demo_portfolio):
     return {"initiative": initiative.pk, "long_title": long_title.pk,
             "checkpoint": checkpoint.pk, "at_risk": at_risk, "scenario": scenario.key,
             "next_quarter": quarter_label(*next_quarter(*quarter_of(timezone.now()))),
-            "rejected": rejected.pk, **_notification_rows(initiative, checkpoint, pm, reviewer)}
+            "rejected": rejected.pk, **_notification_rows(initiative, checkpoint, pm, reviewer),
+            **_sign_in_rows()}
+
+
+def _sign_in_rows() -> dict:
+    """An account created by single sign-on, a role an admin pinned on it, and a failed
+    sign-in: what the demo, whose people sign in with passwords, has none of."""
+    now = timezone.now()
+    admin = get_user_model().objects.get(username="admin")
+    signed_on = sso_sign_in(issuer="https://id.example.com", now=now - timedelta(days=2),
+                            claims={"sub": "sub-sam", "preferred_username": "sam-sso",
+                                    "email": "sam.sso@example.com", "given_name": "Sam",
+                                    "family_name": "Rivera", "groups": ["everyone"]})
+    role_pin_add(user=signed_on, role="reviewer", note="interim reviewer until the group exists",
+                 actor=admin, now=now - timedelta(days=1))
+    sign_in_failed(method="sso", reason="The provider's ID token has expired.",
+                   username="mallory", ip="203.0.113.9", now=now - timedelta(hours=1))
+    changed = (AccountEvent.objects.filter(user=signed_on, kind="roles_changed")
+               .order_by("-at").first())
+    return {"signed_on": signed_on.pk, "account_event": changed.pk}
 
 
 def _notification_rows(initiative, checkpoint, pm, reviewer) -> dict:
@@ -342,6 +391,11 @@ def _blocking_violations(page, exclude: tuple[str, ...] = ()) -> list[str]:
 
 def _check_page(page, visit: Visit, persona: str, url: str, folder: Path) -> list[str]:
     """Every width of one page as one persona: what is wrong with it, as sentences."""
+    with override_settings(**dict(visit.settings)):
+        return _check_page_as_set(page, visit, persona, url, folder)
+
+
+def _check_page_as_set(page, visit: Visit, persona: str, url: str, folder: Path) -> list[str]:
     problems = []
     where = f"{visit.slug} as {persona}"
     page.set_viewport_size({"width": WIDTHS[0], "height": 844})

@@ -66,7 +66,8 @@ class LoopbackProvider:
         self.accounts_file.write_text(json.dumps(accounts))
 
     def spoil_next_id_token(self, mode: str) -> None:
-        """"tampered", "wrong-audience", "expired" or "wrong-issuer" (provider.mjs)."""
+        """"tampered", "wrong-audience", "expired", "wrong-issuer" or "wrong-nonce"
+        (provider.mjs)."""
         request = urllib.request.Request(
             f"{self.issuer}/__test__/next-id-token", data=json.dumps({"mode": mode}).encode(),
             headers={"Content-Type": "application/json"}, method="POST")

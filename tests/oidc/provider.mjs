@@ -12,7 +12,7 @@
 // password); consent is granted without a second screen.
 //
 // Test control (loopback only, for the refusal tests): POST /__test__/next-id-token with
-// {"mode": "tampered" | "wrong-audience" | "expired" | "wrong-issuer"} makes the next
+// {"mode": "tampered" | "wrong-audience" | "expired" | "wrong-issuer" | "wrong-nonce"} makes the next
 // token response carry an ID token spoiled that way; the spoilt tokens other than
 // "tampered" are properly signed with the provider's own key, so only the claim is wrong.
 import { readFileSync } from 'node:fs';
@@ -97,6 +97,7 @@ async function spoil(idToken, mode) {
   const now = Math.floor(Date.now() / 1000);
   if (mode === 'wrong-audience') claims.aud = 'some-other-client';
   if (mode === 'wrong-issuer') claims.iss = 'http://127.0.0.1:1';
+  if (mode === 'wrong-nonce') claims.nonce = 'a-nonce-from-another-sign-in';
   if (mode === 'expired') { claims.iat = now - 7200; claims.exp = now - 3600; }
   return new jose.SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', kid: signingKey.kid, typ: 'JWT' })
