@@ -25,6 +25,7 @@ from portfolio.forms import InitiativeForm
 from portfolio.identity import services as identity_services
 from portfolio.identity.models import RolePin
 from portfolio.identity.rolemap import STAFF
+from portfolio.identity.views import admin_sign_in
 from portfolio.models import (
     NOT_SURE,
     Activity,
@@ -728,3 +729,6 @@ admin.site.register(User, AccountAdmin)
 # Notifications' admins (webhook hosts, chat channels, the outbox) build on the classes
 # above, so they are registered last.
 from portfolio.notifications import admin as notifications_admin  # noqa: E402,F401
+
+# With single sign-on on, the admin's password-only sign-in page sends people to ours.
+admin.site.login = admin_sign_in

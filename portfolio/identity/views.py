@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import auth, messages
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpResponseRedirect
@@ -177,3 +178,16 @@ class SsoEndSessionView(View):
             "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
         })
         return HttpResponseRedirect(f"{endpoint}?{query}")
+
+
+@login_not_required
+def admin_sign_in(request, extra_context=None):
+    """The admin's sign-in page (``admin.site.login``), or, with single sign-on on, ours:
+    the admin's form knows only passwords, and whoever signs in on ours is signed in to the
+    admin too."""
+    from django.contrib.admin import AdminSite, site
+
+    if settings.SSO_ENABLED and not request.user.is_authenticated:
+        next_url = request.GET.get("next") or reverse("admin:index")
+        return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+    return AdminSite.login(site, request, extra_context)
