@@ -82,10 +82,12 @@ def _session_cookie(user_id: int) -> str:
     )
     from django.contrib.sessions.backends.db import SessionStore
 
+    from portfolio.identity.backends import PASSWORD_BACKEND
+
     user = get_user_model().objects.get(pk=user_id)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = PASSWORD_BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
