@@ -31,7 +31,7 @@ from django.utils.text import Truncator
 from governance.models import Checkpoint, CheckpointStatus, overdue_q
 from governance.selectors import decidable_by_q, in_queue_q, routed_to_q
 from portfolio.hooks import InboxItem, InboxSource
-from portfolio.models import STAGE_ORDER, Initiative, Stage
+from portfolio.models import STAGE_ORDER, Stage
 from portfolio.roles import Role, roles_of
 from portfolio.selectors import mine_q
 
@@ -119,16 +119,12 @@ def _has_own_initiatives(user) -> bool:
     return bool(user.is_active and Role.PM in roles_of(user))
 
 
-def _mine(user) -> QuerySet[Initiative]:
-    return Initiative.objects.filter(mine_q(user)).values("pk")
-
-
 def _rejections(user) -> QuerySet[Checkpoint]:
     """Rejected checkpoints that still apply, on initiatives ``user`` owns or is
     Responsible for that are not retired: each waits for what changed and a re-review
     (``services.checkpoint_request_re_review``)."""
     return (Checkpoint.objects.applicable()
-            .filter(status=CheckpointStatus.REJECTED, initiative__in=_mine(user))
+            .filter(mine_q(user, "initiative__"), status=CheckpointStatus.REJECTED)
             .exclude(initiative__stage=Stage.RETIRED))
 
 
@@ -171,7 +167,7 @@ def _blocking(user, now: datetime) -> QuerySet[Checkpoint]:
     """The reviews in the queue on ``user``'s initiatives: each gates the initiative's next
     stage or an earlier one (the queue holds no upcoming review), so each blocks the next
     move."""
-    return Checkpoint.objects.filter(in_queue_q(_today(now)), initiative__in=_mine(user))
+    return Checkpoint.objects.filter(in_queue_q(_today(now)), mine_q(user, "initiative__"))
 
 
 def _next_stage_label(stage: str) -> str:

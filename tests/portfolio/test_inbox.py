@@ -162,6 +162,21 @@ def test_a_responsible_pm_records_but_does_not_decide(pm):
     assert [i.title for i in inbox.value_reviews_waiting(pm, NOW)] == ["Decide on value at risk"]
 
 
+def test_value_at_risk_waits_on_the_tpms_following_its_team_though_they_do_not_own_it(pm, tpm):
+    initiative = _producing(pm)
+    value_review_record(review=ValueReview.objects.get(initiative=initiative),
+                        realised_value=Decimal(50000), run_cost=Decimal(30000), actor=pm,
+                        now=NOW - timedelta(days=2))
+    elsewhere = UserFactory(username="tpm-elsewhere", roles=["tpm"])
+    digest_subscription_set(user=tpm, teams=[initiative.team], opted_out=False, now=NOW)
+    digest_subscription_set(user=elsewhere, teams=[TeamFactory()], opted_out=False, now=NOW)
+
+    assert [(i.title, i.subject) for i in inbox.value_reviews_waiting(tpm, NOW)] == [
+        ("Decide on value at risk", "Claims triage")]
+    assert inbox.value_reviews_waiting_count(tpm, NOW) == 1
+    assert inbox.value_reviews_waiting(elsewhere, NOW) == []
+
+
 # --- Overrides ---------------------------------------------------------------------------------
 
 def test_a_pilot_held_back_by_its_missed_target_waits_on_its_sponsor_until_overridden(leader):
