@@ -282,11 +282,18 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         today = timezone.localdate()
         filters = valid_query(QueueFilterForm(request.query_params))
         queue = selectors.review_queue(today=today, filters=filters)
-        if filters.get("status"):
-            queue = queue.filter(selectors.QUEUE_FILTERS[filters["status"]](today))
+        tab = filters.get("status") or ""
+        # The pagination's count: the whole queue's tab count is stored (one small query,
+        # however large the portfolio); a queue narrowed by type or team is counted.
+        count = None
+        if not any(filters.get(name) for name in selectors.QUEUE_NARROWING):
+            count = selectors.review_queue_counts(queue, today=today, filters=filters)[
+                tab or "all"]
+        if tab:
+            queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
         # The queue page's rows and order, with every field the API shows.
         rows = selectors.review_queue_rows(queue, today=today).defer(None)
-        page = self.paginate_queryset(rows)
+        page = self.paginate_queryset(rows if count is None else selectors.Counted(rows, count))
         return self.get_paginated_response(
             CheckpointSerializer(page, many=True, context={"today": today}).data)
 

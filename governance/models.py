@@ -11,7 +11,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, Q
 from simple_history.models import HistoricalRecords
 
 from portfolio.models import (
@@ -188,6 +188,13 @@ class CheckpointStatus(models.TextChoices):
 
 OPEN_STATUSES = [CheckpointStatus.NOT_STARTED, CheckpointStatus.IN_REVIEW,
                  CheckpointStatus.REJECTED]
+# Every status a checkpoint in the review queue can have (an expired waiver is back in it).
+QUEUE_STATUSES = [*OPEN_STATUSES, CheckpointStatus.WAIVED]
+# The review queue's first sort key: true for an (expired) waiver, which comes after every
+# open review; the same expression as the ``checkpoint_queue_rows`` index, so PostgreSQL
+# reads the page's rows in that index's order.
+QUEUE_LAPSED_LAST = ExpressionWrapper(Q(status=CheckpointStatus.WAIVED),
+                                      output_field=models.BooleanField())
 
 
 # --- The checkpoint rules (docs/architecture.md, "Governance") ------------------------------
@@ -210,15 +217,16 @@ def _later_gates(stage: str) -> list[str]:
     return [s.value for s in STAGE_ORDER[STAGE_ORDER.index(stage) + 2:]]
 
 
-def upcoming_q() -> Q:
+def upcoming_q(*, stage: str = "initiative__stage", gate: str = "type__required_for") -> Q:
     """Upcoming: it gates a stage later than the initiative's next, so its review is not
     requested yet (``governance.services.checkpoints_request`` requests it when the
     initiative reaches the stage before its gate). Paused and retired initiatives have
-    none upcoming. In Python: ``Checkpoint.is_upcoming``."""
+    none upcoming. In Python: ``Checkpoint.is_upcoming``. ``stage`` and ``gate`` name the
+    fields read (``QueueCount`` holds both as its own columns)."""
     condition = Q()
-    for stage in STAGE_ORDER:
-        if _later_gates(stage):
-            condition |= Q(initiative__stage=stage, type__required_for__in=_later_gates(stage))
+    for current in STAGE_ORDER:
+        if _later_gates(current):
+            condition |= Q(**{stage: current, f"{gate}__in": _later_gates(current)})
     return condition
 
 
@@ -311,6 +319,11 @@ class Checkpoint(models.Model):
         indexes = [
             # The review queue: open checkpoints by due date.
             models.Index(fields=["status", "due_date"], name="checkpoint_queue"),
+            # The review queue's rows (selectors.review_queue_rows): applicable, not approved
+            # checkpoints in the page's order — expired waivers last, else by due date — so
+            # a page is an index-ordered LIMIT read, not a sort of the whole queue.
+            models.Index(QUEUE_LAPSED_LAST, "due_date", name="checkpoint_queue_rows",
+                         condition=Q(retired_at__isnull=True, status__in=QUEUE_STATUSES)),
             # The daily waiver job (waivers_lapse): unreported waivers by expiry.
             models.Index(fields=["waiver_expires_on"], name="checkpoint_waiver_lapse_due",
                          condition=Q(status="waived", waiver_lapse_reported_at__isnull=True)),
@@ -358,3 +371,31 @@ class Checkpoint(models.Model):
     def puts_out_of_compliance(self, today: date) -> bool:
         return (self.retired_at is None and not self.is_cleared(today)
                 and self.type.gates(self.initiative.stage))
+
+
+class QueueCount(models.Model):
+    """How many applicable, not approved checkpoints share an (initiative stage, gate,
+    status, day): the review queue's tab counts are summed from these few thousand rows
+    instead of counted over every open checkpoint (``selectors.review_queue_counts``).
+    ``day`` is what the date rules compare with today — the due date of an open review
+    (``overdue_q``), the expiry of a waiver (``cleared_q``) — so the sums stay exact as days
+    pass, with no job.
+
+    Kept by the database, not by Python: triggers on the checkpoint, initiative and
+    checkpoint type tables (migration 0007_queue_indexes) add and subtract in the writing
+    transaction, so every write — a service, the admin, a bulk COPY, a test's factory —
+    keeps it exact, and a reader sums the counts of its own snapshot. PostgreSQL only;
+    elsewhere the queue is counted directly. Nothing in Python writes it."""
+
+    stage = models.CharField(max_length=16)      # the initiative's
+    gate = models.CharField(max_length=16)       # the checkpoint type's ``required_for``
+    status = models.CharField(max_length=16)
+    day = models.DateField()
+    checkpoints = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stage", "gate", "status", "day"],
+                                               name="queue_count_once")]
+
+    def __str__(self) -> str:
+        return f"{self.checkpoints} {self.status} ({self.stage} → {self.gate}, {self.day})"

@@ -16,44 +16,52 @@ from fractions import Fraction
 from functools import reduce
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
+    Sum,
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from governance.models import (
+    OPEN_STATUSES,
+    QUEUE_LAPSED_LAST,
+    QUEUE_STATUSES,
     Checkpoint,
     CheckpointStatus,
     CheckpointType,
+    QueueCount,
     ReviewerGroup,
     cleared_q,
     out_of_compliance_q,
     overdue_q,
     upcoming_q,
 )
-from governance.services import gate_blockers
+from governance.services import gate_blockers_given
 from portfolio.access import require_reader
 from portfolio.models import STAGE_ORDER, Activity, Initiative, Stage, Stakeholder
+from portfolio.outcomes.contract import Evidence
+from portfolio.outcomes.selectors import contract_evidence
 from portfolio.roles import Role, roles_of
 
 DECIDED_STATUSES = [CheckpointStatus.APPROVED, CheckpointStatus.REJECTED,
                     CheckpointStatus.WAIVED]
-
-
-def _noon(today: date) -> datetime:
-    """A moment on ``today`` in the current time zone, for the services that take ``now``."""
-    return datetime.combine(today, time(12), tzinfo=timezone.get_current_timezone())
 
 
 # --- Out of compliance ----------------------------------------------------------------------
@@ -144,13 +152,16 @@ def _by_gate(checkpoint: Checkpoint) -> tuple:
 
 
 def governance_progress(initiative: Initiative, *, today: date,
-                        checkpoints: list[Checkpoint] | None = None) -> Progress:
+                        checkpoints: list[Checkpoint] | None = None,
+                        evidence: Evidence | None = None) -> Progress:
     """Where the initiative stands with governance, as of ``today``.
 
     Cleared over applicable checkpoints; the next forward stage and everything that blocks
-    it (``governance.services.gate_blockers``, the one gate); the checkpoints that put it
-    out of compliance; every applicable checkpoint with its due date and overdue flag.
-    Queries: the checkpoints (unless given), and the gate's one.
+    it (``governance.services.gate_blockers_given``, the one gate, asked with the
+    checkpoints read here); the checkpoints that put it out of compliance; every applicable
+    checkpoint with its due date and overdue flag.
+    Queries: the checkpoints (unless given), and the gate's evidence when the next stage is
+    production or later (``contract_evidence``, two; none when ``evidence`` is given).
     """
     if checkpoints is None:
         checkpoints = _applicable_checkpoints(initiative)
@@ -159,8 +170,15 @@ def governance_progress(initiative: Initiative, *, today: date,
         checkpoint.initiative = initiative  # its own: the rules read the stage, no query
     rows = [_row(cp, today) for cp in checkpoints]
     next_stage = _next_stage(initiative.stage)
-    blockers = (gate_blockers(initiative=initiative, to_stage=next_stage, now=_noon(today))
-                if next_stage else [])
+    blockers = []
+    if next_stage:
+        if evidence is None:
+            evidence = (contract_evidence(initiative) if STAGE_ORDER.index(next_stage)
+                        >= STAGE_ORDER.index(Stage.PRODUCTION) else Evidence())
+        blockers = gate_blockers_given(
+            initiative=initiative, to_stage=next_stage, today=today, evidence=evidence,
+            open_checkpoints=[cp for cp, row in zip(checkpoints, rows, strict=True)
+                              if not row.cleared])
     return Progress(
         cleared=sum(row.cleared for row in rows), total=len(rows),
         next_stage=next_stage, next_stage_label=Stage(next_stage).label if next_stage else "",
@@ -261,9 +279,9 @@ def in_queue_q(today: date) -> Q:
     and its initiative on the lifecycle — ``review_queue``'s rows as one ``Q``, so the
     queue page, the backlog and the queue positions count the same checkpoints. In Python:
     ``_in_queue``. (The status list adds nothing to ``~cleared_q``; it lets PostgreSQL read
-    the few open rows through the ``checkpoint_queue`` index instead of every decided one.)"""
-    return (Q(retired_at__isnull=True)
-            & Q(status__in=[s for s in CheckpointStatus.values if s != CheckpointStatus.APPROVED])
+    the few open rows through the ``checkpoint_queue`` index instead of every decided one,
+    and matches the predicate of ``checkpoint_queue_rows``, the page's index.)"""
+    return (Q(retired_at__isnull=True) & Q(status__in=QUEUE_STATUSES)
             & ~cleared_q(today) & Q(initiative__stage__in=STAGE_ORDER) & ~upcoming_q())
 
 
@@ -370,15 +388,15 @@ def production_forecast(initiative: Initiative, *, today: date,
     the measured result) are not dated, so not counted.
     Queries: the checkpoints (unless given), and one for every pending checkpoint's queue
     position, its type's backlog and its type's decisions in the pace window
-    (``_counts_by_type``; none when nothing is pending) — however large the portfolio.
+    (``_queue_positions``; none when nothing is pending) — however large the portfolio,
+    and at a cost that does not grow with the queues.
     """
     if checkpoints is None:
         checkpoints = _applicable_checkpoints(initiative)
     open_ones = [cp for cp in checkpoints
                  if cp.retired_at is None and not cp.is_cleared(today)
                  and cp.type.gates(Stage.PRODUCTION)]
-    counts = (_counts_by_type(today, type_ids={cp.type_id for cp in open_ones},
-                              ahead_of=open_ones) if open_ones else {})
+    counts = _queue_positions(today, open_ones) if open_ones else {}
     pending = []
     for checkpoint in open_ones:
         checkpoint.initiative = initiative  # its own: the rules read the stage, no query
@@ -422,6 +440,56 @@ def _counts_by_type(today: date, *, type_ids=None,
 NO_COUNTS = {"backlog": 0, "overdue": 0, "decided": 0, "ahead": 0}
 
 
+# The forecast's day rows (migration governance 0008): a type's open, requested checkpoints
+# counted per UTC day of ``requested_at``, kept by triggers.
+_QUEUED_DAYS = ('SELECT coalesce(sum(q.queued), 0) FROM governance_queueday q '
+                'WHERE q.type_id = "governance_checkpoint"."type_id"')
+_BEFORE_ITS_DAY = (' AND q.requested_on < ("governance_checkpoint"."requested_at" '
+                   "AT TIME ZONE 'UTC')::date")
+
+
+def _number(queryset: QuerySet) -> Coalesce:
+    """How many rows ``queryset`` (filtered on an ``OuterRef``) holds, as a subquery."""
+    return Coalesce(Subquery(queryset.order_by().values("type")
+                             .annotate(n=Count("*")).values("n")[:1]), 0)
+
+
+def _queue_positions(today: date, pending: list[Checkpoint]) -> dict[int, dict[str, int]]:
+    """For each of ``pending`` (one initiative's checkpoints, one per type): its type's
+    ``backlog``, the queued ones requested before it (``ahead``) and its type's ``decided``
+    in the pace window — what ``_counts_by_type`` counts, in one query whose cost does not
+    grow with the queues. The open statuses are summed from ``governance_queueday`` (one
+    row per type and day, kept by triggers: migration governance 0008), before its day for
+    ``ahead``; what the day rows leave out is counted live, on indexes: the waived ones
+    (a lapsed waiver rejoins the queue with the date) and the queue of its own day. The
+    decisions are read from an index alone. Elsewhere than PostgreSQL: ``_counts_by_type``.
+    """
+    if connection.vendor != "postgresql":
+        return _counts_by_type(today, type_ids={cp.type_id for cp in pending},
+                               ahead_of=pending)
+    queued = Checkpoint.objects.filter(in_queue_q(today), type=OuterRef("type"))
+    # Lapsed: ``in_queue_q`` says it, the expiry (said again) reads the index by date.
+    waived = queued.filter(status=CheckpointStatus.WAIVED, waiver_expires_on__lt=today)
+    its_day = Func(OuterRef("requested_at"), output_field=DateTimeField(),  # its UTC midnight
+                   template="date_trunc('day', %(expressions)s AT TIME ZONE 'UTC') "
+                            "AT TIME ZONE 'UTC'")
+    before_it = (Q(requested_at__lt=OuterRef("requested_at"))
+                 | Q(requested_at=OuterRef("requested_at"), pk__lt=OuterRef("pk")))
+    rows = (Checkpoint.objects.filter(pk__in=[cp.pk for cp in pending]).order_by()
+            .annotate(days=RawSQL(_QUEUED_DAYS, ()),
+                      days_before=RawSQL(_QUEUED_DAYS + _BEFORE_ITS_DAY, ()),
+                      waived_all=_number(waived),
+                      waived_before=_number(waived.filter(requested_at__lt=its_day)),
+                      same_day=_number(queued.filter(before_it, requested_at__gte=its_day)),
+                      decided_now=_number(Checkpoint.objects.filter(
+                          decided_in_window_q(today), type=OuterRef("type"))))
+            .values_list("type", "days", "days_before", "waived_all", "waived_before",
+                         "same_day", "decided_now"))
+    return {kind: {"backlog": days + waived_all, "decided": decided,
+                   "ahead": days_before + waived_before + same_day}
+            for kind, days, days_before, waived_all, waived_before, same_day, decided in rows}
+
+
 # --- Review capacity per checkpoint type (the dashboard) ------------------------------------
 
 @dataclass(frozen=True)
@@ -457,10 +525,13 @@ def review_capacity(*, today: date) -> list[ReviewCapacityRow]:
 # --- The initiative page's panel ------------------------------------------------------------------
 
 def governance_panel_context(*, initiative: Initiative, today: date) -> dict:
-    """What the Governance panel shows. Queries: the checkpoints, the gate's, and — before
+    """What the Governance panel shows. Queries: the checkpoints; the gate's evidence unless
+    the page read it already (``initiative.gate_evidence``: the initiative page sets it from
+    its contract card, so the panel costs the same queries at every stage); and — before
     production only, with a review pending — the queue facts of the forecast."""
     checkpoints = _applicable_checkpoints(initiative)
-    progress = governance_progress(initiative, today=today, checkpoints=checkpoints)
+    progress = governance_progress(initiative, today=today, checkpoints=checkpoints,
+                                   evidence=getattr(initiative, "gate_evidence", None))
     forecast = None
     if initiative.stage in STAGE_ORDER and (STAGE_ORDER.index(initiative.stage)
                                             < STAGE_ORDER.index(Stage.PRODUCTION)):
@@ -498,11 +569,13 @@ def decidable_by_q(user) -> Q:
 
 def routed_to_q(user) -> Q:
     """Taken by ``user``, or not taken and routed to a reviewer group they are a member of
-    or to no group (every reviewer)."""
-    member = ReviewerGroup.members.through.objects.filter(
-        reviewergroup_id=OuterRef("reviewer_group_id"), user_id=user.pk)
+    or to no group (every reviewer). Their groups are read once (a hashed subquery), not
+    once per checkpoint."""
+    groups = (ReviewerGroup.members.through.objects.filter(user_id=user.pk)
+              .values("reviewergroup_id"))
     return Q(reviewer=user) | (Q(reviewer__isnull=True)
-                               & (Q(reviewer_group__isnull=True) | Exists(member)))
+                               & (Q(reviewer_group__isnull=True)
+                                  | Q(reviewer_group__in=groups)))
 
 
 def _initiative_search_q(text: str) -> Q:
@@ -524,8 +597,9 @@ def review_queue(*, today: date, filters: dict, user=None) -> QuerySet[Checkpoin
     and retired initiatives wait). ``filters``: type, team, ``q`` (the initiative: words of
     its title, or ``#id``), ``group`` (a reviewer group: the ones routed to it) and
     ``mine`` (what ``user`` may act on: ``routed_to_q`` and ``decidable_by_q``). The tab
-    is applied by the caller, so the tab counts share this queryset."""
-    queue = Checkpoint.objects.applicable().uncleared(today).actionable()
+    is applied by the caller, so the tab counts share this queryset. (``in_queue_q``: its
+    status list lets PostgreSQL read the page through the ``checkpoint_queue_rows`` index.)"""
+    queue = Checkpoint.objects.filter(in_queue_q(today))
     if filters.get("type"):
         queue = queue.filter(type=filters["type"])
     if filters.get("team"):
@@ -539,15 +613,78 @@ def review_queue(*, today: date, filters: dict, user=None) -> QuerySet[Checkpoin
     return queue
 
 
-def review_queue_counts(queue: QuerySet[Checkpoint], *, today: date) -> dict[str, int]:
-    """How many checkpoints each tab holds, in one query."""
+# The filters that narrow the queue (the tab and the grouping do not).
+QUEUE_NARROWING = ("q", "type", "team", "group", "mine")
+
+# ``QUEUE_FILTERS`` over ``QueueCount``'s columns: ``day`` is the due date of an open
+# review and the expiry of a waiver. tests/governance/test_queue_counts.py proves the
+# stored sums equal the queue counted row by row.
+_STORED_TABS = {
+    "pending": lambda today: Q(status=CheckpointStatus.NOT_STARTED),
+    "in_review": lambda today: Q(status=CheckpointStatus.IN_REVIEW),
+    "overdue": lambda today: Q(status__in=OPEN_STATUSES, day__lt=today),
+    "rejected": lambda today: Q(status=CheckpointStatus.REJECTED),
+    "lapsed": lambda today: Q(status=CheckpointStatus.WAIVED),
+}
+
+
+def review_queue_counts(queue: QuerySet[Checkpoint], *, today: date,
+                        filters: dict | None = None) -> dict[str, int]:
+    """How many checkpoints each tab holds, in one query.
+
+    The whole queue (``filters`` given and none of ``QUEUE_NARROWING`` set) is summed from
+    ``QueueCount`` on PostgreSQL: exact — the database keeps those counts in every writing
+    transaction — and a few thousand rows to add up however large the portfolio, where
+    counting the queue itself joins every open checkpoint to its initiative on each
+    request (issue 22). A narrowed queue, and other databases, count ``queue``."""
+    if (filters is not None and connection.vendor == "postgresql"
+            and not any(filters.get(name) for name in QUEUE_NARROWING)):
+        return _stored_counts(today)
     return queue.aggregate(all=Count("pk"), **{
         key: Count("pk", filter=rule(today)) for key, rule in QUEUE_FILTERS.items()})
 
 
+def _stored_counts(today: date) -> dict[str, int]:
+    """``review_queue_counts`` of the whole queue from ``QueueCount``: ``in_queue_q`` over
+    its columns (on the lifecycle, not upcoming, not cleared; approved ones are never
+    stored)."""
+    queued = (QueueCount.objects.filter(stage__in=STAGE_ORDER)
+              .exclude(upcoming_q(stage="stage", gate="gate"))
+              .exclude(status=CheckpointStatus.WAIVED, day__gte=today))
+    sums = queued.aggregate(all=Sum("checkpoints"), **{
+        key: Sum("checkpoints", filter=rule(today)) for key, rule in _STORED_TABS.items()})
+    return {key: total or 0 for key, total in sums.items()}
+
+
+class Counted:
+    """A queryset whose count is known already (a tab count), for ``Paginator``: it slices
+    the queryset and never counts it again."""
+
+    ordered = True
+
+    def __init__(self, queryset: QuerySet, count: int):
+        self.queryset, self._count = queryset, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key):
+        return self.queryset[key]
+
+
 def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[Checkpoint]:
     """One row per checkpoint with what the queue shows, overdue first (``overdue_first``
-    is 0 exactly when ``overdue_q`` holds), then by due date."""
+    is 0 exactly when ``overdue_q`` holds), then by due date; expired waivers (never
+    overdue) after every open review.
+
+    In the queue an open review is overdue exactly when its due date is before today
+    (``overdue_q``; nothing in it is upcoming), so ordering the open ones by due date puts
+    the overdue ones first: the order is (expired waiver?, due date), which the
+    ``checkpoint_queue_rows`` index holds — a page reads its rows in index order (an
+    incremental sort only breaks ties by title) instead of sorting the whole queue."""
     return (queue.select_related("initiative__team", "type", "reviewer", "reviewer_group")
             .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
                   "initiative__id", "initiative__title", "initiative__stage",
@@ -558,7 +695,7 @@ def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[C
             .annotate(overdue_first=Case(
                 When(overdue_q(today), then=Value(0)),
                 default=Value(1), output_field=IntegerField()))
-            .order_by("overdue_first", "due_date", "initiative__title", "pk"))
+            .order_by(QUEUE_LAPSED_LAST.asc(), "due_date", "initiative__title", "pk"))
 
 
 def checkpoint_get_for_user(*, user, pk: int) -> Checkpoint:

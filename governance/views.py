@@ -31,14 +31,11 @@ from portfolio.forms import add_refusal
 
 # --- Pages --------------------------------------------------------------------------------
 
-# The filters that narrow the queue (the tab and the grouping do not).
-NARROWING = ("q", "type", "team", "group", "mine")
-
-
 def review_queue(request):
-    """The review queue. Queries: the tab counts, the page's count and rows, the viewer's
-    segregated roles on the page's initiatives (``services.segregated_stakes``, once for
-    every row), and the filter form's choices — however many rows."""
+    """The review queue. Queries: the tab counts (which give the page's count too), the
+    page's rows, the viewer's segregated roles on the page's initiatives
+    (``services.segregated_stakes``, once for every row), and the filter form's choices —
+    however many rows."""
     require_reader(request.user)
     today = timezone.localdate()
     form = ReviewQueueForm(request.GET)
@@ -46,12 +43,13 @@ def review_queue(request):
     form.is_valid()
     filters = form.cleaned_data
     queue = selectors.review_queue(today=today, filters=filters, user=request.user)
-    counts = selectors.review_queue_counts(queue, today=today)
+    counts = selectors.review_queue_counts(queue, today=today, filters=filters)
     tab = filters.get("status") or ""
     if tab:
         queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
-    page = Paginator(selectors.review_queue_rows(queue, today=today),
-                     settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.Counted(selectors.review_queue_rows(queue, today=today),
+                             counts[tab or "all"])
+    page = Paginator(rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     stakes = services.segregated_stakes(request.user, {cp.initiative_id for cp in rows})
     for checkpoint in rows:
@@ -74,7 +72,7 @@ def review_queue(request):
         "total": counts["all"],
         "is_reviewer": is_reviewer,
         "today": today,
-        "filtered": any(filters.get(name) for name in NARROWING),
+        "filtered": any(filters.get(name) for name in selectors.QUEUE_NARROWING),
     })
 
 

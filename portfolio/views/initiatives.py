@@ -139,9 +139,13 @@ def render_detail(request, initiative, rights: InitiativeRights, *, status=200, 
         forms.setdefault("people_form", StakeholderForm(initial={"role": "R"}))
         forms.setdefault("dependency_form", DependencyForm(initiative=initiative))
     now = timezone.now()
+    contract = contract_context(initiative=initiative, rights=rights, now=now)
+    # The gate's evidence, read once for the page: the panels that name the gate's blockers
+    # (governance's) use it instead of reading it again.
+    initiative.gate_evidence = contract["evidence"]
     return render(request, "portfolio/initiative_detail.html", {
         "initiative": initiative,
-        "contract": contract_context(initiative=initiative, rights=rights, now=now),
+        "contract": contract,
         "value": value_context(initiative=initiative, rights=rights, now=now),
         "rel": relations,
         "raci": [(role.label, relations.stakeholders[role.value])

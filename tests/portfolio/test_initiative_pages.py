@@ -284,12 +284,13 @@ def test_page_query_count_does_not_grow_with_its_history(client, pm,
 
     # session, user, roles; the initiative with its people; RACI; depends on; needed by;
     # transitions; updates; update count; activity; history; names in the history;
-    # governance's panel: the checkpoints, the gate to the next stage, the forecast's queues;
+    # governance's panel: the checkpoints (the gate to the next stage asks them and the
+    # contract card's evidence, no query of its own), the forecast's queues;
     # the exit contract's panel: the gate's evidence (latest measurement in the window,
     # overrides of this stay), the measurements, the overrides, the value reviews.
     # (The moves open to the owner read the last pause only on a paused initiative; the
     # update form reads nothing, and the people pickers list nobody until asked.)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         response = client.get(detail_url(initiative))
 
     assert response.status_code == 200
