@@ -220,6 +220,8 @@ WRK_MISSING = ("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) o
 @dataclass
 class Load:
     path: str
+    connections: int
+    seconds: int
     requests_per_s: float
     requests: int
     errors: int            # non-2xx/3xx responses + socket errors
@@ -254,7 +256,8 @@ def wrk(port: int, path: str, *, cookie: str, seconds: int, connections: int,
         errors += sum(int(n) for n in sockets.groups())
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    return Load(path=path, requests_per_s=rps, requests=total, errors=errors,
+    return Load(path=path, connections=connections, seconds=seconds, requests_per_s=rps,
+                requests=total, errors=errors,
                 p50_ms=_ms(p50.group(1)) if p50 else None,
                 p99_ms=_ms(p99.group(1)) if p99 else None, output=output)
 

@@ -260,7 +260,15 @@ def _fan_out_figures(n: int, runs: int) -> dict:
     return fanout.measure(n=n, runs=runs, progress=lambda line: print(line, flush=True))
 
 
-def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
+# Figure 3's load: wrk against each path as its persona, at the largest size only (each
+# run takes --wrk-seconds; the sizes below it would only repeat the measurement).
+LOADS = (("list", "/initiatives/", "pm"),
+         ("dashboard", "/dashboard/", "leadership"),
+         ("api", "/api/v1/initiatives/", "pm"),
+         ("minimal", "/bench/minimal/", "pm"))
+
+
+def _http_figures(portfolio, env: dict, args, log: Path, *, load: bool) -> dict:
     from bench.measure import WRK_MISSING, Gunicorn, free_port, interleaved, sample, wrk
 
     cookies = {persona: _session_cookie(user_id)
@@ -294,11 +302,15 @@ def _http_figures(portfolio, env: dict, args, log: Path) -> dict:
         loads = {}
         if shutil.which("wrk") is None:
             print(f"  {WRK_MISSING}", flush=True)
-        for key, path in (("api", "/api/v1/initiatives/"), ("minimal", "/bench/minimal/")):
-            load = wrk(port, path, cookie=cookies["pm"], seconds=args.wrk_seconds,
-                       connections=args.wrk_connections)
-            loads[key] = None if load is None else {
-                k: v for k, v in asdict(load).items() if k != "output"}
+        for key, path, persona in LOADS if load else ():
+            result = wrk(port, path, cookie=cookies[persona], seconds=args.wrk_seconds,
+                         connections=args.wrk_connections)
+            loads[key] = None if result is None else {
+                k: v for k, v in asdict(result).items() if k != "output"}
+            if result is not None:
+                print(f"  wrk {path:<28} {result.requests_per_s:6.0f} req/s  p50 "
+                      f"{result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  "
+                      f"{result.errors} errors", flush=True)
         rss = server.worker_peak_rss_mb()
     finally:
         server.stop()
@@ -340,10 +352,11 @@ def _digest_figures(env: dict, *, send: bool, max_workers: int) -> dict:
     return figures
 
 
-def run_size(size: int, env: dict, args, *, send_digests: bool, fan_out: bool = False) -> dict:
+def run_size(size: int, env: dict, args, *, send_digests: bool, fan_out: bool = False,
+             largest: bool = True) -> dict:
     """Seed ``size`` initiatives and measure them; the digest sends and the notification
-    fan-out (each minutes, neither growing with the portfolio) run at the largest size
-    only, or at every size of a partial run (``--only``)."""
+    fan-out (each minutes, neither growing with the portfolio) run at the ``largest`` size
+    only, or at every size of a partial run (``--only``); so does the load under wrk."""
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -384,7 +397,8 @@ def run_size(size: int, env: dict, args, *, send_digests: bool, fan_out: bool = 
               f"{figures['scenario']['entering']} enter, "
               f"{figures['scenario']['dropping']} drop", flush=True)
     if "http" in only:
-        figures["http"] = _http_figures(portfolio, env, args, VAR_DIR / "gunicorn.log")
+        figures["http"] = _http_figures(portfolio, env, args, VAR_DIR / "gunicorn.log",
+                                        load=largest)
     if "digest" in only:
         figures["digest"] = _digest_figures(env, send=send_digests, max_workers=2)
     if "fanout" in only and (fan_out or args.partial):
@@ -398,8 +412,10 @@ def _parse(argv) -> argparse.Namespace:
                         help="comma-separated portfolio sizes (default %(default)s)")
     parser.add_argument("--no-send", action="store_true",
                         help="skip sending the 1,000 digests (figure 6)")
-    parser.add_argument("--wrk-seconds", type=int, default=10)
-    parser.add_argument("--wrk-connections", type=int, default=4)
+    parser.add_argument("--wrk-seconds", type=int, default=30,
+                        help="seconds of each load run at the largest size (default %(default)s)")
+    parser.add_argument("--wrk-connections", type=int, default=16,
+                        help="concurrent connections of each load run (default %(default)s)")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=100,
                         help="interleaved request pairs for figure 3")
@@ -467,7 +483,8 @@ def main(argv=None) -> None:
         for size in sizes:
             run["sizes"].append(run_size(size, env, args,
                                          send_digests=not args.no_send and size == sizes[-1],
-                                         fan_out=size == sizes[-1]))
+                                         fan_out=size == sizes[-1],
+                                         largest=size == sizes[-1]))
             run["elapsed_s"] = time.monotonic() - started
             run["machine"] = report.machine(env)
             saved.write_text(json.dumps(run, indent=2, default=str))
