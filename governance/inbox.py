@@ -9,7 +9,8 @@ count (``portfolio.hooks.INBOX_SOURCES``, registered in ``GovernanceConfig.ready
 
 Reads only. Each ``items`` and ``count`` is one query, whatever the portfolio's size (none
 for a user the section cannot concern: a non-reviewer has no reviews, a non-PM no
-initiatives of their own).
+initiatives of their own); the reviews' count is summed from the stored queue counts
+(``selectors.review_queue_mine_counts``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from governance.models import Checkpoint, CheckpointStatus, overdue_q
-from governance.selectors import decidable_by_q, in_queue_q, routed_to_q
+from governance.selectors import (
+    QUEUE_ORDER,
+    decidable_by_q,
+    in_queue_q,
+    review_queue_mine_counts,
+    routed_to_q,
+)
 from portfolio.hooks import InboxItem, InboxSource
 from portfolio.models import STAGE_ORDER, Stage
 from portfolio.roles import Role, roles_of
@@ -83,7 +90,11 @@ def _review_detail(checkpoint: Checkpoint, today: date) -> str:
 
 
 def reviews_waiting(user, now: datetime, limit: int | None = None) -> list[InboxItem]:
-    """The reviews ``user`` may act on, overdue first, then the longest waiting. One query."""
+    """The reviews ``user`` may act on in the review queue's order (``QUEUE_ORDER``, as on
+    their "mine" tab, which "see all" opens): overdue first, the longest overdue first,
+    then the soonest due; expired waivers last. One query, read in the order of the
+    ``checkpoint_queue_rows`` index, so the first ``limit`` cost the same however many
+    reviews wait."""
     if not _is_reviewer(user):
         return []
     today = _today(now)
@@ -92,7 +103,7 @@ def reviews_waiting(user, now: datetime, limit: int | None = None) -> list[Inbox
                   "initiative__id", "initiative__title", "type__name")
             .annotate(overdue_first=Case(When(overdue_q(today), then=Value(0)),
                                          default=Value(1), output_field=IntegerField()))
-            .order_by("overdue_first", "requested_at", "pk"))
+            .order_by(*QUEUE_ORDER))
     if limit is not None:
         rows = rows[:limit]
     return [InboxItem(kind="review", title=f"Review {cp.type.name}",
@@ -103,9 +114,12 @@ def reviews_waiting(user, now: datetime, limit: int | None = None) -> list[Inbox
 
 
 def reviews_waiting_count(user, now: datetime) -> int:
+    """Their "mine" tab's count without its rejections, from
+    ``selectors.review_queue_mine_counts``: one query."""
     if not _is_reviewer(user):
         return 0
-    return _reviews_waiting(user, now).count()
+    counts = review_queue_mine_counts(user, today=_today(now))
+    return counts["all"] - counts["rejected"]
 
 
 def _my_queue(user) -> str:

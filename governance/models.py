@@ -327,6 +327,15 @@ class Checkpoint(models.Model):
             # The daily waiver job (waivers_lapse): unreported waivers by expiry.
             models.Index(fields=["waiver_expires_on"], name="checkpoint_waiver_lapse_due",
                          condition=Q(status="waived", waiver_lapse_reported_at__isnull=True)),
+            # A reviewer's own reviews in the queue (selectors.review_queue_mine_counts):
+            # taken or decided by them and still open, without their approved ones.
+            models.Index(fields=["reviewer"], name="checkpoint_queue_reviewer",
+                         condition=Q(retired_at__isnull=True, status__in=QUEUE_STATUSES)),
+            # The untaken reviews in the queue on a few initiatives (the ones a reviewer may
+            # not decide: selectors.review_queue_mine_counts), without the decided ones.
+            models.Index(fields=["initiative"], name="checkpoint_queue_untaken",
+                         condition=Q(retired_at__isnull=True, status__in=QUEUE_STATUSES,
+                                     reviewer__isnull=True)),
             # Reviewer pace (selectors.decided_in_window_q): each type's recent decisions.
             models.Index(fields=["type", "-decided_at"], name="checkpoint_type_decided",
                          condition=Q(decided_at__isnull=False)),
@@ -373,28 +382,40 @@ class Checkpoint(models.Model):
                 and self.type.gates(self.initiative.stage))
 
 
+# ``QueueCount.route``: not taken and routed to every reviewer; taken (it has a reviewer).
+# Any other value is the id of the reviewer group an untaken review is routed to.
+ROUTE_EVERYONE = 0
+ROUTE_TAKEN = -1
+
+
 class QueueCount(models.Model):
     """How many applicable, not approved checkpoints share an (initiative stage, gate,
-    status, day): the review queue's tab counts are summed from these few thousand rows
-    instead of counted over every open checkpoint (``selectors.review_queue_counts``).
+    status, day, route): the review queue's tab counts are summed from these few thousand
+    rows instead of counted over every open checkpoint (``selectors.review_queue_counts``).
     ``day`` is what the date rules compare with today — the due date of an open review
     (``overdue_q``), the expiry of a waiver (``cleared_q``) — so the sums stay exact as days
-    pass, with no job.
+    pass, with no job. ``route`` is whom the review waits on (``selectors.routed_to_q``):
+    ``ROUTE_TAKEN`` when a reviewer holds it, else ``ROUTE_EVERYONE`` or its reviewer
+    group's id — so a reviewer's "mine" is summed too, from the routes open to them
+    (``selectors.review_queue_mine_counts``, migration 0009_queue_routing).
 
     Kept by the database, not by Python: triggers on the checkpoint, initiative and
-    checkpoint type tables (migration 0007_queue_indexes) add and subtract in the writing
-    transaction, so every write — a service, the admin, a bulk COPY, a test's factory —
-    keeps it exact, and a reader sums the counts of its own snapshot. PostgreSQL only;
-    elsewhere the queue is counted directly. Nothing in Python writes it."""
+    checkpoint type tables (migrations 0007_queue_indexes, 0009_queue_routing) add and
+    subtract in the writing transaction, so every write — a service, the admin, a bulk
+    COPY, a test's factory — keeps it exact, and a reader sums the counts of its own
+    snapshot. PostgreSQL only; elsewhere the queue is counted directly. Nothing in Python
+    writes it."""
 
     stage = models.CharField(max_length=16)      # the initiative's
     gate = models.CharField(max_length=16)       # the checkpoint type's ``required_for``
     status = models.CharField(max_length=16)
     day = models.DateField()
+    route = models.IntegerField(default=ROUTE_EVERYONE)
     checkpoints = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["stage", "gate", "status", "day"],
+        constraints = [models.UniqueConstraint(fields=["stage", "gate", "status", "day",
+                                                       "route"],
                                                name="queue_count_once")]
 
     def __str__(self) -> str:

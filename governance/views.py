@@ -43,7 +43,8 @@ def review_queue(request):
     form.is_valid()
     filters = form.cleaned_data
     queue = selectors.review_queue(today=today, filters=filters, user=request.user)
-    counts = selectors.review_queue_counts(queue, today=today, filters=filters)
+    counts = selectors.review_queue_counts(queue, today=today, filters=filters,
+                                           user=request.user)
     tab = filters.get("status") or ""
     if tab:
         queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))

@@ -103,16 +103,29 @@ def test_a_review_taken_by_another_reviewer_waits_on_them_only(reviewer):
     assert item.detail.startswith("In review")
 
 
-def test_reviews_list_overdue_first_then_the_longest_waiting(reviewer):
-    _checkpoint(InitiativeFactory(stage="assessment", title="Asked long ago"), asked_days_ago=20)
+def test_reviews_list_in_the_queues_order_overdue_first_then_the_soonest_due(reviewer):
+    # The order of the reviewer's "mine" tab, which "see all" opens: a long review asked
+    # long ago waits behind a short one due sooner; an expired waiver comes last.
+    _checkpoint(InitiativeFactory(stage="assessment", title="Asked long ago"), asked_days_ago=20,
+                due_in=10)
     _checkpoint(InitiativeFactory(stage="assessment", title="Late"), asked_days_ago=3,
                 due_in=-1)
-    _checkpoint(InitiativeFactory(stage="assessment", title="Asked lately"), asked_days_ago=1)
+    _checkpoint(InitiativeFactory(stage="assessment", title="Later"), asked_days_ago=4,
+                due_in=-2)
+    _checkpoint(InitiativeFactory(stage="assessment", title="Asked lately"), asked_days_ago=1,
+                due_in=2)
+    _checkpoint(InitiativeFactory(stage="assessment", title="Lapsed waiver"), asked_days_ago=30,
+                due_in=-20, status="waived", reviewer=reviewer, decided_at=NOW,
+                waiver_justification="Interim control.",
+                waiver_expires_on=NOW.date() - timedelta(days=1))
 
     items = inbox.reviews_waiting(reviewer, NOW)
 
-    assert [item.subject for item in items] == ["Late", "Asked long ago", "Asked lately"]
-    assert items[0].detail == "Not started · overdue, was due 1 Nov"
+    assert [item.subject for item in items] == [
+        "Later", "Late", "Asked lately", "Asked long ago", "Lapsed waiver"]
+    assert items[1].detail == "Not started · overdue, was due 1 Nov"
+    assert [item.subject for item in inbox.reviews_waiting(reviewer, NOW, limit=2)] == [
+        "Later", "Late"]
 
 
 def test_no_review_waits_on_someone_who_is_not_an_active_reviewer(pm, leader):

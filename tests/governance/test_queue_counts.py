@@ -2,18 +2,24 @@
 ``governance.QueueCount`` in every writing transaction, and the whole queue's counts are
 summed from it. These tests prove the stored sums equal the queue counted row by row on
 every combination the rules read, on any day, and after each kind of write: a decision, a
-retirement, a stage move, a re-gated checkpoint type, a deletion, a bulk insert."""
+retirement, a stage move, a re-gated checkpoint type, a deletion, a bulk insert. A
+reviewer's "mine" is summed from them too: the same proofs on every route (taken, routed
+to every reviewer or to a group) and every segregation case (owner, sponsor, Responsible,
+Consulted), after takes, releases, re-routes and membership changes."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from governance import selectors
-from governance.models import Checkpoint, CheckpointType, QueueCount
-from portfolio.models import Initiative
+from governance import inbox, selectors
+from governance.models import Checkpoint, CheckpointType, QueueCount, ReviewerGroup
+from portfolio.models import Initiative, Stakeholder
+from portfolio.roles import roles_of
 from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory
 from tests.governance.test_rule_agreement import grid  # noqa: F401 (a fixture)
 
@@ -152,3 +158,150 @@ def test_expired_waivers_come_after_every_open_review_overdue_ones_first(client,
 
     assert [cp.pk for cp in rows] == [late.pk, later.pk, lapsed.pk]
     assert [cp.is_overdue_now for cp in rows] == [True, False, False]
+
+
+# --- A reviewer's "mine" (the ?mine=1 tab and the inbox's count) --------------------------------
+
+@pytest.fixture
+def routed(grid, reviewer, pm):  # noqa: F811
+    """The grid's checkpoints spread over every route and every segregation case: taken by
+    ``reviewer`` or by another reviewer, untaken and routed to every reviewer, to a group of
+    ``reviewer``'s or to another group; on initiatives ``reviewer`` owns, sponsors, is
+    Responsible, Consulted or Informed on, or none of these."""
+    other = UserFactory(username="other-reviewer", roles=["reviewer"])
+    member = UserFactory(username="member-reviewer", roles=["reviewer"])
+    mine, theirs = (ReviewerGroup.objects.create(name="Mine"),
+                    ReviewerGroup.objects.create(name="Theirs"))
+    mine.members.add(reviewer, member)
+    theirs.members.add(other)
+    ids = [cp.pk for cp in grid]
+    untaken = Q(status__in=["not_started", "in_review"])
+    Checkpoint.objects.filter(pk__in=ids[1::5]).update(reviewer=other)
+    Checkpoint.objects.filter(untaken, pk__in=ids[2::5]).update(reviewer=None)
+    Checkpoint.objects.filter(untaken, pk__in=ids[3::5]).update(reviewer=None,
+                                                                reviewer_group=mine)
+    Checkpoint.objects.filter(untaken, pk__in=ids[4::5]).update(reviewer=None,
+                                                                reviewer_group=theirs)
+    initiatives = sorted({cp.initiative_id for cp in grid})
+    Initiative.objects.filter(pk__in=initiatives[0::7]).update(owner=reviewer)
+    Initiative.objects.filter(pk__in=initiatives[1::7]).update(sponsor=reviewer)
+    Stakeholder.objects.bulk_create([
+        Stakeholder(initiative_id=initiative, user=reviewer, role=role)
+        for role, start in (("R", 2), ("C", 3), ("I", 4))
+        for initiative in initiatives[start::7]])
+    return SimpleNamespace(reviewer=reviewer, other=other, member=member, mine=mine,
+                           theirs=theirs, ids=ids, initiatives=initiatives)
+
+
+def mine_stored(user, today=TODAY) -> dict[str, int]:
+    return selectors.review_queue_mine_counts(user, today=today)
+
+
+def mine_counted(user, today=TODAY) -> dict[str, int]:
+    """The same counts, by counting the reviews themselves."""
+    return selectors.review_queue_counts(
+        selectors.review_queue(today=today, filters={"mine": True}, user=user), today=today)
+
+
+def assert_mine_exact(*users, today=TODAY):
+    for user in users:
+        assert mine_stored(user, today) == mine_counted(user, today), user
+
+
+@pytest.mark.parametrize("today", [TODAY - DAY, TODAY, TODAY + 30 * DAY])
+def test_a_reviewers_stored_counts_equal_their_reviews_counted_on_every_route(routed, today):
+    assert_mine_exact(routed.reviewer, routed.other, routed.member, today=today)
+    counts = mine_stored(routed.reviewer, today)
+    assert counts["all"] > counts["overdue"]
+    assert counts["rejected"] > 0
+    assert counts["in_review"] > 0
+    assert mine_stored(routed.member, today) != mine_stored(routed.reviewer, today)
+    # In no group, nothing taken: the reviews routed to every reviewer.
+    assert_mine_exact(UserFactory(roles=["reviewer"]), today=today)
+
+
+def test_a_reviewers_counts_are_summed_from_the_stored_counts_in_one_query(routed):
+    roles_of(routed.reviewer)  # cached on the user, as a request does
+    with CaptureQueriesContext(connection) as queries:
+        counts = mine_stored(routed.reviewer)
+
+    assert counts == mine_counted(routed.reviewer)
+    assert len(queries) == 1
+    assert "governance_queuecount" in queries[0]["sql"]
+
+
+def test_a_reviewers_stored_counts_stay_exact_after_every_kind_of_write(routed, pm):
+    reviewer, other, member, ids = routed.reviewer, routed.other, routed.member, routed.ids
+    everyone = lambda: assert_mine_exact(reviewer, other, member)  # noqa: E731
+    # Reviews are taken, handed to another reviewer, released, decided.
+    Checkpoint.objects.filter(pk__in=ids[2:60:5], status="not_started").update(
+        reviewer=reviewer, status="in_review")
+    Checkpoint.objects.filter(pk__in=ids[3:60:5], status="in_review").update(reviewer=other)
+    Checkpoint.objects.filter(pk__in=ids[0:60:5], status="in_review").update(reviewer=None)
+    Checkpoint.objects.filter(pk__in=ids[60:90:5], status="in_review").update(
+        status="rejected", decided_at=FIXED_NOW)
+    everyone()
+    # Routes change: a review moves to another group, to every reviewer, to a group.
+    Checkpoint.objects.filter(pk__in=ids[3:200:5]).update(reviewer_group=routed.theirs)
+    Checkpoint.objects.filter(pk__in=ids[4:100:5]).update(reviewer_group=None)
+    Checkpoint.objects.filter(pk__in=ids[2:100:5]).update(reviewer_group=routed.mine)
+    everyone()
+    # Membership changes (nothing stored moves) and a group is deleted (its reviews go to
+    # every reviewer).
+    routed.theirs.members.add(member)
+    routed.mine.members.remove(member)
+    everyone()
+    routed.theirs.delete()
+    everyone()
+    # Segregation changes: the reviewer becomes Responsible, owner, sponsor; stops.
+    initiatives = routed.initiatives
+    Stakeholder.objects.create(initiative_id=initiatives[5], user=reviewer, role="R")
+    Stakeholder.objects.filter(initiative_id=initiatives[3], user=reviewer).delete()
+    Initiative.objects.filter(pk=initiatives[6]).update(owner=reviewer)
+    Initiative.objects.filter(pk=initiatives[13]).update(sponsor=reviewer)
+    Initiative.objects.filter(pk=initiatives[0]).update(owner=pm)
+    everyone()
+    # Stages move, checkpoints retire and come back, are deleted and inserted in bulk.
+    Initiative.objects.filter(pk__in=initiatives[:40]).update(stage="paused")
+    Initiative.objects.filter(pk__in=initiatives[100:140]).update(stage="assessment")
+    Checkpoint.objects.filter(pk__in=ids[200:260]).update(retired_at=FIXED_NOW)
+    Checkpoint.objects.filter(pk__in=ids[200:210]).update(retired_at=None)
+    Checkpoint.objects.filter(pk__in=ids[300:320]).delete()
+    fresh = InitiativeFactory.create_batch(6, stage="assessment", owner=reviewer)
+    Checkpoint.objects.bulk_create([
+        Checkpoint(initiative=initiative, type=kind, requested_at=FIXED_NOW,
+                   due_date=TODAY - DAY, reviewer_group=routed.mine)
+        for initiative in fresh[:3] + InitiativeFactory.create_batch(3, stage="assessment")
+        for kind in CheckpointType.objects.filter(code__startswith="rule-")])
+    everyone()
+    assert stored() == counted()
+    assert QueueCount.objects.filter(checkpoints__lt=0).count() == 0
+
+
+def test_the_inbox_counts_the_reviews_it_lists(routed):
+    for user in (routed.reviewer, routed.other, routed.member):
+        listed = inbox.reviews_waiting(user, FIXED_NOW)
+        assert inbox.reviews_waiting_count(user, FIXED_NOW) == len(listed) > 0
+        assert len(listed) == mine_counted(user)["all"] - mine_counted(user)["rejected"]
+
+
+def test_other_databases_count_a_reviewers_reviews_with_the_same_answer(routed, monkeypatch):
+    expected = mine_stored(routed.reviewer)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert mine_stored(routed.reviewer) == expected
+    assert "governance_queuecount" not in queries[0]["sql"]
+
+
+def test_the_mine_tab_shows_the_stored_counts(client, routed, settings):
+    client.force_login(routed.reviewer)
+
+    page = client.get(QUEUE, {"mine": 1})
+
+    counts = mine_counted(routed.reviewer, today=timezone.localdate())
+    assert counts["overdue"] > 0
+    assert page.context["total"] == counts["all"]
+    assert {key: count for key, _, count in page.context["tabs"]} == {
+        key: counts[key] for key in ("pending", "in_review", "overdue", "rejected", "lapsed")}
+    assert len(page.context["page"].object_list) == min(counts["all"], settings.PAGE_SIZE)
