@@ -34,6 +34,7 @@ from portfolio.api.common import (
     LOCKED_WRITE_ERRORS,
     READ_ERRORS,
     InputSerializer,
+    collection_path,
     etag_for,
     expected_version,
     filter_parameters,
@@ -42,8 +43,8 @@ from portfolio.api.common import (
     valid_query,
 )
 from portfolio.api.errors import PreconditionFailed
-from portfolio.api.pagination import ApiPagination
-from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
+from portfolio.api.pagination import KeysetPagination
+from portfolio.api.serializers import PersonSerializer, TeamRefSerializer, person_row
 from portfolio.models import Stage, text_limit
 
 STALE = ("The checkpoint changed since you read it (your If-Match does not match its ETag); "
@@ -106,6 +107,56 @@ class CheckpointSerializer(serializers.Serializer):
 
     def get_url(self, checkpoint) -> str:
         return item_url("governance-api:checkpoint-list", checkpoint.pk)
+
+
+# The columns ``checkpoint_list_rows`` reads from ``selectors.review_queue_rows``.
+CHECKPOINT_ROW_COLUMNS = (
+    "id", "initiative_id", "initiative__title", "initiative__stage", "initiative__team__slug",
+    "initiative__team__name", "type__code", "type__name", "type__required_for", "status",
+    "round", "due_date", "overdue_first", "requested_at", "reviewer__username",
+    "reviewer__first_name", "reviewer__last_name", "reviewer__is_active", "decided_at",
+    "evidence_url", "evidence_notes", "waiver_justification", "waiver_expires_on",
+    "retired_at", "version")
+
+
+def checkpoint_list_rows(rows) -> list[dict]:
+    """``CheckpointSerializer``'s JSON, field for field, from plain rows
+    (``.values(*CHECKPOINT_ROW_COLUMNS)`` of ``selectors.review_queue_rows``, whose
+    ``overdue_first`` is 0 exactly when ``overdue_q``, the SQL of ``is_overdue``, holds):
+    the queue list's hot path (issue 22). tests/governance/test_api.py compares the two."""
+    fields = CheckpointSerializer().fields
+    when = fields["requested_at"].to_representation
+    initiatives = collection_path("api:initiative-list")
+    checkpoints = collection_path("governance-api:checkpoint-list")
+
+    def day(value):
+        return None if value is None else value.isoformat()
+
+    def moment(value):
+        return None if value is None else when(value)
+
+    return [{
+        "id": row["id"],
+        "initiative": {
+            "id": row["initiative_id"], "title": row["initiative__title"],
+            "stage": row["initiative__stage"],
+            "team": {"slug": row["initiative__team__slug"],
+                     "name": row["initiative__team__name"]},
+            "url": f"{initiatives}{row['initiative_id']}/"},
+        "type": {"code": row["type__code"], "name": row["type__name"],
+                 "required_for": row["type__required_for"]},
+        "status": row["status"], "round": row["round"], "due_date": day(row["due_date"]),
+        "overdue": row["overdue_first"] == 0,
+        "requested_at": moment(row["requested_at"]),
+        "reviewer": person_row(row["reviewer__username"], row["reviewer__first_name"],
+                               row["reviewer__last_name"], row["reviewer__is_active"]),
+        "decided_at": moment(row["decided_at"]),
+        "evidence_url": row["evidence_url"], "evidence_notes": row["evidence_notes"],
+        "waiver_justification": row["waiver_justification"],
+        "waiver_expires_on": day(row["waiver_expires_on"]),
+        "retired_at": moment(row["retired_at"]), "version": row["version"],
+        "url": f"{checkpoints}{row['id']}/",
+    } for row in rows]
 
 
 class CheckpointDecideSerializer(InputSerializer):
@@ -250,7 +301,7 @@ FILTERS = filter_parameters(
 )
 class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a bad query
     serializer_class = CheckpointSerializer
     http_method_names = ["get", "post", "head", "options"]
@@ -291,11 +342,11 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                 tab or "all"]
         if tab:
             queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
-        # The queue page's rows and order, with every field the API shows.
-        rows = selectors.review_queue_rows(queue, today=today).defer(None)
-        page = self.paginate_queryset(rows if count is None else selectors.Counted(rows, count))
-        return self.get_paginated_response(
-            CheckpointSerializer(page, many=True, context={"today": today}).data)
+        # The queue page's rows and order, as plain rows of every column the API shows.
+        rows = selectors.review_queue_rows(queue, today=today)
+        page = self.paginator.paginate_queryset(rows, request, view=self, count=count,
+                                                values=CHECKPOINT_ROW_COLUMNS)
+        return self.get_paginated_response(checkpoint_list_rows(page))
 
     def retrieve(self, request, *args, **kwargs):
         return unless_unchanged(request, self._detail(self._checkpoint()))

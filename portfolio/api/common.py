@@ -181,6 +181,12 @@ def _collection_path(name: str) -> str:
     return reverse(name)
 
 
+def collection_path(name: str) -> str:
+    """A router collection's path (``/api/v1/initiatives/``), reversed once per process:
+    ``f"{collection_path(name)}{pk}/"`` is ``item_url(name, pk)`` for many rows."""
+    return _collection_path(name)
+
+
 def item_url(collection: str, pk) -> str:
     """The path of one item of a router's collection, by the collection's URL name:
     ``item_url("api:initiative-list", 7)`` is ``/api/v1/initiatives/7/``. A router's detail

@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers, viewsets
 from portfolio import selectors
 from portfolio.access import require_reader
 from portfolio.api.common import ERROR, filter_parameters, item_url, valid_query
-from portfolio.api.pagination import ApiPagination
+from portfolio.api.pagination import KeysetPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
 from portfolio.forms import KillLogFilterForm
 from portfolio.models import Initiative, RetirementReason
@@ -88,7 +88,7 @@ KILL_LOG_FILTERS = filter_parameters(
                                   400: ERROR, 401: ERROR, 404: ERROR}),
 )
 class KillLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     serializer_class = KillLogEntrySerializer
     queryset = Initiative.objects.none()  # for the schema; reads go through the selector
 

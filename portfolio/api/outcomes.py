@@ -49,7 +49,7 @@ from portfolio.api.common import (
     item_url,
     valid_query,
 )
-from portfolio.api.pagination import ApiPagination
+from portfolio.api.pagination import KeysetPagination
 from portfolio.api.serializers import (
     InitiativeRefSerializer,
     PersonSerializer,
@@ -201,7 +201,7 @@ class InitiativeOutcomesActions:
                    summary="Record a measurement of the success metric (its editors)",
                    request=MeasurementInputSerializer,
                    responses={201: MeasurementSerializer, **WRITE_ERRORS})
-    @action(detail=True, methods=["get", "post"], pagination_class=ApiPagination)
+    @action(detail=True, methods=["get", "post"], pagination_class=KeysetPagination)
     def measurements(self, request, pk=None, format=None):
         initiative = self._initiative(need="read" if request.method == "GET" else "edit")
         if request.method == "GET":
@@ -220,7 +220,7 @@ class InitiativeOutcomesActions:
                    summary="Let it past its exit contract with a reason (sponsor, leadership)",
                    request=OverrideInputSerializer,
                    responses={201: OverrideSerializer, **WRITE_ERRORS})
-    @action(detail=True, methods=["get", "post"], pagination_class=ApiPagination)
+    @action(detail=True, methods=["get", "post"], pagination_class=KeysetPagination)
     def overrides(self, request, pk=None, format=None):
         initiative = self._initiative(
             need="read" if request.method == "GET" else "override_contract")
@@ -273,7 +273,7 @@ def _reviews():
 )
 class ValueReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          viewsets.GenericViewSet):
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "post", "head", "options"]
     serializer_class = ValueReviewSerializer

@@ -11,7 +11,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portfolio import hooks
-from portfolio.api.common import InputSerializer, RefuseUnknownFields, item_url
+from portfolio.api.common import (
+    InputSerializer,
+    RefuseUnknownFields,
+    collection_path,
+    item_url,
+)
 from portfolio.forms import EFFORT_PATTERN, INITIATIVE_FIELDS, InitiativeForm
 from portfolio.models import (
     IMPACT_CHOICES,
@@ -125,6 +130,38 @@ class InitiativeListSerializer(serializers.Serializer):
 
     def get_url(self, initiative) -> str:
         return item_url("api:initiative-list", initiative.pk)
+
+
+# The columns ``initiative_list_rows`` reads (``.values()``): what a list row shows.
+INITIATIVE_ROW_COLUMNS = ("id", "title", "stage", "health", "last_activity_at", "team__slug",
+                          "team__name", "owner__username", "owner__first_name",
+                          "owner__last_name", "owner__is_active")
+
+
+def person_row(username, first_name: str, last_name: str, is_active: bool) -> dict | None:
+    """``PersonSerializer``'s shape from a user's columns (None: no one)."""
+    if username is None:
+        return None
+    # ``User.get_full_name``, from the columns.
+    name = f"{first_name} {last_name}".strip()
+    return {"username": username, "name": name or username, "is_active": is_active}
+
+
+def initiative_list_rows(rows) -> list[dict]:
+    """``InitiativeListSerializer``'s JSON, field for field, from plain rows
+    (``.values(*INITIATIVE_ROW_COLUMNS)``) instead of model instances: the API list's hot
+    path (issue 22). tests/portfolio/test_api_initiatives.py compares the two."""
+    when = InitiativeListSerializer().fields["last_activity_at"].to_representation
+    path = collection_path("api:initiative-list")
+    return [{
+        "id": row["id"], "title": row["title"], "stage": row["stage"], "health": row["health"],
+        "team": (None if row["team__slug"] is None
+                 else {"slug": row["team__slug"], "name": row["team__name"]}),
+        "owner": person_row(row["owner__username"], row["owner__first_name"],
+                            row["owner__last_name"], row["owner__is_active"]),
+        "last_activity_at": when(row["last_activity_at"]),
+        "url": f"{path}{row['id']}/",
+    } for row in rows]
 
 
 class StakeholderSerializer(serializers.Serializer):

@@ -38,8 +38,9 @@ from portfolio.api.outcomes import (
     MeasurementInputSerializer,
     OverrideInputSerializer,
 )
-from portfolio.api.pagination import ApiPagination
+from portfolio.api.pagination import KeysetPagination
 from portfolio.api.serializers import (
+    INITIATIVE_ROW_COLUMNS,
     InitiativeCreatedSerializer,
     InitiativeDetailSerializer,
     InitiativeListSerializer,
@@ -48,6 +49,7 @@ from portfolio.api.serializers import (
     TeamSerializer,
     TransitionCreatedSerializer,
     UpdateSerializer,
+    initiative_list_rows,
 )
 from portfolio.forms import InitiativeFilterForm
 from portfolio.models import Initiative, StageTransition, Stakeholder, Team, Update
@@ -88,7 +90,7 @@ FILTERS = filter_parameters(
 )
 class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
                         mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = r"[0-9]+"  # anything else is a 404, never a bad query
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Initiative.objects.none()  # for the schema; reads go through the selectors
@@ -112,8 +114,10 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
         require_reader(request.user)
         filters = valid_query(InitiativeFilterForm(request.query_params))
         queryset = selectors.initiative_list(fetched_by=request.user, filters=filters)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(InitiativeListSerializer(page, many=True).data)
+        # Plain rows, not model instances: the list's JSON is built from the columns.
+        page = self.paginator.paginate_queryset(queryset, request, view=self,
+                                                values=INITIATIVE_ROW_COLUMNS)
+        return self.get_paginated_response(initiative_list_rows(page))
 
     def retrieve(self, request, *args, **kwargs):
         initiative, _ = initiative_for(request.user, self.kwargs["pk"],
@@ -169,7 +173,7 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
                    responses={200: UpdateSerializer(many=True), 400: ERROR, **READ_ERRORS})
     @extend_schema(methods=["POST"], summary="Post a status update (its editors)",
                    request=UpdateSerializer, responses={201: UpdateSerializer, **WRITE_ERRORS})
-    @action(detail=True, methods=["get", "post"], pagination_class=ApiPagination)
+    @action(detail=True, methods=["get", "post"], pagination_class=KeysetPagination)
     def updates(self, request, pk=None, format=None):
         initiative = self._initiative(need="read" if request.method == "GET" else "edit")
         if request.method == "GET":
@@ -191,9 +195,9 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
 )
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TeamSerializer
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = r"[0-9]+"
-    queryset = Team.objects.order_by("name")
+    queryset = Team.objects.order_by("name", "id")
 
     def get_queryset(self):
         require_reader(self.request.user)

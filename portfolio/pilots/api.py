@@ -28,7 +28,7 @@ from portfolio.api.common import (
     item_url,
     valid_query,
 )
-from portfolio.api.pagination import ApiPagination
+from portfolio.api.pagination import KeysetPagination
 from portfolio.api.serializers import PersonSerializer, TeamRefSerializer
 from portfolio.models import (
     Initiative,
@@ -169,7 +169,7 @@ def _flags(now):
 )
 class StallFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        viewsets.GenericViewSet):
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "post", "head", "options"]
     queryset = StallFlag.objects.none()  # for the schema; reads go through the selectors

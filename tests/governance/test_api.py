@@ -149,6 +149,47 @@ def test_the_queue_has_the_pages_rows_order_and_filters(leader, reviewer):
     assert rows[1]["reviewer"]["username"] == "a-reviewer"
 
 
+def test_the_queue_rows_are_the_serializer_json_field_for_field(leader, reviewer):
+    """The list builds its JSON from ``.values()`` rows; CheckpointSerializer over the same
+    checkpoints as model instances gives the same JSON (overdue or not, with and without
+    a reviewer, an expired waiver with its dates and justification)."""
+    from governance.api import CheckpointSerializer
+
+    _checkpoint(due_in=-3)
+    _checkpoint(status="rejected", reviewer=reviewer, decided_at=timezone.now(),
+                evidence_url="https://wiki/pen-test", evidence_notes="Two findings open.")
+    _checkpoint(status="waived", reviewer=reviewer, decided_at=timezone.now(),
+                waiver_justification="Vendor attested.",
+                waiver_expires_on=TODAY() - timedelta(days=1))
+    _checkpoint(status="in_review", reviewer=UserFactory(username="rev", first_name="Rae",
+                                                         last_name="Vance", is_active=False))
+
+    rows = client_for(leader).get(LIST).json()["results"]
+
+    checkpoints = Checkpoint.objects.in_bulk([row["id"] for row in rows])
+    assert rows == CheckpointSerializer([checkpoints[row["id"]] for row in rows], many=True,
+                                        context={"today": TODAY()}).data
+    assert len(rows) == 4
+
+
+def test_the_queue_pages_by_cursor_with_its_stored_count(leader):
+    checkpoint_type = _type()
+    made = [_checkpoint(InitiativeFactory(stage="assessment", title=f"Initiative {n % 3}"),
+                        checkpoint_type=checkpoint_type, due_in=n % 4 - 1) for n in range(11)]
+    client = client_for(leader)
+
+    body = client.get(LIST, {"page_size": 4}).json()
+    walked = [row["id"] for row in body["results"]]
+    while body["next"]:
+        body = client.get(body["next"]).json()
+        walked += [row["id"] for row in body["results"]]
+
+    assert sorted(walked) == sorted(checkpoint.pk for checkpoint in made)
+    assert len(set(walked)) == len(walked)
+    first = client.get(LIST, {"page_size": 4}).json()
+    assert (first["count"], first["count_exact"]) == (11, True)
+
+
 def test_a_bad_filter_is_a_field_error(leader):
     response = client_for(leader).get(LIST, {"status": "nonsense"})
 

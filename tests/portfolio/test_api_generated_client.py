@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from portfolio.models import Initiative, Stage
 from portfolio.tokens import api_token_create
-from tests.factories import TeamFactory, UserFactory, approve_all_checkpoints
+from tests.factories import InitiativeFactory, TeamFactory, UserFactory, approve_all_checkpoints
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,3 +78,24 @@ def test_a_generated_client_lists_creates_and_moves_an_initiative(generated_clie
     assert json.loads(moved.content)["to_stage"] == "assessment"
     initiative.refresh_from_db()
     assert initiative.stage == Stage.ASSESSMENT
+
+
+def test_a_generated_client_follows_next_through_every_page(generated_client, live_server):
+    from ai_initiative_portfolio_tracker_api_client.api.initiatives import initiatives_list
+
+    pm = UserFactory(username="client-pm", roles=["pm"])
+    made = InitiativeFactory.create_batch(5, team=TeamFactory(slug="claims", name="Claims"))
+    _, key = api_token_create(user=pm, name="generated client", now=timezone.now())
+    client = generated_client.AuthenticatedClient(base_url=live_server.url, token=key)
+
+    page = initiatives_list.sync(client=client, page_size=2)
+    seen = [row.id for row in page.results]
+    assert (page.count, page.count_exact) == (5, True)
+    while page.next_:
+        cursor = parse_qs(urlsplit(page.next_).query)["cursor"][0]
+        page = initiatives_list.sync(client=client, page_size=2, cursor=cursor)
+        seen += [row.id for row in page.results]
+
+    assert seen == [initiative.pk for initiative in
+                    sorted(made, key=lambda i: (i.last_activity_at, i.pk), reverse=True)]
+    assert page.previous is not None
