@@ -95,7 +95,10 @@ def _session_cookie(user_id: int) -> str:
 
 def endpoints(detail: int, early: int, *, next_quarter: str, scenario: str):
     from bench.measure import Endpoint
+    from governance.models import OPEN_STATUSES, Checkpoint
 
+    checkpoint = (Checkpoint.objects.filter(initiative_id=early, status__in=OPEN_STATUSES)
+                  .order_by("id").values_list("id", flat=True).first())
     return [
         Endpoint("list", "Initiative list page", "/initiatives/", "pm", "page"),
         Endpoint("detail", "Initiative detail page", f"/initiatives/{detail}/", "pm", "page"),
@@ -115,6 +118,16 @@ def endpoints(detail: int, early: int, *, next_quarter: str, scenario: str):
         Endpoint("value", "Value page (predicted against realised)", "/dashboard/value/",
                  "leadership", "page"),
         Endpoint("value-reviews", "Value reviews page", "/value-reviews/", "tpm", "page"),
+        Endpoint("edit", "Initiative edit page", f"/initiatives/{detail}/edit/", "pm", "page"),
+        Endpoint("checkpoint", "Checkpoint page (a review before production)",
+                 f"/governance/checkpoints/{checkpoint}/", "reviewer", "page"),
+        Endpoint("kill-log", "Kill log page", "/initiatives/kill-log/", "pm", "page"),
+        Endpoint("ownership", "Ownership page", "/initiatives/ownership/", "tpm", "page"),
+        Endpoint("capacity", "Capacity page", "/dashboard/capacity/", "leadership", "page"),
+        Endpoint("scenarios", "Scenarios page (the list)", "/dashboard/scenarios/",
+                 "leadership", "page"),
+        Endpoint("inbox-count", "Waiting-on-me count (/inbox/count.json), reviewer",
+                 "/inbox/count.json", "reviewer", "api"),
         Endpoint("api-initiatives", "GET /api/v1/initiatives/", "/api/v1/initiatives/", "pm",
                  "api"),
         Endpoint("api-initiative", "GET /api/v1/initiatives/<id>/ (detail)",
@@ -134,6 +147,12 @@ def endpoints(detail: int, early: int, *, next_quarter: str, scenario: str):
         Endpoint("api-dashboard", "GET /api/v1/dashboard/", "/api/v1/dashboard/", "leadership",
                  "api"),
         Endpoint("api-value", "GET /api/v1/value/", "/api/v1/value/", "leadership", "api"),
+        Endpoint("api-value-reviews", "GET /api/v1/value-reviews/", "/api/v1/value-reviews/",
+                 "tpm", "api"),
+        Endpoint("api-review-capacity", "GET /api/v1/review-capacity/",
+                 "/api/v1/review-capacity/", "reviewer", "api"),
+        Endpoint("api-scenarios", "GET /api/v1/scenarios/", "/api/v1/scenarios/",
+                 "leadership", "api"),
         Endpoint("minimal", "Baseline: /bench/minimal/ (bench view)", "/bench/minimal/", "pm",
                  "baseline"),
     ]
@@ -166,7 +185,9 @@ def _ranking_figures(runs: int) -> dict:
     # The standings: the ranking, the funding line, what blocks each funded initiative and
     # the KPI flags, stored; the dashboard and /api/v1/ranking/ read them.
     assembly = timed(lambda: standings_refresh(now=timezone.now(), force=True), runs=1)
+    edit = _edit_refresh_figures(runs)
     return {
+        **edit,
         "rows": rows, "model": str(model),
         "rank_ms": rank.median_ms, "rank_queries": rank.queries,
         "read_ms": read_ms,
@@ -175,6 +196,46 @@ def _ranking_figures(runs: int) -> dict:
         "rank_sql_server_ms": explain_ms(rank_sql, rank_params),
         "assembly_ms": assembly.median_ms, "assembly_queries": assembly.queries,
     }
+
+
+def _edit_refresh_figures(runs: int) -> dict:
+    """The refresh the worker runs after one initiative's edit (the standings current
+    before it): a PM doubles, then halves again, the effort of a candidate in the middle
+    of the ranking, through ``initiative_update``; only the refresh is timed. It
+    recomputes what the edit names (``scoring.standings._recompute_named``): the
+    initiative's row, its team's funding lines, the ranks its score moved."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from portfolio.models import Initiative, Stage
+    from portfolio.services import initiative_update
+    from scoring.models import Standing
+    from scoring.standings import standings_refresh
+
+    candidates = Initiative.objects.filter(stage=Stage.ASSESSMENT, effort_weeks__gte=2,
+                                           standing__rank__isnull=False)
+    edited = candidates.order_by("standing__rank")[candidates.count() // 2]
+    times, queries, moved = [], 0, []
+    for run in range(max(runs, 2)):
+        edited.refresh_from_db()
+        ranked = dict(Standing.objects.filter(rank__isnull=False)
+                      .values_list("initiative_id", "rank"))
+        effort = edited.effort_weeks * 2 if run % 2 == 0 else edited.effort_weeks / 2
+        initiative_update(initiative=edited, actor=edited.owner, now=timezone.now(),
+                          expected_version=edited.version, changes={"effort_weeks": effort})
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            snapshot = standings_refresh(now=timezone.now())
+            times.append((time.perf_counter() - started) * 1000)
+        queries = len(captured.captured_queries)
+        assert snapshot.recomputed_at < snapshot.taken_at, "a full recompute, not a refresh"
+        moved.append(sum(1 for pk, rank in Standing.objects.filter(rank__isnull=False)
+                         .values_list("initiative_id", "rank") if ranked.get(pk) != rank))
+    return {"edit_refresh_ms": statistics.median(times), "edit_refresh_queries": queries,
+            "edit_refresh_moved": max(moved)}
 
 
 def _scenario_figures(runs: int, key: str) -> dict:

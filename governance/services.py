@@ -111,7 +111,8 @@ def checkpoints_sync(*, initiatives: list[Initiative], actor, now: datetime) -> 
                                                  checkpoint.initiative.team_id)
     if to_create:
         _insert_with_history(to_create, actor=actor, now=now)
-        portfolio_changed(what="checkpoints")
+        portfolio_changed(what="checkpoints",
+                          initiatives={checkpoint.initiative_id for checkpoint in to_create})
     for checkpoint in to_retire:
         checkpoint.retired_at = now
         _save(checkpoint, actor, now)
@@ -194,7 +195,7 @@ def _save(checkpoint: Checkpoint, actor, now: datetime) -> None:
     checkpoint._history_date = now
     checkpoint.full_clean(validate_constraints=False)
     checkpoint.save()
-    portfolio_changed(what="checkpoint")
+    portfolio_changed(what="checkpoint", initiatives=[checkpoint.initiative_id])
 
 
 @transaction.atomic
@@ -489,7 +490,7 @@ def _record_history(checkpoint: Checkpoint, actor, now: datetime) -> None:
     checkpoint._history_user = actor
     checkpoint._history_date = now
     checkpoint.save()
-    portfolio_changed(what="checkpoint")
+    portfolio_changed(what="checkpoint", initiatives=[checkpoint.initiative_id])
 
 
 def _record_decision(checkpoint: Checkpoint, actor, now: datetime) -> None:

@@ -26,7 +26,13 @@ from portfolio.models import (
 from portfolio.outcomes.contract import contract_errors
 from portfolio.selectors import OWNERSHIP_PROBLEMS, SORTS
 from portfolio.tokens import NAME_MAX_LENGTH, NAME_REQUIRED
-from portfolio.widgets import PICKER_HELP, InitiativeField, PersonField, PickerInput
+from portfolio.widgets import (
+    PICKER_HELP,
+    InitiativeField,
+    LongSelect,
+    PersonField,
+    PickerInput,
+)
 
 
 def any_of(choices):
@@ -308,7 +314,7 @@ class KillLogFilterForm(forms.Form):
                                                       "placeholder": "Title, summary or lessons"}))
     reason = forms.ChoiceField(choices=any_of(RetirementReason.choices), required=False)
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
-                                  empty_label="Any", to_field_name="slug")
+                                  empty_label="Any", to_field_name="slug", widget=LongSelect)
 
 
 class OwnershipFilterForm(forms.Form):

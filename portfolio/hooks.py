@@ -16,8 +16,9 @@ The points, what an entry is, and who calls it:
 - ``STAGE_LISTENERS``: ``listener(initiative=, from_stage=, actor=, now=)``; after each move.
 - ``LIST_ANNOTATIONS``: ``annotate(queryset, now=) -> queryset`` (SQL only, no query); the
   initiative list and page apply every one.
-- ``CHANGE_LISTENERS``: ``listener(what=)``; inside every write to an input of the stored
-  standings.
+- ``CHANGE_LISTENERS``: ``listener(what=, initiatives=, teams=, owners=)``; inside every
+  write to an input of the stored standings, with the ids of what the write can have moved
+  (none named: anything).
 - ``DETAIL_PANELS``: ``provider(initiative=, user=) -> Panel | None``; the initiative page.
 - ``API_DETAIL_FIELDS``: ``factory() -> serializers.Field`` (read-only, ``source="*"``),
   keyed by the field's name; the API's initiative detail.
@@ -263,9 +264,11 @@ def annotate_for_lists(queryset, *, now):
     return queryset
 
 
-def changed(*, what: str) -> None:
+def changed(*, what: str, initiatives: Iterable = (), teams: Iterable = (),
+            owners: Iterable = ()) -> None:
+    initiatives, teams, owners = list(initiatives), list(teams), list(owners)
     for listener in CHANGE_LISTENERS:
-        listener(what=what)
+        listener(what=what, initiatives=initiatives, teams=teams, owners=owners)
 
 
 def detail_panels(*, initiative, user) -> list[Panel]:

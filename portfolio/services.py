@@ -75,13 +75,19 @@ GATE_BLOCKED = "Cannot enter {stage} yet: {blockers}."
 DEPENDENCY_CYCLE = "{title} already depends on this initiative, directly or indirectly."
 
 
-def portfolio_changed(*, what: str) -> None:
+def portfolio_changed(*, what: str, initiatives: Iterable[int] = (), teams: Iterable[int] = (),
+                      owners: Iterable[int | None] = ()) -> None:
     """Say, inside the writing transaction, that something the portfolio's derived views
-    read has changed (``what``: a word for the logs). Every event on an initiative says it
-    through ``activity_record``; writers that record no activity (a catalogue or capacity
-    edit, a stall resolved by detection, an account switched on or off) call this
-    themselves. The stored standings listen (``hooks.CHANGE_LISTENERS``)."""
-    hooks.changed(what=what)
+    read has changed (``what``: a word for the logs), naming what it can have moved: the
+    ``initiatives`` whose own rows changed (their team is read from them), the ``teams``
+    whose funding lines may move otherwise (a capacity plan, the team an initiative left),
+    the ``owners`` who gave a sign of life (it can close the ownership gaps of what they
+    own). Naming nothing says that anything may have moved (the catalogue, a scoring model,
+    an account). Every event on an initiative says it through ``activity_record``; writers
+    that record no activity call this themselves. The stored standings listen
+    (``hooks.CHANGE_LISTENERS``) and recompute only what is named."""
+    hooks.changed(what=what, initiatives=initiatives, teams=teams,
+                  owners=[owner for owner in owners if owner is not None])
 
 
 def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
@@ -89,7 +95,8 @@ def activity_record(*, initiative: Initiative, kind: str, actor, now: datetime,
     """Append one event to an initiative's timeline (used by every app). A kind people are
     told about writes its notifications in the same transaction
     (``portfolio.notifications.services.events_fan_out``)."""
-    portfolio_changed(what=kind)
+    portfolio_changed(what=kind, initiatives=[initiative.pk],
+                      owners=[getattr(actor, "pk", None)])
     activity = Activity.objects.create(initiative=initiative, kind=kind, actor=actor, at=now,
                                        details=details or {})
     events_fan_out(activities=[activity], now=now)
@@ -101,7 +108,9 @@ def activities_record(*, activities: list[Activity], now: datetime) -> list[Acti
     if not activities:
         return []
     for kind in sorted({activity.kind for activity in activities}):
-        portfolio_changed(what=kind)
+        of_kind = [activity for activity in activities if activity.kind == kind]
+        portfolio_changed(what=kind, initiatives={a.initiative_id for a in of_kind},
+                          owners={a.actor_id for a in of_kind})
     created = Activity.objects.bulk_create(activities, batch_size=2000)
     events_fan_out(activities=created, now=now)
     return created
@@ -131,7 +140,7 @@ def team_save(*, team: Team, actor, now: datetime) -> Team:
     """Add a team or save the edit of one, its fields already set (the admin's form). The
     history says who and when; the dashboard shows teams, so its standings are told."""
     _save(team, actor, now)
-    portfolio_changed(what="team")
+    portfolio_changed(what="team", teams=[team.pk])
     return team
 
 
@@ -139,10 +148,11 @@ def team_save(*, team: Team, actor, now: datetime) -> Team:
 def team_delete(*, team: Team, actor, now: datetime) -> None:
     """Remove a team that owns no initiative (the database refuses one that does); its
     capacity plans and its row on the dashboard go with it."""
+    team_id = team.pk
     team._history_user = actor
     team._history_date = now
     team.delete()
-    portfolio_changed(what="team")
+    portfolio_changed(what="team", teams=[team_id])
 
 
 def planned_dates_check(*, values: Mapping, now: datetime, before=None) -> None:
@@ -235,7 +245,9 @@ def initiatives_create(*, rows: Iterable[Mapping], actor, now: datetime,
         [Activity(initiative=initiative, kind=Activity.Kind.CREATED, actor=actor, at=now,
                   details=dict(details)) for initiative in created],
         batch_size=CREATE_BATCH)
-    portfolio_changed(what=Activity.Kind.CREATED)  # as activity_record says for each
+    # as activity_record says for each
+    portfolio_changed(what=Activity.Kind.CREATED, initiatives=[i.pk for i in created],
+                      owners=[getattr(actor, "pk", None)])
     index_initiatives(created)  # the duplicate finder sees them from now on
     hooks.profile_changed(initiatives=created, actor=actor, now=now)
     return created
@@ -385,6 +397,8 @@ def update_delete(*, update: Update, actor, now: datetime) -> None:
     update._history_user = actor
     update._history_date = now
     update.delete()
+    # The author's word is gone: what they own may fall silent (anything, for the standings).
+    portfolio_changed(what="update_deleted")
 
 
 ACCOUNTABLE_IS_OWNER = ("The owner is the one Accountable person; change the owner to "
@@ -553,7 +567,7 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
                if getattr(locked, name) != value}
     if not changed:
         return locked
-    old_owner = locked.owner
+    old_owner, old_team = locked.owner, locked.team_id
     for name, value in changed.items():
         setattr(locked, name, value)
     if locked.contract_to_review and contract.is_complete(locked):
@@ -567,6 +581,8 @@ def initiative_update(*, initiative: Initiative, actor, now: datetime, expected_
         index_initiatives([locked])
     activity_record(initiative=locked, kind=Activity.Kind.EDITED, actor=actor, now=now,
                     details={"fields": sorted(changed)})
+    if locked.team_id != old_team:  # the line it left moves too
+        portfolio_changed(what="team_moved", teams=[old_team])
     if set(hooks.PROFILE_FIELDS) & set(changed):
         hooks.profile_changed(initiatives=[locked], actor=actor, now=now)
     if "owner" in changed:

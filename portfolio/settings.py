@@ -369,10 +369,14 @@ CELERY_BEAT_SCHEDULE = {
     # lost message or a killed worker left behind (still once each).
     "digest-catch-up": {"task": "portfolio.tasks.digest_catch_up_task",
                         "schedule": crontab(minute="*/15")},
-    # Every 5 minutes: recompute the dashboard's stored standings if anything they read
-    # changed (nothing happens when they are current).
+    # Every 5 minutes: recompute what changed of the dashboard's stored standings (nothing
+    # happens when they are current; the first run of a day recomputes them all).
     "standings-refresh": {"task": "scoring.tasks.standings_refresh_task",
                           "schedule": crontab(minute="*/5")},
+    # Nightly: recompute every standing (the catch-all behind the refreshes above, which
+    # recompute only what each change names).
+    "standings-recompute": {"task": "scoring.tasks.standings_recompute_task",
+                            "schedule": crontab(hour=0, minute=15)},
     # Every minute: send notifications a lost message or a killed worker left behind, and
     # those whose back-off is over (each still once).
     "notifications-catch-up": {"task": "portfolio.tasks.notifications_catch_up_task",

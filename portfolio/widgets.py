@@ -17,7 +17,9 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.utils import flatatt
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from portfolio.selectors import pickers
 
@@ -114,3 +116,23 @@ class InitiativeField(forms.Field):
             raise forms.ValidationError(SEVERAL_INITIATIVES.format(text=text, listed=listed),
                                         code="ambiguous")
         raise forms.ValidationError(NO_INITIATIVE.format(text=text), code="unknown")
+
+
+class LongSelect(forms.Select):
+    """A ``Select`` for a list that grows with the portfolio (every team), without option
+    groups: the same elements and attributes as Django's (without its template's line
+    breaks), its options written in Python rather than one template render each (316
+    teams took 170 ms that way)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = self.format_value(value)  # [""] for no choice: "Any" is selected
+        selected = " selected"  # the first option of the chosen value only, as Django's
+        options = []
+        for option_value, label in self.choices:
+            text = "" if option_value is None else str(option_value)
+            mark = selected if selected and text in chosen else ""
+            selected = selected if not mark else ""
+            options.append((text, mark, label))
+        return format_html("<select name=\"{}\"{}>{}</select>", name,
+                           flatatt(self.build_attrs(self.attrs, attrs)),
+                           format_html_join("", "<option value=\"{}\"{}>{}</option>", options))

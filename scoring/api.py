@@ -39,7 +39,7 @@ from portfolio.api.common import (
     valid_query,
 )
 from portfolio.api.errors import UnknownReference
-from portfolio.api.pagination import ApiPagination
+from portfolio.api.pagination import ApiPagination, KeysetPagination
 from portfolio.api.serializers import (
     DecimalTextField,
     InitiativeRefSerializer,
@@ -61,6 +61,7 @@ from scoring.capacity import (
 from scoring.forms import CapacityPlanFilterForm, DashboardFilterForm
 from scoring.models import CapacityPlan, ScoringMethod, ScoringModel
 from scoring.selectors import active_scoring_model
+from scoring.standings import standings_current
 
 # --- Shared -------------------------------------------------------------------------------------
 
@@ -481,6 +482,11 @@ class ValueReportSerializer(serializers.Serializer):
     by_scoring_model = ValueTotalSerializer(
         many=True, help_text="By the scoring model version active when each entered pilot.")
     definitions = ValueDefinitionsSerializer()
+    standings_as_of = serializers.DateTimeField(
+        allow_null=True, help_text="When these figures were computed (with the standings); "
+                                   "null until the worker first computes them.")
+    refreshing = serializers.BooleanField(
+        help_text="True: something changed since; they are being recomputed.")
 
 
 def _total(total: value_reads.Total) -> dict:
@@ -498,7 +504,9 @@ class ValueView(APIView):
         responses={200: ValueReportSerializer, 401: ERROR, 404: ERROR})
     def get(self, request):
         require_reader(request.user)
-        report = value_reads.value_report()
+        # As of the standings (``value_store``): a few dozen stored rows at any size.
+        snapshot = standings_current(now=timezone.now())
+        report = value_reads.value_stored()
         return Response(ValueReportSerializer({
             "currency": settings.VALUE_CURRENCY,
             "margin_percent": round(100 * value_reads.ACCURACY_MARGIN),
@@ -508,6 +516,8 @@ class ValueView(APIView):
             "by_quarter": [_total(total) for total in report.by_quarter],
             "by_scoring_model": [_total(total) for total in report.by_model],
             "definitions": value_reads.value_definitions(),
+            "standings_as_of": snapshot.taken_at,
+            "refreshing": snapshot.refreshing,
         }).data)
 
 
@@ -575,7 +585,7 @@ def _plans():
 )
 class CapacityPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):
-    pagination_class = ApiPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = CapacityPlan.objects.none()  # for the schema; reads go through _plans()

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from governance.models import Checkpoint
@@ -167,7 +169,7 @@ def capacity_plan_set(*, team: Team, year: int, quarter: int, engineer_weeks, ac
         raise DomainError(messages[0], field=name) from None
     plan._history_user = actor
     plan._history_date = now
-    portfolio_changed(what="capacity_plan")
+    portfolio_changed(what="capacity_plan", teams=[team.pk])
     if plan.pk:
         plan.save()
         return plan
@@ -573,7 +575,9 @@ def _blockers(initiatives: list, *, today: date) -> dict[int, list[str]]:
                        .iterator(chunk_size=10_000)):
         if checkpoint.initiative_id in wanted:
             open_checkpoints[checkpoint.initiative_id].append(checkpoint)
-    evidence = contract_evidence_bulk(stages=(Stage.PILOT, Stage.PRODUCTION))
+    # The few funded: their own evidence only (the gate looks up no other).
+    evidence = contract_evidence_bulk(stages=(Stage.PILOT, Stage.PRODUCTION),
+                                      ids=wanted if len(wanted) <= FEW else None)
     found = {}
     for initiative in initiatives:
         to_stage = _next_stage(initiative.stage)
@@ -646,16 +650,46 @@ def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
     return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
 
 
+def _capacity_teams(*, year: int, quarter: int) -> QuerySet[Team]:
+    """Every team by name with, for the quarter, ``capacity`` (its plan), ``previous`` (the
+    plan of the quarter before) and its committed work: ``demand`` (effort summed),
+    ``sized`` and ``unsized``. Each team's figures are read per team (correlated
+    subqueries), so a slice of teams reads only its own committed initiatives, from the
+    ``capacity_committed`` index alone (scoring migration 0012)."""
+    before = previous_quarter(year, quarter)
+    plans = CapacityPlan.objects.filter(team=OuterRef("pk"))
+    committed = (Initiative.objects.filter(team=OuterRef("pk"), stage__in=COMMITTED_STAGES)
+                 .order_by().values("team"))
+    return Team.objects.order_by("name").annotate(
+        capacity=Subquery(plans.filter(year=year, quarter=quarter).values("engineer_weeks")[:1]),
+        previous=Subquery(plans.filter(year=before[0], quarter=before[1])
+                          .values("engineer_weeks")[:1]),
+        demand=Subquery(committed.annotate(total=Sum("effort_weeks")).values("total")),
+        unsized=Subquery(committed.filter(effort_weeks__isnull=True)
+                         .annotate(n=Count("*")).values("n")))
+
+
+def _capacity_row(team: Team) -> CapacityRow:
+    return CapacityRow(team=team, capacity=_decimal(team.capacity),
+                       committed=_decimal(team.demand) or Decimal(0),
+                       unsized=team.unsized or 0, previous=_decimal(team.previous))
+
+
 def capacity_rows(*, year: int, quarter: int) -> list[CapacityRow]:
     """Every team (by name) with its plan for the quarter, its committed effort and the
-    plan of the quarter before. Two queries, whatever the size: the teams with their
-    capacity and committed effort (``demand_by_team``), the plans of the quarter before."""
-    before = dict(CapacityPlan.objects.filter(
-        year=previous_quarter(year, quarter)[0], quarter=previous_quarter(year, quarter)[1])
-        .values_list("team_id", "engineer_weeks"))
-    return [CapacityRow(team=row.team, capacity=row.capacity, committed=row.demand,
-                        unsized=row.unsized, previous=_decimal(before.get(row.team.pk)))
-            for row in demand_by_team(year=year, quarter=quarter)]
+    plan of the quarter before. One query."""
+    return [_capacity_row(team) for team in _capacity_teams(year=year, quarter=quarter)]
+
+
+def capacity_page(*, year: int, quarter: int,
+                  number: object = 1) -> tuple[Page, list[CapacityRow]]:
+    """One page of ``capacity_rows`` (``settings.PAGE_SIZE`` teams by name; an invalid or
+    out-of-range ``number`` gives the nearest page, as ``Paginator.get_page``) and its rows.
+    Two queries, whatever the size: the teams counted, the page's teams with their figures
+    (which read only those teams' committed initiatives)."""
+    page = Paginator(_capacity_teams(year=year, quarter=quarter),
+                     settings.PAGE_SIZE).get_page(number)
+    return page, [_capacity_row(team) for team in page.object_list]
 
 
 PLAN_CANNOT_BE_REMOVED = ("This team already has a plan for the quarter; enter 0 for no "

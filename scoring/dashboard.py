@@ -20,6 +20,12 @@ only for what is shown:
 - value (``scoring.value``): realised this year (1), the production initiatives and their
   contract evidence (3), the value flags (2), the value ledger for the chart (1).
 
+While the standings are current, what counts over the whole filtered portfolio (the
+positions, the stages and flags, the pilots' entry into pilot, the value KPIs and per-team
+value, overdue value reviews, the heat map's choice, governance capacity) is computed
+once per snapshot and kept (``Dashboard.per_snapshot``, one query for the snapshot's
+version), so a steady read costs the same at 1,000 and at 100,000 initiatives.
+
 The rank shown is the initiative's place in the whole live portfolio (retired
 initiatives are not ranked), so a filtered table keeps the numbers the leader knows. An
 initiative created since the standings were computed is listed last, "not yet ranked".
@@ -27,19 +33,21 @@ initiative created since the standings were computed is listed last, "not yet ra
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -48,13 +56,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from governance.models import Checkpoint, overdue_q
-from governance.selectors import heat_map, review_queue, with_compliance
+from governance.models import Checkpoint
+from governance.selectors import heat_map, review_queue, review_queue_counts, with_compliance
 from portfolio.models import Initiative, Stage
 from portfolio.outcomes.value_selectors import value_review_tab_counts
 from portfolio.pilots.selectors import stall_state_counts
@@ -80,6 +89,12 @@ from scoring.standings import standings_current
 
 # How many of the top-ranked initiatives shown the heat map draws.
 HEAT_MAP_ROWS = 30
+# The whole portfolio's counts, kept once per standings snapshot (``Dashboard.per_snapshot``):
+# a new snapshot or a new day is a new key, so this only bounds what superseded snapshots
+# leave in the cache (a busy portfolio refreshes every few minutes); a quiet one counts
+# again this often.
+COUNTS_CACHE_VERSION = 1
+COUNTS_CACHE_SECONDS = 15 * 60
 
 # The funding status of a row, in words: the stored positions, and one for an initiative
 # the standings do not know yet.
@@ -443,12 +458,41 @@ class Dashboard:
 
     def counts(self) -> PositionCounts:
         """How many shown initiatives stand where in the shown quarter: one query, read
-        once (the first screen, the table's groups and their links count the same)."""
+        once (the first screen, the table's groups and their links count the same), and
+        once per snapshot while the standings are current (``per_snapshot``)."""
         if self._counts is None:
-            self._counts = position_counts(self)
+            self._counts = self.per_snapshot("positions", lambda: position_counts(self))
         return self._counts
 
+    def per_snapshot(self, name: str, compute):
+        """``compute()``, a count over the whole filtered portfolio, computed once per
+        standings snapshot: while the standings are current nothing they are computed from
+        has changed since ``taken_at`` (every such write marks them stale first), so the
+        answer is the same until the next refresh moves ``taken_at``. Kept in Django's
+        cache under the snapshot, the day, the filters and the quarter; while a change is
+        pending (``refreshing``) it is computed live, as before. Reads no SQL on a hit."""
+        snapshot = self.snapshot
+        if self.refreshing or snapshot.taken_at is None:
+            return compute()
+        if self._version is None:
+            self._version = snapshot_version(snapshot)
+        if not self._version:
+            return compute()
+        team = self.filters.get("team")
+        parts = [name, self._version, snapshot.taken_at.isoformat(), self.today.isoformat(),
+                 self.ahead,
+                 team.pk if team else None, self.filters.get("category") or "",
+                 self.filters.get("stage") or ""]
+        digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+        key = f"scoring:dashboard:v{COUNTS_CACHE_VERSION}:{digest}"
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            cache.set(key, found, COUNTS_CACHE_SECONDS)
+        return found
+
     _counts: PositionCounts | None = field(default=None, init=False, repr=False)
+    _version: str | None = field(default=None, init=False, repr=False)
 
     def group_ids(self, position: str, limit: int) -> list[int]:
         """The first ``limit`` ids at ``position`` in the shown quarter, best first."""
@@ -459,13 +503,30 @@ class Dashboard:
         them): read down the rank index."""
         return _ranked_only(self.filters).defer(*_DEFERRED)[:limit]
 
-    def heat_map_rows(self, limit: int) -> QuerySet[Initiative]:
+    def heat_map_rows(self, limit: int) -> list[Initiative]:
         """The heat map's initiatives: every shown one out of compliance first (what the
         compliance KPI counts, best-ranked first), then the best-ranked others, ``limit``
-        in all."""
-        return (_filtered(_live(self.filters), self.filters).defer(*_DEFERRED)
-                .order_by(F("standing__out_of_compliance").desc(nulls_last=True),
-                          *RANK_ORDER)[:limit])
+        in all. Choosing them sorts every shown initiative: their ids are chosen once per
+        snapshot (``per_snapshot``), then their rows read by id: two queries, one while
+        the ids are kept."""
+        ids = self.per_snapshot(f"heat-map:{limit}", lambda: list(
+            _filtered(_live(self.filters), self.filters)
+            .order_by(F("standing__out_of_compliance").desc(nulls_last=True), *RANK_ORDER)
+            .values_list("pk", flat=True)[:limit]))
+        by_id = Initiative.objects.defer(*_DEFERRED).in_bulk(ids)
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def snapshot_version(snapshot: PortfolioSnapshot) -> str:
+    """Which write of the snapshot row this is, on PostgreSQL: its ``xmin``, a new one with
+    every refresh (even two refreshes at one frozen ``taken_at``, even in one test's
+    transaction), never reused by the server. "" elsewhere or before the first refresh:
+    then nothing is kept per snapshot. One query."""
+    if connection.vendor != "postgresql" or snapshot.pk is None:
+        return ""
+    return (PortfolioSnapshot.objects.filter(pk=snapshot.pk)
+            .annotate(version=RawSQL("xmin::text", ())).values_list("version", flat=True)
+            .first()) or ""
 
 
 # --- Filters ------------------------------------------------------------------------------------
@@ -584,47 +645,48 @@ def with_row_columns(queryset: QuerySet[Initiative], *, model: ScoringModel | No
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
-class ElapsedDays(Func):
-    """Whole days from ``field`` to the moment ``now`` (``timedelta.days``), in SQL: the
-    pilots' ages are counted per day by the database instead of read one by one."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = timedelta(days=1)
 
-    output_field = IntegerField()
 
-    def __init__(self, now: datetime, field: str):
-        super().__init__(Value(now), F(field))
+def _pilots_since(base: QuerySet[Initiative]) -> Counter:
+    """When each pilot of ``base`` entered pilot, as whole microseconds since 1970 (a
+    compact key to keep per snapshot), with how many share it: one query."""
+    return Counter({(since - _EPOCH) // timedelta(microseconds=1): n for since, n in
+                    base.filter(stage=Stage.PILOT).order_by().values_list("stage_changed_at")
+                    .annotate(n=Count("pk"))})
 
-    def as_sql(self, compiler, connection, **extra):  # PostgreSQL
-        return super().as_sql(compiler, connection, template=(
-            "FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::integer"),
-            arg_joiner=" - ", **extra)
 
-    def as_sqlite(self, compiler, connection, **extra):
-        # julianday() is a float of days: to whole milliseconds first, then whole days.
-        return super().as_sql(compiler, connection, template=(
-            "(CAST(ROUND((julianday(%(expressions)s)) * 86400000) AS INTEGER) / 86400000)"),
-            arg_joiner=") - julianday(", **extra)
+def pilot_ages(since: Counter, *, now: datetime) -> list[int]:
+    """The pilots' ages at ``now`` in whole days (``timedelta.days``; never below 0),
+    ascending, from ``_pilots_since``: no query."""
+    at = (now - _EPOCH) // timedelta(microseconds=1)
+    day = _DAY // timedelta(microseconds=1)
+    return sorted(age for stamp, n in since.items() for age in [max((at - stamp) // day, 0)] * n)
 
 
 def kpis(board: Dashboard) -> tuple[Kpis, list[int]]:
     """The KPIs over ``board``'s filtered portfolio, and the ages (days) of its pilots.
 
     Counts per stage and pilot ages are read live; the flags (conversion, stalled,
-    ownership, compliance) are the board's standings'. Three queries.
+    ownership, compliance) are the board's standings'. Three queries; while the standings
+    are current the counts and the flags are read once per snapshot (``per_snapshot``),
+    and only the pilots' ages, which grow with the clock, are read each time.
     """
     filters, now = board.filters, board.now
     base = _filtered(Initiative.objects.all(), filters)
-    counts = stage_counts(base)
-    totals = _filtered(Standing.objects.all(), filters, prefix="initiative__").aggregate(
-        n_entered_pilot=Count("pk", filter=Q(entered_pilot=True)),
-        n_reached_production=Count("pk", filter=Q(reached_production=True)),
-        n_stalled=Count("pk", filter=Q(stalled=True)),
-        n_gaps=Count("pk", filter=Q(ownership_gap=True)),
-        n_noncompliant=Count("pk", filter=Q(out_of_compliance=True)),
-    )
-    ages = sorted(Counter(dict(
-        base.filter(stage=Stage.PILOT).order_by()
-        .annotate(age=Greatest(ElapsedDays(now, "stage_changed_at"), Value(0)))
-        .values_list("age").annotate(n=Count("pk")))).elements())
+    counts, totals = board.per_snapshot("kpis", lambda: (
+        stage_counts(base),
+        _filtered(Standing.objects.all(), filters, prefix="initiative__").aggregate(
+            n_entered_pilot=Count("pk", filter=Q(entered_pilot=True)),
+            n_reached_production=Count("pk", filter=Q(reached_production=True)),
+            n_stalled=Count("pk", filter=Q(stalled=True)),
+            n_gaps=Count("pk", filter=Q(ownership_gap=True)),
+            n_noncompliant=Count("pk", filter=Q(out_of_compliance=True)),
+        )))
+    # When each pilot entered pilot is kept per snapshot; its age, which grows with the
+    # clock, is worked out at ``now``.
+    ages = pilot_ages(board.per_snapshot("pilots-since", lambda: _pilots_since(base)), now=now)
     return Kpis(
         stage_counts=counts, total=sum(n for _, _, n in counts),
         entered_pilot=totals["n_entered_pilot"],
@@ -685,7 +747,7 @@ def dashboard_charts(board: Dashboard, *, kpis: Kpis, pilot_ages: list[int]) -> 
         (charts.capacity_vs_demand(capacity), False),
         (charts.value_vs_effort(points), False),
         (charts.pilot_age_distribution(pilot_ages, max_days=settings.PILOT_MAX_DAYS), False),
-        (charts.heat_map_chart(heat_map(list(board.heat_map_rows(HEAT_MAP_ROWS)),
+        (charts.heat_map_chart(heat_map(board.heat_map_rows(HEAT_MAP_ROWS),
                                         today=board.today),
                                limit=HEAT_MAP_ROWS, out_of_compliance=kpis.out_of_compliance),
          True),
@@ -918,17 +980,23 @@ def blocked_answer(board: Dashboard) -> BlockedAnswer:
 
 
 def stuck_answer(board: Dashboard) -> StuckAnswer:
-    """Three counts, each by the selector of the page it links to, with the dashboard's
-    team filter: three queries."""
+    """Three counts, each by the selector of the page it links to (the queue's overdue
+    tab, as ``review_queue_counts`` counts it), with the dashboard's team filter: three
+    queries."""
     team = board.filters.get("team")
     slug = team.slug if team else ""
     only_team = {"team": team} if team else {}
     open_flags = {key: n for key, _, n in
                   stall_state_counts(user=None, filters=only_team, now=board.now)}[""]
-    overdue = review_queue(today=board.today, filters=only_team).filter(
-        overdue_q(board.today)).count()
-    value_overdue = {key: n for key, _, n in value_review_tab_counts(
-        user=None, filters=only_team, now=board.now)}["overdue"]
+    # The queue page's own overdue tab count: on PostgreSQL the whole queue's is summed
+    # from the stored ``QueueCount`` (a team's is counted over that team's queue).
+    overdue = review_queue_counts(review_queue(today=board.today, filters=only_team),
+                                  today=board.today, filters=only_team)["overdue"]
+    # Value reviews are written with an activity, which marks the standings stale: their
+    # count is kept per snapshot and day.
+    value_overdue = {key: n for key, _, n in board.per_snapshot(
+        "value-review-tabs", lambda: value_review_tab_counts(
+            user=None, filters=only_team, now=board.now))}["overdue"]
     return StuckAnswer(
         stalled_pilots=Figure(open_flags, _url("portfolio:stall-list", team=slug)),
         overdue_reviews=Figure(overdue, _url("governance:review-queue", status="overdue",
@@ -966,15 +1034,17 @@ def value_chart(by_team: list[value.Total]) -> charts.Chart:
 def value_kpis(board: Dashboard) -> value.ValueKpis:
     """Value realised this year, production initiatives meeting their contract (over what
     the filters show, from the stored standings), overdue reviews and value at risk:
-    three queries."""
-    return value.value_kpis(now=board.now,
-                            initiatives=_filtered(Initiative.objects.all(), board.filters))
+    three queries, once per snapshot and day (``per_snapshot``: a value review is written
+    with an activity, which marks the standings stale)."""
+    return board.per_snapshot("value-kpis", lambda: value.value_kpis(
+        now=board.now, initiatives=_filtered(Initiative.objects.all(), board.filters)))
 
 
 def value_section(board: Dashboard) -> ValueSection:
     """The value KPIs and predicted against realised per team (stored standings): four
     queries."""
-    rows = value.team_value(_filtered(Initiative.objects.all(), board.filters))
+    rows = board.per_snapshot("team-value", lambda: value.team_value(
+        _filtered(Initiative.objects.all(), board.filters)))
     return ValueSection(kpis=value_kpis(board), chart=charts.value_by_team(
         rows, currency=settings.VALUE_CURRENCY, held_below=float(1 - value.ACCURACY_MARGIN)))
 

@@ -143,6 +143,12 @@ class PortfolioSnapshot(models.Model):
     seconds = models.FloatField(help_text="How long computing them took (for the record; "
                                           "nothing depends on it).")
     initiatives = models.PositiveIntegerField()
+    recomputed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When every standing was last recomputed. The day's later refreshes "
+                  "recompute only what changes named, with the rules that read the clock "
+                  "(an owner's silence) at this moment, so they store what a full "
+                  "recompute at it would.")
 
     def __str__(self) -> str:
         return f"standings as of {self.taken_at:%Y-%m-%d %H:%M}"
@@ -159,6 +165,16 @@ class StandingsInvalidation(models.Model):
     """
 
     what = models.CharField(max_length=40, help_text="What changed, for the logs.")
+    # What the change can have moved (``standings_invalidate``); a row naming nothing
+    # asks for everything to be recomputed. Plain ids, not foreign keys: a mark outlives
+    # the row it names (a deleted team still has standings to drop).
+    initiative = models.BigIntegerField(null=True, blank=True,
+                                        help_text="An initiative whose own row changed.")
+    team = models.BigIntegerField(null=True, blank=True,
+                                  help_text="A team whose funding lines may have moved.")
+    owner = models.BigIntegerField(null=True, blank=True,
+                                   help_text="A person who gave a sign of life: the "
+                                             "ownership gaps of what they own may close.")
 
     def __str__(self) -> str:
         return f"{self.what} (#{self.pk})"
@@ -359,3 +375,80 @@ class ScenarioPin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.initiative_id} {self.direction}"
+
+
+# --- Value, stored (issue 22) ---------------------------------------------------------------------
+
+class ValueTotal(models.Model):
+    """One group's predicted against realised value as of the standings' snapshot: the
+    Value page's and ``/api/v1/value/``'s totals per team, category, quarter entered
+    production and scoring model, and overall (``scoring.value.value_totals_compute``'s
+    answer, which reads the live ledger). Written only by ``scoring.standings.value_store``,
+    which the standings refresh calls in its transaction; ``contract`` rows count the
+    initiatives in production or scaled that meet their contract (key "met") or not
+    ("short")."""
+
+    class Dimension(models.TextChoices):
+        OVERALL = "all", "overall"
+        TEAM = "team", "team"
+        CATEGORY = "category", "category"
+        QUARTER = "quarter", "quarter entered production"
+        MODEL = "model", "scoring model"
+        CONTRACT = "contract", "contract"
+
+    dimension = models.CharField(max_length=10, choices=Dimension.choices)
+    position = models.PositiveIntegerField(help_text="The group's place in its table "
+                                                     "(``ledger_totals``' order).")
+    key = models.CharField(max_length=200)
+    initiatives = models.PositiveIntegerField()
+    reviewed = models.PositiveIntegerField(default=0)
+    predicted_value = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    predicted_reviewed = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    realised_value = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    run_cost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dimension", "position"],
+                                               name="value_total_once")]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.key}: {self.initiatives}"
+
+
+class ValueEntry(models.Model):
+    """An initiative on the Value page as of the standings' snapshot: one that has entered
+    production (``in_ledger``: the per-initiative table) or is in production or scaled
+    short of its exit contract (``short_of_contract``: the contract table). Written only by
+    ``scoring.standings.value_store``; the page reads one page of either list through its
+    partial index, in the page's order (team, title, id)."""
+
+    initiative = models.OneToOneField(Initiative, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="+")
+    team = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=32)
+    stage = models.CharField(max_length=16)
+    predicted_value = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    predicted_run_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    realised_value = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    run_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    reviewed_on = models.DateField(null=True)
+    production_since = models.DateTimeField(null=True)
+    pilot_since = models.DateTimeField(null=True)
+    quarter = models.CharField(max_length=10)
+    model = models.CharField(max_length=200)
+    in_ledger = models.BooleanField()
+    short_of_contract = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            # The Value page's per-initiative table, a page at a time.
+            models.Index(fields=["team", "title", "initiative"], name="value_entry_ledger",
+                         condition=Q(in_ledger=True)),
+            # Its "short of the contract" table, a page at a time.
+            models.Index(fields=["team", "title", "initiative"], name="value_entry_short",
+                         condition=Q(short_of_contract=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}: {self.title}"

@@ -91,8 +91,14 @@ def scenario_detail(request, key):
     scenario, rights = scenarios.scenario_for(request.user, key)
     now = timezone.now()
     comparison = scenarios.scenario_comparison(scenario=scenario, now=now)
+    # The per-team table lists the teams the scenario changes; every team (as many as the
+    # portfolio has) only when asked for, so the page does not grow with the portfolio.
+    every_team = request.GET.get("teams") == "all"
     return render(request, "scoring/scenarios/detail.html", {
         "scenario": scenario, "rights": rights, "comparison": comparison,
+        "every_team": every_team,
+        "team_rows": (comparison.teams if every_team else comparison.changed_teams)
+        if comparison else [],
         "pinned_in": scenarios.pins_of(scenario, ScenarioPin.Direction.IN),
         "pinned_out": scenarios.pins_of(scenario, ScenarioPin.Direction.OUT),
         "weights": scenarios.weights_text(scenario.weights or {}),

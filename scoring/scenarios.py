@@ -522,6 +522,15 @@ class Comparison:
         return not (self.entering or self.dropping or any(t.changed for t in self.teams))
 
     @property
+    def changed_teams(self) -> list[TeamChange]:
+        """The teams whose figures differ between the two sides."""
+        return [team for team in self.teams if team.changed]
+
+    @property
+    def unchanged_teams(self) -> int:
+        return len(self.teams) - len(self.changed_teams)
+
+    @property
     def summary(self) -> str:
         """The difference in one sentence."""
         if self.same:

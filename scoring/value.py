@@ -39,12 +39,13 @@ from portfolio.outcomes.selectors import (
     VALUE_STAGES,
     LedgerRow,
     LedgerTotal,
+    accuracy,
     contract_evidence_bulk,
     ledger_totals,
     value_flag_counts,
     value_ledger,
 )
-from scoring.models import ScoringModel
+from scoring.models import ScoringModel, ValueEntry, ValueTotal
 
 # An estimate "held" within this much of 100% (either way); beyond it, the team or model
 # over- or under-predicts.
@@ -243,7 +244,9 @@ def _totals(rows: list[ValueRow], key: Callable[[ValueRow], str]) -> list[Total]
 def value_report(queryset: QuerySet[Initiative] | None = None) -> ValueReport:
     """Predicted against realised value of every initiative that has entered production
     (``queryset`` narrows them), per initiative, team, category, quarter entered
-    production and scoring model: two queries."""
+    production and scoring model, computed from the live ledger: two queries, and work in
+    proportion to the portfolio. The pages read what ``value_store`` kept of it
+    (``value_stored``)."""
     timeline = model_timeline()
     rows = [ValueRow(ledger=row, model=timeline.at(row.pilot_since),
                      quarter=quarter_of(row.production_since))
@@ -256,6 +259,170 @@ def value_report(queryset: QuerySet[Initiative] | None = None) -> ValueReport:
         by_quarter=_totals(rows, key=lambda row: row.quarter),
         by_model=_totals(rows, key=lambda row: row.model),
     )
+
+
+# --- The Value page, stored ----------------------------------------------------------------------
+#
+# Computing the report reads every initiative that entered production: seconds at 100,000
+# initiatives. The standings refresh (``scoring.standings.standings_refresh``, after every
+# change and on a new day) stores its answer — the totals (``ValueTotal``) and the rows of
+# the page's two tables (``ValueEntry``) — in its transaction, and the Value page and
+# ``/api/v1/value/`` read them as of the standings' snapshot, as the dashboard reads its
+# value KPIs. ``value_report`` stays the one definition: the store is its answer.
+
+_DIMENSIONS = (
+    (ValueTotal.Dimension.OVERALL, "overall"),
+    (ValueTotal.Dimension.TEAM, "by_team"),
+    (ValueTotal.Dimension.CATEGORY, "by_category"),
+    (ValueTotal.Dimension.QUARTER, "by_quarter"),
+    (ValueTotal.Dimension.MODEL, "by_model"),
+)
+CONTRACT_MET, CONTRACT_SHORT = "met", "short"
+
+
+def _entry(row: ValueRow, *, short: bool) -> ValueEntry:
+    ledger = row.ledger
+    return ValueEntry(
+        initiative_id=ledger.initiative_id, team=ledger.team, title=ledger.title,
+        category=ledger.category, stage=ledger.stage, predicted_value=ledger.predicted_value,
+        predicted_run_cost=ledger.predicted_run_cost, realised_value=ledger.realised_value,
+        run_cost=ledger.run_cost, reviewed_on=ledger.reviewed_on,
+        production_since=ledger.production_since, pilot_since=ledger.pilot_since,
+        quarter=row.quarter, model=row.model, in_ledger=True, short_of_contract=short)
+
+
+def value_to_store() -> tuple[list[ValueTotal], list[ValueEntry]]:
+    """The Value page's totals and rows, unsaved, for the standings refresh to store
+    (``scoring.standings.value_store``), after it has written the standings: whether an
+    initiative meets its exit contract is ``Standing.meets_contract`` (the gate's rule, as
+    of the refresh)."""
+    report = value_report()
+    totals = [ValueTotal(dimension=dimension, position=position, key=total.key,
+                         **{name: getattr(total.total, name) for name in _TOTAL_FIELDS})
+              for dimension, attribute in _DIMENSIONS
+              for position, total in enumerate(
+                  [report.overall] if attribute == "overall" and report.overall
+                  else [] if attribute == "overall" else getattr(report, attribute))]
+    met = dict(Initiative.objects.filter(standing__meets_contract__isnull=False).order_by()
+               .values_list("pk", "standing__meets_contract"))
+    totals += [
+        ValueTotal(dimension=ValueTotal.Dimension.CONTRACT, position=0, key=CONTRACT_MET,
+                   initiatives=sum(1 for meets in met.values() if meets)),
+        ValueTotal(dimension=ValueTotal.Dimension.CONTRACT, position=1, key=CONTRACT_SHORT,
+                   initiatives=sum(1 for meets in met.values() if not meets)),
+    ]
+    short = {pk for pk, meets in met.items() if not meets}
+    entries = [_entry(row, short=row.ledger.initiative_id in short) for row in report.rows]
+    # In production without a recorded entry into it (imported so): short rows of their own.
+    listed = {entry.initiative_id for entry in entries}
+    for pk, title, team, category, stage in (
+            Initiative.objects.filter(pk__in=short - listed)
+            .values_list("pk", "title", "team__name", "category", "stage")):
+        entries.append(ValueEntry(initiative_id=pk, title=title, team=team, category=category,
+                                  stage=stage, quarter="—", model=NO_PILOT, in_ledger=False,
+                                  short_of_contract=True))
+    return totals, entries
+
+
+_TOTAL_FIELDS = ("initiatives", "reviewed", "predicted_value", "predicted_reviewed",
+                 "realised_value", "run_cost")
+
+
+def _stored_total(row: ValueTotal) -> Total:
+    """A stored group as ``ledger_totals`` computes it (accuracy over the reviewed)."""
+    figures = {name: getattr(row, name) for name in _TOTAL_FIELDS}
+    return Total(LedgerTotal(
+        key=row.key, accuracy=(accuracy(row.realised_value, row.predicted_reviewed)
+                               if row.reviewed else None), **figures))
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    """The Value page's totals as of the standings' snapshot (``value_store``)."""
+
+    overall: Total | None
+    by_team: list[Total]
+    by_category: list[Total]
+    by_quarter: list[Total]
+    by_model: list[Total]
+    contracts_met: int
+    contracts_short: int
+
+    @property
+    def in_production(self) -> int:
+        return self.contracts_met + self.contracts_short
+
+    @property
+    def initiatives(self) -> int:
+        """How many initiatives entered production (the per-initiative table's length)."""
+        return self.overall.total.initiatives if self.overall else 0
+
+
+def value_stored(*, teams: bool = True) -> StoredValue:
+    """The stored totals: one query. Teams grow with the portfolio (as its square root in
+    the bench's), so the page reads them a page at a time instead (``teams=False``:
+    ``by_team`` empty; ``team_totals``)."""
+    groups: dict[str, list] = {dimension: [] for dimension in ValueTotal.Dimension.values}
+    rows = ValueTotal.objects.order_by("dimension", "position")
+    if not teams:
+        rows = rows.exclude(dimension=ValueTotal.Dimension.TEAM)
+    for row in rows:
+        groups[row.dimension].append(row)
+    contract = {row.key: row.initiatives for row in groups[ValueTotal.Dimension.CONTRACT]}
+    totals = {attribute: [_stored_total(row) for row in groups[dimension]]
+              for dimension, attribute in _DIMENSIONS}
+    overall = totals.pop("overall")
+    return StoredValue(
+        overall=overall[0] if overall else None, **totals,
+        contracts_met=contract.get(CONTRACT_MET, 0),
+        contracts_short=contract.get(CONTRACT_SHORT, 0))
+
+
+class StoredRows:
+    """One of the page's stored tables for ``Paginator``: its length is known (the stored
+    totals), a page is a LIMIT read through the table's partial index."""
+
+    def __init__(self, queryset: QuerySet[ValueEntry], count: int, wrap: Callable):
+        self.queryset, self._count, self.wrap = queryset, count, wrap
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        return [self.wrap(entry) for entry in self.queryset[index]]
+
+
+def _stored_row(entry: ValueEntry) -> ValueRow:
+    return ValueRow(ledger=LedgerRow(
+        entry.initiative_id, entry.title, entry.team, entry.category, entry.stage,
+        entry.predicted_value, entry.predicted_run_cost, entry.realised_value, entry.run_cost,
+        entry.reviewed_on, entry.production_since, entry.pilot_since),
+        model=entry.model, quarter=entry.quarter)
+
+
+def team_totals() -> StoredRows:
+    """The per-team totals (``Total``) in the table's order, for a paginator: counting
+    them is one query (an index-only count of a few hundred rows), a page one more."""
+    teams = ValueTotal.objects.filter(dimension=ValueTotal.Dimension.TEAM)
+    return StoredRows(teams.order_by("position"), teams.count(), _stored_total)
+
+
+def ledger_rows(stored: StoredValue) -> StoredRows:
+    """The per-initiative table (``ValueRow``), by team, title and id, for a paginator."""
+    return StoredRows(ValueEntry.objects.filter(in_ledger=True).order_by(
+        "team", "title", "initiative_id"), stored.initiatives, _stored_row)
+
+
+def short_of_contract_ids(stored: StoredValue) -> StoredRows:
+    """The initiatives in production short of their contract (ids), by team, title and id,
+    for a paginator; ``production_contracts`` reads a page of them live."""
+    return StoredRows(ValueEntry.objects.filter(short_of_contract=True)
+                      .order_by("team", "title", "initiative_id")
+                      .values_list("initiative_id", flat=True),
+                      stored.contracts_short, lambda pk: pk)
 
 
 # --- The dashboard's value KPIs ------------------------------------------------------------------
@@ -291,12 +458,15 @@ CONTRACT_FIELDS = ("id", "title", "team__name", "stage", "metric_unit", "metric_
                    *(name.removesuffix("_id") for name, _ in contract.CONTRACT_FIELDS))
 
 
-def production_contracts(initiatives: QuerySet[Initiative] | None = None) -> list[ContractRow]:
-    """Every initiative in production or scaled (``initiatives`` narrows them) with where
-    its contract stands, by the gate's own rule (``contract.status`` over
-    ``contract_evidence_bulk``): three queries."""
+def production_contracts(initiatives: QuerySet[Initiative] | None = None, *,
+                         ids: list[int] | None = None) -> list[ContractRow]:
+    """Every initiative in production or scaled (``initiatives`` narrows them; ``ids``: of
+    those, these only — a page of them) with where its contract stands, by the gate's own
+    rule (``contract.status`` over ``contract_evidence_bulk``): three queries."""
     initiatives = Initiative.objects.all() if initiatives is None else initiatives
-    evidence = contract_evidence_bulk(stages=VALUE_STAGES)
+    if ids is not None:
+        initiatives = initiatives.filter(pk__in=ids)
+    evidence = contract_evidence_bulk(stages=VALUE_STAGES, ids=ids)
     rows = []
     for initiative in (initiatives.filter(stage__in=VALUE_STAGES).select_related("team")
                        .only(*CONTRACT_FIELDS).order_by("team__name", "title", "pk")):

@@ -15,6 +15,7 @@ from portfolio.csv_io.columns import csv_lines, neutralise
 from scoring import dashboard as board_reads
 from scoring import value as value_reads
 from scoring.forms import DashboardFilterForm
+from scoring.standings import standings_current
 
 
 def _filters(request, *, now) -> tuple[DashboardFilterForm, dict]:
@@ -40,8 +41,10 @@ def dashboard(request):
         "first": board_reads.first_screen(board),
         "groups": groups,
         "page": groups.page,
-        # Governance capacity per checkpoint type, below the first screen.
-        "review_capacity": governance_reads.review_capacity(today=board.today),
+        # Governance capacity per checkpoint type, below the first screen: it counts every
+        # open checkpoint, so once per snapshot (every checkpoint write marks it stale).
+        "review_capacity": board.per_snapshot(
+            "review-capacity", lambda: governance_reads.review_capacity(today=board.today)),
         "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
         "value": board_reads.value_section(board),
         "value_formulas": value_reads.value_definitions(),
@@ -53,18 +56,30 @@ def dashboard(request):
 
 @require_GET
 def value(request):
-    """Predicted against realised value, and whose estimates held: for every reader."""
+    """Predicted against realised value, and whose estimates held: for every reader. Read
+    from what the standings refresh stored (``scoring.standings.value_store``), as of its
+    snapshot: the totals, a page of the initiatives and a page of those short of their
+    contract (``?contracts=``), whatever the portfolio's size."""
     require_reader(request.user)
-    report = value_reads.value_report()
-    contracts = value_reads.production_contracts()
-    page = Paginator(report.rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    snapshot = standings_current(now=timezone.now())
+    stored = value_reads.value_stored(teams=False)
+    teams = Paginator(value_reads.team_totals(),
+                      settings.PAGE_SIZE).get_page(request.GET.get("teams"))
+    page = Paginator(value_reads.ledger_rows(stored),
+                     settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    short = Paginator(value_reads.short_of_contract_ids(stored),
+                      settings.PAGE_SIZE).get_page(request.GET.get("contracts"))
     return render(request, "scoring/value.html", {
-        "report": report,
+        "report": stored,
+        "snapshot": snapshot,
         "page": page,
-        "contracts": contracts,
-        "meeting": sum(1 for row in contracts if row.meets),
-        "short_of_contract": [row for row in contracts if not row.meets],
-        "chart": board_reads.value_chart(report.by_team),
+        "short_page": short,
+        "teams": teams,
+        "in_production": stored.in_production,
+        "meeting": stored.contracts_met,
+        "short_of_contract": value_reads.production_contracts(ids=list(short.object_list)),
+        # The teams of the table's page.
+        "chart": board_reads.value_chart(list(teams.object_list)),
         "currency": settings.VALUE_CURRENCY,
         "formulas": value_reads.value_definitions(),
         "margin_percent": round(100 * value_reads.ACCURACY_MARGIN),

@@ -1,7 +1,8 @@
 """The portfolio app's tables: the initiatives domain (``core``), personal API tokens
 (``tokens``), stalled pilots and the weekly digest (``portfolio.pilots.models``), and
 outcomes: measurements, overrides and value reviews (``portfolio.outcomes.models``), and
-notifications: preferences, chat channels and the outbox (``portfolio.notifications.models``)."""
+notifications: preferences, chat channels and the outbox (``portfolio.notifications.models``),
+and what ownership health reads (``ownership``)."""
 
 from portfolio.identity.models import (
     AccountEvent,
@@ -42,6 +43,7 @@ from portfolio.models.core import (
     text_limit,
     tier_allows_stage,
 )
+from portfolio.models.ownership import LastWord, NobodyResponsible
 from portfolio.models.tokens import ApiToken
 from portfolio.notifications.models import (
     ChannelKind,
@@ -86,4 +88,5 @@ __all__ = [
     "ChannelKind", "ChatChannel", "DailySummary", "Notification", "NotificationMode",
     "NotificationPreference", "NotificationStatus", "WebhookHost",
     "AccountEvent", "AccountEventKind", "ExternalIdentity", "RolePin", "SignInMethod",
+    "LastWord", "NobodyResponsible",
 ]

@@ -551,6 +551,9 @@ class Activity(models.Model):
             models.Index(fields=["actor", "-at"], name="activity_actor_recent"),
             # The digest's "what changed since" reads the whole portfolio by time.
             models.Index(fields=["at"], name="activity_at"),
+            # Ownership health: when the owner took over (selectors.with_ownership_health).
+            models.Index(fields=["initiative", "-at"], condition=Q(kind="owner_changed"),
+                         name="activity_handovers"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=ActivityKind.values),

@@ -46,23 +46,25 @@ def contract_evidence(initiative: Initiative) -> Evidence:
                     overridden=overridden)
 
 
-def contract_evidence_bulk(*, stages) -> dict[int, Evidence]:
-    """The gate's evidence for every initiative in ``stages``: two queries, whatever their
-    number (the funding line asks it for the funded)."""
+def contract_evidence_bulk(*, stages, ids=None) -> dict[int, Evidence]:
+    """The gate's evidence for every initiative in ``stages`` (``ids``: of those, these
+    only): two queries, whatever their number (the funding line asks it for the funded)."""
     latest = Subquery(Measurement.objects.filter(initiative=OuterRef("pk"))
                       .filter(_in_window()).order_by("-measured_on", "-id")
                       .values("pk")[:1])
+    initiatives = Initiative.objects.filter(stage__in=stages)
+    overrides = ContractOverride.objects.filter(initiative__stage__in=stages,
+                                                stage_since=F("initiative__stage_changed_at"))
+    if ids is not None:
+        initiatives = initiatives.filter(pk__in=ids)
+        overrides = overrides.filter(initiative_id__in=ids)
     evidence: dict[int, Evidence] = {}
     for value, measured_on, initiative_id in (
-            Measurement.objects.filter(pk__in=Initiative.objects.filter(stage__in=stages)
-                                       .annotate(latest=latest).exclude(latest=None)
-                                       .values("latest"))
+            Measurement.objects.filter(pk__in=initiatives.annotate(latest=latest)
+                                       .exclude(latest=None).values("latest"))
             .values_list("value", "measured_on", "initiative_id")):
         evidence[initiative_id] = Evidence(latest_in_window=Reading(value, measured_on))
-    for initiative_id, kind in (ContractOverride.objects
-                                .filter(initiative__stage__in=stages,
-                                        stage_since=F("initiative__stage_changed_at"))
-                                .values_list("initiative_id", "kind")):
+    for initiative_id, kind in overrides.values_list("initiative_id", "kind"):
         evidence.setdefault(initiative_id, Evidence()).overridden.add(kind)
     return evidence
 

@@ -202,7 +202,8 @@ def value_reviews_schedule(*, now: datetime) -> int:
         mine = list(ValueReview.objects.filter(scheduled_run=run)
                     .values_list("initiative_id", "days", "due_on"))
         if mine:
-            portfolio_changed(what="value_review_due")
+            portfolio_changed(what="value_review_due",
+                              initiatives={initiative_id for initiative_id, _, _ in mine})
             Activity.objects.bulk_create([
                 Activity(initiative_id=initiative_id, kind=Activity.Kind.VALUE_REVIEW_DUE,
                          actor=None, at=now, details={"days": days, "due": due.isoformat()})

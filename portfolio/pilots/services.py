@@ -166,7 +166,9 @@ def _resolve_lapsed(*, now: datetime) -> int:
               .exclude(stalled_q(now, prefix="initiative__"))
               .resolve(resolution=StallResolution.ACTIVE, now=now))
     if moved + active:
-        portfolio_changed(what="stall_resolved")
+        portfolio_changed(what="stall_resolved", initiatives=StallFlag.objects.filter(
+            resolved_at=now, resolution__in=(StallResolution.MOVED, StallResolution.ACTIVE))
+            .values_list("initiative_id", flat=True))
     return moved + active
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -19,6 +20,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -35,11 +37,14 @@ from portfolio.access import InitiativeRights, initiative_for
 from portfolio.models import (
     Activity,
     Initiative,
+    LastWord,
+    NobodyResponsible,
     RetirementReason,
     Stage,
     StageTransition,
     Stakeholder,
     Update,
+    ValueReview,
 )
 from portfolio.outcomes.selectors import with_latest_review, with_value_flags
 
@@ -352,12 +357,13 @@ def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
     """Retired initiatives with the reason, the lessons and who retired them, newest first;
     what each cost and delivered: its effort, its predicted annual value and its latest
     recorded value review's realised value and run cost (``with_latest_review``). One
-    query for the rows, however many."""
+    query for the rows, however many; a page of the unsearched log is a LIMIT read of the
+    ``kill_log_order`` index (portfolio migration 0018)."""
     filters = filters or {}
     retiring = (StageTransition.objects.filter(initiative=OuterRef("pk"), to_stage=Stage.RETIRED)
                 .order_by("-at", "-id"))
     queryset = with_latest_review(
-        Initiative.objects.in_stage(Stage.RETIRED)
+        _kill_log_matching(filters)
         .select_related("team", "owner")
         .annotate(retired_by_first=Subquery(retiring.values("actor__first_name")[:1]),
                   retired_by_last=Subquery(retiring.values("actor__last_name")[:1]),
@@ -368,6 +374,12 @@ def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
               "team__slug", "owner__username", "owner__first_name", "owner__last_name",
               "owner__is_active")
     )
+    return queryset.order_by("-stage_changed_at", "-id")
+
+
+def _kill_log_matching(filters: dict) -> QuerySet[Initiative]:
+    """The retired initiatives the kill log's filters (``q``, ``reason``, ``team``) keep."""
+    queryset = Initiative.objects.in_stage(Stage.RETIRED)
     if filters.get("q"):
         term = filters["q"]
         queryset = queryset.filter(Q(title__icontains=term) | Q(summary__icontains=term)
@@ -376,7 +388,7 @@ def kill_log(*, filters: dict | None = None) -> QuerySet[Initiative]:
         queryset = queryset.filter(retirement_reason=filters["reason"])
     if filters.get("team"):
         queryset = queryset.filter(team=filters["team"])
-    return queryset.order_by("-stage_changed_at", "-id")
+    return queryset
 
 
 @dataclass(frozen=True)
@@ -410,6 +422,56 @@ def kill_log_reason_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, st
             for reason in RetirementReason]
 
 
+@dataclass(frozen=True)
+class KillLogSummary:
+    """The kill log's figures for its filters: the totals of what is listed
+    (``KillLogTotals``) and, ignoring the reason filter, how many per reason
+    (``kill_log_reason_counts``'s (reason, label, count) triples)."""
+
+    totals: KillLogTotals
+    reason_counts: list[tuple[str, str, int]]
+
+
+def _sum(values) -> Decimal | None:
+    """SQL's SUM over the groups' sums: ``None`` when no group had a value."""
+    present = [value for value in values if value is not None]
+    # str(): SQLite may hand a sum back as a float.
+    return sum((Decimal(str(value)) for value in present), Decimal(0)) if present else None
+
+
+def kill_log_summary(*, filters: dict | None = None) -> KillLogSummary:
+    """``kill_log_totals`` and ``kill_log_reason_counts`` of ``kill_log(filters=...)`` in two
+    queries that read no row of the log itself unless it is searched: per reason, the count,
+    effort and predicted value summed from the ``kill_log_sums`` index alone (portfolio
+    migration 0018); then each listed initiative's latest recorded value review, found from
+    the reviews' side (a review with no later recorded one of its initiative)."""
+    filters = filters or {}
+    groups = {row["retirement_reason"]: row for row in (
+        _kill_log_matching({**filters, "reason": ""}).order_by()
+        .values("retirement_reason")
+        .annotate(n=Count("*"), effort=Sum("effort_weeks"),
+                  predicted=Sum("predicted_annual_value")))}
+    reason = filters.get("reason")
+    listed = ([groups[reason]] if reason in groups else []) if reason else list(groups.values())
+    later = ValueReview.objects.recorded().filter(initiative=OuterRef("initiative")).filter(
+        Q(recorded_at__gt=OuterRef("recorded_at"))
+        | Q(recorded_at=OuterRef("recorded_at"), pk__gt=OuterRef("pk")))
+    reviews = (ValueReview.objects.recorded()
+               .filter(initiative__in=_kill_log_matching(filters).values("pk"))
+               .filter(~Exists(later))
+               .aggregate(reviewed=Count("*"), realised=Sum("realised_value"),
+                          cost=Sum("run_cost")))
+    totals = KillLogTotals(
+        initiatives=sum(group["n"] for group in listed),
+        effort_weeks=_sum(group["effort"] for group in listed),
+        predicted_value=_sum(group["predicted"] for group in listed),
+        realised_value=reviews["realised"], run_cost=reviews["cost"],
+        reviewed=reviews["reviewed"])
+    return KillLogSummary(totals=totals, reason_counts=[
+        (choice.value, choice.label, groups[choice.value]["n"] if choice.value in groups else 0)
+        for choice in RetirementReason])
+
+
 # --- Ownership health (docs/architecture.md, "Ownership health") -------------------------
 
 # The ownership problems: the flag ``with_ownership_health`` annotates, and its label
@@ -434,6 +496,12 @@ def owner_last_word(owner_ref) -> tuple[QuerySet, QuerySet, Greatest]:
     # Greatest of the two whichever is missing: SQLite's MAX() is NULL if either is.
     return acts, updates, Greatest(Coalesce(last_act, last_update),
                                    Coalesce(last_update, last_act))
+
+
+def ownership_stored() -> bool:
+    """Whether the database keeps ``LastWord`` and ``NobodyResponsible`` (PostgreSQL's
+    triggers, migration 0016); elsewhere ownership health computes them directly."""
+    return connection.vendor == "postgresql"
 
 
 def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
@@ -466,22 +534,31 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
     Also annotated: ``owner_last_activity_at`` (the owner's latest act
     anywhere, ``None`` if never), ``owner_seen_at`` (see above),
     ``owner_silent_for`` (a timedelta, ``now - owner_seen_at``).
+
+    On PostgreSQL the owner's last word and "nobody Responsible" are read from what its
+    triggers keep (``LastWord``, ``NobodyResponsible``: ``ownership_stored``); elsewhere
+    they are computed here from the same rows. Both give the same answer
+    (tests/portfolio/test_ownership_stored.py).
     """
-    silent_days = settings.OWNER_SILENT_DAYS if silent_days is None else silent_days
-    cutoff = now - timedelta(days=silent_days)
-    acts, updates, last_word = owner_last_word(OuterRef("owner"))
+    cutoff = _silent_cutoff(now, silent_days)
     handovers = Activity.objects.filter(initiative=OuterRef("pk"),
                                         kind=Activity.Kind.OWNER_CHANGED)
-    responsible = Stakeholder.objects.filter(initiative=OuterRef("pk"),
-                                             role=Stakeholder.Role.RESPONSIBLE,
-                                             user__is_active=True)
     live = ~Q(stage=Stage.RETIRED)
-    # Silent <=> no sign of life since the cutoff; written as three NOT EXISTS so the
-    # filter stays cheap (index probes on activity (actor, -at), update (author,
-    # -created_at) and activity (initiative, -at)).
-    silent = (live & Q(owner__is_active=True, created_at__lt=cutoff)
-              & ~Exists(acts.filter(at__gte=cutoff))
-              & ~Exists(updates.filter(created_at__gte=cutoff))
+    if ownership_stored():
+        # The same facts as below, read where the triggers keep them: two outer joins.
+        last_word = F("owner__last_word__at")
+        spoke = Q(owner__last_word__at__gte=cutoff)
+        unstaffed = Q(unstaffed__isnull=False)
+    else:
+        acts, updates, last_word = owner_last_word(OuterRef("owner"))
+        # Index probes on activity (actor, -at) and update (author, -created_at).
+        spoke = (Exists(acts.filter(at__gte=cutoff))
+                 | Exists(updates.filter(created_at__gte=cutoff)))
+        unstaffed = ~Exists(Stakeholder.objects.filter(initiative=OuterRef("pk"),
+                                                       role=Stakeholder.Role.RESPONSIBLE,
+                                                       user__is_active=True))
+    # Silent <=> no sign of life since the cutoff: no act, no update, no handover since.
+    silent = (live & Q(owner__is_active=True, created_at__lt=cutoff) & ~spoke
               & ~Exists(handovers.filter(at__gte=cutoff)))
     latest = {"output_field": DateTimeField()}
     return (
@@ -497,8 +574,7 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
             owner_left=ExpressionWrapper(live & Q(owner__is_active=False),
                                          output_field=BooleanField()),
             owner_silent=ExpressionWrapper(silent, output_field=BooleanField()),
-            nobody_responsible=ExpressionWrapper(live & ~Q(stage=Stage.IDEA)
-                                                 & ~Exists(responsible),
+            nobody_responsible=ExpressionWrapper(live & ~Q(stage=Stage.IDEA) & unstaffed,
                                                  output_field=BooleanField()),
             owner_silent_for=ExpressionWrapper(Value(now) - F("owner_seen_at"),
                                                output_field=DurationField()),
@@ -506,14 +582,53 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
     )
 
 
+def _silent_cutoff(now: datetime, silent_days: int | None) -> datetime:
+    """The moment before which an owner's last word is silence (``with_ownership_health``)."""
+    return now - timedelta(days=settings.OWNER_SILENT_DAYS if silent_days is None
+                           else silent_days)
+
+
+def ownership_candidates(*, now: datetime, silent_days: int | None = None) -> Q:
+    """A superset of the initiatives with an ownership problem, read by index: those whose
+    owner has left or said nothing since the cutoff (a few people, then ``owner_id``) and
+    those stored as nobody Responsible. The flags (``with_ownership_health``) decide; this
+    only spares them every other row. Where nothing is stored, every row is a candidate."""
+    if not ownership_stored():
+        return Q()
+    cutoff = _silent_cutoff(now, silent_days)
+    people = get_user_model().objects
+    gone = people.filter(is_active=False).values("pk")
+    quiet = people.exclude(Exists(LastWord.objects.filter(user=OuterRef("pk"), at__gte=cutoff)))
+    # One UNION of index reads (initiatives by owner_id; the stored rows), not an OR, which
+    # would test every initiative; each as an array, which PostgreSQL reads by index.
+    owned_by = Initiative.objects.order_by().values("pk")
+    return Q(_AnyOf(F("pk"), owned_by.filter(_AnyOf(F("owner"), gone)).union(
+        owned_by.filter(owner__in=quiet.values("pk"), created_at__lt=cutoff),
+        NobodyResponsible.objects.order_by().values("initiative"))))
+
+
+class _AnyOf(Func):
+    """``column = ANY(ARRAY(subquery))`` (PostgreSQL): the subquery runs first and the rows
+    are fetched by index, where ``IN (subquery)`` may scan a whole table to hash-join it."""
+
+    arg_joiner = " = ANY(ARRAY"
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+
+    def __init__(self, column, queryset):
+        super().__init__(column, Subquery(queryset))
+
+
 def ownership_gaps(*, now: datetime, filters: dict | None = None) -> QuerySet[Initiative]:
     """Initiatives (not retired) with at least one ownership problem, longest neglected first.
 
     ``filters``: ``team`` (a Team) and ``problem`` (a key of ``OWNERSHIP_PROBLEMS``).
+    The flags are ``with_ownership_health``'s, computed only on ``ownership_candidates``.
     """
     filters = filters or {}
     queryset = with_ownership_health(
-        Initiative.objects.exclude(stage=Stage.RETIRED).with_list_relations().only(
+        Initiative.objects.exclude(stage=Stage.RETIRED).filter(
+            ownership_candidates(now=now)).with_list_relations().only(
             "id", "title", "stage", "health", "team__name", "team__slug",
             "owner__username", "owner__first_name", "owner__last_name", "owner__is_active"),
         now=now,
@@ -527,7 +642,24 @@ def ownership_gaps(*, now: datetime, filters: dict | None = None) -> QuerySet[In
 
 def ownership_problem_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:
     """(problem, label, count) for each kind of problem, from one query."""
+    return _ownership_counts(queryset)[0]
+
+
+def _ownership_counts(queryset) -> tuple[list[tuple[str, str, int]], int]:
     # Named apart from the annotations they sum: an aggregate may not shadow its source.
-    counts = queryset.order_by().aggregate(**{
+    counts = queryset.order_by().aggregate(n=Count("pk"), **{
         f"n_{key}": Count("pk", filter=Q(**{key: True})) for key, _ in OWNERSHIP_PROBLEMS})
-    return [(key, label, counts[f"n_{key}"]) for key, label in OWNERSHIP_PROBLEMS]
+    return [(key, label, counts[f"n_{key}"]) for key, label in OWNERSHIP_PROBLEMS], counts["n"]
+
+
+def ownership_page_counts(*, now: datetime, filters: dict | None = None,
+                          ) -> tuple[list[tuple[str, str, int]], int]:
+    """The ownership page's counts, from one query: (problem, label, count) for each kind
+    of problem among ``ownership_gaps`` with the team filter alone, and how many rows
+    ``ownership_gaps(filters=filters)`` has (all of them, or one problem's count)."""
+    filters = filters or {}
+    counts, total = _ownership_counts(ownership_gaps(now=now, filters={**filters, "problem": ""}))
+    problem = filters.get("problem")
+    if problem in dict(OWNERSHIP_PROBLEMS):
+        total = next(count for key, _, count in counts if key == problem)
+    return counts, total

@@ -228,16 +228,18 @@ def initiative_move(request, pk: int):
 
 
 def kill_log(request):
-    """Every retired initiative with its reason and lessons, searchable."""
+    """Every retired initiative with its reason and lessons, searchable. Queries, whatever
+    the size: the teams of the filter, the figures (``kill_log_summary``: 2, whose count
+    is the paginator's) and the page's rows, besides the session and the user's roles."""
     require_reader(request.user)
     form = KillLogFilterForm(request.GET)
     form.is_valid()
-    retired = selectors.kill_log(filters=form.cleaned_data)
-    counts = selectors.kill_log_reason_counts(
-        selectors.kill_log(filters={**form.cleaned_data, "reason": ""}))
-    page = Paginator(retired, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    summary = selectors.kill_log_summary(filters=form.cleaned_data)
+    paginator = Paginator(selectors.kill_log(filters=form.cleaned_data), settings.PAGE_SIZE)
+    paginator.count = summary.totals.initiatives  # counted already: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
     return render(request, "portfolio/kill_log.html", {
-        "page": page, "form": form, "reason_counts": counts,
-        "totals": selectors.kill_log_totals(retired), "currency": settings.VALUE_CURRENCY,
+        "page": page, "form": form, "reason_counts": summary.reason_counts,
+        "totals": summary.totals, "currency": settings.VALUE_CURRENCY,
         "filtered": any(form.cleaned_data.get(name) for name in form.fields),
     })

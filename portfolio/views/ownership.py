@@ -25,10 +25,10 @@ def ownership_health(request):
     form = OwnershipFilterForm(request.GET)
     form.is_valid()  # a bad filter is shown on its field and ignored
     filters = form.cleaned_data
-    gaps = selectors.ownership_gaps(now=now, filters=filters)
-    counts = selectors.ownership_problem_counts(
-        selectors.ownership_gaps(now=now, filters={**filters, "problem": ""}))
-    page = Paginator(gaps, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    counts, total = selectors.ownership_page_counts(now=now, filters=filters)
+    paginator = Paginator(selectors.ownership_gaps(now=now, filters=filters), settings.PAGE_SIZE)
+    paginator.count = total  # known from the counts: the rows are not counted twice
+    page = paginator.get_page(request.GET.get("page"))
     return render(request, "portfolio/ownership_health.html", {
         "page": page,
         "form": form,

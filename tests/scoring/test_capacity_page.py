@@ -234,8 +234,8 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_teams(
         client, leader, teams, django_assert_num_queries):
     client.force_login(leader)
     client.get(URL)  # warm the session and content-type caches
-    # The session (1), the user (1), their roles (1), the teams with their plans and
-    # committed effort (1), the quarter before's plans (1).
+    # The session (1), the user (1), their roles (1), the teams counted (1), the page's
+    # teams with their plans, the quarter before's and their committed effort (1).
     with django_assert_num_queries(5):
         client.get(URL, {"quarter": NEXT})
     for n in range(10):

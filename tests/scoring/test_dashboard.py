@@ -5,7 +5,8 @@ with the portfolio."""
 import csv
 import io
 import re
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,9 +17,11 @@ from django.utils import timezone
 from governance.services import checkpoints_sync
 from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
 from portfolio.roles import ADMIN_READS
+from scoring import dashboard as board_reads
 from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan
-from scoring.standings import standings_refresh
+from scoring.standings import standings_invalidate, standings_refresh
+from tests.clients import client_for
 from tests.factories import InitiativeFactory, StallFlagFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -404,10 +407,21 @@ def _count(client, url, params):
 # heat map's rows, types and checkpoints; the team filter's choices; value, from the stored
 # standings: the KPIs, the value flags (2), the per-team figures for the chart. A team
 # filter adds its lookup; one position instead of the three groups reads one id query less.
-# (The worker has computed the standings: this is the steady read.)
-PAGE_QUERIES = 30
+# (The worker has computed the standings.) The first view of a snapshot also reads the
+# snapshot's version and the heat map's ids apart from its rows, and counts what it keeps.
+PAGE_QUERIES = 32
+# Every later view of the same snapshot: what counts over the whole portfolio is kept
+# (the counts per position, per stage and of the flags, the pilots' entry, the value KPIs,
+# flags and per-team value, overdue value reviews, the heat map's ids, governance capacity).
+STEADY_QUERIES = 20
 # Session, user, roles; the standings (2); every filtered row.
 EXPORT_QUERIES = 6
+# GET /api/v1/dashboard/ once its counts are kept for the snapshot.
+API_QUERIES = 12
+
+
+def _without_tokens(html: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
 
 
 def quarter_ahead(ahead):
@@ -438,10 +452,100 @@ def test_the_query_count_does_not_grow_with_the_portfolio(client, leader, size, 
     # The same budget with 100 and with 5,000 initiatives, whichever quarter is shown.
     with django_assert_max_num_queries(PAGE_QUERIES + extra):
         _, html = _count(client, URL, params)
+    with django_assert_max_num_queries(STEADY_QUERIES + extra):
+        _, again = _count(client, URL, params)
     with django_assert_max_num_queries(EXPORT_QUERIES + (1 if "team" in params else 0)):
         _, body = _count(client, EXPORT, params)
 
     assert quarter_ahead(ahead).encode() in html
+    assert _without_tokens(again) == _without_tokens(html)
     if "position" not in params:
         assert b"Initiative " in html
         assert body.count(b"\n") > 1
+
+
+# --- Counts kept once per snapshot --------------------------------------------------------------
+
+def _direct(board):
+    """What the board counts without keeping anything (every count read now)."""
+    plain = board_reads.Dashboard(now=board.now, snapshot=board.snapshot, model=board.model,
+                                  filters=board.filters, ahead=board.ahead)
+    plain.per_snapshot = lambda name, compute: compute()
+    kpis, ages = board_reads.kpis(plain)
+    return (plain.counts(), kpis, ages, board_reads.value_kpis(plain),
+            [i.pk for i in plain.heat_map_rows(board_reads.HEAT_MAP_ROWS)])
+
+
+def _kept(board):
+    kpis, ages = board_reads.kpis(board)
+    return (board.counts(), kpis, ages, board_reads.value_kpis(board),
+            [i.pk for i in board.heat_map_rows(board_reads.HEAT_MAP_ROWS)])
+
+
+def test_what_is_kept_per_snapshot_is_what_a_direct_count_says_after_every_refresh(
+        client, leader, frozen_clock):
+    team = TeamFactory(name="Support", slug="support")
+    plan(team, 10)
+    sized(team=team, effort=1, reach=5, stage=Stage.PILOT)
+    client.force_login(leader)
+
+    first = page_text(client)
+    # More work, and a refresh at the very same (frozen) moment: a new snapshot all the same.
+    sized(team=team, effort=2, reach=9, stage=Stage.PILOT)
+    sized(team=team, effort=3, reach=1, stage=Stage.ASSESSMENT)
+    second = page_text(client)
+    frozen_clock.shift(timedelta(days=3))  # a later day: the pilots are older
+    client.force_login(leader)  # the session timed out meanwhile
+    third = page_text(client)
+
+    assert "over 1 pilot now in pilot" in first
+    assert "over 2 pilots now in pilot" in second
+    assert '<p class="dash-figure">0 days</p>' in second
+    assert '<p class="dash-figure">3 days</p>' in third
+    for filters in ({}, {"team": team}, {"stage": Stage.PILOT}):
+        board = board_reads.dashboard(filters=filters)
+        assert not board.refreshing
+        assert _kept(board) == _kept(board) == _direct(board)  # computed, then read back
+
+
+def test_a_pending_change_is_counted_live_until_the_worker_catches_up(client, leader):
+    team = TeamFactory(name="Support", slug="support")
+    sized(team=team, effort=1, reach=5, stage=Stage.PILOT)
+    client.force_login(leader)
+    assert "over 1 pilot now in pilot" in page_text(client)
+
+    sized(team=team, effort=2, reach=9, stage=Stage.PILOT)
+    standings_invalidate(what="test")  # what every service's write does
+    html = page_text(client, worker=False)
+
+    assert "refreshing" in html
+    assert "over 2 pilots now in pilot" in html
+
+
+def test_pilot_ages_are_whole_days_as_timedelta_counts_them():
+    now = timezone.now()
+    entered = [now - timedelta(days=1) + timedelta(microseconds=1), now - timedelta(days=1),
+               now - timedelta(days=40, hours=23), now + timedelta(hours=2),
+               now - timedelta(days=40, hours=23)]
+    since = Counter()
+    for moment in entered:
+        since[(moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)] += 1
+
+    assert board_reads.pilot_ages(since, now=now) == [0, 0, 1, 40, 40]
+    assert board_reads.pilot_ages(Counter(), now=now) == []
+
+
+@pytest.mark.parametrize("size", [100, 3000])
+def test_the_dashboard_api_costs_the_same_queries_whatever_the_portfolio(
+        leader, size, django_assert_max_num_queries):
+    _portfolio(size, leader)
+    caught_up()
+    api = client_for(leader)
+    api.get("/api/v1/dashboard/")  # the first read after a refresh counts and keeps
+
+    # Auth, roles; the standings (2) and their version; the teams' quarter; the first
+    # candidates; stall flags; the queue's overdue tab — the counts are kept per snapshot.
+    with django_assert_max_num_queries(API_QUERIES):
+        response = api.get("/api/v1/dashboard/")
+    assert response.status_code == 200
+    assert response.json()["kpis"]["total"] == size

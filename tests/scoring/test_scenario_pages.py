@@ -176,6 +176,29 @@ def test_a_leader_drafts_a_scenario_and_sees_it_beside_the_live_plan(client, lea
     assert not CapacityPlan.objects.filter(engineer_weeks=30).exists()  # nothing live
 
 
+def test_the_team_table_lists_the_teams_that_change_and_every_team_on_request(
+        client, leader, team, line):
+    quiet = TeamFactory(name="Quiet Finance", slug="quiet-finance")
+    plan(quiet, 40)
+    candidate(quiet, 4, reach=50, title="Invoice matcher")
+    client.force_login(leader)
+    scenario = scenario_for(leader, capacities={team: 30})
+
+    changed = client.get(url(scenario)).content.decode()
+    every = client.get(url(scenario), {"teams": "all"}).content.decode()
+
+    # The team the scenario changes, with its figures; the other one only on request.
+    assert "Customer Operations" in changed
+    assert "capacity 20 → 30 engineer-weeks (+10)" in changed
+    assert "Quiet Finance" not in changed
+    assert "1 other team unchanged" in changed
+    assert "?teams=all#teams-heading" in changed
+    assert "Customer Operations" in every
+    assert "capacity 20 → 30 engineer-weeks (+10)" in every
+    assert "Quiet Finance" in every
+    assert "Only the teams whose figures change" in every
+
+
 def test_an_empty_scenario_says_it_changes_nothing(client, leader, line):
     client.force_login(leader)
 

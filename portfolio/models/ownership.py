@@ -1,0 +1,43 @@
+"""What ownership health reads instead of every initiative's history (issue 22).
+
+Both tables are kept by PostgreSQL triggers (``migrations/0016_ownership_stored``), in
+the writing transaction, whoever writes (a service, the admin, a bulk load); on other
+databases nobody writes them and ``portfolio.selectors.with_ownership_health`` computes
+the same facts directly. ``tests/portfolio/test_ownership_stored.py`` proves the stored
+rows equal the direct computation after every kind of write.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class LastWord(models.Model):
+    """A person's latest act anywhere in the product (``selectors.owner_last_word``): the
+    latest of their activities as actor and their updates as author. No row: never acted."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                                primary_key=True, db_constraint=False,
+                                related_name="last_word")
+    at = models.DateTimeField()
+
+    class Meta:
+        # "Who has been silent since": a range read on the time.
+        indexes = [models.Index(fields=["at"], name="lastword_at")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} last acted at {self.at:%Y-%m-%d %H:%M}"
+
+
+class NobodyResponsible(models.Model):
+    """An initiative past the idea stage, not retired, on which no active user holds the
+    Responsible role (``with_ownership_health``'s ``nobody_responsible``)."""
+
+    initiative = models.OneToOneField("portfolio.Initiative", on_delete=models.DO_NOTHING,
+                                      primary_key=True, db_constraint=False,
+                                      related_name="unstaffed")
+
+    class Meta:
+        verbose_name_plural = "nobody responsible"
+
+    def __str__(self) -> str:
+        return f"nobody responsible for initiative {self.initiative_id}"

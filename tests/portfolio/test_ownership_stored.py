@@ -1,0 +1,200 @@
+"""The stored facts ownership health reads (migration 0016: ``LastWord``,
+``NobodyResponsible``, kept by PostgreSQL triggers) equal the direct computation after
+every kind of write, and the ownership page shows the same rows, order and counts read
+either way (``selectors.ownership_stored``)."""
+
+from datetime import timedelta
+from importlib import import_module
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Exists, Max, OuterRef
+
+from portfolio import accounts, selectors, services
+from portfolio.models import (
+    Activity,
+    Initiative,
+    LastWord,
+    NobodyResponsible,
+    Stage,
+    Stakeholder,
+    Update,
+)
+from tests.factories import FIXED_NOW, InitiativeFactory, TeamFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+
+NOW = FIXED_NOW
+
+
+def days_ago(days):
+    return NOW - timedelta(days=days)
+
+
+def direct_last_words() -> dict[int, object]:
+    """Each person's latest activity as actor or update as author, computed directly."""
+    words: dict[int, object] = {}
+    for rows in (Activity.objects.exclude(actor=None).values("actor").annotate(at=Max("at"))
+                 .values_list("actor", "at"),
+                 Update.objects.values("author").annotate(at=Max("created_at"))
+                 .values_list("author", "at")):
+        for person, at in rows:
+            words[person] = max(at, words.get(person, at))
+    return words
+
+
+def direct_nobody_responsible() -> set[int]:
+    responsible = Stakeholder.objects.filter(initiative=OuterRef("pk"), role="R",
+                                             user__is_active=True)
+    return set(Initiative.objects.exclude(stage__in=[Stage.IDEA, Stage.RETIRED])
+               .exclude(Exists(responsible)).values_list("pk", flat=True))
+
+
+def assert_stored_equals_direct():
+    assert dict(LastWord.objects.values_list("user", "at")) == direct_last_words()
+    assert (set(NobodyResponsible.objects.values_list("initiative", flat=True))
+            == direct_nobody_responsible())
+
+
+@pytest.fixture
+def people(db):
+    return {name: UserFactory(username=name, roles=["pm"]) for name in ("ana", "ben", "cy")}
+
+
+@pytest.fixture
+def initiative(people):
+    created = services.initiative_create(actor=people["ana"], owner=people["ana"],
+                                         now=days_ago(90), title="Claims triage",
+                                         team=TeamFactory())
+    Initiative.objects.filter(pk=created.pk).update(stage=Stage.ASSESSMENT)
+    created.refresh_from_db()
+    return created
+
+
+def test_the_stored_facts_follow_every_kind_of_write(people, initiative, tpm):
+    ana, ben, cy = people["ana"], people["ben"], people["cy"]
+    assert_stored_equals_direct()      # created and moved past the idea: nobody Responsible
+    assert NobodyResponsible.objects.filter(initiative=initiative).exists()
+
+    # A Responsible joins; they post an update; someone acts.
+    role = services.stakeholder_add(initiative=initiative, user=ben, role="R", actor=ana,
+                                    now=days_ago(70))
+    assert_stored_equals_direct()
+    update = services.update_post(initiative=initiative, author=ben, body="On track",
+                                  health="on_track", now=days_ago(60))
+    services.activity_record(initiative=initiative, kind=Activity.Kind.UPDATE_POSTED,
+                             actor=cy, now=days_ago(50))
+    assert_stored_equals_direct()
+    # Many activities at once (one statement).
+    services.activities_record(activities=[
+        Activity(initiative=initiative, kind=Activity.Kind.UPDATE_POSTED, actor=person,
+                 at=days_ago(days)) for person, days in ((ana, 40), (cy, 45), (ana, 30))],
+        now=days_ago(30))
+    assert_stored_equals_direct()
+    # An older act does not move anyone's last word back.
+    services.activity_record(initiative=initiative, kind=Activity.Kind.UPDATE_POSTED,
+                             actor=cy, now=days_ago(200))
+    assert_stored_equals_direct()
+    # Their latest word is withdrawn: the one before it is their last word again.
+    services.update_delete(update=update, actor=ben, now=days_ago(20))
+    assert_stored_equals_direct()
+    # An activity's time or actor corrected in place.
+    latest = Activity.objects.filter(actor=ana).order_by("-at").first()
+    Activity.objects.filter(pk=latest.pk).update(at=days_ago(300))
+    assert_stored_equals_direct()
+    Activity.objects.filter(pk=latest.pk).update(actor=cy)
+    assert_stored_equals_direct()
+
+    # The Responsible leaves and comes back; their role moves; it goes.
+    accounts.user_deactivate(user=ben, actor=tpm, now=days_ago(10))
+    assert_stored_equals_direct()
+    ben.is_active = True
+    accounts.user_save(user=ben, changed_fields=["is_active"], actor=tpm, now=days_ago(9))
+    assert_stored_equals_direct()
+    Stakeholder.objects.filter(pk=role.pk).update(role="C")
+    assert_stored_equals_direct()
+    Stakeholder.objects.filter(pk=role.pk).update(role="R")
+    assert_stored_equals_direct()
+    services.stakeholder_remove(stakeholder=role, actor=ana, now=days_ago(8))
+    assert_stored_equals_direct()
+
+    # Stage moves in and out of the stages that need a Responsible.
+    services.initiative_move_stage(initiative=initiative, to_stage="idea", actor=ana,
+                                   now=days_ago(7), note="Back to the drawing board")
+    assert_stored_equals_direct()
+    Initiative.objects.filter(pk=initiative.pk).update(stage=Stage.PILOT)
+    assert_stored_equals_direct()
+    Initiative.objects.filter(pk=initiative.pk).update(stage=Stage.RETIRED,
+                                                       retirement_reason="cost")
+    assert_stored_equals_direct()
+
+    # Rows written without any service (the admin, a bulk load) are kept too.
+    loaded = InitiativeFactory.create_batch(3, owner=cy, stage=Stage.PILOT)
+    Stakeholder.objects.bulk_create([Stakeholder(initiative=loaded[0], user=ana, role="R"),
+                                     Stakeholder(initiative=loaded[1], user=cy, role="I")])
+    Update.objects.bulk_create([Update(initiative=loaded[2], author=cy, body="Loaded",
+                                       health="on_track", created_at=days_ago(1))])
+    assert_stored_equals_direct()
+    # An initiative goes, with its activities, updates and roles.
+    Initiative.objects.filter(pk__in=[loaded[0].pk, loaded[2].pk]).delete()
+    assert_stored_equals_direct()
+
+
+def test_the_stored_facts_are_backfilled_by_the_migration(people, initiative):
+    """The migration fills both tables from what is there; emptying them and running its
+    backfill again gives back exactly what the triggers keep."""
+    migration = import_module("portfolio.migrations.0016_ownership_stored")
+    LastWord.objects.all().delete()
+    NobodyResponsible.objects.all().delete()
+    backfill = migration.INSTALL.split("CREATE FUNCTION", 1)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    assert_stored_equals_direct()
+    assert LastWord.objects.exists()
+    assert NobodyResponsible.objects.exists()
+
+
+def _page(client, query=""):
+    response = client.get(f"/initiatives/ownership/{query}")
+    assert response.status_code == 200
+    page = response.context["page"]
+    return ([(row.pk, row.owner_left, row.owner_silent, row.nobody_responsible,
+              row.owner_seen_at) for row in page.object_list],
+            page.paginator.count, response.context["problem_counts"])
+
+
+@pytest.mark.parametrize("query", ["", "?problem=owner_silent", "?problem=owner_left",
+                                   "?problem=nobody_responsible", "?page=2"])
+def test_the_page_reads_the_same_stored_or_computed(client, tpm, settings, monkeypatch,
+                                                    query):
+    settings.PAGE_SIZE = 4
+    settings.OWNER_SILENT_DAYS = 21
+    owners = [UserFactory(username=f"owner-{n}", roles=["pm"]) for n in range(6)]
+    helper = UserFactory(username="helper", roles=["pm"])
+    stages = ["idea", "assessment", "pilot", "production", "paused", "retired"]
+    for n in range(24):
+        owner = owners[n % 6]
+        created = services.initiative_create(
+            actor=owner, owner=owner, now=days_ago(100 - n), title=f"Initiative {n}",
+            team=TeamFactory())
+        stage = stages[n % len(stages)]
+        Initiative.objects.filter(pk=created.pk).update(
+            stage=stage, retirement_reason="cost" if stage == "retired" else "")
+        if n % 3 == 0:
+            Stakeholder.objects.create(initiative=created, user=helper, role="R")
+        if n % 5 == 0:
+            services.activity_record(initiative=created, kind=Activity.Kind.UPDATE_POSTED,
+                                     actor=owner, now=days_ago(n))
+    services.initiative_update(initiative=Initiative.objects.get(title="Initiative 7"),
+                               actor=tpm, now=days_ago(3), expected_version=1,
+                               changes={"owner": owners[0]})
+    get_user_model().objects.filter(pk=owners[4].pk).update(is_active=False)
+    client.force_login(tpm)
+
+    stored = _page(client, query)
+    monkeypatch.setattr(selectors, "ownership_stored", lambda: False)
+    computed = _page(client, query)
+
+    assert stored == computed
+    assert stored[0], "the portfolio has rows on this page"
