@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from portfolio.models import ContractOverride, Initiative, Stage, ValueReview
 from portfolio.outcomes.services import value_reviews_schedule
+from scoring.standings import standings_refresh
 from tests.e2e.test_sign_in import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -101,7 +102,9 @@ def test_a_pilot_enters_production_on_its_contract_and_its_value_is_reviewed(
         pm.get_by_role("region", name="Value after production").screenshot(
             path=screenshots / "outcome-value-review.png")
 
-        # The leader sees predicted against realised value.
+        # The leader sees predicted against realised value, once the worker has refreshed
+        # the standings the dashboard and the Value page read (as it does after a change).
+        standings_refresh(now=timezone.now())
         leader = _signed_in(browser, live_server, "leader")
         leader.goto(f"{live_server.url}/dashboard/")
         section = leader.get_by_role("region", name="Value after production")
