@@ -6,7 +6,17 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 
+from tests.demo import load_demo
 from tests.factories import ADMIN_PERMISSIONS, FIXED_NOW, UserFactory
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The ``slow`` tests first. pytest-django then sorts the tests by how they use the
+    database (a stable sort, after this one), so each group still runs in Django's order
+    with its slow tests at its head: pytest-xdist hands tests out in that order, so the
+    long ones start early rather than lengthening the run's tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
@@ -16,6 +26,13 @@ def frozen_clock():
     A module freezes every test with ``pytest.mark.usefixtures("frozen_clock")``."""
     with time_machine.travel(FIXED_NOW, tick=False) as clock:
         yield clock
+
+
+@pytest.fixture
+def demo_portfolio(transactional_db):
+    """The demo portfolio exactly as `make run` loads it, on a database emptied after the
+    test (seeded once per process, then copied back: tests/demo.py)."""
+    load_demo()
 
 
 @pytest.fixture

@@ -1,11 +1,4 @@
 import pytest
-from django.core.management import call_command
-
-
-@pytest.fixture
-def demo_portfolio(transactional_db):
-    """The demo portfolio exactly as `make run` loads it."""
-    call_command("seed_demo", verbosity=0)
 
 
 @pytest.fixture

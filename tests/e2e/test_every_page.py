@@ -56,7 +56,7 @@ from scoring.scenarios import scenario_create
 from tests.factories import InitiativeFactory, UserFactory
 from tests.test_reads_never_write import routes
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (390, 768, 1440)
 NO_SIDEWAYS_SCROLL_AT = WIDTHS  # a wide table scrolls in its own box, never the page

@@ -381,6 +381,7 @@ class GateMachine(RuleBasedStateMachine):
                                                       checkpoint.initiative.sponsor_id)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_gate_holds_under_any_sequence_of_actions():
     run_state_machine_as_test(GateMachine, settings=settings(

@@ -11,7 +11,6 @@ output.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -22,12 +21,11 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.utils import timezone
 
 from portfolio.tokens import api_token_create
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.slow]
 
 # Examples per operation and phase; enough to find shape and validation slips, small
 # enough for CI's budget (about a minute on two cores).
@@ -91,8 +89,8 @@ def _config(tmp_path: Path) -> Path:
     return config
 
 
-def test_schemathesis_finds_nothing_on_any_operation(live_server, tmp_path, client):
-    call_command("seed_demo", stdout=io.StringIO())
+def test_schemathesis_finds_nothing_on_any_operation(live_server, demo_portfolio, tmp_path,
+                                                    client):
     client.force_login(get_user_model().objects.get(username="pm"))
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(client.get("/api/schema/", {"format": "json"}).json()))
