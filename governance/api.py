@@ -21,7 +21,6 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from governance import selectors, services
 from governance.access import checkpoint_for, require_re_review
@@ -250,7 +249,9 @@ class InitiativeGovernanceField(serializers.Field):
 
 class ReviewCapacitySerializer(serializers.Serializer):
     """One checkpoint type's review queue, how fast reviewers get through it and how long a
-    review requested today waits (``governance.selectors.review_capacity``)."""
+    review requested today waits (``governance.selectors.review_capacity``). Served by
+    scoring (``scoring.api.ReviewCapacityView``), which reads it once per standings
+    snapshot, as the dashboard does."""
 
     type = CheckpointTypeRefSerializer(read_only=True)
     backlog = serializers.IntegerField(
@@ -269,17 +270,6 @@ class ReviewCapacitySerializer(serializers.Serializer):
     wait_days = serializers.IntegerField(
         read_only=True, help_text="Days a review requested today waits: (backlog + 1) ÷ reviews "
                                   "per week, rounded up.")
-
-
-class ReviewCapacityView(APIView):
-    @extend_schema(
-        summary="Review backlog, throughput and the expected wait per checkpoint type",
-        description="One row per active checkpoint type, by the stage it gates then name.",
-        responses={200: ReviewCapacitySerializer(many=True), 401: ERROR, 404: ERROR})
-    def get(self, request):
-        require_reader(request.user)
-        rows = selectors.review_capacity(today=timezone.localdate())
-        return Response(ReviewCapacitySerializer(rows, many=True).data)
 
 
 # --- Endpoints --------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 """``/api/v1/`` endpoints of governance (the project's urls.py mounts them)."""
 
-from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from governance.api import CheckpointViewSet, ReviewCapacityView
+from governance.api import CheckpointViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("checkpoints", CheckpointViewSet, basename="checkpoint")
 
-urlpatterns = router.urls + [
-    path("review-capacity/", ReviewCapacityView.as_view(), name="review-capacity"),
-]
+# ``review-capacity/`` is scoring's (scoring/api_urls.py): it is read per standings snapshot.
+urlpatterns = router.urls

@@ -28,6 +28,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.api import ReviewCapacitySerializer
 from portfolio.access import require_reader
 from portfolio.api.common import (
     ERROR,
@@ -447,6 +448,18 @@ class DashboardView(APIView):
             "value": _value_kpis(board_reads.value_kpis(board)),
             **_first_screen(board_reads.first_screen(board)),
         }).data)
+
+
+class ReviewCapacityView(APIView):
+    @extend_schema(
+        summary="Review backlog, throughput and the expected wait per checkpoint type",
+        description="One row per active checkpoint type, by the stage it gates then name.",
+        responses={200: ReviewCapacitySerializer(many=True), 401: ERROR, 404: ERROR})
+    def get(self, request):
+        require_reader(request.user)
+        board = board_reads.dashboard(filters={}, now=timezone.now())
+        return Response(ReviewCapacitySerializer(board_reads.review_capacity_rows(board),
+                                                 many=True).data)
 
 
 # --- Value --------------------------------------------------------------------------------------

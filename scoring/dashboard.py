@@ -63,7 +63,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from governance.models import Checkpoint
-from governance.selectors import heat_map, review_queue, review_queue_counts, with_compliance
+from governance.selectors import (
+    ReviewCapacityRow,
+    heat_map,
+    review_capacity,
+    review_queue,
+    review_queue_counts,
+    with_compliance,
+)
 from portfolio.models import Initiative, Stage
 from portfolio.outcomes.value_selectors import value_review_tab_counts
 from portfolio.pilots.selectors import stall_state_counts
@@ -1010,6 +1017,16 @@ def first_screen(board: Dashboard) -> FirstScreen:
     """The three answers, for the page and ``/api/v1/dashboard/`` alike."""
     return FirstScreen(fund=fund_answer(board), blocked=blocked_answer(board),
                        stuck=stuck_answer(board))
+
+
+def review_capacity_rows(board: Dashboard) -> list[ReviewCapacityRow]:
+    """Review capacity per checkpoint type (``governance.selectors.review_capacity``), for
+    the dashboard and ``/api/v1/review-capacity/``: it counts every open and recently
+    decided checkpoint, so once per snapshot (``per_snapshot``: every checkpoint and
+    catalogue write marks the standings stale; the key holds the day the pace window and
+    the due dates are reckoned from)."""
+    return board.per_snapshot("review-capacity",
+                              lambda: review_capacity(today=board.today))
 
 
 # --- Value ---------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from governance import selectors as governance_reads
 from portfolio.access import can_log_initiatives, require_reader
 from portfolio.csv_io.columns import csv_lines, neutralise
 from scoring import dashboard as board_reads
@@ -41,10 +40,8 @@ def dashboard(request):
         "first": board_reads.first_screen(board),
         "groups": groups,
         "page": groups.page,
-        # Governance capacity per checkpoint type, below the first screen: it counts every
-        # open checkpoint, so once per snapshot (every checkpoint write marks it stale).
-        "review_capacity": board.per_snapshot(
-            "review-capacity", lambda: governance_reads.review_capacity(today=board.today)),
+        # Governance capacity per checkpoint type, below the first screen.
+        "review_capacity": board_reads.review_capacity_rows(board),
         "charts": board_reads.dashboard_charts(board, kpis=kpis, pilot_ages=pilot_ages),
         "value": board_reads.value_section(board),
         "value_formulas": value_reads.value_definitions(),

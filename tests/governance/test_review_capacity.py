@@ -7,10 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 
 from governance import selectors, services
 from governance.models import Checkpoint, CheckpointType
+from scoring.standings import standings_refresh
 from tests.clients import client_for
 from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory
 
@@ -286,6 +289,29 @@ def test_the_api_lists_review_capacity_per_type_for_readers_only(leader, outside
                    "wait_days": 7}
     assert client_for(outsider).get("/api/v1/review-capacity/").status_code == 404
     assert client_for().get("/api/v1/review-capacity/").status_code == 401
+
+
+def test_the_api_counts_once_per_standings_snapshot_and_a_decision_moves_it(leader, reviewer):
+    initiative = waiting("observability", requested_at=FIXED_NOW - timedelta(days=20))
+    standings_refresh(force=True)  # what the worker does after a change
+    api = client_for(leader)
+
+    def observability():
+        with CaptureQueriesContext(connection) as queries:
+            rows = api.get("/api/v1/review-capacity/").json()
+        counted = any("governance_checkpoint" in q["sql"] for q in queries.captured_queries)
+        return next(r["backlog"] for r in rows if r["type"]["code"] == "observability"), counted
+
+    assert observability() == (1, True)      # counted, and kept for the snapshot
+    assert observability() == (1, False)     # read back: no checkpoint is counted
+    checkpoint = Checkpoint.objects.get(initiative=initiative, type__code="observability")
+    services.checkpoint_decide(checkpoint=checkpoint, actor=reviewer, approve=True,
+                               expected_version=checkpoint.version, evidence_notes="Dashboards.",
+                               now=FIXED_NOW)
+    assert observability() == (0, True)      # a pending change is counted live
+    standings_refresh()
+    assert observability() == (0, True)      # the new snapshot's count
+    assert observability() == (0, False)
 
 
 # --- Reviewer capacity in the admin ----------------------------------------------------------
