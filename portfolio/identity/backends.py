@@ -34,6 +34,7 @@ from portfolio.identity.discovery import (
     signing_algorithms,
 )
 from portfolio.identity.request_info import client_ip
+from portfolio.roles import user_with_roles
 
 # Clock skew tolerated between the provider and us when checking exp and iat.
 LEEWAY_SECONDS = 60
@@ -53,6 +54,12 @@ class PasswordBackend(ModelBackend):
         if user is not None and not settings.PASSWORD_SIGN_IN and not user.is_staff:
             return None
         return user
+
+    def get_user(self, user_id):
+        """Each request's user, with their roles (``roles.user_with_roles``); an inactive
+        account is refused (``user_can_authenticate``), as Django's own backend does."""
+        user = user_with_roles(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class OidcBackend(OIDCAuthenticationBackend):
@@ -144,5 +151,5 @@ class OidcBackend(OIDCAuthenticationBackend):
                                     now=timezone.now(), ip=client_ip(self.request))
 
     def get_user(self, user_id):
-        user = self.UserModel._default_manager.filter(pk=user_id).first()
+        user = user_with_roles(user_id)
         return user if user is not None and user.is_active else None

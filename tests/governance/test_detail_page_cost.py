@@ -14,12 +14,12 @@ from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory, measure
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 TODAY = FIXED_NOW.date()
 
-# Session, user, roles; the initiative with its people; RACI; depends on; needed by;
+# Session, user with roles; the initiative with its people; RACI; depends on; needed by;
 # transitions; updates; activity; history; names in the history; the exit contract's
 # panel: the gate's evidence (2), the measurements, the overrides, the value reviews;
 # governance's panel: the checkpoints (its gate asks them and the contract card's
 # evidence: no query of its own), the forecast's queues.
-EARLY_PAGE_QUERIES = 19
+EARLY_PAGE_QUERIES = 18
 
 
 def with_reviews(stage, *, owner, requested_at=FIXED_NOW - timedelta(days=3), **fields):

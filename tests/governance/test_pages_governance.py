@@ -143,9 +143,9 @@ def test_list_query_count_is_unchanged_by_the_compliance_flag(
                                              changes={"autonomy_level": "autonomous"})
     client.force_login(pm)
 
-    # session, user, roles; counts per stage; paginator COUNT(*); the page (with the
+    # session, the user with their roles; counts per stage; paginator COUNT(*); the page (with the
     # out_of_compliance EXISTS); the team filter's choices.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         body = list_page(client)
 
     assert body.count(BADGE) == 8

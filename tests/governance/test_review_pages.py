@@ -166,11 +166,11 @@ def test_queue_query_count_does_not_grow_with_rows(client, reviewer, django_asse
         _checkpoint(_assessing(team=team), reviewer=reviewer, status="in_review")
     client.force_login(reviewer)
 
-    # session, user, the user's groups (roles), team, checkpoint-type and reviewer-group
+    # session, the user with their groups (roles), team, checkpoint-type and reviewer-group
     # choices of the filter form, the tab counts (stored; they give the page's count too),
     # the page's rows, the viewer's segregated roles on the page's initiatives; the
     # navigation's counts (QUEUE_NAV_QUERIES).
-    with django_assert_num_queries(9 + QUEUE_NAV_QUERIES):
+    with django_assert_num_queries(8 + QUEUE_NAV_QUERIES):
         response = client.get(QUEUE)
 
     assert len(response.context["page"].object_list) == rows

@@ -100,8 +100,8 @@ def test_the_list_page_reads_a_fixed_number_of_queries(client, pm, django_assert
             api_token_revoke(token=token, actor=pm, now=NOW)
     client.force_login(pm)
 
-    # 1 session, 2 user, 3 the user's roles (cached for the request), 4 the tokens.
-    with django_assert_num_queries(4):
+    # 1 session, 2 the user with their roles (cached for the request), 3 the tokens.
+    with django_assert_num_queries(3):
         page = client.get(PAGE_URL)
 
     assert page.status_code == 200

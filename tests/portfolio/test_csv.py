@@ -163,9 +163,9 @@ def test_export_query_count_does_not_grow_with_the_rows(client, pm, django_asser
         InitiativeFactory(team=teams[index % 3], sponsor=sponsor, production_owner=sponsor)
     client.force_login(pm)
 
-    # session, user, the user's groups (roles), the team filter's slug, the one SELECT of
+    # session, the user with their groups (roles), the team filter's slug, the one SELECT of
     # initiatives joined with team, owner, sponsor and production owner.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         rows = exported(client.get(EXPORT_URL, {"team": teams[0].slug}))
 
     assert len(rows) == len(range(0, count, 3))

@@ -155,10 +155,10 @@ def test_the_account_record_list_reads_a_fixed_number_of_queries(
                              user=UserFactory(username=f"person-{number}"), actor=superuser,
                              now=FIXED_NOW - timedelta(minutes=number))
 
-    # The session; its user; the count, filtered and not; the viewer's role groups (the
-    # navigation); the page of events with their user and actor joined; the date hierarchy's
+    # The session; its user with their role groups (the navigation reads them); the count,
+    # filtered and not; the page of events with their user and actor joined; the date hierarchy's
     # first and last day, and its days.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = admin_client.get(RECORD)
 
     assert response.status_code == 200

@@ -312,8 +312,8 @@ def test_the_count_reads_a_fixed_number_of_queries(client, n, django_assert_num_
     _everything_waits_on(user, n)
     client.force_login(user)
 
-    # Session, user, roles; then each source's count.
-    with django_assert_num_queries(3 + 6):
+    # Session, the user with their roles; then each source's count.
+    with django_assert_num_queries(2 + 6):
         assert client.get("/inbox/count.json").json() == {"count": 6 * n}
 
 
@@ -343,10 +343,10 @@ def test_the_page_reads_in_a_fixed_number_of_queries(client, n, django_assert_nu
     _everything_waits_on(user, n)
     client.force_login(user)
 
-    # Session, user, roles; then per source its items and its count: reviews, rejections,
-    # blocked initiatives, stalls, value reviews, overrides. The navigation's number is the
-    # page's own.
-    with django_assert_num_queries(3 + 2 * 6):
+    # Session, the user with their roles; then per source its items and its count: reviews,
+    # rejections, blocked initiatives, stalls, value reviews, overrides. The navigation's
+    # number is the page's own.
+    with django_assert_num_queries(2 + 2 * 6):
         response = client.get(URL)
 
     assert response.status_code == 200

@@ -140,7 +140,7 @@ def test_my_initiatives_query_count_does_not_grow_with_the_portfolio(
 
     # As the whole list (test_list_query_count_does_not_grow_with_the_portfolio): "mine"
     # and each row's role are subqueries of the queries it already makes.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(LIST_URL, {"mine": "true"})
 
     assert len(response.context["page"].object_list) == min(count, 50)
@@ -197,11 +197,11 @@ def test_list_query_count_does_not_grow_with_the_portfolio(
         InitiativeFactory(team=teams[index % 4])
     client.force_login(pm)
 
-    # session, user, the user's groups (roles), counts per stage, COUNT(*) for
+    # session, user with groups (roles), counts per stage, COUNT(*) for
     # the paginator, one page of initiatives joined with team and owner (the page's
     # ids a subquery, its computed columns for those rows only), the team filter's
     # choices.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(LIST_URL)
 
     assert response.status_code == 200
@@ -230,10 +230,10 @@ def test_list_page_and_api_list_read_as_many_queries_for_3_as_for_60_initiatives
     few, many = queries_for(3), queries_for(60)
 
     assert few[:2] == many[:2]
-    # The page: session, user, groups, counts per stage, the paginator's COUNT, the page,
-    # the team filter's choices. The API (forced auth, roles cached): the page, which
+    # The page: session, user with groups, counts per stage, the paginator's COUNT, the
+    # page, the team filter's choices. The API (forced auth, roles cached): the page, which
     # carries its count (KeysetPagination).
-    assert many[:2] == (7, 1)
+    assert many[:2] == (6, 1)
     # The paginator counts the filtered rows alone: no join, no computed column.
     page_count = next(query["sql"] for query in many[2]
                       if "COUNT(*)" in query["sql"] and "GROUP BY" not in query["sql"])

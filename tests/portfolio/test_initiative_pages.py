@@ -282,7 +282,7 @@ def test_page_query_count_does_not_grow_with_its_history(client, pm,
                                  now=now)
     client.force_login(pm)
 
-    # session, user, roles; the initiative with its people; RACI; depends on; needed by;
+    # session, user with roles; the initiative with its people; RACI; depends on; needed by;
     # transitions; updates; update count; activity; history; names in the history;
     # governance's panel: the checkpoints (the gate to the next stage asks them and the
     # contract card's evidence, no query of its own), the forecast's queues;
@@ -290,7 +290,7 @@ def test_page_query_count_does_not_grow_with_its_history(client, pm,
     # overrides of this stay), the measurements, the overrides, the value reviews.
     # (The moves open to the owner read the last pause only on a paused initiative; the
     # update form reads nothing, and the people pickers list nobody until asked.)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(19):
         response = client.get(detail_url(initiative))
 
     assert response.status_code == 200
@@ -596,9 +596,9 @@ def test_kill_log_query_count_is_constant(client, pm, count, django_assert_num_q
         InitiativeFactory(stage="retired", retirement_reason="cost", retirement_lessons="L")
     client.force_login(pm)
 
-    # session, user, roles; reason counts with the effort and value summed (also the
+    # session, user with roles; reason counts with the effort and value summed (also the
     # paginator's count); the latest reviews summed; the page; the team choices.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert client.get("/initiatives/kill-log/").status_code == 200
 
 

@@ -317,10 +317,10 @@ def test_page_query_count_does_not_grow_with_the_stalls(client, tpm, teams, sett
                             opted_out=False, now=NOW)
     client.force_login(tpm)
 
-    # session, user, the user's groups (roles), the counts per state, COUNT(*) for the
+    # session, the user with their groups (roles), the counts per state, COUNT(*) for the
     # paginator, one page of flags with initiative, team, owner, sponsor and decider
     # joined, the team filter's choices.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(PAGE_URL, {"followed": "on"})
 
     assert response.status_code == 200

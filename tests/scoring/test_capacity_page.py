@@ -234,15 +234,15 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_teams(
         client, leader, teams, django_assert_num_queries):
     client.force_login(leader)
     client.get(URL)  # warm the session and content-type caches
-    # The session (1), the user (1), their roles (1), the teams counted (1), the page's
+    # The session (1), the user with their roles (1), the teams counted (1), the page's
     # teams with their plans, the quarter before's and their committed effort (1).
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get(URL, {"quarter": NEXT})
     for n in range(10):
         team = TeamFactory(name=f"Team {n}", slug=f"team-{n}")
         plan(team, n, year=2027, quarter=1)
         InitiativeFactory(team=team, stage=Stage.PILOT, effort_weeks=Decimal(n + 1))
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get(URL, {"quarter": NEXT})
 
