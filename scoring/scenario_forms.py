@@ -6,24 +6,29 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 
 from portfolio.forms import add_refusal
 from portfolio.widgets import InitiativeField
 from scoring import capacity, formulas
 from scoring.models import Scenario, ScenarioPin, ScoringMethod, ScoringModel
-from scoring.scenarios import DESCRIPTION_LIMIT, NAME_LIMIT, WEEKS_MAX, pins_of, weeks_text
+from scoring.scenarios import DESCRIPTION_LIMIT, NAME_LIMIT, WEEKS_MAX, pins_of
 
 PIN_TWICE = "This initiative is already pinned above."
 PIN_BOTH = "This initiative is pinned both in and out: choose one."
 PIN_ROWS = 3  # empty pin rows offered; save and edit again for more
-TEAM_PREFIX, WEIGHT_PREFIX = "team_", "weight_"
+TEAM_TWICE = "This team is already given above."
+NO_TEAM = "No team is called “{text}”. Type its name as the list offers it."
+WEEKS_WITHOUT_TEAM = "Name the team these engineer-weeks are for."
+CAPACITY_ROWS = 3  # empty capacity rows offered; save and edit again for more
+TEAMS_LIST = "scenario-teams"  # the id of the one <datalist> every team row offers
+WEIGHT_PREFIX = "weight_"
 
 
 class ScenarioForm(forms.Form):
-    """Name, quarter, capacity per team, the scoring model and weights. Pins are
-    ``PinFormSet``'s. ``teams``, the plans of each quarter and the active model come from
-    the view (``capacity.capacities_for``), so building the form costs no query of its
-    own beyond the model choices."""
+    """Name, quarter, the scoring model and weights. Capacity per team is
+    ``CapacityFormSet``'s, pins ``PinFormSet``'s. The active model comes from the view, so
+    building the form costs no query of its own beyond the model choices."""
 
     name = forms.CharField(max_length=NAME_LIMIT, label="Name")
     description = forms.CharField(
@@ -37,7 +42,7 @@ class ScenarioForm(forms.Form):
         queryset=ScoringModel.objects.order_by("name", "-version"),
         help_text="Rank by another version instead of the active one.")
 
-    def __init__(self, *args, now, teams, plans, active_model: ScoringModel | None, **kwargs):
+    def __init__(self, *args, now, active_model: ScoringModel | None, **kwargs):
         super().__init__(*args, **kwargs)
         quarters = capacity.plan_quarters(now)
         self.fields["quarter"].choices = [
@@ -57,29 +62,12 @@ class ScenarioForm(forms.Form):
                 help_text=("Empty keeps the model's weight" + (
                     f" (the active model's: {own:g})" if own is not None else "") + "."))
             self.weight_names.append(name)
-        self.team_names = []
-        self.teams = {}
-        for team in teams:
-            name = f"{TEAM_PREFIX}{team.pk}"
-            planned = " · ".join(
-                f"{capacity.quarter_label(*q)}: "
-                f"{weeks_text(plans[q][team.pk]) if team.pk in plans[q] else 'none'}"
-                for q in quarters)
-            self.fields[name] = forms.DecimalField(
-                label=team.name, required=False, min_value=Decimal(0), max_value=WEEKS_MAX,
-                decimal_places=1, max_digits=8,
-                help_text=f"Engineer-weeks; empty keeps the plan. Planned: {planned}.")
-            self.team_names.append(name)
-            self.teams[name] = team
         self.now = now
         if not self.is_bound and not self.initial.get("quarter"):
             self.initial["quarter"] = capacity.quarter_label(*quarters[1])  # next quarter
 
     def weight_fields(self):
         return [self[name] for name in self.weight_names]
-
-    def team_fields(self):
-        return [self[name] for name in self.team_names]
 
     @staticmethod
     def initial_from(scenario: Scenario, *, now) -> dict:
@@ -89,22 +77,20 @@ class ScenarioForm(forms.Form):
                    "quarter": label if label in planned else "", "model": scenario.model_id}
         for key, weight in (scenario.weights or {}).items():
             initial[f"{WEIGHT_PREFIX}{key}"] = weight
-        for change in scenario.capacities.all():
-            initial[f"{TEAM_PREFIX}{change.team_id}"] = change.engineer_weeks
         return initial
 
     def add_refusal(self, error) -> None:
-        """A service's refusal on its field: weights and capacities on the first one filled
-        in (the message names the criterion or team), the others as ``add_refusal`` does."""
-        names = {"weights": self.weight_names, "capacities": self.team_names}.get(error.field)
-        if names is None:
+        """A service's refusal on its field: weights on the first one filled in (the
+        message names the criterion), the others as ``add_refusal`` does (capacities are
+        the view's, on ``CapacityFormSet``)."""
+        if error.field != "weights":
             add_refusal(self, error)
             return
-        filled = [name for name in names if self.cleaned_data.get(name) is not None]
+        filled = [name for name in self.weight_names if self.cleaned_data.get(name) is not None]
         self.add_error(filled[0] if filled else None, error.message)
 
     def scenario_fields(self) -> dict:
-        """The service's keyword arguments (pins aside)."""
+        """The service's keyword arguments (capacities and pins aside)."""
         data = self.cleaned_data
         year, quarter = capacity.parse_quarter(data["quarter"], now=self.now)
         return {
@@ -112,8 +98,6 @@ class ScenarioForm(forms.Form):
             "year": year, "quarter": quarter, "model": data.get("model"),
             "weights": {name.removeprefix(WEIGHT_PREFIX): data[name]
                         for name in self.weight_names if data.get(name) is not None},
-            "capacities": {self.teams[name]: data[name] for name in self.team_names
-                           if data.get(name) is not None},
         }
 
 
@@ -165,3 +149,113 @@ def pin_initial(scenario: Scenario) -> list[dict]:
              "direction": pin.direction}
             for direction in ScenarioPin.Direction.values
             for pin in pins_of(scenario, direction)]
+
+
+# --- Capacity per team: a few rows, the team typed by name -----------------------------------
+
+class TeamsByName:
+    """Every team, typed by its name: the one ``<datalist>`` the capacity rows share (the
+    browser suggests as you type) and what a row's text resolves against, so the rows add no
+    query and no field per team (316 teams at 100,000 initiatives made a field each)."""
+
+    def __init__(self, teams):
+        self.teams = list(teams)
+        self._named = {team.name: team for team in self.teams}
+        folded: dict[str, list] = {}
+        for team in self.teams:
+            folded.setdefault(team.name.casefold(), []).append(team)
+            folded.setdefault(team.slug.casefold(), []).append(team)
+        self._folded = {text: found[0] for text, found in folded.items()
+                        if len({team.pk for team in found}) == 1}
+
+    def resolve(self, text: str):
+        """The team named exactly ``text``, else the one whose name or slug it is whatever
+        the case; ``None`` when none (or several) is."""
+        return self._named.get(text) or self._folded.get(text.casefold())
+
+    def datalist(self):
+        return format_html('<datalist id="{}">{}</datalist>', TEAMS_LIST, format_html_join(
+            "", '<option value="{}"></option>', ((team.name,) for team in self.teams)))
+
+
+class TeamField(forms.Field):
+    """One team, by its name (or slug), among ``teams`` (a ``TeamsByName``)."""
+
+    widget = forms.TextInput(attrs={"list": TEAMS_LIST, "autocomplete": "off",
+                                    "spellcheck": "false", "maxlength": 100})
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.teams: TeamsByName | None = None
+
+    def prepare_value(self, value):
+        return getattr(value, "name", value)
+
+    def to_python(self, value):
+        text = " ".join(str(value or "").split())
+        if not text:
+            return None
+        team = self.teams.resolve(text)
+        if team is None:
+            raise forms.ValidationError(NO_TEAM.format(text=text), code="unknown")
+        return team
+
+
+class CapacityForm(forms.Form):
+    team = TeamField(label="Team", required=False)
+    weeks = forms.DecimalField(label="Engineer-weeks", required=False, min_value=Decimal(0),
+                               max_value=WEEKS_MAX, decimal_places=1, max_digits=8)
+
+    def __init__(self, *args, teams: TeamsByName, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].teams = teams
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("weeks") is not None and data.get("team") is None
+                and "team" not in self.errors):
+            self.add_error("team", WEEKS_WITHOUT_TEAM)
+        return data
+
+
+class BaseCapacityFormSet(forms.BaseFormSet):
+    """The scenario's engineer-weeks per team: one row per team it changes and
+    ``CAPACITY_ROWS`` empty ones; a team with no weeks keeps its plan."""
+
+    def __init__(self, *args, teams: TeamsByName, **kwargs):
+        super().__init__(*args, form_kwargs={"teams": teams}, **kwargs)
+        self.teams = teams
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.fields["team"].label = f"Team {i + 1}"
+        form.fields["weeks"].label = f"Team {i + 1}: engineer-weeks"
+        return form
+
+    def clean(self):
+        if any(self.errors):
+            return
+        seen: set[int] = set()
+        for form in self.forms:
+            team = form.cleaned_data.get("team")
+            if team is None or form.cleaned_data.get("weeks") is None:
+                continue
+            if team.pk in seen:
+                form.add_error("team", TEAM_TWICE)
+            seen.add(team.pk)
+
+    def capacities(self) -> dict:
+        """{team: engineer-weeks} of the rows with both."""
+        return {f.cleaned_data["team"]: f.cleaned_data["weeks"] for f in self.forms
+                if f.cleaned_data.get("team") is not None
+                and f.cleaned_data.get("weeks") is not None}
+
+
+CapacityFormSet = forms.formset_factory(CapacityForm, formset=BaseCapacityFormSet,
+                                        extra=CAPACITY_ROWS, max_num=1000, validate_max=True)
+
+
+def capacity_initial(scenario: Scenario) -> list[dict]:
+    """The scenario's rows (``scenario_for`` loaded them with their teams): no query."""
+    return [{"team": change.team, "weeks": change.engineer_weeks}
+            for change in scenario.capacities.all()]

@@ -16,7 +16,14 @@ from portfolio.exceptions import DomainError
 from portfolio.models import Team
 from scoring import capacity, scenarios
 from scoring.models import ScenarioPin
-from scoring.scenario_forms import PinFormSet, ScenarioForm, pin_initial
+from scoring.scenario_forms import (
+    CapacityFormSet,
+    PinFormSet,
+    ScenarioForm,
+    TeamsByName,
+    capacity_initial,
+    pin_initial,
+)
 from scoring.selectors import active_scoring_model
 
 CREATED = "Saved “{name}”. Nothing live has changed; share this page's address to discuss it."
@@ -24,39 +31,43 @@ UPDATED = "Saved your changes to “{name}”."
 DELETED = "Deleted the scenario “{name}”."
 APPLIED = ("Applied “{name}”: its capacity and scoring model are now the live plan. The "
            "dashboard catches up in a moment.")
-PIN_FIELD = "pins"
+PIN_FIELD, CAPACITY_FIELD = "pins", "capacities"
 
 
-def _forms(request, *, now, initial=None, pins=None):
-    """The scenario form and its pins, bound on POST. Queries: the teams, the plans of the
-    planned quarters, the active model."""
-    teams = list(Team.objects.order_by("name", "pk"))
-    plans = capacity.capacities_for(capacity.plan_quarters(now))
+def _forms(request, *, now, initial=None, capacities=None, pins=None):
+    """The scenario form, its capacity rows and its pins, bound on POST. Queries: the teams
+    (names only, for the rows' one list), the active model; a fixed few rows whatever the
+    number of teams."""
+    teams = TeamsByName(Team.objects.order_by("name", "pk").only("id", "name", "slug"))
     data = request.POST if request.method == "POST" else None
-    form = ScenarioForm(data, initial=initial, now=now, teams=teams, plans=plans,
-                        active_model=active_scoring_model())
+    form = ScenarioForm(data, initial=initial, now=now, active_model=active_scoring_model())
+    capacity_forms = CapacityFormSet(data, initial=capacities, prefix="team", teams=teams)
     pin_forms = PinFormSet(data, initial=pins, prefix="pin")
-    return form, pin_forms
+    return form, capacity_forms, pin_forms
 
 
-def _save(form, pin_forms, write) -> object | None:
-    """Run ``write(fields, pinned_in, pinned_out)`` when both forms are valid; a refusal goes
-    on its field (pins on the pin rows' formset)."""
-    if not (form.is_valid() and pin_forms.is_valid()):
+def _save(form, capacity_forms, pin_forms, write) -> object | None:
+    """Run ``write(fields, pinned_in, pinned_out)`` when the forms are valid (``fields`` with
+    the capacities); a refusal goes on its field (capacities and pins on their rows'
+    formset)."""
+    if not (form.is_valid() and capacity_forms.is_valid() and pin_forms.is_valid()):
         return None
     pinned_in, pinned_out = pin_forms.pins()
     try:
-        return write(form.scenario_fields(), pinned_in, pinned_out)
+        return write({**form.scenario_fields(), "capacities": capacity_forms.capacities()},
+                     pinned_in, pinned_out)
     except DomainError as error:
-        if error.field == PIN_FIELD:
-            pin_forms._non_form_errors = pin_forms.error_class([error.message])
+        rows = {PIN_FIELD: pin_forms, CAPACITY_FIELD: capacity_forms}.get(error.field)
+        if rows is not None:
+            rows._non_form_errors = rows.error_class([error.message])
         else:
             form.add_refusal(error)
         return None
 
 
-def _status(form, pin_forms) -> int:
-    return 400 if (form.errors or pin_forms.total_error_count()) else 200
+def _status(form, capacity_forms, pin_forms) -> int:
+    return 400 if (form.errors or capacity_forms.total_error_count()
+                   or pin_forms.total_error_count()) else 200
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -65,11 +76,11 @@ def scenario_list(request):
     rights = scenarios.scenario_rights(request.user)
     rights.require("edit" if request.method == "POST" else "read")
     now = timezone.now()
-    form = pin_forms = None
+    form = capacity_forms = pin_forms = None
     if rights.edit:
-        form, pin_forms = _forms(request, now=now)
+        form, capacity_forms, pin_forms = _forms(request, now=now)
     if request.method == "POST":
-        scenario = _save(form, pin_forms, lambda fields, pinned_in, pinned_out:
+        scenario = _save(form, capacity_forms, pin_forms, lambda fields, pinned_in, pinned_out:
                          scenarios.scenario_create(actor=request.user, now=now,
                                                    pinned_in=pinned_in, pinned_out=pinned_out,
                                                    **fields))
@@ -78,9 +89,10 @@ def scenario_list(request):
             return redirect("scoring:scenario", key=scenario.key)
     page = Paginator(scenarios.scenario_list(), settings.PAGE_SIZE).get_page(
         request.GET.get("page"))
-    status = _status(form, pin_forms) if request.method == "POST" else 200
+    status = _status(form, capacity_forms, pin_forms) if request.method == "POST" else 200
     return render(request, "scoring/scenarios/list.html", {
-        "page": page, "rights": rights, "form": form, "pin_forms": pin_forms,
+        "page": page, "rights": rights, "form": form, "capacity_forms": capacity_forms,
+        "pin_forms": pin_forms,
         "quarters": [capacity.quarter_label(*q) for q in capacity.plan_quarters(now)],
     }, status=status)
 
@@ -112,11 +124,11 @@ def scenario_detail(request, key):
 def scenario_edit(request, key):
     scenario, rights = scenarios.scenario_for(request.user, key, need="edit")
     now = timezone.now()
-    form, pin_forms = _forms(request, now=now,
-                             initial=ScenarioForm.initial_from(scenario, now=now),
-                             pins=pin_initial(scenario))
+    form, capacity_forms, pin_forms = _forms(
+        request, now=now, initial=ScenarioForm.initial_from(scenario, now=now),
+        capacities=capacity_initial(scenario), pins=pin_initial(scenario))
     if request.method == "POST":
-        saved = _save(form, pin_forms, lambda fields, pinned_in, pinned_out:
+        saved = _save(form, capacity_forms, pin_forms, lambda fields, pinned_in, pinned_out:
                       scenarios.scenario_update(scenario=scenario, actor=request.user, now=now,
                                                 pinned_in=pinned_in, pinned_out=pinned_out,
                                                 **fields))
@@ -124,8 +136,9 @@ def scenario_edit(request, key):
             messages.success(request, UPDATED.format(name=saved.name))
             return redirect("scoring:scenario", key=saved.key)
     return render(request, "scoring/scenarios/edit.html", {
-        "scenario": scenario, "rights": rights, "form": form, "pin_forms": pin_forms,
-    }, status=_status(form, pin_forms) if request.method == "POST" else 200)
+        "scenario": scenario, "rights": rights, "form": form, "capacity_forms": capacity_forms,
+        "pin_forms": pin_forms,
+    }, status=_status(form, capacity_forms, pin_forms) if request.method == "POST" else 200)
 
 
 @require_POST

@@ -114,7 +114,8 @@ def test_leader_plans_next_quarter_with_a_scenario_and_follows_a_number_to_its_l
     draft = page.get_by_role("region", name="New scenario")
     draft.get_by_label("Name", exact=True).fill(SCENARIO)
     draft.get_by_label("Quarter", exact=True).select_option(next_label)
-    draft.get_by_label(TEAM, exact=True).fill(SCENARIO_CAPACITY)
+    draft.get_by_label("Team 1", exact=True).fill(TEAM)
+    draft.get_by_label("Team 1: engineer-weeks", exact=True).fill(SCENARIO_CAPACITY)
     draft.get_by_role("button", name="Save the scenario").click()
 
     # Side by side with the live plan: the team's capacity before and after, what enters.

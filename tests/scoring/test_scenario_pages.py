@@ -65,13 +65,18 @@ def url(scenario, action=""):
     return f"{LIST}{scenario.key}/{action}"
 
 
-def form_data(*, team=None, weeks="", pins=(), **fields):
-    """The new-scenario form as a browser posts it; ``pins``: (text, direction) rows."""
+def form_data(*, team=None, weeks="", rows=(), pins=(), **fields):
+    """The new-scenario form as a browser posts it; ``rows``: (team text, weeks) capacity
+    rows, ``team`` and ``weeks`` one more by the team's name; ``pins``: (text, direction)."""
+    rows = [*rows, *([(team.name, weeks)] if team is not None else [])]
     data = {"name": "More for support", "description": "", "quarter": "2027-Q1", "model": "",
+            "team-TOTAL_FORMS": str(max(len(rows), 3)), "team-INITIAL_FORMS": "0",
+            "team-MIN_NUM_FORMS": "0", "team-MAX_NUM_FORMS": "1000",
             "pin-TOTAL_FORMS": str(max(len(pins), 3)), "pin-INITIAL_FORMS": "0",
             "pin-MIN_NUM_FORMS": "0", "pin-MAX_NUM_FORMS": "100"}
-    if team is not None:
-        data[f"team_{team.pk}"] = weeks
+    for number, (text, row_weeks) in enumerate(rows):
+        data[f"team-{number}-team"] = text
+        data[f"team-{number}-weeks"] = row_weeks
     for number, (text, direction) in enumerate(pins):
         data[f"pin-{number}-initiative"] = text
         data[f"pin-{number}-direction"] = direction
@@ -226,10 +231,51 @@ def test_bad_input_shows_on_its_field_and_saves_nothing(client, leader, team, fi
 
     assert response.status_code == 400
     form = response.context["form"]
-    name = f"team_{team.pk}" if field == "team" else field
-    errors = form.errors.get(name) or form.errors.get("weights") or []
+    if field == "team":  # the weeks of the team's row
+        form = response.context["capacity_forms"].forms[0]
+        field = "weeks"
+    errors = form.errors.get(field) or form.errors.get("weights") or []
     assert any(message in error for error in errors), form.errors
     assert not Scenario.objects.exists()
+
+
+def test_capacity_rows_name_their_team_in_any_case_or_by_its_slug(client, leader, team):
+    other = TeamFactory(name="Quiet Finance", slug="quiet-finance")
+    client.force_login(leader)
+
+    response = client.post(LIST, form_data(rows=[("customer operations", "30"),
+                                                 ("  quiet-finance ", "12.5"),
+                                                 ("", "")]))
+
+    assert response.status_code == 302
+    assert {c.team: c.engineer_weeks for c in Scenario.objects.get().capacities.all()} == {
+        team: Decimal(30), other: Decimal("12.5")}
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([("Nobody's team", "30")], "No team is called “Nobody&#x27;s team”."),
+    ([("Customer Operations", "30"), ("customer-operations", "40")],
+     "This team is already given above."),
+    ([("", "30")], "Name the team these engineer-weeks are for."),
+])
+def test_a_capacity_row_the_form_cannot_place_is_an_error_on_it(client, leader, team, rows,
+                                                                 message):
+    client.force_login(leader)
+
+    response = client.post(LIST, form_data(rows=rows))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Scenario.objects.exists()
+
+
+def test_a_team_with_no_weeks_keeps_its_plan(client, leader, team):
+    client.force_login(leader)
+
+    response = client.post(LIST, form_data(team=team, weeks=""))
+
+    assert response.status_code == 302
+    assert not Scenario.objects.get().capacities.exists()
 
 
 def test_one_initiative_pinned_in_and_out_is_an_error_on_its_row(client, leader, team):
@@ -260,7 +306,9 @@ def test_edit_replaces_what_the_scenario_says(client, leader, team, line):
     client.force_login(UserFactory(username="other-leader", roles=["leadership"]))
     form = client.get(url(scenario, "edit/"))
     assert form.status_code == 200
-    assert 'value="30.0"' in form.content.decode() or 'value="30"' in form.content.decode()
+    # The scenario's team is its first capacity row, with its weeks.
+    assert 'name="team-0-team" value="Customer Operations"' in form.content.decode()
+    assert re.search(r'name="team-0-weeks" value="30(\.0)?"', form.content.decode())
 
     response = client.post(url(scenario, "edit/"), form_data(
         team=team, weeks="", name="Nothing more", quarter="2027-Q2"))
@@ -354,12 +402,12 @@ def _portfolio(size, owner):
     return teams
 
 
-# Session, user, roles; the scenario, its capacities, its pins; the cache key (the snapshot,
+# Session, user with roles; the scenario, its capacities, its pins; the cache key (the snapshot,
 # the pending changes); on a miss: the active model, the ranking (two with another model),
 # per side the plans and the teams, and the gate's three for what enters (open checkpoints,
 # measurements, overrides). A cached view stops after the key.
-DETAIL_QUERIES = 17
-CACHED_QUERIES = 8
+DETAIL_QUERIES = 16
+CACHED_QUERIES = 7
 
 
 @pytest.mark.parametrize("size", [60, 2000])
@@ -392,18 +440,28 @@ def _without_tokens(html: bytes) -> bytes:
     return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
 
 
-def test_the_list_costs_the_same_however_many_scenarios(client, leader,
-                                                        django_assert_max_num_queries):
+@pytest.mark.parametrize("teams", [2, 40])
+def test_the_list_costs_the_same_however_many_scenarios_and_teams(
+        client, leader, teams, django_assert_num_queries):
+    for n in range(teams):
+        TeamFactory(name=f"Team {n:02d}", slug=f"team-{n:02d}")
     for n in range(30):
         scenario_for(leader, name=f"Scenario {n}")
     client.force_login(leader)
     client.get(LIST)
 
-    # Session, user, roles; the page's count and rows; the form's teams, plans, active
-    # model and the model choices.
-    with django_assert_max_num_queries(9):
+    # Session, user with roles; the page's count and rows; the form's teams
+    # (names, for the rows' one list), active model and the model choices.
+    with django_assert_num_queries(7):
         response = client.get(LIST)
-    assert response.content.decode().count("Scenario ") >= 30
+    page = response.content.decode()
+    assert page.count("Scenario ") >= 30
+    # The new-scenario form has the same few capacity rows whatever the number of teams;
+    # each team is offered once, by name, in the list the rows share.
+    assert page.count('list="scenario-teams"') == 3
+    assert page.count('<datalist id="scenario-teams">') == 1
+    for n in range(teams):
+        assert page.count(f'<option value="Team {n:02d}">') == 1
 
 
 def test_an_applied_scenario_is_kept_as_it_was_applied(client, leader, admin_user, team):
