@@ -324,21 +324,21 @@ def _queries(client, url):
 
 
 BUDGETS = {
-    # Session, user, roles; the standings' snapshot and whether a change is pending (2);
+    # Session, user with roles; the standings' snapshot and whether a change is pending (2);
     # the stored totals but the teams', the teams counted and a page of them (3); a page
     # of the initiatives; a page of those short of their contract (ids), their rows and
     # their contract evidence (4).
-    VALUE_URL: 13,
+    VALUE_URL: 12,
     # The API client's reads of the user; the standings' snapshot and whether a change is
     # pending (2), the stored totals.
-    VALUE_API: 6,
+    VALUE_API: 5,
     # The dashboard's (tests/scoring/test_dashboard.py, PAGE_QUERIES; no rows to read for
     # this portfolio's empty groups; never refreshed, so everything is counted live and the
     # heat map's ids are read apart from its rows).
-    DASHBOARD_URL: 28,
+    DASHBOARD_URL: 27,
     # The dashboard API's, with the value KPIs from the stored standings (1) and the value
     # flags (2), and the first screen's (5: tests/scoring/test_api.py).
-    DASHBOARD_API: 16,
+    DASHBOARD_API: 15,
 }
 
 
