@@ -588,23 +588,52 @@ def _silent_cutoff(now: datetime, silent_days: int | None) -> datetime:
                            else silent_days)
 
 
-def ownership_candidates(*, now: datetime, silent_days: int | None = None) -> Q:
-    """A superset of the initiatives with an ownership problem, read by index: those whose
-    owner has left or said nothing since the cutoff (a few people, then ``owner_id``) and
-    those stored as nobody Responsible. The flags (``with_ownership_health``) decide; this
-    only spares them every other row. Where nothing is stored, every row is a candidate."""
+def _ownership_candidate_sets(*, now: datetime, silent_days: int | None = None,
+                              ) -> dict[str, Q]:
+    """For each ownership problem, a filter on initiatives selecting a superset of those that
+    have it, read by index: owned by someone who left (a few people, then ``owner_id``);
+    owned by someone who said nothing since the cutoff (idem), and created before it; a
+    stored nobody Responsible row (PostgreSQL only: ``ownership_stored``)."""
+    cutoff = _silent_cutoff(now, silent_days)
+    left, quiet = _owners_to_check(cutoff)
+    # Each an array (``_AnyOf``), read by index; ``IN`` may hash-join a scan of every row.
+    return {
+        "owner_left": Q(_AnyOf(F("owner"), left)),
+        "owner_silent": Q(_AnyOf(F("owner"), quiet), created_at__lt=cutoff),
+        "nobody_responsible": Q(_AnyOf(F("pk"), _unstaffed_ids())),
+    }
+
+
+def _owners_to_check(cutoff: datetime) -> tuple[QuerySet, QuerySet]:
+    """The ids of the people who left, and of those who said nothing since ``cutoff``."""
+    people = get_user_model().objects.order_by()
+    quiet = people.exclude(Exists(LastWord.objects.filter(user=OuterRef("pk"), at__gte=cutoff)))
+    return people.filter(is_active=False).values("pk"), quiet.values("pk")
+
+
+def _unstaffed_ids() -> QuerySet:
+    """The ids of the initiatives stored as nobody Responsible (``NobodyResponsible``)."""
+    return NobodyResponsible.objects.order_by().values("initiative")
+
+
+def ownership_candidates(*, now: datetime, silent_days: int | None = None,
+                         problem: str | None = None) -> Q:
+    """A superset of the initiatives with an ownership problem (with ``problem``, a key of
+    ``OWNERSHIP_PROBLEMS``: with that one), read by index: ``_ownership_candidate_sets``.
+    The flags (``with_ownership_health``) decide; this only spares them every other row.
+    Where nothing is stored, every row is a candidate."""
     if not ownership_stored():
         return Q()
-    cutoff = _silent_cutoff(now, silent_days)
-    people = get_user_model().objects
-    gone = people.filter(is_active=False).values("pk")
-    quiet = people.exclude(Exists(LastWord.objects.filter(user=OuterRef("pk"), at__gte=cutoff)))
-    # One UNION of index reads (initiatives by owner_id; the stored rows), not an OR, which
-    # would test every initiative; each as an array, which PostgreSQL reads by index.
+    sets = _ownership_candidate_sets(now=now, silent_days=silent_days)
+    if problem in sets:
+        return sets[problem]
+    # One UNION of index reads and the stored rows (an OR would test every initiative, or
+    # each against every array), as a semi-join: PostgreSQL cannot tell how many ids it
+    # gives (it assumes 200), so it probes initiatives by id and hash-joins their owners,
+    # last words and stored rows, where an array of "10" ids makes it probe each of those.
     owned_by = Initiative.objects.order_by().values("pk")
-    return Q(_AnyOf(F("pk"), owned_by.filter(_AnyOf(F("owner"), gone)).union(
-        owned_by.filter(owner__in=quiet.values("pk"), created_at__lt=cutoff),
-        NobodyResponsible.objects.order_by().values("initiative"))))
+    return Q(pk__in=owned_by.filter(sets["owner_left"]).union(
+        owned_by.filter(sets["owner_silent"]), _unstaffed_ids(), all=True))
 
 
 class _AnyOf(Func):
@@ -626,17 +655,18 @@ def ownership_gaps(*, now: datetime, filters: dict | None = None) -> QuerySet[In
     The flags are ``with_ownership_health``'s, computed only on ``ownership_candidates``.
     """
     filters = filters or {}
+    problem = filters.get("problem")
     queryset = with_ownership_health(
         Initiative.objects.exclude(stage=Stage.RETIRED).filter(
-            ownership_candidates(now=now)).with_list_relations().only(
+            ownership_candidates(now=now, problem=problem)).with_list_relations().only(
             "id", "title", "stage", "health", "team__name", "team__slug",
             "owner__username", "owner__first_name", "owner__last_name", "owner__is_active"),
         now=now,
     ).filter(Q(*[(key, True) for key, _ in OWNERSHIP_PROBLEMS], _connector=Q.OR))
     if filters.get("team"):
         queryset = queryset.filter(team=filters["team"])
-    if filters.get("problem") in dict(OWNERSHIP_PROBLEMS):
-        queryset = queryset.filter(**{filters["problem"]: True})
+    if problem in dict(OWNERSHIP_PROBLEMS):
+        queryset = queryset.filter(**{problem: True})
     return queryset.order_by("owner_seen_at", "id")
 
 
@@ -658,8 +688,47 @@ def ownership_page_counts(*, now: datetime, filters: dict | None = None,
     of problem among ``ownership_gaps`` with the team filter alone, and how many rows
     ``ownership_gaps(filters=filters)`` has (all of them, or one problem's count)."""
     filters = filters or {}
-    counts, total = _ownership_counts(ownership_gaps(now=now, filters={**filters, "problem": ""}))
+    if ownership_stored():
+        counts, total = _ownership_counts_stored(now=now, team=filters.get("team"))
+    else:
+        counts, total = _ownership_counts(
+            ownership_gaps(now=now, filters={**filters, "problem": ""}))
     problem = filters.get("problem")
     if problem in dict(OWNERSHIP_PROBLEMS):
         total = next(count for key, _, count in counts if key == problem)
     return counts, total
+
+
+def _ownership_counts_stored(*, now: datetime, team=None) -> tuple[list[tuple[str, str, int]], int]:
+    """``ownership_page_counts`` where the facts are stored, without reading every problem
+    row: an owner who left or is silent is counted on the initiatives of the people who
+    left or said nothing since the cutoff (``_owners_to_check``; the flags of
+    ``with_ownership_health`` decide), nobody Responsible is the stored rows themselves
+    (the triggers keep exactly the flag's initiatives). The total is their sum less the
+    rows counted twice: nobody Responsible and an owner who left or is silent (an owner
+    cannot be both). One query: a UNION ALL of the two counts."""
+    left, quiet = _owners_to_check(_silent_cutoff(now, None))
+    # One array of people, an index condition: an OR of two would test each row against both.
+    owned = with_ownership_health(
+        Initiative.objects.exclude(stage=Stage.RETIRED).filter(
+            _AnyOf(F("owner"), left.union(quiet, all=True))),
+        now=now)
+    unstaffed = NobodyResponsible.objects.all()
+    if team:
+        owned, unstaffed = owned.filter(team=team), unstaffed.filter(initiative__team=team)
+    owner_problem = Q(owner_left=True) | Q(owner_silent=True)
+    # Named apart from the flags they count: an aggregate may not shadow its source. No
+    # GROUP BY (the key is a constant): one row each, zeros when nothing matches.
+    columns = ("n_owner_left", "n_owner_silent", "n_nobody_responsible", "n_twice")
+    none = Value(0)
+    owners = owned.order_by().annotate(key=Value("owners")).values("key").annotate(
+        n_owner_left=Count("pk", filter=Q(owner_left=True)),
+        n_owner_silent=Count("pk", filter=Q(owner_silent=True)),
+        n_nobody_responsible=none,
+        n_twice=Count("pk", filter=owner_problem & Q(nobody_responsible=True)))
+    nobody = unstaffed.order_by().annotate(key=Value("nobody")).values("key").annotate(
+        n_owner_left=none, n_owner_silent=none, n_nobody_responsible=Count("pk"), n_twice=none)
+    rows = owners.values_list(*columns).union(nobody.values_list(*columns), all=True)
+    counts = dict(zip(columns, map(sum, zip(*rows, strict=True)), strict=True))
+    return ([(key, label, counts[f"n_{key}"]) for key, label in OWNERSHIP_PROBLEMS],
+            sum(counts[f"n_{key}"] for key, _ in OWNERSHIP_PROBLEMS) - counts["n_twice"])

@@ -402,10 +402,10 @@ def test_page_query_count_does_not_grow_with_the_portfolio(
     owners[0].save()
     client.force_login(tpm)
 
-    # session, user, the user's groups (roles), counts per problem with the number of
+    # session, the user with their groups (roles), counts per problem with the number of
     # rows (the paginator's count), one page of initiatives with team, owner and the
     # problems, the team filter's choices.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(PAGE_URL)
 
     assert response.status_code == 200

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef
+from django.test.utils import CaptureQueriesContext
 
 from portfolio import accounts, selectors, services
 from portfolio.models import (
@@ -198,3 +199,92 @@ def test_the_page_reads_the_same_stored_or_computed(client, tpm, settings, monke
 
     assert stored == computed
     assert stored[0], "the portfolio has rows on this page"
+
+
+# --- The counts read from the stored facts ------------------------------------------------------
+
+@pytest.fixture
+def counted_portfolio(people):
+    """Six initiatives, two of them with two problems: ``gone`` left, ``quiet`` last acted
+    60 days ago, ``talker`` acted yesterday; ``helper`` is Responsible where named."""
+    gone, quiet, talker = people["ana"], people["ben"], people["cy"]
+    helper = UserFactory(username="helper", roles=["pm"])
+    claims, finance = TeamFactory(slug="claims"), TeamFactory(slug="finance")
+
+    def make(owner, team, *, responsible=False):
+        created = services.initiative_create(actor=owner, owner=owner, now=days_ago(60),
+                                             title="Initiative", team=team)
+        Initiative.objects.filter(pk=created.pk).update(stage=Stage.PILOT)
+        if responsible:
+            Stakeholder.objects.create(initiative=created, user=helper, role="R")
+
+    make(gone, claims)                        # owner left, nobody Responsible
+    make(gone, claims, responsible=True)      # owner left
+    make(gone, finance, responsible=True)     # owner left
+    make(quiet, claims)                       # owner silent, nobody Responsible
+    make(talker, claims)                      # nobody Responsible
+    make(talker, finance)                     # nobody Responsible
+    services.activity_record(initiative=Initiative.objects.filter(owner=talker).first(),
+                             kind=Activity.Kind.UPDATE_POSTED, actor=talker, now=days_ago(1))
+    get_user_model().objects.filter(pk=gone.pk).update(is_active=False)
+    return {"claims": claims, "finance": finance}
+
+
+@pytest.mark.parametrize(("team", "expected"), [
+    (None, ([3, 1, 4], 6)),
+    ("claims", ([2, 1, 3], 4)),
+    ("finance", ([1, 0, 1], 2)),
+])
+def test_the_stored_counts_count_each_problem_and_each_initiative_once(
+        counted_portfolio, monkeypatch, settings, team, expected):
+    settings.OWNER_SILENT_DAYS = 21
+    filters = {"team": counted_portfolio[team] if team else None}
+
+    counts, total = selectors.ownership_page_counts(now=NOW, filters=filters)
+    monkeypatch.setattr(selectors, "ownership_stored", lambda: False)
+    computed = selectors.ownership_page_counts(now=NOW, filters=filters)
+
+    assert ([count for _, _, count in counts], total) == expected
+    assert (counts, total) == computed
+    assert total == len(selectors.ownership_gaps(now=NOW, filters=filters))
+
+
+def _initiative_rows_read(sql: str) -> int:
+    """How many initiative rows PostgreSQL reads running ``sql`` (index scans forced where
+    one exists, as on a large portfolio: a small table is otherwise read whole)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+    nodes, read = [plan[0]["Plan"]], 0
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.get("Plans", []))
+        if node.get("Relation Name") == "portfolio_initiative":
+            read += node["Actual Loops"] * (node["Actual Rows"]
+                                            + node.get("Rows Removed by Filter", 0)
+                                            + node.get("Rows Removed by Index Recheck", 0))
+    return read
+
+
+def test_the_counts_read_the_initiatives_of_people_who_left_or_went_quiet_not_every_problem(
+        people, settings):
+    """Nobody Responsible is counted from its stored rows: counting never reads the
+    initiatives of owners who are still talking, however many lack a Responsible."""
+    settings.OWNER_SILENT_DAYS = 21
+    gone, talker = people["ana"], people["cy"]
+    helper = UserFactory(username="helper", roles=["pm"])
+    for owner in [gone] + [talker] * 8:
+        created = services.initiative_create(actor=owner, owner=owner, now=days_ago(1),
+                                             title="Initiative", team=TeamFactory())
+        Initiative.objects.filter(pk=created.pk).update(stage=Stage.PILOT)
+    Stakeholder.objects.create(initiative=Initiative.objects.get(owner=gone), user=helper,
+                               role="R")
+    get_user_model().objects.filter(pk=gone.pk).update(is_active=False)
+
+    with CaptureQueriesContext(connection) as queries:
+        counts, total = selectors.ownership_page_counts(now=NOW)
+
+    assert ([count for _, _, count in counts], total) == ([1, 0, 8], 9)
+    assert len(queries.captured_queries) == 1
+    assert _initiative_rows_read(queries.captured_queries[0]["sql"]) == 1
