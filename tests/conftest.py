@@ -10,13 +10,25 @@ from tests.demo import load_demo
 from tests.factories import ADMIN_PERMISSIONS, FIXED_NOW, UserFactory
 
 
-@pytest.hookimpl(tryfirst=True)
+def _database_group(item) -> int:
+    """pytest-django's order: tests on the database in a transaction rolled back (0), then
+    those that commit and empty it after (1: their emptying must not precede the others),
+    then those without it (2)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if (marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+            or "transactional_db" in fixtures or "live_server" in fixtures):
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """The ``slow`` tests first. pytest-django then sorts the tests by how they use the
-    database (a stable sort, after this one), so each group still runs in Django's order
-    with its slow tests at its head: pytest-xdist hands tests out in that order, so the
-    long ones start early rather than lengthening the run's tail."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Within pytest-django's groups (``_database_group``, kept in its order), the ``slow``
+    tests first: pytest-xdist hands tests out in this order, so the long ones start early
+    rather than lengthening the run's tail. (After pytest's own ordering, which keeps the
+    browser tests together only to share fixtures.)"""
+    items.sort(key=lambda item: (_database_group(item), item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture
