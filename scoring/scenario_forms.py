@@ -111,12 +111,21 @@ class PinForm(forms.Form):
         return self.cleaned_data.get("direction") or ScenarioPin.Direction.IN
 
 
-class BasePinFormSet(forms.BaseFormSet):
+class NumberedRows(forms.BaseFormSet):
+    """Rows whose fields say which row they are in (``row_labels``: field name -> label with
+    ``{n}``, the row's number), so each label names its own field."""
+
+    row_labels: dict[str, str] = {}
+
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)
-        form.fields["initiative"].label = f"Pin {i + 1}: initiative"
-        form.fields["direction"].label = f"Pin {i + 1}"
+        for name, label in self.row_labels.items():
+            form.fields[name].label = label.format(n=i + 1)
         return form
+
+
+class BasePinFormSet(NumberedRows):
+    row_labels = {"initiative": "Pin {n}: initiative", "direction": "Pin {n}"}
 
     def clean(self):
         if any(self.errors):
@@ -218,19 +227,15 @@ class CapacityForm(forms.Form):
         return data
 
 
-class BaseCapacityFormSet(forms.BaseFormSet):
+class BaseCapacityFormSet(NumberedRows):
     """The scenario's engineer-weeks per team: one row per team it changes and
     ``CAPACITY_ROWS`` empty ones; a team with no weeks keeps its plan."""
+
+    row_labels = {"team": "Team {n}", "weeks": "Team {n}: engineer-weeks"}
 
     def __init__(self, *args, teams: TeamsByName, **kwargs):
         super().__init__(*args, form_kwargs={"teams": teams}, **kwargs)
         self.teams = teams
-
-    def _construct_form(self, i, **kwargs):
-        form = super()._construct_form(i, **kwargs)
-        form.fields["team"].label = f"Team {i + 1}"
-        form.fields["weeks"].label = f"Team {i + 1}: engineer-weeks"
-        return form
 
     def clean(self):
         if any(self.errors):
