@@ -61,6 +61,7 @@ from portfolio.outcomes.models import (
     OverrideKind,
     ValueDecision,
     ValueReview,
+    ValueReviewCount,
 )
 from portfolio.pilots.models import (
     DeliveryStatus,
@@ -85,6 +86,7 @@ __all__ = [
     "StallResolution", "Team", "Update", "WorkerHeartbeat",
     "ContractOverride", "Measurement", "MetricDirection", "OverrideKind", "ValueDecision",
     "ValueReview",
+    "ValueReviewCount",
     "ChannelKind", "ChatChannel", "DailySummary", "Notification", "NotificationMode",
     "NotificationPreference", "NotificationStatus", "WebhookHost",
     "AccountEvent", "AccountEventKind", "ExternalIdentity", "RolePin", "SignInMethod",

@@ -137,9 +137,16 @@ class ValueReview(models.Model):
 
     class Meta:
         ordering = ["-due_on", "-id"]
+        # The value reviews list reads each status in (due_on, id) order from one of these
+        # (``value_selectors.ReviewsByUrgency``); the API lists every review in that order.
         indexes = [
-            models.Index(fields=["due_on"], condition=Q(recorded_at__isnull=True),
-                         name="value_review_pending"),
+            models.Index(fields=["due_on", "id"], name="value_review_due_order"),
+            models.Index(fields=["due_on", "id"], condition=Q(recorded_at__isnull=True),
+                         name="value_review_pending_order"),
+            models.Index(fields=["due_on", "id"], condition=Q(at_risk=True, decision=""),
+                         name="value_review_at_risk_order"),
+            models.Index(fields=["due_on", "id"], condition=~Q(decision=""),
+                         name="value_review_decided_order"),
             models.Index(fields=["initiative", "-recorded_at"],
                          condition=Q(recorded_at__isnull=False), name="value_review_latest"),
         ]
@@ -170,3 +177,31 @@ class ValueReview(models.Model):
     @property
     def awaits_decision(self) -> bool:
         return self.at_risk and not self.decision
+
+
+class ValueReviewCount(models.Model):
+    """How many value reviews share a (production, pending, at risk, decided, due date): the
+    value reviews page's tab counts are summed from these few hundred rows instead of
+    counted over every review (``value_selectors.value_review_tab_counts``). ``due_on`` is
+    what the date rules compare with today, so the sums stay exact as days pass, with no
+    job. ``in_production`` is the initiative's stage being one of ``VALUE_STAGES``.
+
+    Kept by the database, not by Python: triggers on the value review and initiative tables
+    (migration 0019_value_review_counts) add and subtract in the writing transaction, so
+    every write — a service, the admin, a bulk COPY, a test's factory — keeps it exact.
+    PostgreSQL only; elsewhere the tabs are counted directly. Nothing in Python writes it."""
+
+    in_production = models.BooleanField()
+    pending = models.BooleanField()          # recorded_at is null
+    at_risk = models.BooleanField()
+    decided = models.BooleanField()          # decision is not ""
+    due_on = models.DateField()
+    reviews = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["in_production", "pending", "at_risk", "decided", "due_on"],
+            name="value_review_count_once")]
+
+    def __str__(self) -> str:
+        return f"{self.reviews} value reviews due {self.due_on:%Y-%m-%d}"

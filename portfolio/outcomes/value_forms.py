@@ -10,6 +10,7 @@ from django.conf import settings
 
 from portfolio.models import Initiative, Team, ValueDecision, ValueReview, text_limit
 from portfolio.outcomes.value_selectors import REVIEW_TABS
+from portfolio.widgets import LongSelect
 
 
 def _figure(label: str) -> forms.DecimalField:
@@ -63,7 +64,8 @@ class ValueReviewFilterForm(forms.Form):
 
     tab = forms.ChoiceField(label="Status", required=False, choices=REVIEW_TABS)
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"),
-                                  required=False, empty_label="Any", to_field_name="slug")
+                                  required=False, empty_label="Any", to_field_name="slug",
+                                  widget=LongSelect)
     mine = forms.BooleanField(label="Only mine", required=False,
                               help_text="Initiatives I own or am Responsible for.")
 

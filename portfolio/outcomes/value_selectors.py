@@ -13,10 +13,22 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portfolio.models import Initiative, Stage, StageTransition, ValueReview
+from portfolio.models import Initiative, Stage, StageTransition, ValueReview, ValueReviewCount
 from portfolio.outcomes.selectors import (
     VALUE_STAGES,
     accuracy,
@@ -69,16 +81,34 @@ def tab_q(tab: str, today: date) -> Q:
     }.get(tab, Q())
 
 
+def _status_rules(today: date) -> list[tuple[str, Q]]:
+    """(status, condition) in the order they are tried: a review has the first status whose
+    condition it meets, else "lapsed"."""
+    return [
+        ("overdue", overdue_review_q(today)),
+        ("due", due_review_q(today)),
+        ("at_risk", awaiting_decision_q()),
+        ("decided", ~Q(decision="")),
+        ("recorded", Q(recorded_at__isnull=False)),
+        ("upcoming", Q(due_on__gt=today, initiative__stage__in=VALUE_STAGES)),
+    ]
+
+
 def review_status(today: date) -> Case:
     """Each review's status (a key of ``STATUSES``) as of ``today``, in SQL."""
-    return Case(
-        When(overdue_review_q(today), then=Value("overdue")),
-        When(due_review_q(today), then=Value("due")),
-        When(awaiting_decision_q(), then=Value("at_risk")),
-        When(~Q(decision=""), then=Value("decided")),
-        When(recorded_at__isnull=False, then=Value("recorded")),
-        When(due_on__gt=today, initiative__stage__in=VALUE_STAGES, then=Value("upcoming")),
-        default=Value("lapsed"), output_field=CharField())
+    return Case(*[When(condition, then=Value(key)) for key, condition in _status_rules(today)],
+                default=Value("lapsed"), output_field=CharField())
+
+
+def status_q(today: date) -> dict[str, Q]:
+    """The reviews of each status (every key of ``STATUSES``) as of ``today``: a status's
+    condition, and none of those tried before it — the rows ``review_status`` gives it."""
+    exact, before = {}, Q()
+    for key, condition in _status_rules(today):
+        exact[key] = condition & ~before if before else condition
+        before |= condition
+    exact["lapsed"] = ~before
+    return exact
 
 
 def _urgency() -> Case:
@@ -97,10 +127,19 @@ def with_review_status(queryset: QuerySet[ValueReview], *,
 
 # --- The value reviews page ------------------------------------------------------------------
 
+# The statuses under each tab, in ``STATUSES`` order ("" is every review).
+TAB_STATUSES = {
+    "": [key for key, _ in STATUSES],
+    "overdue": ["overdue"],
+    "due": ["due"],
+    "at_risk": ["at_risk"],
+    "recorded": ["at_risk", "decided", "recorded"],  # recorded at all
+}
+
+
 def _reviews(*, user, filters: dict) -> QuerySet[ValueReview]:
     """Every review matching the page's filters but the tab."""
-    queryset = ValueReview.objects.select_related("initiative__team", "initiative__owner",
-                                                  "decided_by")
+    queryset = ValueReview.objects.all()
     if filters.get("team"):
         queryset = queryset.filter(initiative__team=filters["team"])
     if filters.get("mine"):  # the initiative list's "mine": owned, or Responsible for
@@ -109,30 +148,127 @@ def _reviews(*, user, filters: dict) -> QuerySet[ValueReview]:
     return queryset
 
 
+def _with_rows(queryset: QuerySet[ValueReview], *, now: datetime) -> QuerySet[ValueReview]:
+    return with_review_status(
+        queryset.select_related("initiative__team", "initiative__owner", "decided_by"),
+        now=now)
+
+
 def value_review_list(*, user, filters: dict | None = None,
                       now: datetime) -> QuerySet[ValueReview]:
     """The value reviews page's rows, most urgent first (overdue, due, value at risk, …;
     then by due date), in one query: each review with its status, its initiative, team
     and owner. ``filters`` are a ``ValueReviewFilterForm``'s cleaned data: ``tab`` (a key
     of ``REVIEW_TABS``), ``team`` and ``mine`` (initiatives ``user`` owns or is
-    Responsible for)."""
+    Responsible for). It sorts every matching review; the page reads a page of it through
+    ``ReviewsByUrgency``."""
     filters = filters or {}
     today = timezone.localdate(now)
-    return (with_review_status(_reviews(user=user, filters=filters), now=now)
+    return (_with_rows(_reviews(user=user, filters=filters), now=now)
             .filter(tab_q(filters.get("tab") or "", today))
             .annotate(urgency=_urgency())
             .order_by("urgency", "due_on", "id"))
 
 
+class ReviewsByUrgency:
+    """``value_review_list``'s rows for a ``Paginator``, without sorting every review.
+
+    The order is by status (``STATUSES``), then due date and id. Each status's reviews are
+    read from an index in (due_on, id) order (migration 0018_value_review_order), so rows
+    ``start`` to ``stop`` are among the first ``stop`` of each status: one query reads
+    those ids (a ``UNION ALL`` of one ``LIMIT`` per status, ordered), a second the page's
+    rows. "lapsed" (pending, of an initiative that left production) is rare and has no
+    index of its own: it is read only when a page reaches past the other statuses.
+    ``counts`` are ``value_review_tab_counts``'s (tab: count): the page's count is its
+    tab's, and the statuses after "overdue" and "due" (whose counts are their tabs') are
+    not read when those alone reach ``stop``. Where a database cannot limit each part of a
+    ``UNION`` (SQLite), the page is a slice of ``value_review_list``."""
+
+    def __init__(self, *, user, filters: dict, now: datetime, counts: dict[str, int]):
+        self.user, self.filters, self.now, self.counts = user, filters, now, counts
+        self._count = counts[filters.get("tab") or ""]
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, page: slice) -> list[ValueReview]:
+        if not connection.features.supports_slicing_ordering_in_compound:
+            return list(value_review_list(user=self.user, filters=self.filters,
+                                          now=self.now)[page])
+        start, stop = page.start or 0, page.stop
+        today = timezone.localdate(self.now)
+        tab = self.filters.get("tab") or ""
+        reviews = _reviews(user=self.user, filters=self.filters).filter(tab_q(tab, today))
+        exact = status_q(today)
+        rank = {key: n for n, (key, _) in enumerate(STATUSES)}
+        statuses, counted = [], 0  # the rows of the statuses so far, while their tabs count them
+        for key in TAB_STATUSES.get(tab, TAB_STATUSES[""]):
+            statuses.append(key)
+            counted = counted + self.counts[key] if counted is not None and key in (
+                "overdue", "due") else None
+            if counted is not None and counted >= stop:
+                break
+        ids: list[int] = []
+        for batch in ([key for key in statuses if key != "lapsed"],
+                      [key for key in statuses if key == "lapsed"]):
+            wanted = stop - len(ids)
+            if not batch or wanted <= 0:
+                continue
+            parts = [reviews.filter(exact[key]).annotate(urgency=Value(rank[key]))
+                     .order_by("due_on", "id").values_list("urgency", "due_on", "id")[:wanted]
+                     for key in batch]
+            if len(parts) > 1:  # one part is in order already
+                parts = [parts[0].union(*parts[1:], all=True)
+                         .order_by("urgency", "due_on", "id")[:wanted]]
+            ids += [pk for *_, pk in parts[0]]
+        ids = ids[start:stop]
+        rows = _with_rows(ValueReview.objects.filter(pk__in=ids), now=self.now).in_bulk()
+        return [rows[pk] for pk in ids if pk in rows]
+
+
+def value_review_counts_stored() -> bool:
+    """Whether the database keeps ``ValueReviewCount`` (PostgreSQL's triggers, migration
+    0019); elsewhere the tabs are counted directly."""
+    return connection.vendor == "postgresql"
+
+
+def _stored_tab_q(tab: str, today: date) -> Q:
+    """``tab_q`` on ``ValueReviewCount``'s columns (tests/portfolio/test_value_counts.py
+    proves the sums equal counting)."""
+    cutoff = overdue_cutoff(today)
+    return {
+        "overdue": Q(in_production=True, pending=True, due_on__lt=cutoff),
+        "due": Q(in_production=True, pending=True, due_on__gte=cutoff, due_on__lte=today),
+        "at_risk": Q(in_production=True, at_risk=True, decided=False),
+        "recorded": Q(pending=False),
+    }.get(tab, Q())
+
+
 def value_review_tab_counts(*, user, filters: dict | None = None,
                             now: datetime) -> list[tuple[str, str, int]]:
     """(tab, label, count) for every tab of ``REVIEW_TABS``, in one query; the page's other
-    filters apply."""
+    filters apply. Unfiltered, on PostgreSQL, summed from the stored ``ValueReviewCount``
+    (a few hundred rows at any size); otherwise a ``COUNT`` per tab, each reading its own
+    index (the pending reviews by due date, the reviews at risk, the recorded ones)."""
+    filters = filters or {}
     today = timezone.localdate(now)
-    counts = (_reviews(user=user, filters=filters or {}).order_by()
-              .aggregate(**{f"n_{key or 'all'}": Count("pk", filter=tab_q(key, today))
-                            for key, _ in REVIEW_TABS}))
-    return [(key, label, counts[f"n_{key or 'all'}"]) for key, label in REVIEW_TABS]
+    if value_review_counts_stored() and not filters.get("team") and not filters.get("mine"):
+        counts = ValueReviewCount.objects.aggregate(**{
+            key or "all": Coalesce(Sum("reviews", filter=_stored_tab_q(key, today)), 0)
+            for key, _ in REVIEW_TABS})
+        return [(key, label, counts[key or "all"]) for key, label in REVIEW_TABS]
+    reviews = _reviews(user=user, filters=filters).order_by()
+    parts = [(reviews.filter(tab_q(key, today)).annotate(n=Func(Value(1), function="COUNT"))
+              .values("n").query.sql_with_params()) for key, _ in REVIEW_TABS]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"({sql})" for sql, _ in parts),
+                       [param for _, params in parts for param in params])
+        counts = cursor.fetchone()
+    return [(key, label, count)
+            for (key, label), count in zip(REVIEW_TABS, counts, strict=True)]
 
 
 # --- The initiative page's card ------------------------------------------------------------

@@ -194,15 +194,19 @@ def value_review_list(request):
     form = ValueReviewFilterForm(request.GET, is_pm=can_log_initiatives(request.user))
     form.is_valid()  # a bad filter is shown on its field and ignored
     filters = form.cleaned_data
-    reviews = value_selectors.value_review_list(user=request.user, filters=filters, now=now)
+    tab = filters.get("tab") or ""
+    tab_counts = value_selectors.value_review_tab_counts(user=request.user, filters=filters,
+                                                        now=now)
+    reviews = value_selectors.ReviewsByUrgency(
+        user=request.user, filters=filters, now=now,
+        counts={key: count for key, _, count in tab_counts})
     page = Paginator(reviews, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portfolio/outcomes/value_review_list.html", {
         "page": page,
         "rows": [_row(review, today=timezone.localdate(now)) for review in page.object_list],
         "form": form,
-        "tab": filters.get("tab") or "",
-        "tab_counts": value_selectors.value_review_tab_counts(user=request.user,
-                                                              filters=filters, now=now),
+        "tab": tab,
+        "tab_counts": tab_counts,
         "filtered": any(filters.get(name) for name in form.fields if name != "tab"),
         **_rules(),
     })
