@@ -330,10 +330,8 @@ class CheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if not any(filters.get(name) for name in selectors.QUEUE_NARROWING):
             count = selectors.review_queue_counts(queue, today=today, filters=filters)[
                 tab or "all"]
-        if tab:
-            queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
         # The queue page's rows and order, as plain rows of every column the API shows.
-        rows = selectors.review_queue_rows(queue, today=today)
+        rows = selectors.review_queue_rows(queue, today=today, tab=tab)
         page = self.paginator.paginate_queryset(rows, request, view=self, count=count,
                                                 values=CHECKPOINT_ROW_COLUMNS)
         return self.get_paginated_response(checkpoint_list_rows(page))

@@ -31,9 +31,9 @@ from django.utils.text import Truncator
 
 from governance.models import Checkpoint, CheckpointStatus, overdue_q
 from governance.selectors import (
-    QUEUE_ORDER,
     decidable_by_q,
     in_queue_q,
+    queue_ordered,
     review_queue_mine_counts,
     routed_to_q,
 )
@@ -92,18 +92,18 @@ def _review_detail(checkpoint: Checkpoint, today: date) -> str:
 def reviews_waiting(user, now: datetime, limit: int | None = None) -> list[InboxItem]:
     """The reviews ``user`` may act on in the review queue's order (``QUEUE_ORDER``, as on
     their "mine" tab, which "see all" opens): overdue first, the longest overdue first,
-    then the soonest due; expired waivers last. One query, read in the order of the
-    ``checkpoint_queue_rows`` index, so the first ``limit`` cost the same however many
-    reviews wait."""
+    then the soonest due; expired waivers last. One query, read in the queue's order
+    through its rows (``selectors.queue_ordered``), so the first ``limit`` cost the same
+    however many reviews wait and however many open reviews are not in the queue."""
     if not _is_reviewer(user):
         return []
     today = _today(now)
-    rows = (_reviews_waiting(user, now).select_related("initiative", "type")
-            .only("id", "status", "requested_at", "due_date", "round", "waiver_expires_on",
-                  "initiative__id", "initiative__title", "type__name")
-            .annotate(overdue_first=Case(When(overdue_q(today), then=Value(0)),
-                                         default=Value(1), output_field=IntegerField()))
-            .order_by(*QUEUE_ORDER))
+    rows = queue_ordered(
+        _reviews_waiting(user, now).select_related("initiative", "type")
+        .only("id", "status", "requested_at", "due_date", "round", "waiver_expires_on",
+              "initiative__id", "initiative__title", "type__name")
+        .annotate(overdue_first=Case(When(overdue_q(today), then=Value(0)),
+                                     default=Value(1), output_field=IntegerField())))
     if limit is not None:
         rows = rows[:limit]
     return [InboxItem(kind="review", title=f"Review {cp.type.name}",

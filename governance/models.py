@@ -327,12 +327,12 @@ class Checkpoint(models.Model):
             # The daily waiver job (waivers_lapse): unreported waivers by expiry.
             models.Index(fields=["waiver_expires_on"], name="checkpoint_waiver_lapse_due",
                          condition=Q(status="waived", waiver_lapse_reported_at__isnull=True)),
-            # A reviewer's own reviews in the queue (selectors.review_queue_mine_counts):
-            # taken or decided by them and still open, without their approved ones.
+            # A reviewer's own reviews in the queue (selectors.routed_to_q): taken or
+            # decided by them and still open, without their approved ones.
             models.Index(fields=["reviewer"], name="checkpoint_queue_reviewer",
                          condition=Q(retired_at__isnull=True, status__in=QUEUE_STATUSES)),
-            # The untaken reviews in the queue on a few initiatives (the ones a reviewer may
-            # not decide: selectors.review_queue_mine_counts), without the decided ones.
+            # The untaken reviews in the queue on a few initiatives, without the decided
+            # ones. (On PostgreSQL a reviewer's "mine" counts read QueueRow's instead.)
             models.Index(fields=["initiative"], name="checkpoint_queue_untaken",
                          condition=Q(retired_at__isnull=True, status__in=QUEUE_STATUSES,
                                      reviewer__isnull=True)),
@@ -420,3 +420,56 @@ class QueueCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.checkpoints} {self.status} ({self.stage} → {self.gate}, {self.day})"
+
+
+class QueueRow(models.Model):
+    """One row per checkpoint in the review queue but for the date: applicable (not
+    retired), not approved, its initiative on the lifecycle and not upcoming — ``in_queue_q``
+    without ``cleared_q``'s waiver expiry, which the reader applies to ``waiver_expires_on``
+    — with the checkpoint's own columns that the queue's order and a reviewer's "mine" read.
+
+    Why: on a large portfolio most open checkpoints are not in the queue (their initiative
+    is paused or retired, or their gate is still upcoming) and crowd its front; reading the
+    queue in order through these rows skips them, so a page of the queue, a reviewer's inbox
+    and their "mine" counts cost the same whatever the portfolio's size (issue 22:
+    ``selectors.queue_ordered``, ``selectors.review_queue_mine_counts``).
+
+    Kept by the database, like ``QueueCount``: triggers on the checkpoint, initiative and
+    checkpoint type tables (migration 0010_queue_rows) delete and insert a checkpoint's row
+    in the writing transaction. PostgreSQL only; elsewhere the queue is read from the
+    checkpoints. tests/governance/test_queue_counts.py proves the rows equal the queue
+    after every kind of write. Nothing in Python writes it."""
+
+    checkpoint = models.OneToOneField(Checkpoint, on_delete=models.DO_NOTHING,
+                                      primary_key=True, db_constraint=False,
+                                      related_name="queue_row")
+    status = models.CharField(max_length=16)
+    due_date = models.DateField()
+    waiver_expires_on = models.DateField(null=True)
+    initiative = models.ForeignKey(Initiative, on_delete=models.DO_NOTHING,
+                                   db_constraint=False, db_index=False, related_name="+")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING,
+                                 null=True, db_constraint=False, db_index=False,
+                                 related_name="+")
+    reviewer_group = models.ForeignKey(ReviewerGroup, on_delete=models.DO_NOTHING, null=True,
+                                       db_constraint=False, db_index=False, related_name="+")
+
+    class Meta:
+        indexes = [
+            # The queue in its order (``selectors.queue_ordered``): expired waivers last.
+            models.Index(QUEUE_LAPSED_LAST, "due_date", name="queue_row_order"),
+            # A tab of one status (not started, in review, rejected, lapsed) by due date.
+            models.Index(fields=["status", "due_date"], name="queue_row_status"),
+            # A reviewer's taken reviews and the untaken ones on a few initiatives
+            # (``selectors.review_queue_mine_counts``), read from the index alone.
+            models.Index(fields=["reviewer"], name="queue_row_taken",
+                         include=["status", "due_date", "waiver_expires_on", "initiative"],
+                         condition=Q(reviewer__isnull=False)),
+            models.Index(fields=["initiative"], name="queue_row_untaken",
+                         include=["status", "due_date", "waiver_expires_on",
+                                  "reviewer_group"],
+                         condition=Q(reviewer__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} review {self.checkpoint_id} (due {self.due_date})"

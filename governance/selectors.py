@@ -49,6 +49,7 @@ from governance.models import (
     CheckpointStatus,
     CheckpointType,
     QueueCount,
+    QueueRow,
     ReviewerGroup,
     cleared_q,
     out_of_compliance_q,
@@ -282,7 +283,8 @@ def in_queue_q(today: date) -> Q:
     queue page, the backlog and the queue positions count the same checkpoints. In Python:
     ``_in_queue``. (The status list adds nothing to ``~cleared_q``; it lets PostgreSQL read
     the few open rows through the ``checkpoint_queue`` index instead of every decided one,
-    and matches the predicate of ``checkpoint_queue_rows``, the page's index.)"""
+    and matches the predicate of ``checkpoint_queue_rows``, the page's index elsewhere than
+    on PostgreSQL, where ``QueueRow`` holds the queue's rows: ``queue_ordered``.)"""
     return (Q(retired_at__isnull=True) & Q(status__in=QUEUE_STATUSES)
             & ~cleared_q(today) & Q(initiative__stage__in=STAGE_ORDER) & ~upcoming_q())
 
@@ -599,8 +601,9 @@ def review_queue(*, today: date, filters: dict, user=None) -> QuerySet[Checkpoin
     and retired initiatives wait). ``filters``: type, team, ``q`` (the initiative: words of
     its title, or ``#id``), ``group`` (a reviewer group: the ones routed to it) and
     ``mine`` (what ``user`` may act on: ``routed_to_q`` and ``decidable_by_q``). The tab
-    is applied by the caller, so the tab counts share this queryset. (``in_queue_q``: its
-    status list lets PostgreSQL read the page through the ``checkpoint_queue_rows`` index.)"""
+    is applied after (``review_queue_rows``), so the tab counts share this queryset.
+    (``in_queue_q``: its status list matches the ``checkpoint_queue_rows`` index; on
+    PostgreSQL a page is read through ``QueueRow``: ``queue_ordered``.)"""
     queue = Checkpoint.objects.filter(in_queue_q(today))
     if filters.get("type"):
         queue = queue.filter(type=filters["type"])
@@ -673,12 +676,17 @@ def _stored_counts(today: date) -> dict[str, int]:
 
 # The initiatives whose reviews a reviewer may not decide (``decidable_by_q``): theirs, the
 # ones they sponsor and the ones they hold a ``SEGREGATED_ROLES`` role on — as an array
-# read once, so PostgreSQL looks their checkpoints up by index.
+# read once, so PostgreSQL looks their queued reviews up by index.
 _BARRED_INITIATIVES = (
-    '"governance_checkpoint"."initiative_id" = ANY(ARRAY('
+    '"governance_queuerow"."initiative_id" = ANY(ARRAY('
     'SELECT id FROM portfolio_initiative WHERE owner_id = %s OR sponsor_id = %s '
     'UNION ALL SELECT initiative_id FROM portfolio_stakeholder '
     'WHERE user_id = %s AND role = ANY(%s)))')
+
+# ``QUEUE_FILTERS`` over ``QueueRow``'s columns: nothing there is upcoming, so an open
+# review is overdue exactly when its due date has passed.
+_ROW_TABS = {**QUEUE_FILTERS,
+             "overdue": lambda today: Q(status__in=OPEN_STATUSES, due_date__lt=today)}
 
 
 def review_queue_mine_counts(user, *, today: date) -> dict[str, int]:
@@ -688,11 +696,13 @@ def review_queue_mine_counts(user, *, today: date) -> dict[str, int]:
 
     On PostgreSQL, whatever the portfolio's size: the stored counts (``QueueCount``) of the
     reviews nobody has taken that are routed to every reviewer or to one of ``user``'s
-    groups; plus, from ``user``'s own few rows, the reviews they have taken (or decided)
-    and may decide, minus the untaken reviews routed to them on initiatives they may not
-    decide (their own, sponsored, or held in a segregated role) — the two read as one
-    ``UNION ALL`` and summed. tests/governance/test_queue_counts.py proves it equals
-    counting the reviews. Elsewhere, and for a non-reviewer: counting them."""
+    groups; plus the reviews they have taken (or decided) and may decide, minus the untaken
+    reviews routed to them on initiatives they may not decide (their own, sponsored, or held
+    in a segregated role) — both read from the queue's rows (``QueueRow``: in the queue but
+    for the waiver expiry, nothing upcoming, no initiative or type to join) through indexes
+    that hold every column read — the three read as one ``UNION ALL`` and summed.
+    tests/governance/test_queue_counts.py proves it equals counting the reviews. Elsewhere,
+    and for a non-reviewer: counting them."""
     if (connection.vendor != "postgresql" or not user.is_active
             or Role.REVIEWER not in roles_of(user)):
         return _counted(review_queue(today=today, filters={"mine": True}, user=user), today)
@@ -704,23 +714,21 @@ def review_queue_mine_counts(user, *, today: date) -> dict[str, int]:
                   key: F("checkpoints") if tab is None else Case(
                       When(tab, then="checkpoints"), default=Value(0),
                       output_field=IntegerField()) for key, tab in tabs.items()}))
-    # ``decidable_by_q`` for a reviewer is "not on one of ``own``": the rows added (taken by
-    # them, +1) and taken off (untaken, routed to them, -1) are chosen in the WHERE, so each
-    # tab column only tests the row's own columns.
+    # ``decidable_by_q`` for a reviewer is "not on one of ``own``".
     own = Q(RawSQL(_BARRED_INITIATIVES, (user.pk, user.pk, user.pk,
                                          list(settings.SEGREGATED_ROLES)),
                    output_field=BooleanField()))
-    sign = Case(When(reviewer__isnull=True, then=Value(-1)), default=Value(1),
-                output_field=IntegerField())
-    live = (Checkpoint.objects.filter(in_queue_q(today))
-            .filter((Q(reviewer=user) & ~own)
-                    | (Q(reviewer__isnull=True) & own & routed_to_q(user)))
-            .order_by().values(**{  # the same columns in the same order: a UNION's
-                key: sign if key not in QUEUE_FILTERS else Case(
-                    When(QUEUE_FILTERS[key](today), then=sign), default=Value(0),
-                    output_field=IntegerField())
-                for key in tabs}))
-    sums = stored.union(live, all=True).aggregate(**{key: Sum(key) for key in tabs})
+
+    def counted_as(sign: int) -> dict:  # the same columns in the same order: a UNION's
+        return {key: Value(sign) if key == "all" else Case(
+            When(_ROW_TABS[key](today), then=Value(sign)), default=Value(0),
+            output_field=IntegerField()) for key in tabs}
+
+    queued = QueueRow.objects.exclude(cleared_q(today)).order_by()
+    taken = queued.filter(reviewer=user).exclude(own).values(**counted_as(1))
+    barred = (queued.filter(own, reviewer__isnull=True).filter(routed_to_q(user))
+              .values(**counted_as(-1)))
+    sums = stored.union(taken, barred, all=True).aggregate(**{key: Sum(key) for key in tabs})
     return {key: total or 0 for key, total in sums.items()}
 
 
@@ -743,32 +751,73 @@ class Counted:
         return self.queryset[key]
 
 
-def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date) -> QuerySet[Checkpoint]:
+def review_queue_rows(queue: QuerySet[Checkpoint], *, today: date,
+                      tab: str = "") -> QuerySet[Checkpoint]:
     """One row per checkpoint with what the queue shows, overdue first (``overdue_first``
     is 0 exactly when ``overdue_q`` holds), then by due date; expired waivers (never
-    overdue) after every open review.
+    overdue) after every open review; only ``tab``'s when one is given (``queue_ordered``).
 
     In the queue an open review is overdue exactly when its due date is before today
     (``overdue_q``; nothing in it is upcoming), so ordering the open ones by due date puts
     the overdue ones first: the order is (expired waiver?, due date), which the
-    ``checkpoint_queue_rows`` index holds — a page reads its rows in index order (an
-    incremental sort only breaks ties by title) instead of sorting the whole queue."""
-    return (queue.select_related("initiative__team", "type", "reviewer", "reviewer_group")
-            .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
-                  "initiative__id", "initiative__title", "initiative__stage",
-                  "initiative__owner_id", "initiative__sponsor_id",
-                  "initiative__team__name", "type__name", "type__nist_function",
-                  "type__required_for", "reviewer__username", "reviewer__first_name",
-                  "reviewer__last_name", "reviewer_group__name")
-            .annotate(overdue_first=Case(
-                When(overdue_q(today), then=Value(0)),
-                default=Value(1), output_field=IntegerField()))
-            .order_by(*QUEUE_ORDER))
+    ``queue_row_order`` index holds (``queue_ordered``) — a page reads its rows in index
+    order (an incremental sort only breaks ties by title) instead of sorting the whole
+    queue."""
+    return queue_ordered(
+        queue.select_related("initiative__team", "type", "reviewer", "reviewer_group")
+        .only("id", "status", "requested_at", "due_date", "waiver_expires_on",
+              "initiative__id", "initiative__title", "initiative__stage",
+              "initiative__owner_id", "initiative__sponsor_id",
+              "initiative__team__name", "type__name", "type__nist_function",
+              "type__required_for", "reviewer__username", "reviewer__first_name",
+              "reviewer__last_name", "reviewer_group__name")
+        .annotate(overdue_first=Case(
+            When(overdue_q(today), then=Value(0)),
+            default=Value(1), output_field=IntegerField())), today=today, tab=tab)
 
 
 # The queue's order (``review_queue_rows``), which the ``checkpoint_queue_rows`` index holds
 # but for the ties; a reviewer's inbox lists their reviews in it too.
 QUEUE_ORDER = (QUEUE_LAPSED_LAST.asc(), "due_date", "initiative__title", "pk")
+# The same order read from the queue's rows (``QueueRow``: the same status and due date).
+# On a tab of one status its first key is the same on every row.
+_ONE_STATUS_TABS = ("pending", "in_review", "rejected", "lapsed")
+_QUEUE_ROW_ORDER = (ExpressionWrapper(Q(queue_row__status=CheckpointStatus.WAIVED),
+                                      output_field=BooleanField()).asc(),
+                    "queue_row__due_date", "initiative__title", "pk")
+
+
+def _on(relation: str, rule: Q) -> Q:
+    """``rule`` stated on the fields of ``relation``."""
+    restated = Q()
+    restated.connector, restated.negated = rule.connector, rule.negated
+    restated.children = [_on(relation, child) if isinstance(child, Q)
+                         else (f"{relation}__{child[0]}", child[1]) for child in rule.children]
+    return restated
+
+
+def queue_ordered(queue: QuerySet[Checkpoint], *, today: date | None = None,
+                  tab: str = "") -> QuerySet[Checkpoint]:
+    """``queue`` (checkpoints in the queue), only ``tab``'s when one is given
+    (``QUEUE_FILTERS``), in ``QUEUE_ORDER``.
+
+    On PostgreSQL it is read through the queue's rows (``QueueRow``): on a large portfolio
+    the open checkpoints of paused and retired initiatives and the upcoming ones crowd the
+    front of the ``checkpoint_queue_rows`` index, and a page would read past all of them;
+    ``QueueRow`` holds none. The tab is applied to the row's copy of the status and due
+    date (the same values: tests/governance/test_queue_counts.py), so a page reads
+    ``queue_row_order``, or for a tab of one status ``queue_row_status`` by due date,
+    from the start. Elsewhere, from the checkpoints."""
+    if connection.vendor != "postgresql":
+        if tab:
+            queue = queue.filter(QUEUE_FILTERS[tab](today))
+        return queue.order_by(*QUEUE_ORDER)
+    queue = queue.filter(queue_row__isnull=False)
+    if tab:  # (not cleared, as ``queue`` holds: an unexpired waiver is skipped unread)
+        queue = queue.filter(_on("queue_row", ~cleared_q(today) & _ROW_TABS[tab](today)))
+    if tab in _ONE_STATUS_TABS:  # the first key is the same on every row
+        return queue.order_by(*_QUEUE_ROW_ORDER[1:])
+    return queue.order_by(*_QUEUE_ROW_ORDER)
 
 
 def checkpoint_get_for_user(*, user, pk: int) -> Checkpoint:

@@ -46,9 +46,7 @@ def review_queue(request):
     counts = selectors.review_queue_counts(queue, today=today, filters=filters,
                                            user=request.user)
     tab = filters.get("status") or ""
-    if tab:
-        queue = queue.filter(selectors.QUEUE_FILTERS[tab](today))
-    rows = selectors.Counted(selectors.review_queue_rows(queue, today=today),
+    rows = selectors.Counted(selectors.review_queue_rows(queue, today=today, tab=tab),
                              counts[tab or "all"])
     page = Paginator(rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)

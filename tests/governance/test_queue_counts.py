@@ -5,19 +5,29 @@ every combination the rules read, on any day, and after each kind of write: a de
 retirement, a stage move, a re-gated checkpoint type, a deletion, a bulk insert. A
 reviewer's "mine" is summed from them too: the same proofs on every route (taken, routed
 to every reviewer or to a group) and every segregation case (owner, sponsor, Responsible,
-Consulted), after takes, releases, re-routes and membership changes."""
+Consulted), after takes, releases, re-routes and membership changes. The queue's rows
+(``governance.QueueRow``), through which the queue is read in order and a reviewer's own
+reviews are counted, are proved equal to the queue after the same writes."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.core.management.color import no_style
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from governance import inbox, selectors
-from governance.models import Checkpoint, CheckpointType, QueueCount, ReviewerGroup
+from governance import inbox, selectors, services
+from governance.models import (
+    Checkpoint,
+    CheckpointType,
+    QueueCount,
+    QueueRow,
+    ReviewerGroup,
+    cleared_q,
+)
 from portfolio.models import Initiative, Stakeholder
 from portfolio.roles import roles_of
 from tests.factories import FIXED_NOW, InitiativeFactory, UserFactory
@@ -40,11 +50,27 @@ def counted(today=TODAY) -> dict[str, int]:
                                          today=today)
 
 
+# A day after every waiver's expiry: every waiver is back in the queue.
+LAST_DAY = date.max
+ROW_COLUMNS = ("status", "due_date", "waiver_expires_on", "initiative_id", "reviewer_id",
+               "reviewer_group_id")
+
+
+def assert_rows_exact(*days):
+    """The queue's rows are the queue on every day (``in_queue_q``), column for column."""
+    for today in (TODAY, LAST_DAY, *days):
+        assert set(QueueRow.objects.exclude(cleared_q(today))
+                   .values_list("checkpoint_id", *ROW_COLUMNS)) == set(
+            Checkpoint.objects.filter(selectors.in_queue_q(today))
+            .values_list("pk", *ROW_COLUMNS)), today
+
+
 @pytest.mark.usefixtures("grid")
 @pytest.mark.parametrize("today", [TODAY - DAY, TODAY, TODAY + DAY, TODAY + 30 * DAY])
 def test_stored_counts_equal_the_queue_counted_on_every_combination_on_any_day(today):
     assert stored(today) == counted(today)
     assert stored(today)["all"] > stored(today)["overdue"]
+    assert_rows_exact(today)
 
 
 def test_the_whole_queue_is_summed_from_the_stored_counts_not_counted(grid):  # noqa: F811
@@ -73,6 +99,7 @@ def test_stored_counts_stay_exact_after_every_kind_of_write(grid, reviewer):  # 
     one.reviewer, one.decided_at = reviewer, FIXED_NOW
     one.save()
     assert stored() == counted()
+    assert_rows_exact()
     # Stopping and starting to apply; a later due date after a re-review.
     Checkpoint.objects.filter(pk__in=by_status["not_started"][60:80]).update(
         retired_at=FIXED_NOW)
@@ -80,6 +107,7 @@ def test_stored_counts_stay_exact_after_every_kind_of_write(grid, reviewer):  # 
     Checkpoint.objects.filter(pk__in=by_status["rejected"][30:40]).update(
         status="not_started", due_date=TODAY + 14 * DAY)
     assert stored() == counted()
+    assert_rows_exact()
     # Initiatives move stage (paused, back on the lifecycle, forward); a type's gate moves.
     ids = sorted({cp.initiative_id for cp in grid})
     Initiative.objects.filter(pk__in=ids[:50]).update(stage="paused")
@@ -87,12 +115,14 @@ def test_stored_counts_stay_exact_after_every_kind_of_write(grid, reviewer):  # 
     Initiative.objects.filter(pk__in=ids[100:160]).update(stage="assessment")
     CheckpointType.objects.filter(code="rule-pilot").update(required_for="production")
     assert stored() == counted()
+    assert_rows_exact()
     # A checkpoint moves to another initiative; initiatives and checkpoints are deleted.
     Checkpoint.objects.filter(pk=by_status["in_review"][60]).update(
         initiative_id=InitiativeFactory(stage="idea").pk)
     Initiative.objects.filter(pk__in=ids[200:230]).delete()
     Checkpoint.objects.filter(pk__in=by_status["rejected"][50:60]).delete()
     assert stored() == counted()
+    assert_rows_exact()
     # New checkpoints in bulk, for ten new initiatives.
     fresh = InitiativeFactory.create_batch(10, stage="assessment")
     Checkpoint.objects.bulk_create([
@@ -104,6 +134,7 @@ def test_stored_counts_stay_exact_after_every_kind_of_write(grid, reviewer):  # 
             CheckpointType.objects.filter(code__startswith="rule-"),
             ["not_started", "in_review", "rejected", "not_started"], strict=False), -2)])
     assert stored() == counted()
+    assert_rows_exact()
     assert QueueCount.objects.filter(checkpoints__lt=0).count() == 0
 
 
@@ -206,6 +237,7 @@ def mine_counted(user, today=TODAY) -> dict[str, int]:
 def assert_mine_exact(*users, today=TODAY):
     for user in users:
         assert mine_stored(user, today) == mine_counted(user, today), user
+    assert_rows_exact(today)
 
 
 @pytest.mark.parametrize("today", [TODAY - DAY, TODAY, TODAY + 30 * DAY])
@@ -292,6 +324,70 @@ def test_other_databases_count_a_reviewers_reviews_with_the_same_answer(routed, 
     with CaptureQueriesContext(connection) as queries:
         assert mine_stored(routed.reviewer) == expected
     assert "governance_queuecount" not in queries[0]["sql"]
+
+
+def test_the_queue_read_through_its_rows_is_in_the_queues_order_on_every_tab(
+        routed, monkeypatch):
+    Checkpoint.objects.filter(pk__in=routed.ids[::4], status="rejected").update(
+        status="waived", waiver_justification="Interim control.",
+        waiver_expires_on=TODAY - DAY)
+    queues = [selectors.review_queue(today=TODAY, filters={}),
+              selectors.review_queue(today=TODAY, filters={"mine": True},
+                                     user=routed.reviewer)]
+    tabs = ["", *selectors.QUEUE_FILTERS]
+
+    def read():
+        return [[list(selectors.review_queue_rows(queue, today=TODAY, tab=tab)
+                      .values_list("pk", flat=True)) for tab in tabs] for queue in queues]
+
+    through_rows = read()
+    listed = [item.link for item in inbox.reviews_waiting(routed.reviewer, FIXED_NOW)]
+    assert "governance_queuerow" in str(selectors.review_queue_rows(
+        queues[0], today=TODAY, tab="overdue").query)
+    monkeypatch.setattr(connection, "vendor", "sqlite")   # the checkpoints' own order
+
+    assert through_rows == read()
+    assert listed == [item.link for item in inbox.reviews_waiting(routed.reviewer,
+                                                                  FIXED_NOW)]
+    whole, mine = through_rows
+    assert all(whole)
+    assert len(whole[0]) > len(mine[0]) > 0
+    assert Checkpoint.objects.get(pk=whole[0][-1]).status == "waived"
+
+
+def test_checkpoints_written_before_their_initiative_join_the_queue_rows_when_it_arrives(
+        pm):
+    initiative = InitiativeFactory(stage="pilot", owner=pm, contracted=True)
+    services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
+    queued = set(QueueRow.objects.values_list("checkpoint_id", flat=True))
+    rows = list(Checkpoint.objects.filter(initiative=initiative).values())
+    Initiative.objects.filter(pk=initiative.pk).delete()
+    assert queued
+    assert not QueueRow.objects.exists()
+
+    with connection.cursor() as cursor:    # a COPY's order: checkpoints, then the initiative
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    Checkpoint.objects.bulk_create([Checkpoint(**row) for row in rows])
+    assert not QueueRow.objects.exists()
+    initiative.save(force_insert=True)
+
+    assert set(QueueRow.objects.values_list("checkpoint_id", flat=True)) == queued
+    assert_rows_exact()
+
+
+def test_a_flush_of_the_tables_empties_the_queue_rows(pm):
+    initiative = InitiativeFactory(stage="pilot", owner=pm, contracted=True)
+    services.checkpoints_sync(initiatives=[initiative], actor=pm, now=FIXED_NOW)
+    assert QueueRow.objects.exists()
+
+    with connection.cursor() as cursor:   # what a transactional test's flush runs
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for statement in connection.ops.sql_flush(
+                no_style(), [Checkpoint._meta.db_table, Initiative._meta.db_table],
+                allow_cascade=True):
+            cursor.execute(statement)
+
+    assert not QueueRow.objects.exists()
 
 
 def test_the_mine_tab_shows_the_stored_counts(client, routed, settings):
