@@ -9,6 +9,7 @@ from django import forms
 from governance import services
 from governance.models import Checkpoint, CheckpointType, ReviewerGroup
 from portfolio.models import Team, text_limit
+from portfolio.widgets import LongSelect
 
 QUEUE_TABS = {
     # key: (label, what it selects; see views.QUEUE_FILTERS)
@@ -28,7 +29,8 @@ class QueueFilterForm(forms.Form):
                                   queryset=CheckpointType.objects.only("id", "code", "name"),
                                   required=False, empty_label="Any", to_field_name="code")
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"),
-                                  required=False, empty_label="Any", to_field_name="slug")
+                                  required=False, empty_label="Any", to_field_name="slug",
+                                  widget=LongSelect)
 
 
 class ReviewQueueForm(QueueFilterForm):

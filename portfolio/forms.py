@@ -46,7 +46,7 @@ class InitiativeFilterForm(forms.Form):
                         widget=forms.TextInput(attrs={"type": "search",
                                                       "placeholder": "Title or summary"}))
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
-                                  empty_label="Any", to_field_name="slug")
+                                  empty_label="Any", to_field_name="slug", widget=LongSelect)
     category = forms.ChoiceField(choices=any_of(Category.choices), required=False)
     stage = forms.ChoiceField(choices=any_of(Stage.choices), required=False)
     health = forms.ChoiceField(choices=any_of(Health.choices), required=False)
@@ -321,7 +321,7 @@ class OwnershipFilterForm(forms.Form):
     """The ownership page's filters: a team and a kind of problem."""
 
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
-                                  empty_label="Any", to_field_name="slug")
+                                  empty_label="Any", to_field_name="slug", widget=LongSelect)
     problem = forms.ChoiceField(required=False, choices=any_of(OWNERSHIP_PROBLEMS))
 
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from portfolio.exceptions import DomainError
 from portfolio.models import Category, Stage, Team
+from portfolio.widgets import LongSelect
 from scoring.capacity import (
     QUARTER_FORMAT,
     QUARTER_PATTERN,
@@ -43,7 +44,8 @@ class DashboardFilterForm(forms.Form):
         help_text="This quarter or one of the next three, written 2027-Q1; empty: this "
                   "quarter.")
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug").order_by("name"),
-                                  required=False, empty_label="Any", to_field_name="slug")
+                                  required=False, empty_label="Any", to_field_name="slug",
+                                  widget=LongSelect)
     category = forms.ChoiceField(choices=_any(Category.choices), required=False)
     stage = forms.ChoiceField(choices=_any(Stage.choices), required=False)
     position = forms.ChoiceField(label="Funding", choices=_any(POSITION_CHOICES), required=False,

@@ -5,6 +5,7 @@ from django import forms
 from portfolio.forms import DATE_WIDGET, RetirementFields, any_of
 from portfolio.models import StageTransition, StallDecision, StallReason, Team, text_limit
 from portfolio.pilots.selectors import STALL_STATES
+from portfolio.widgets import LongSelect
 
 
 class StallFilterForm(forms.Form):
@@ -12,7 +13,7 @@ class StallFilterForm(forms.Form):
 
     state = forms.ChoiceField(required=False, choices=[("", "All open"), *STALL_STATES])
     team = forms.ModelChoiceField(queryset=Team.objects.only("id", "name", "slug"), required=False,
-                                  empty_label="Any", to_field_name="slug")
+                                  empty_label="Any", to_field_name="slug", widget=LongSelect)
     reason = forms.ChoiceField(choices=any_of(StallReason.choices), required=False)
     followed = forms.BooleanField(label="Only the teams I follow", required=False)
 
