@@ -2,13 +2,17 @@
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every call, and
 each builds its table of some 170 response callbacks: about a third of a millisecond on
-every request that reads and writes the cache (the API's rate limit does both, on every
-call). A ``redis.Redis`` holds no connection of its own — it borrows one from the pool
-per command — and is safe to share between threads, so one per pool serves every call.
+every request that reads and writes the cache. A ``redis.Redis`` holds no connection of
+its own — it borrows one from the pool per command — and is safe to share between
+threads, so one per pool serves every call.
+
+``RedisCache.redis()`` hands that shared client to code that needs a command Django's
+cache API lacks (the API's rate limits run a script: ``portfolio/api/throttling.py``).
 """
 
 from __future__ import annotations
 
+import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -30,3 +34,9 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _Client
+
+    def redis(self) -> redis.Redis:
+        """The shared client of the primary (the first ``LOCATION``), where writes go.
+        Keys written through it bypass Django's: name them with ``make_key``
+        so the cache's prefix and version apply (and ``delete`` finds them)."""
+        return self._cache.get_client(write=True)

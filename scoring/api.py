@@ -37,6 +37,7 @@ from portfolio.api.common import (
     InputSerializer,
     filter_parameters,
     item_url,
+    plain_data,
     valid_query,
 )
 from portfolio.api.errors import UnknownReference
@@ -436,18 +437,20 @@ class DashboardView(APIView):
         now = timezone.now()
         filters = _filters(request, now=now)
         board = board_reads.dashboard(filters=filters, now=now)
-        kpis, _ = board_reads.kpis(board)
-        return Response(DashboardSerializer({
+        kpis = board_reads.kpi_figures(board)
+        data = DashboardSerializer({
             "scoring_model": board.model,
             "quarter": board.quarter_label,
             "standings_as_of": board.snapshot.taken_at,
             "refreshing": board.refreshing,
             "kpis": kpis,
-            "capacity": board.teams(),
+            "capacity": [],  # one row per team: built plainly, in its place, below
             "definitions": board_reads.kpi_definitions(),
             "value": _value_kpis(board_reads.value_kpis(board)),
             **_first_screen(board_reads.first_screen(board)),
-        }).data)
+        }).data
+        data["capacity"] = plain_data(TeamCapacitySerializer, board.teams())
+        return Response(data)
 
 
 class ReviewCapacityView(APIView):
@@ -517,21 +520,23 @@ class ValueView(APIView):
         responses={200: ValueReportSerializer, 401: ERROR, 404: ERROR})
     def get(self, request):
         require_reader(request.user)
-        # As of the standings (``value_store``): a few dozen stored rows at any size.
+        # As of the standings (``value_store``): the stored totals, one query.
         snapshot = standings_current(now=timezone.now())
         report = value_reads.value_stored()
-        return Response(ValueReportSerializer({
+        lists = {"by_team": report.by_team, "by_category": report.by_category,
+                 "by_quarter": report.by_quarter, "by_scoring_model": report.by_model}
+        data = ValueReportSerializer({
             "currency": settings.VALUE_CURRENCY,
             "margin_percent": round(100 * value_reads.ACCURACY_MARGIN),
             "overall": _total(report.overall) if report.overall else None,
-            "by_team": [_total(total) for total in report.by_team],
-            "by_category": [_total(total) for total in report.by_category],
-            "by_quarter": [_total(total) for total in report.by_quarter],
-            "by_scoring_model": [_total(total) for total in report.by_model],
+            **dict.fromkeys(lists, []),  # a row per team (…): built plainly, below
             "definitions": value_reads.value_definitions(),
             "standings_as_of": snapshot.taken_at,
             "refreshing": snapshot.refreshing,
-        }).data)
+        }).data
+        for name, totals in lists.items():
+            data[name] = plain_data(ValueTotalSerializer, [_total(total) for total in totals])
+        return Response(data)
 
 
 # --- Capacity plans -----------------------------------------------------------------------------

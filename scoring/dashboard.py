@@ -24,7 +24,9 @@ While the standings are current, what counts over the whole filtered portfolio (
 positions, the stages and flags, the pilots' entry into pilot, the value KPIs and per-team
 value, overdue value reviews, the heat map's choice, governance capacity) is computed
 once per snapshot and kept (``Dashboard.per_snapshot``, one query for the snapshot's
-version), so a steady read costs the same at 1,000 and at 100,000 initiatives.
+version), so a steady read costs the same at 1,000 and at 100,000 initiatives. The
+median pilot age needs only the middle pilots' entries (``PilotMiddle``), not every
+pilot's: the API reads those; the page's chart of every age reads them all.
 
 The rank shown is the initiative's place in the whole live portfolio (retired
 initiatives are not ranked), so a filtered table keeps the numbers the leader knows. An
@@ -34,7 +36,6 @@ initiative created since the standings were computed is listed last, "not yet ra
 from __future__ import annotations
 
 import hashlib
-import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -664,24 +665,78 @@ def _pilots_since(base: QuerySet[Initiative]) -> Counter:
                     .annotate(n=Count("pk"))})
 
 
-def pilot_ages(since: Counter, *, now: datetime) -> list[int]:
-    """The pilots' ages at ``now`` in whole days (``timedelta.days``; never below 0),
-    ascending, from ``_pilots_since``: no query."""
+def _age_days(stamp: int, *, now: datetime) -> int:
+    """The age at ``now`` in whole days (``timedelta.days``; never below 0) of a pilot
+    that entered pilot at ``stamp`` (``_pilots_since``'s microseconds since 1970)."""
     at = (now - _EPOCH) // timedelta(microseconds=1)
-    day = _DAY // timedelta(microseconds=1)
-    return sorted(age for stamp, n in since.items() for age in [max((at - stamp) // day, 0)] * n)
+    return max((at - stamp) // (_DAY // timedelta(microseconds=1)), 0)
+
+
+def pilot_ages(since: Counter, *, now: datetime) -> list[int]:
+    """The pilots' ages at ``now`` in whole days (``_age_days``), ascending, from
+    ``_pilots_since``: no query."""
+    return sorted(age for stamp, n in since.items()
+                  for age in [_age_days(stamp, now=now)] * n)
+
+
+@dataclass(frozen=True)
+class PilotMiddle:
+    """What the pilots' median age needs, whatever the clock: how many pilots there are,
+    and when the one or two in the middle of their ages entered pilot. An age only falls
+    as the entry is later, so the middle pilots by entry are the middle ones by age, at
+    any ``now`` (``tests/scoring/test_dashboard.py`` compares it with every age's median).
+    """
+
+    pilots: int
+    entered: tuple[int, ...]  # ``_pilots_since`` stamps: one (odd count) or two; none
+
+    @classmethod
+    def of(cls, since: Counter) -> PilotMiddle:
+        total = sum(since.values())
+        # Latest entry first: ages ascending; the middle positions of that order.
+        wanted = sorted({(total - 1) // 2, total // 2}) if total else []
+        entered, seen = [], 0
+        for stamp in sorted(since, reverse=True):
+            seen += since[stamp]
+            while wanted and wanted[0] < seen:
+                entered.append(stamp)
+                wanted.pop(0)
+            if not wanted:
+                break
+        return cls(pilots=total, entered=tuple(entered))
+
+    def median_age(self, *, now: datetime) -> float | None:
+        """``statistics.median`` of ``pilot_ages`` at ``now``; None with no pilot."""
+        if not self.entered:
+            return None
+        ages = [_age_days(stamp, now=now) for stamp in self.entered]
+        return ages[0] if len(ages) == 1 else (ages[0] + ages[1]) / 2
 
 
 def kpis(board: Dashboard) -> tuple[Kpis, list[int]]:
-    """The KPIs over ``board``'s filtered portfolio, and the ages (days) of its pilots.
+    """``kpi_figures(board)``, and the ages (days) of its pilots (the page's chart of
+    them): when each entered pilot is kept per snapshot (``per_snapshot``), their ages at
+    ``now`` worked out here, one per pilot. At most one query of its own."""
+    since = board.per_snapshot("pilots-since", lambda: _pilots_since(_pilot_base(board)))
+    return kpi_figures(board, since=since), pilot_ages(since, now=board.now)
+
+
+def _pilot_base(board: Dashboard) -> QuerySet[Initiative]:
+    return _filtered(Initiative.objects.all(), board.filters)
+
+
+def kpi_figures(board: Dashboard, *, since: Counter | None = None) -> Kpis:
+    """The KPIs over ``board``'s filtered portfolio (``since``: its ``_pilots_since``,
+    when the caller has read it).
 
     Counts per stage and pilot ages are read live; the flags (conversion, stalled,
     ownership, compliance) are the board's standings'. Three queries; while the standings
-    are current the counts and the flags are read once per snapshot (``per_snapshot``),
-    and only the pilots' ages, which grow with the clock, are read each time.
+    are current the counts, the flags and the middle pilots (``PilotMiddle``) are read
+    once per snapshot (``per_snapshot``), and only the median age, which grows with the
+    clock, is worked out each time: from one or two entries, however many pilots.
     """
     filters, now = board.filters, board.now
-    base = _filtered(Initiative.objects.all(), filters)
+    base = _pilot_base(board)
     counts, totals = board.per_snapshot("kpis", lambda: (
         stage_counts(base),
         _filtered(Standing.objects.all(), filters, prefix="initiative__").aggregate(
@@ -691,17 +746,19 @@ def kpis(board: Dashboard) -> tuple[Kpis, list[int]]:
             n_gaps=Count("pk", filter=Q(ownership_gap=True)),
             n_noncompliant=Count("pk", filter=Q(out_of_compliance=True)),
         )))
-    # When each pilot entered pilot is kept per snapshot; its age, which grows with the
-    # clock, is worked out at ``now``.
-    ages = pilot_ages(board.per_snapshot("pilots-since", lambda: _pilots_since(base)), now=now)
+    # The middle pilots are kept per snapshot; their age, which grows with the clock, is
+    # worked out at ``now``.
+    middle = board.per_snapshot("pilot-middle", lambda: PilotMiddle.of(
+        since if since is not None
+        else board.per_snapshot("pilots-since", lambda: _pilots_since(base))))
     return Kpis(
         stage_counts=counts, total=sum(n for _, _, n in counts),
         entered_pilot=totals["n_entered_pilot"],
         reached_production=totals["n_reached_production"],
-        median_pilot_age=statistics.median(ages) if ages else None, pilots=len(ages),
+        median_pilot_age=middle.median_age(now=now), pilots=middle.pilots,
         stalled_pilots=totals["n_stalled"], ownership_gaps=totals["n_gaps"],
         out_of_compliance=totals["n_noncompliant"],
-    ), ages
+    )
 
 
 # --- Assembly -----------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from functools import cache
 
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
+from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -135,6 +137,25 @@ def valid_query(form) -> dict:
     raise ValidationError(fields)
 
 
+def filter_values(form_class: type[forms.Form], query) -> dict:
+    """``valid_query(form_class(query))`` for a filter form built from the query alone.
+
+    A query that names none of the form's fields (a list's first page, or a page
+    reached by its cursor) and holds no NUL character has the empty form's cleaned data,
+    the same on every request: that is computed once per process, and such a request
+    builds no form."""
+    fields = form_class.base_fields
+    if any(name in fields or any("\x00" in value for value in values)
+           for name, values in query.lists()):
+        return valid_query(form_class(query))
+    return dict(_empty_filters(form_class))
+
+
+@cache
+def _empty_filters(form_class: type[forms.Form]) -> dict:
+    return valid_query(form_class(QueryDict()))
+
+
 def filter_parameters(form_class: type[forms.Form], **descriptions: str
                       ) -> list[OpenApiParameter]:
     """The schema of a filter form's query parameters, read off its fields, so the
@@ -174,6 +195,45 @@ def unless_unchanged(request, response: Response) -> Response:
     if request.headers.get("If-None-Match") == response["ETag"]:
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
     return response
+
+
+def plain_data(serializer_class: type[serializers.Serializer], instances) -> list[dict]:
+    """``serializer_class(instances, many=True).data``, field for field and in its order,
+    without DRF's per-field machinery: for the lists a response holds one row of per team
+    (or per anything that grows with the portfolio). Every field reads one attribute (or
+    key) of its ``source`` — a value, never a method — and is turned into JSON by the
+    serializer's own field (``to_representation``), None staying None; a nested
+    serializer's fields the same way. A serializer outside those rules is refused when
+    first used; tests compare the two on each serializer used so."""
+    plan = _plain_plan(serializer_class)
+    return [_plain_row(plan, instance) for instance in instances]
+
+
+def _plain_row(plan, instance) -> dict:
+    read = instance.get if isinstance(instance, Mapping) else instance.__getattribute__
+    row = {}
+    for name, attribute, text, nested in plan:
+        value = read(attribute)
+        if value is None:
+            row[name] = None
+        elif nested is not None:
+            row[name] = _plain_row(nested, value)
+        else:
+            row[name] = text(value)
+    return row
+
+
+@cache
+def _plain_plan(serializer_class: type[serializers.Serializer]) -> tuple:
+    plan = []
+    for name, field in serializer_class().fields.items():
+        if len(field.source_attrs) != 1 or isinstance(
+                field, serializers.SerializerMethodField | serializers.ListSerializer):
+            raise ImproperlyConfigured(f"{serializer_class.__name__}.{name}: not a plain field")
+        nested = (_plain_plan(type(field)) if isinstance(field, serializers.Serializer)
+                  else None)
+        plan.append((name, field.source_attrs[0], field.to_representation, nested))
+    return tuple(plan)
 
 
 @cache

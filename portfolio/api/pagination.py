@@ -242,6 +242,16 @@ def count_columns(queryset: QuerySet) -> dict:
     return columns
 
 
+def _aliases(keys: list[_Key], values: tuple[str, ...] | None) -> list[str]:
+    """Each term's name in a page's rows: a column of the list's own table that the rows
+    already hold (``values``) under its own name, anything else as an annotation
+    ``cursor_key_<n>`` (a column read twice would be converted twice per row)."""
+    return [key.expression.name
+            if values and isinstance(key.expression, F) and key.expression.name in values
+            and LOOKUP_SEP not in key.expression.name
+            else f"cursor_key_{n}" for n, key in enumerate(keys)]
+
+
 def _column(row, name: str):
     return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
 
@@ -277,7 +287,7 @@ class KeysetPagination(_PageSize, BasePagination):
         self.request = request
         size = self.get_page_size(request)
         keys = _keys(queryset)
-        aliases = [f"cursor_key_{n}" for n in range(len(keys))]
+        aliases = _aliases(keys, values)
         self.signature = _signature(keys)
         self.keys, self.aliases = keys, aliases
         # The count: given (a stored counter); on PostgreSQL read with the page's rows
@@ -291,7 +301,8 @@ class KeysetPagination(_PageSize, BasePagination):
         if values is not None:
             queryset = queryset.values(*values)
         rows = queryset.annotate(**{alias: key.expression
-                                    for alias, key in zip(aliases, keys, strict=True)})
+                                    for alias, key in zip(aliases, keys, strict=True)
+                                    if alias not in (values or ())})
         if counting:
             rows = rows.annotate(**count_columns(counted))
         cursor = request.query_params.get(self.cursor_query_param)

@@ -29,9 +29,9 @@ from portfolio.api.common import (
     etag_for,
     expected_version,
     filter_parameters,
+    filter_values,
     item_url,
     unless_unchanged,
-    valid_query,
 )
 from portfolio.api.outcomes import (
     InitiativeOutcomesActions,
@@ -112,7 +112,7 @@ class InitiativeViewSet(InitiativeOutcomesActions, mixins.ListModelMixin,
 
     def list(self, request, *args, **kwargs):
         require_reader(request.user)
-        filters = valid_query(InitiativeFilterForm(request.query_params))
+        filters = filter_values(InitiativeFilterForm, request.query_params)
         queryset = selectors.initiative_list(fetched_by=request.user, filters=filters)
         # Plain rows, not model instances: the list's JSON is built from the columns.
         page = self.paginator.paginate_queryset(queryset, request, view=self,

@@ -7,7 +7,9 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -64,6 +66,21 @@ def test_every_sort_walks_every_initiative_exactly_once_in_its_order(leader, por
     expected = list(Initiative.objects.order_by(*SORTS[sort][1]).values_list("id", flat=True))
     assert walked == expected
     assert all(len(page) == 4 for page in pages[:-1])
+
+
+def test_a_cursor_column_the_rows_hold_is_selected_once(leader, portfolio):
+    # The default order is (last activity, id): both among the row's columns.
+    with CaptureQueriesContext(connection) as queries:
+        pages, _ = walk(client_for(leader), LIST, {"page_size": 10})
+
+    listed = [query["sql"] for query in queries.captured_queries
+              if 'FROM "portfolio_initiative"' in query["sql"] and "LIMIT" in query["sql"]]
+    assert len(pages) == 3
+    assert listed
+    for sql in listed:
+        columns = sql.split(" FROM ")[0]  # what the page selects, before its count
+        assert columns.count('"portfolio_initiative"."last_activity_at"') == 1
+        assert "cursor_key" not in sql
 
 
 @pytest.mark.parametrize("sort", list(SORTS))

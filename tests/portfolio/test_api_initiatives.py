@@ -2,11 +2,18 @@
 optimistic locking with ETag / If-Match, capped pages and bounded queries."""
 
 import json
+from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers
 
+from portfolio.api.common import NUL_REFUSED, filter_values, plain_data, valid_query
+from portfolio.api.serializers import InitiativeListSerializer, TeamRefSerializer
+from portfolio.forms import InitiativeFilterForm
 from portfolio.models import Initiative, Stage, Update
 from tests.clients import client_for
 from tests.factories import InitiativeFactory, TeamFactory
@@ -149,6 +156,48 @@ def test_a_filter_naming_nobody_is_a_404_and_a_nul_is_a_400(leader):
 
     assert (unknown.status_code, list(unknown.json()["fields"])) == (404, ["owner"])
     assert (nul.status_code, list(nul.json()["fields"])) == (400, ["q"])
+
+
+def test_a_nul_in_any_parameter_is_a_400_naming_it(leader):
+    # Not only in a filter: the list's first check refuses it before the cursor is read.
+    response = client_for(leader).get(LIST, {"cursor": "a\x00b"})
+
+    assert (response.status_code, response.json()["fields"]) == (
+        400, {"cursor": [NUL_REFUSED]})
+
+
+@pytest.mark.parametrize("query", ["", "cursor=abc&page_size=3", "page=2", "unknown=1"])
+def test_a_query_naming_no_filter_has_the_empty_forms_filters(query):
+    expected = valid_query(InitiativeFilterForm(QueryDict(query)))
+
+    first = filter_values(InitiativeFilterForm, QueryDict(query))
+    first["stage"] = "pilot"  # each caller gets its own copy
+
+    assert first != expected
+    assert filter_values(InitiativeFilterForm, QueryDict(query)) == expected
+
+
+class _PlainRow(serializers.Serializer):
+    title = serializers.CharField()
+    weeks = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    team = TeamRefSerializer(allow_null=True)
+    stage = serializers.ChoiceField(choices=Stage.choices)
+
+
+def test_plain_data_is_the_serializers_json_field_for_field(owned):
+    rows = [{"title": "A", "weeks": Decimal("2.25"), "team": owned.team, "stage": "pilot"},
+            {"title": 7, "weeks": None, "team": None, "stage": Stage.IDEA}]
+
+    plain = plain_data(_PlainRow, rows)
+
+    assert json.dumps(plain) == json.dumps(_PlainRow(rows, many=True).data)
+    assert plain[0] == {"title": "A", "weeks": "2.2", "stage": "pilot",
+                        "team": {"slug": "claims", "name": "Claims"}}
+
+
+def test_plain_data_refuses_a_method_field():
+    with pytest.raises(ImproperlyConfigured, match="not a plain field"):
+        plain_data(InitiativeListSerializer, [])
 
 
 def test_read_only_roles_cannot_log_initiatives(leader, reviewer, tpm):

@@ -6,13 +6,19 @@ the clock is moved with time-machine, never waited for."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.test import RequestFactory
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
 
+from portfolio.api.throttling import TokenFailureThrottle, UserRateThrottle
+from portfolio.cache import RedisCache
 from portfolio.config import ConfigError, Env
 from portfolio.tokens import api_token_create
 from tests.clients import client_for
 from tests.factories import FIXED_NOW, UserFactory
+from tests.threads import in_threads
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -100,11 +106,12 @@ def test_the_address_counted_is_the_one_the_trusted_proxy_saw(rates, settings, p
         assert _get(BAD_KEY, HTTP_X_FORWARDED_FOR=forwarded_for).status_code == 401
     spoofed = _get(BAD_KEY, HTTP_X_FORWARDED_FOR="192.0.2.99")
     direct = _get(BAD_KEY, address="192.0.2.1")
+    from_the_counted_address = _get(BAD_KEY, address=counted_as)
 
-    assert cache.get(f"throttle_token_failure_{counted_as}")
     # Behind no proxy, another X-Forwarded-For does not escape the count.
     assert spoofed.status_code == (429 if proxies == 0 else 401)
     assert direct.status_code == 401
+    _assert_throttled(from_the_counted_address, retry_after=60)
 
 
 def test_each_user_has_a_rate_for_the_api(rates, pm, leader, frozen_clock):
@@ -121,6 +128,60 @@ def test_each_user_has_a_rate_for_the_api(rates, pm, leader, frozen_clock):
 
     frozen_clock.shift(timedelta(seconds=45))
     assert _get(user=pm).status_code == 200
+
+
+def test_a_refused_request_is_not_counted(rates, pm, frozen_clock):
+    rates(users=[pm])
+
+    allowed = [_get(user=pm).status_code for _ in range(5)]
+    frozen_clock.shift(timedelta(seconds=30))
+    refused = [_get(user=pm) for _ in range(3)]
+    frozen_clock.shift(timedelta(seconds=30))  # the first five leave the window
+    again = [_get(user=pm).status_code for _ in range(5)]
+    over = _get(user=pm)
+
+    assert allowed == again == [200] * 5
+    for response in refused:
+        _assert_throttled(response, retry_after=30)
+    _assert_throttled(over, retry_after=60)
+
+
+def _api_request(user) -> Request:
+    request = Request(RequestFactory().get(LIST, REMOTE_ADDR=ADDRESS))
+    request.user = user
+    return request
+
+
+def test_requests_arriving_together_never_pass_the_rate(rates, pm):
+    """The check and the count are one step (in Redis, one script): of 40 requests at
+    once, exactly the rate's 5 pass, however they interleave."""
+    rates(users=[pm])
+    request = _api_request(pm)
+
+    passed = in_threads(lambda: UserRateThrottle().allow_request(request, None), 40)
+
+    assert passed.count(True) == 5
+    assert not UserRateThrottle().allow_request(request, None)
+
+
+def test_failures_arriving_together_are_all_counted(rates):
+    rates(addresses=[ADDRESS])
+    request = _api_request(None)
+
+    in_threads(lambda: TokenFailureThrottle(request).record_failure(), 3)
+
+    with pytest.raises(Throttled) as refused:
+        TokenFailureThrottle(request).refuse_if_exceeded()
+    assert refused.value.wait == 60
+
+
+@pytest.mark.skipif(not isinstance(caches["default"], RedisCache), reason="Redis only")
+def test_a_count_of_the_previous_format_is_started_afresh(rates, pm):
+    # Before the script, a window was a pickled list of times under the same key.
+    rates(users=[pm])
+    cache.set(f"throttle_user_{pm.pk}", [FIXED_NOW.timestamp()] * 5, 60)
+
+    assert [_get(user=pm).status_code for _ in range(6)] == [200] * 5 + [429]
 
 
 @pytest.mark.parametrize(("value", "rate"), [

@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.services import checkpoints_sync
+from portfolio.api.common import plain_data
 from portfolio.models import Category, Initiative, Stage, StageTransition, StallFlag
 from portfolio.roles import ADMIN_READS
 from scoring import dashboard as board_reads
+from scoring.api import TeamCapacitySerializer
 from scoring.capacity import quarter_of
 from scoring.models import CapacityPlan, ScoringModel
 from scoring.selectors import active_scoring_model, ranked_initiatives
@@ -359,6 +361,20 @@ def test_the_dashboard_has_the_pages_kpis_and_capacity(leader, line):
     assert capacity["finance"]["capacity"] is None
     assert capacity["finance"]["no_plan"] == 2  # an idea is a candidate too
     assert body["definitions"]["conversion"] == board_reads.CONVERSION_FORMULA
+
+
+def test_the_capacity_rows_are_the_serializer_json_field_for_field(leader, line):
+    caught_up()
+    teams = board_reads.dashboard(now=timezone.now()).teams()
+
+    rows = plain_data(TeamCapacitySerializer, teams)
+
+    assert {row["team"]["slug"] for row in rows} == {"support", "finance"}
+    assert any(row["capacity"] is None for row in rows)  # a team without a plan
+    expected = TeamCapacitySerializer(teams, many=True).data
+    assert rows == expected
+    assert [list(row) for row in rows] == [list(row) for row in expected]  # in its order
+    assert client_for(leader).get(DASHBOARD).json()["capacity"] == rows
 
 
 def test_dashboard_filters_narrow_the_kpis_and_the_teams_shown(leader, line):

@@ -4,7 +4,9 @@ with the portfolio."""
 
 import csv
 import io
+import random
 import re
+import statistics
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -533,6 +535,25 @@ def test_pilot_ages_are_whole_days_as_timedelta_counts_them():
 
     assert board_reads.pilot_ages(since, now=now) == [0, 0, 1, 40, 40]
     assert board_reads.pilot_ages(Counter(), now=now) == []
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_median_pilot_age_from_the_middle_pilots_is_every_ages_median(seed):
+    rng = random.Random(seed)
+    now = timezone.now()
+    day = 86_400_000_000
+    at = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    since = Counter()
+    for _ in range(rng.randrange(0, 12)):  # ties, a future entry, entries a day apart
+        since[at - rng.choice([0, 1, day - 1, day, day + 1, 5 * day, -day])
+              - rng.randrange(0, 3) * day] += rng.randrange(1, 4)
+    middle = board_reads.PilotMiddle.of(since)
+
+    for later in (timedelta(0), timedelta(hours=rng.randrange(1, 30)), timedelta(days=9)):
+        ages = board_reads.pilot_ages(since, now=now + later)
+        assert middle.pilots == len(ages)
+        assert middle.median_age(now=now + later) == (statistics.median(ages) if ages
+                                                      else None)
 
 
 @pytest.mark.parametrize("size", [100, 3000])

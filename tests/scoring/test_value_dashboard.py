@@ -2,6 +2,7 @@
 per scoring model, the dashboard's value KPIs and chart, the Value page and its API, with
 query counts that do not grow with the portfolio."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from portfolio.models import Category, Initiative, Stage, StageTransition, ValueReview
 from scoring import charts, value
+from scoring.api import ValueReportSerializer, _total
 from scoring.models import ScoringModel
 from scoring.services import scoring_model_activate
 from scoring.standings import standings_refresh
@@ -269,6 +271,23 @@ def test_the_value_api_gives_totals_and_accuracy(leader, hand_computed):
     assert (alpha["predicted_reviewed"], alpha["realised_value"]) == ("300000.00", "200000.00")
     assert body["currency"] == "EUR"
     assert {"by_category", "by_quarter", "by_scoring_model", "overall"} <= set(body)
+
+
+def test_the_value_api_is_its_serializers_json_field_for_field(leader, hand_computed):
+    # Its lists (one row per team, per category…) are built plainly (``plain_data``).
+    report = value.value_stored()
+    body = client_for(leader).get(VALUE_API).json()
+
+    expected = ValueReportSerializer({
+        "currency": "EUR", "margin_percent": body["margin_percent"],
+        "overall": _total(report.overall), "by_team": list(map(_total, report.by_team)),
+        "by_category": list(map(_total, report.by_category)),
+        "by_quarter": list(map(_total, report.by_quarter)),
+        "by_scoring_model": list(map(_total, report.by_model)),
+        "definitions": value.value_definitions(),
+        "standings_as_of": body["standings_as_of"], "refreshing": False}).data
+    assert len(body["by_team"]) == 2
+    assert json.dumps(body) == json.dumps(expected)  # the same values, in the same order
 
 
 # --- Access ---------------------------------------------------------------------------------
