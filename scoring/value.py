@@ -328,12 +328,15 @@ _TOTAL_FIELDS = ("initiatives", "reviewed", "predicted_value", "predicted_review
                  "realised_value", "run_cost")
 
 
-def _stored_total(row: ValueTotal) -> Total:
-    """A stored group as ``ledger_totals`` computes it (accuracy over the reviewed)."""
-    figures = {name: getattr(row, name) for name in _TOTAL_FIELDS}
+def _stored_total(row: ValueTotal | dict) -> Total:
+    """A stored group (a ``ValueTotal``, or its columns) as ``ledger_totals`` computes it
+    (accuracy over the reviewed)."""
+    columns = row if isinstance(row, dict) else vars(row)
+    figures = {name: columns[name] for name in _TOTAL_FIELDS}
     return Total(LedgerTotal(
-        key=row.key, accuracy=(accuracy(row.realised_value, row.predicted_reviewed)
-                               if row.reviewed else None), **figures))
+        key=columns["key"], accuracy=(accuracy(figures["realised_value"],
+                                               figures["predicted_reviewed"])
+                                      if figures["reviewed"] else None), **figures))
 
 
 @dataclass(frozen=True)
@@ -366,9 +369,10 @@ def value_stored(*, teams: bool = True) -> StoredValue:
     rows = ValueTotal.objects.order_by("dimension", "position")
     if not teams:
         rows = rows.exclude(dimension=ValueTotal.Dimension.TEAM)
-    for row in rows:
-        groups[row.dimension].append(row)
-    contract = {row.key: row.initiatives for row in groups[ValueTotal.Dimension.CONTRACT]}
+    for row in rows.values("dimension", "key", *_TOTAL_FIELDS):  # columns: no model per row
+        groups[row["dimension"]].append(row)
+    contract = {row["key"]: row["initiatives"]
+                for row in groups[ValueTotal.Dimension.CONTRACT]}
     totals = {attribute: [_stored_total(row) for row in groups[dimension]]
               for dimension, attribute in _DIMENSIONS}
     overall = totals.pop("overall")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
 
 from django import forms
@@ -14,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from portfolio.api.errors import PreconditionFailed, PreconditionRequired, UnknownReference
 
@@ -232,8 +234,27 @@ def _plain_plan(serializer_class: type[serializers.Serializer]) -> tuple:
             raise ImproperlyConfigured(f"{serializer_class.__name__}.{name}: not a plain field")
         nested = (_plain_plan(type(field)) if isinstance(field, serializers.Serializer)
                   else None)
-        plan.append((name, field.source_attrs[0], field.to_representation, nested))
+        plan.append((name, field.source_attrs[0], _plain_text(field), nested))
     return tuple(plan)
+
+
+def _plain_text(field: serializers.Field):
+    """``field.to_representation``; for a decimal written as text, a value that already has
+    the field's places and fits its digits (every figure read from a column of the same
+    precision) is written as it is: quantizing it would change nothing."""
+    if not isinstance(field, serializers.DecimalField) or field.decimal_places is None or (
+            field.localize or field.normalize_output
+            or not getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)):
+        return field.to_representation
+    exponent, digits, full = -field.decimal_places, field.max_digits, field.to_representation
+
+    def text(value):
+        if isinstance(value, Decimal) and value.is_finite():
+            shape = value.as_tuple()
+            if shape.exponent == exponent and (digits is None or len(shape.digits) <= digits):
+                return f"{value:f}"
+        return full(value)
+    return text
 
 
 @cache

@@ -1,6 +1,7 @@
 """API v1, initiatives and teams: the browser's rules and permissions, one error shape,
 optimistic locking with ETag / If-Match, capped pages and bounded queries."""
 
+import decimal
 import json
 from decimal import Decimal
 
@@ -193,6 +194,25 @@ def test_plain_data_is_the_serializers_json_field_for_field(owned):
     assert json.dumps(plain) == json.dumps(_PlainRow(rows, many=True).data)
     assert plain[0] == {"title": "A", "weeks": "2.2", "stage": "pilot",
                         "team": {"slug": "claims", "name": "Claims"}}
+
+
+@pytest.mark.parametrize("weeks", [
+    Decimal("2.5"), Decimal("2.50"), Decimal("2"), Decimal("-0.0"), Decimal("0.0"),
+    Decimal("12345.6"), Decimal("1E+1"), 3, 2.35, "4.45", Decimal("2.25"),
+])
+def test_plain_data_writes_each_decimal_as_the_serializer_does(weeks):
+    rows = [{"title": "A", "weeks": weeks, "team": None, "stage": "pilot"}]
+
+    assert plain_data(_PlainRow, rows) == _PlainRow(rows, many=True).data
+
+
+def test_plain_data_refuses_a_decimal_too_long_for_its_field_as_the_serializer_does():
+    rows = [{"title": "A", "weeks": Decimal("1234567.8"), "team": None, "stage": "pilot"}]
+
+    with pytest.raises(decimal.InvalidOperation):
+        _PlainRow(rows, many=True).data  # noqa: B018 (the serializer's own refusal)
+    with pytest.raises(decimal.InvalidOperation):
+        plain_data(_PlainRow, rows)
 
 
 def test_plain_data_refuses_a_method_field():
