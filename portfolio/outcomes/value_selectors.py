@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     CharField,
-    Func,
+    Count,
     IntegerField,
     Q,
     QuerySet,
@@ -251,24 +251,18 @@ def value_review_tab_counts(*, user, filters: dict | None = None,
                             now: datetime) -> list[tuple[str, str, int]]:
     """(tab, label, count) for every tab of ``REVIEW_TABS``, in one query; the page's other
     filters apply. Unfiltered, on PostgreSQL, summed from the stored ``ValueReviewCount``
-    (a few hundred rows at any size); otherwise a ``COUNT`` per tab, each reading its own
-    index (the pending reviews by due date, the reviews at risk, the recorded ones)."""
+    (a few hundred rows at any size); filtered (a team's, a PM's own: a few reviews) or on
+    SQLite, counted."""
     filters = filters or {}
     today = timezone.localdate(now)
     if value_review_counts_stored() and not filters.get("team") and not filters.get("mine"):
         counts = ValueReviewCount.objects.aggregate(**{
             key or "all": Coalesce(Sum("reviews", filter=_stored_tab_q(key, today)), 0)
             for key, _ in REVIEW_TABS})
-        return [(key, label, counts[key or "all"]) for key, label in REVIEW_TABS]
-    reviews = _reviews(user=user, filters=filters).order_by()
-    parts = [(reviews.filter(tab_q(key, today)).annotate(n=Func(Value(1), function="COUNT"))
-              .values("n").query.sql_with_params()) for key, _ in REVIEW_TABS]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(f"({sql})" for sql, _ in parts),
-                       [param for _, params in parts for param in params])
-        counts = cursor.fetchone()
-    return [(key, label, count)
-            for (key, label), count in zip(REVIEW_TABS, counts, strict=True)]
+    else:
+        counts = _reviews(user=user, filters=filters).order_by().aggregate(**{
+            key or "all": Count("pk", filter=tab_q(key, today)) for key, _ in REVIEW_TABS})
+    return [(key, label, counts[key or "all"]) for key, label in REVIEW_TABS]
 
 
 # --- The initiative page's card ------------------------------------------------------------
