@@ -43,7 +43,7 @@ from portfolio.models.core import (
     text_limit,
     tier_allows_stage,
 )
-from portfolio.models.ownership import LastWord, NobodyResponsible
+from portfolio.models.ownership import LastWord, NobodyResponsible, OwnerSeen
 from portfolio.models.tokens import ApiToken
 from portfolio.notifications.models import (
     ChannelKind,
@@ -90,5 +90,5 @@ __all__ = [
     "ChannelKind", "ChatChannel", "DailySummary", "Notification", "NotificationMode",
     "NotificationPreference", "NotificationStatus", "WebhookHost",
     "AccountEvent", "AccountEventKind", "ExternalIdentity", "RolePin", "SignInMethod",
-    "LastWord", "NobodyResponsible",
+    "LastWord", "NobodyResponsible", "OwnerSeen",
 ]

@@ -1,6 +1,7 @@
 """What ownership health reads instead of every initiative's history (issue 22).
 
-Both tables are kept by PostgreSQL triggers (``migrations/0016_ownership_stored``), in
+These tables are kept by PostgreSQL triggers (``migrations/0016_ownership_stored``,
+``0020_owner_seen``), in
 the writing transaction, whoever writes (a service, the admin, a bulk load); on other
 databases nobody writes them and ``portfolio.selectors.with_ownership_health`` computes
 the same facts directly. ``tests/portfolio/test_ownership_stored.py`` proves the stored
@@ -41,3 +42,37 @@ class NobodyResponsible(models.Model):
 
     def __str__(self) -> str:
         return f"nobody responsible for initiative {self.initiative_id}"
+
+
+class OwnerSeen(models.Model):
+    """When an initiative's owner was last seen (``with_ownership_health``'s
+    ``owner_seen_at``): the later of their last word (``LastWord``) and ``since``, the
+    moment they became its owner (its latest ``owner_changed`` activity, else its
+    creation). One row per initiative.
+
+    The ownership page reads its rows in ``at`` order (``selectors.OwnershipGaps``):
+    ``live`` (not retired) and ``flagged`` (live, and its owner left or nobody is
+    Responsible: a problem whatever the date) say which, since an owner is silent exactly
+    when ``at`` is before the cutoff."""
+
+    initiative = models.OneToOneField("portfolio.Initiative", on_delete=models.DO_NOTHING,
+                                      primary_key=True, db_constraint=False,
+                                      related_name="owner_seen")
+    since = models.DateTimeField()
+    at = models.DateTimeField()
+    live = models.BooleanField()
+    flagged = models.BooleanField()
+
+    class Meta:
+        verbose_name_plural = "owners seen"
+        # Longest neglected first: the live rows seen before the silence cutoff, then the
+        # flagged ones seen since, each a LIMIT read of its index.
+        indexes = [
+            models.Index(fields=["at", "initiative"], condition=models.Q(live=True),
+                         name="ownerseen_live"),
+            models.Index(fields=["at", "initiative"], condition=models.Q(flagged=True),
+                         name="ownerseen_flagged"),
+        ]
+
+    def __str__(self) -> str:
+        return f"owner of initiative {self.initiative_id} last seen at {self.at:%Y-%m-%d %H:%M}"

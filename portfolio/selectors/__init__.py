@@ -39,6 +39,7 @@ from portfolio.models import (
     Initiative,
     LastWord,
     NobodyResponsible,
+    OwnerSeen,
     RetirementReason,
     Stage,
     StageTransition,
@@ -499,8 +500,9 @@ def owner_last_word(owner_ref) -> tuple[QuerySet, QuerySet, Greatest]:
 
 
 def ownership_stored() -> bool:
-    """Whether the database keeps ``LastWord`` and ``NobodyResponsible`` (PostgreSQL's
-    triggers, migration 0016); elsewhere ownership health computes them directly."""
+    """Whether the database keeps ``LastWord``, ``NobodyResponsible`` and ``OwnerSeen``
+    (PostgreSQL's triggers, migrations 0016 and 0020); elsewhere ownership health computes
+    them directly."""
     return connection.vendor == "postgresql"
 
 
@@ -535,8 +537,9 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
     anywhere, ``None`` if never), ``owner_seen_at`` (see above),
     ``owner_silent_for`` (a timedelta, ``now - owner_seen_at``).
 
-    On PostgreSQL the owner's last word and "nobody Responsible" are read from what its
-    triggers keep (``LastWord``, ``NobodyResponsible``: ``ownership_stored``); elsewhere
+    On PostgreSQL the owner's last word, when they were last seen and "nobody
+    Responsible" are read from what its triggers keep (``LastWord``, ``OwnerSeen``,
+    ``NobodyResponsible``: ``ownership_stored``); elsewhere
     they are computed here from the same rows. Both give the same answer
     (tests/portfolio/test_ownership_stored.py).
     """
@@ -544,32 +547,32 @@ def with_ownership_health(queryset: QuerySet[Initiative], *, now: datetime,
     handovers = Activity.objects.filter(initiative=OuterRef("pk"),
                                         kind=Activity.Kind.OWNER_CHANGED)
     live = ~Q(stage=Stage.RETIRED)
+    latest = {"output_field": DateTimeField()}
     if ownership_stored():
-        # The same facts as below, read where the triggers keep them: two outer joins.
+        # The same facts as below, read where the triggers keep them: three outer joins.
         last_word = F("owner__last_word__at")
-        spoke = Q(owner__last_word__at__gte=cutoff)
+        owner_since, seen = F("owner_seen__since"), F("owner_seen__at")
+        # Seen before the cutoff <=> no act, no update, no handover since (created before).
+        quiet = Q(owner_seen__at__lt=cutoff)
         unstaffed = Q(unstaffed__isnull=False)
     else:
         acts, updates, last_word = owner_last_word(OuterRef("owner"))
+        owner_since = Coalesce(Subquery(handovers.order_by("-at").values("at")[:1], **latest),
+                               F("created_at"))
+        seen = Greatest(Coalesce("owner_last_activity_at", "owner_since"), "owner_since")
         # Index probes on activity (actor, -at) and update (author, -created_at).
-        spoke = (Exists(acts.filter(at__gte=cutoff))
-                 | Exists(updates.filter(created_at__gte=cutoff)))
+        quiet = (~Exists(acts.filter(at__gte=cutoff))
+                 & ~Exists(updates.filter(created_at__gte=cutoff))
+                 & ~Exists(handovers.filter(at__gte=cutoff)))
         unstaffed = ~Exists(Stakeholder.objects.filter(initiative=OuterRef("pk"),
                                                        role=Stakeholder.Role.RESPONSIBLE,
                                                        user__is_active=True))
     # Silent <=> no sign of life since the cutoff: no act, no update, no handover since.
-    silent = (live & Q(owner__is_active=True, created_at__lt=cutoff) & ~spoke
-              & ~Exists(handovers.filter(at__gte=cutoff)))
-    latest = {"output_field": DateTimeField()}
+    silent = live & Q(owner__is_active=True, created_at__lt=cutoff) & quiet
     return (
         queryset
-        .annotate(
-            owner_last_activity_at=last_word,
-            owner_since=Coalesce(Subquery(handovers.order_by("-at").values("at")[:1], **latest),
-                                 F("created_at")),
-        )
-        .annotate(owner_seen_at=Greatest(Coalesce("owner_last_activity_at", "owner_since"),
-                                         "owner_since"))
+        .annotate(owner_last_activity_at=last_word, owner_since=owner_since)
+        .annotate(owner_seen_at=seen)
         .annotate(
             owner_left=ExpressionWrapper(live & Q(owner__is_active=False),
                                          output_field=BooleanField()),
@@ -653,21 +656,67 @@ def ownership_gaps(*, now: datetime, filters: dict | None = None) -> QuerySet[In
 
     ``filters``: ``team`` (a Team) and ``problem`` (a key of ``OWNERSHIP_PROBLEMS``).
     The flags are ``with_ownership_health``'s, computed only on ``ownership_candidates``.
+    A page of it is ``OwnershipGaps``'s, which spares the sort where it can.
     """
     filters = filters or {}
     problem = filters.get("problem")
-    queryset = with_ownership_health(
-        Initiative.objects.exclude(stage=Stage.RETIRED).filter(
-            ownership_candidates(now=now, problem=problem)).with_list_relations().only(
-            "id", "title", "stage", "health", "team__name", "team__slug",
-            "owner__username", "owner__first_name", "owner__last_name", "owner__is_active"),
-        now=now,
+    queryset = _gap_rows(Initiative.objects.exclude(stage=Stage.RETIRED).filter(
+        ownership_candidates(now=now, problem=problem)), now=now,
     ).filter(Q(*[(key, True) for key, _ in OWNERSHIP_PROBLEMS], _connector=Q.OR))
     if filters.get("team"):
         queryset = queryset.filter(team=filters["team"])
     if problem in dict(OWNERSHIP_PROBLEMS):
         queryset = queryset.filter(**{problem: True})
     return queryset.order_by("owner_seen_at", "id")
+
+
+def _gap_rows(queryset: QuerySet[Initiative], *, now: datetime) -> QuerySet[Initiative]:
+    """What a row of the ownership page shows: the initiative and its flags."""
+    return with_ownership_health(queryset.with_list_relations().only(
+        "id", "title", "stage", "health", "team__name", "team__slug",
+        "owner__username", "owner__first_name", "owner__last_name", "owner__is_active"),
+        now=now)
+
+
+class OwnershipGaps:
+    """``ownership_gaps``'s rows for a ``Paginator``, without sorting every problem.
+
+    Where ``OwnerSeen`` is stored (``ownership_stored``) and the page names no filter, the
+    problems in the page's order are, exactly, the live initiatives whose owner was last
+    seen before the silence cutoff (each has a problem: the owner left, is silent, or
+    nobody is Responsible; an initiative created since the cutoff is silent only if
+    flagged), then the flagged ones (owner left, nobody Responsible) seen since. Rows
+    ``start`` to ``stop`` are among the first ``stop`` of each: one query reads those ids
+    from the indexes ``ownerseen_live`` and ``ownerseen_flagged`` (a ``UNION ALL`` of two
+    ``LIMIT``s, ordered), a second the page's rows with their flags. Elsewhere (a filter,
+    SQLite) a page is a slice of ``ownership_gaps``. ``count`` is the page's total
+    (``ownership_page_counts``)."""
+
+    def __init__(self, *, now: datetime, filters: dict, count: int):
+        self.now, self.filters, self._count = now, filters, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, page: slice) -> list[Initiative]:
+        if (not ownership_stored() or self.filters.get("team")
+                or self.filters.get("problem")):
+            return list(ownership_gaps(now=self.now, filters=self.filters)[page])
+        start, stop = page.start or 0, page.stop
+        if stop <= start:
+            return []
+        cutoff = _silent_cutoff(self.now, None)
+        seen = OwnerSeen.objects.order_by("at", "initiative").values_list("at", "initiative")
+        before = seen.filter(Q(flagged=True) | Q(initiative__created_at__lt=cutoff),
+                             live=True, at__lt=cutoff)
+        since = seen.filter(flagged=True, at__gte=cutoff)
+        ids = [pk for _, pk in before[:stop].union(since[:stop], all=True)
+               .order_by("at", "initiative")[start:stop]]
+        rows = _gap_rows(Initiative.objects.filter(pk__in=ids), now=self.now).in_bulk()
+        return [rows[pk] for pk in ids if pk in rows]
 
 
 def ownership_problem_counts(queryset: QuerySet[Initiative]) -> list[tuple[str, str, int]]:

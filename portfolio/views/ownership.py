@@ -26,8 +26,8 @@ def ownership_health(request):
     form.is_valid()  # a bad filter is shown on its field and ignored
     filters = form.cleaned_data
     counts, total = selectors.ownership_page_counts(now=now, filters=filters)
-    paginator = Paginator(selectors.ownership_gaps(now=now, filters=filters), settings.PAGE_SIZE)
-    paginator.count = total  # known from the counts: the rows are not counted twice
+    paginator = Paginator(selectors.OwnershipGaps(now=now, filters=filters, count=total),
+                          settings.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "portfolio/ownership_health.html", {
         "page": page,

@@ -403,9 +403,9 @@ def test_page_query_count_does_not_grow_with_the_portfolio(
     client.force_login(tpm)
 
     # session, the user with their groups (roles), counts per problem with the number of
-    # rows (the paginator's count), one page of initiatives with team, owner and the
-    # problems, the team filter's choices.
-    with django_assert_num_queries(5):
+    # rows (the paginator's count), the page's ids in the stored order, their rows with
+    # team, owner and the problems, the team filter's choices.
+    with django_assert_num_queries(6):
         response = client.get(PAGE_URL)
 
     assert response.status_code == 200
