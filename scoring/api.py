@@ -63,7 +63,6 @@ from scoring.capacity import (
 from scoring.forms import CapacityPlanFilterForm, DashboardFilterForm
 from scoring.models import CapacityPlan, ScoringMethod, ScoringModel
 from scoring.selectors import active_scoring_model
-from scoring.standings import standings_current
 
 # --- Shared -------------------------------------------------------------------------------------
 
@@ -449,7 +448,10 @@ class DashboardView(APIView):
             "value": _value_kpis(board_reads.value_kpis(board)),
             **_first_screen(board_reads.first_screen(board)),
         }).data
-        data["capacity"] = plain_data(TeamCapacitySerializer, board.teams())
+        # One row per team: built once per snapshot (the stored team standings change only
+        # with it), so the teams' number does not weigh on each read.
+        data["capacity"] = board.per_snapshot(
+            "api-capacity", lambda: plain_data(TeamCapacitySerializer, board.teams()))
         return Response(data)
 
 
@@ -520,23 +522,36 @@ class ValueView(APIView):
         responses={200: ValueReportSerializer, 401: ERROR, 404: ERROR})
     def get(self, request):
         require_reader(request.user)
-        # As of the standings (``value_store``): the stored totals, one query.
-        snapshot = standings_current(now=timezone.now())
-        report = value_reads.value_stored()
-        lists = {"by_team": report.by_team, "by_category": report.by_category,
-                 "by_quarter": report.by_quarter, "by_scoring_model": report.by_model}
+        board = board_reads.dashboard(filters={}, now=timezone.now())
+        snapshot = board.snapshot
         data = ValueReportSerializer({
             "currency": settings.VALUE_CURRENCY,
             "margin_percent": round(100 * value_reads.ACCURACY_MARGIN),
-            "overall": _total(report.overall) if report.overall else None,
-            **dict.fromkeys(lists, []),  # a row per team (…): built plainly, below
+            "overall": None,
+            **dict.fromkeys(_VALUE_LISTS, []),  # with "overall": the stored totals, below
             "definitions": value_reads.value_definitions(),
             "standings_as_of": snapshot.taken_at,
             "refreshing": snapshot.refreshing,
         }).data
-        for name, totals in lists.items():
-            data[name] = plain_data(ValueTotalSerializer, [_total(total) for total in totals])
+        # As of the standings (``value_store``): the stored totals, one query, built once
+        # per snapshot (a row per team, …: their number does not weigh on each read).
+        data.update(board.per_snapshot("api-value", _value_totals))
         return Response(data)
+
+
+# The report's lists: the stored totals' attribute for each.
+_VALUE_LISTS = {"by_team": "by_team", "by_category": "by_category",
+                "by_quarter": "by_quarter", "by_scoring_model": "by_model"}
+
+
+def _value_totals() -> dict:
+    """The value report's stored totals, as the API writes them: ``overall`` and the lists."""
+    report = value_reads.value_stored()
+    overall = report.overall and plain_data(ValueTotalSerializer, [_total(report.overall)])[0]
+    return {"overall": overall, **{
+        name: plain_data(ValueTotalSerializer, [_total(total)
+                                                for total in getattr(report, attribute)])
+        for name, attribute in _VALUE_LISTS.items()}}
 
 
 # --- Capacity plans -----------------------------------------------------------------------------

@@ -290,6 +290,23 @@ def test_the_value_api_is_its_serializers_json_field_for_field(leader, hand_comp
     assert json.dumps(body) == json.dumps(expected)  # the same values, in the same order
 
 
+def test_the_value_api_keeps_its_totals_for_the_snapshot_and_reads_the_next_ones(
+        leader, hand_computed, team_a):
+    client = client_for(leader)
+    first = client.get(VALUE_API).json()
+    in_production(team=team_a, predicted=100_000, realised=100_000, title="Alpha three")
+
+    # Written behind the services' back, so nothing marks the standings stale: the
+    # totals are those of the snapshot, kept, until the worker stores the next.
+    assert client.get(VALUE_API).json() == first
+    standings_refresh(now=timezone.now(), force=True)
+    body = client.get(VALUE_API).json()
+
+    alpha = next(total for total in body["by_team"] if total["key"] == "Alpha")
+    assert (alpha["initiatives"], alpha["reviewed"]) == (4, 3)
+    assert body["overall"]["initiatives"] == first["overall"]["initiatives"] + 1
+
+
 # --- Access ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("persona", ["leader", "pm"])
