@@ -979,9 +979,10 @@ def list_url(board: Dashboard, position: str, **changes) -> str:
 
 def fund_answer(board: Dashboard) -> FundAnswer:
     """The quarter's line: the counts per group (``board.counts()``), the teams' weeks
-    (``board.teams()``) and the first candidates that enter: one query of its own."""
+    (``board.teams()``, summed once per snapshot) and the first candidates that enter:
+    one query of its own."""
     counts = board.counts()
-    teams = board.teams()
+    teams = board.per_snapshot("team-sums", lambda: _team_sums(board.teams()))
     entering = [
         Entering(pk=pk, title=title, team=team, rank=rank,
                  effort=None if effort is None else float(effort),
@@ -989,26 +990,34 @@ def fund_answer(board: Dashboard) -> FundAnswer:
         for pk, title, team, effort, rank in
         _ranked_only(board.filters).filter(board.position_q(FUNDED))
         .values_list("pk", "title", "team__name", "effort_weeks", "standing__rank")[:ENTERING]]
-    planned = [team for team in teams if team.capacity is not None]
-    year, quarter = board.year_quarter
     return FundAnswer(
         quarter=board.quarter_label,
         committed=Figure(counts.committed, list_url(board, COMMITTED)),
         funded=Figure(counts.funded, list_url(board, FUNDED)),
         below_line=Figure(counts.below_line, list_url(board, BELOW_LINE)),
         over_capacity=counts.over_capacity, unsized=counts.unsized, no_plan=counts.no_plan,
-        capacity=float(sum(team.capacity for team in planned)),
-        committed_effort=float(sum(team.committed_effort for team in teams)),
-        funded_effort=float(sum(team.funded_effort for team in teams)),
-        teams_without_plan=len(teams) - len(planned),
-        # A team without a plan is not over capacity: it has none planned (counted apart).
-        over=sorted((team for team in planned if team.over_committed),
-                    key=lambda team: (-team.over_commitment, team.team.name)),
+        **teams,
         entering=entering,
         capacity_url=_url("scoring:capacity", quarter=board.quarter_label),
         scenarios_url=_url("scoring:scenarios"),
         quarters=_quarter_links(board),
     )
+
+
+def _team_sums(teams: list[TeamStanding]) -> dict:
+    """``FundAnswer``'s figures over the shown teams: a few numbers and the teams over
+    capacity, kept per snapshot (``fund_answer``) so a steady read does not load every
+    team."""
+    planned = [team for team in teams if team.capacity is not None]
+    return {
+        "capacity": float(sum(team.capacity for team in planned)),
+        "committed_effort": float(sum(team.committed_effort for team in teams)),
+        "funded_effort": float(sum(team.funded_effort for team in teams)),
+        "teams_without_plan": len(teams) - len(planned),
+        # A team without a plan is not over capacity: it has none planned (counted apart).
+        "over": sorted((team for team in planned if team.over_committed),
+                       key=lambda team: (-team.over_commitment, team.team.name)),
+    }
 
 
 def _quarter_links(board: Dashboard) -> list[tuple[str, str, bool]]:
@@ -1025,9 +1034,9 @@ def _quarter_links(board: Dashboard) -> list[tuple[str, str, bool]]:
 def blocked_answer(board: Dashboard) -> BlockedAnswer:
     """The funded but blocked in the quarter, counted by what blocks them (an initiative
     blocked by two checkpoint types counts under each). Over every team, or one, the
-    standings stored the counts per team and quarter (``TeamStanding.blocked_by``): no
-    query of its own. A category or stage filter reads the blocked initiatives' blockers
-    (one query, of the blocked only)."""
+    standings stored the counts per team and quarter (``TeamStanding.blocked_by``),
+    summed once per snapshot: no query of its own. A category or stage filter reads the
+    blocked initiatives' blockers (one query, of the blocked only)."""
     kinds: Counter = Counter()
     if board.filters.get("category") or board.filters.get("stage"):
         for blockers in (_filtered(_live(board.filters), board.filters)
@@ -1035,8 +1044,8 @@ def blocked_answer(board: Dashboard) -> BlockedAnswer:
                          .values_list("standing__blockers", flat=True)):
             kinds.update({blocker_kind(text) for text in blockers or []})
     else:
-        for team in board.teams():
-            kinds.update(team.blocked_by)
+        kinds.update(board.per_snapshot("team-blockers", lambda: sum(
+            (Counter(team.blocked_by) for team in board.teams()), Counter())))
     return BlockedAnswer(
         total=Figure(board.counts().blocked, list_url(board, BLOCKED)),
         by_kind=[(kind, Figure(n, list_url(board, BLOCKED, blocker=kind)))

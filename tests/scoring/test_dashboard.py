@@ -475,13 +475,15 @@ def _direct(board):
     plain.per_snapshot = lambda name, compute: compute()
     kpis, ages = board_reads.kpis(plain)
     return (plain.counts(), kpis, ages, board_reads.value_kpis(plain),
-            [i.pk for i in plain.heat_map_rows(board_reads.HEAT_MAP_ROWS)])
+            [i.pk for i in plain.heat_map_rows(board_reads.HEAT_MAP_ROWS)],
+            board_reads.fund_answer(plain), board_reads.blocked_answer(plain))
 
 
 def _kept(board):
     kpis, ages = board_reads.kpis(board)
     return (board.counts(), kpis, ages, board_reads.value_kpis(board),
-            [i.pk for i in board.heat_map_rows(board_reads.HEAT_MAP_ROWS)])
+            [i.pk for i in board.heat_map_rows(board_reads.HEAT_MAP_ROWS)],
+            board_reads.fund_answer(board), board_reads.blocked_answer(board))
 
 
 def test_what_is_kept_per_snapshot_is_what_a_direct_count_says_after_every_refresh(
@@ -492,6 +494,10 @@ def test_what_is_kept_per_snapshot_is_what_a_direct_count_says_after_every_refre
     client.force_login(leader)
 
     first = page_text(client)
+    before = board_reads.fund_answer(board_reads.dashboard())
+
+    def weeks(fund):
+        return fund.funded_effort
     # More work, and a refresh at the very same (frozen) moment: a new snapshot all the same.
     sized(team=team, effort=2, reach=9, stage=Stage.PILOT)
     sized(team=team, effort=3, reach=1, stage=Stage.ASSESSMENT)
@@ -508,6 +514,9 @@ def test_what_is_kept_per_snapshot_is_what_a_direct_count_says_after_every_refre
         board = board_reads.dashboard(filters=filters)
         assert not board.refreshing
         assert _kept(board) == _kept(board) == _direct(board)  # computed, then read back
+    # The teams' weeks, summed once per snapshot, moved with the second refresh.
+    assert weeks(before) == 1
+    assert weeks(board_reads.fund_answer(board_reads.dashboard())) == 6
 
 
 def test_a_pending_change_is_counted_live_until_the_worker_catches_up(client, leader):
