@@ -1,7 +1,7 @@
 """What ownership health reads instead of every initiative's history (issue 22).
 
 These tables are kept by PostgreSQL triggers (``migrations/0016_ownership_stored``,
-``0020_owner_seen``), in
+``0020_owner_seen``, ``0021_owner_seen_problems``), in
 the writing transaction, whoever writes (a service, the admin, a bulk load); on other
 databases nobody writes them and ``portfolio.selectors.with_ownership_health`` computes
 the same facts directly. ``tests/portfolio/test_ownership_stored.py`` proves the stored
@@ -53,7 +53,11 @@ class OwnerSeen(models.Model):
     The ownership page reads its rows in ``at`` order (``selectors.OwnershipGaps``):
     ``live`` (not retired) and ``flagged`` (live, and its owner left or nobody is
     Responsible: a problem whatever the date) say which, since an owner is silent exactly
-    when ``at`` is before the cutoff."""
+    when ``at`` is before the cutoff. Its counts (``selectors.ownership_counts``) read the
+    problems themselves: ``owner_left`` and ``unstaffed`` (nobody Responsible), each of a
+    live initiative, and ``quiet_since``, the later of ``at`` and the creation (the owner
+    of a live initiative who has not left is silent exactly when it is before the cutoff)
+    (``migrations/0021_owner_seen_problems``)."""
 
     initiative = models.OneToOneField("portfolio.Initiative", on_delete=models.DO_NOTHING,
                                       primary_key=True, db_constraint=False,
@@ -62,6 +66,9 @@ class OwnerSeen(models.Model):
     at = models.DateTimeField()
     live = models.BooleanField()
     flagged = models.BooleanField()
+    owner_left = models.BooleanField()
+    unstaffed = models.BooleanField()
+    quiet_since = models.DateTimeField()
 
     class Meta:
         verbose_name_plural = "owners seen"
@@ -72,6 +79,12 @@ class OwnerSeen(models.Model):
                          name="ownerseen_live"),
             models.Index(fields=["at", "initiative"], condition=models.Q(flagged=True),
                          name="ownerseen_flagged"),
+            # The counts: the silent by a range on the time, the others among the flagged.
+            models.Index(fields=["quiet_since"], include=["unstaffed"],
+                         condition=models.Q(live=True, owner_left=False),
+                         name="ownerseen_quiet"),
+            models.Index(fields=["owner_left", "unstaffed"], condition=models.Q(flagged=True),
+                         name="ownerseen_problems"),
         ]
 
     def __str__(self) -> str:

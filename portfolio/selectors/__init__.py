@@ -749,35 +749,33 @@ def ownership_page_counts(*, now: datetime, filters: dict | None = None,
 
 
 def _ownership_counts_stored(*, now: datetime, team=None) -> tuple[list[tuple[str, str, int]], int]:
-    """``ownership_page_counts`` where the facts are stored, without reading every problem
-    row: an owner who left or is silent is counted on the initiatives of the people who
-    left or said nothing since the cutoff (``_owners_to_check``; the flags of
-    ``with_ownership_health`` decide), nobody Responsible is the stored rows themselves
-    (the triggers keep exactly the flag's initiatives). The total is their sum less the
-    rows counted twice: nobody Responsible and an owner who left or is silent (an owner
-    cannot be both). One query: a UNION ALL of the two counts."""
-    left, quiet = _owners_to_check(_silent_cutoff(now, None))
-    # One array of people, an index condition: an OR of two would test each row against both.
-    owned = with_ownership_health(
-        Initiative.objects.exclude(stage=Stage.RETIRED).filter(
-            _AnyOf(F("owner"), left.union(quiet, all=True))),
-        now=now)
-    unstaffed = NobodyResponsible.objects.all()
+    """``ownership_page_counts`` where the facts are stored: read from the problems kept on
+    ``OwnerSeen`` alone, never an initiative (but for the team filter) nor a row without a
+    problem. The flagged rows give who left and nobody Responsible (index
+    ``ownerseen_problems``), the live rows of active owners quiet since before the cutoff
+    give the silent (a range of ``ownerseen_quiet``); the total is their sum less the rows
+    counted twice: nobody Responsible and an owner who left or is silent (an owner cannot be
+    both). One query: a UNION ALL of the two counts, each an index-only read."""
+    cutoff = _silent_cutoff(now, None)
+    rows = OwnerSeen.objects.order_by()
     if team:
-        owned, unstaffed = owned.filter(team=team), unstaffed.filter(initiative__team=team)
-    owner_problem = Q(owner_left=True) | Q(owner_silent=True)
+        rows = rows.filter(initiative__team=team)
     # Named apart from the flags they count: an aggregate may not shadow its source. No
-    # GROUP BY (the key is a constant): one row each, zeros when nothing matches.
+    # GROUP BY (the key is a constant): one row each, zeros when nothing matches. Each
+    # counts a column of its index, so neither reads the table.
     columns = ("n_owner_left", "n_owner_silent", "n_nobody_responsible", "n_twice")
     none = Value(0)
-    owners = owned.order_by().annotate(key=Value("owners")).values("key").annotate(
-        n_owner_left=Count("pk", filter=Q(owner_left=True)),
-        n_owner_silent=Count("pk", filter=Q(owner_silent=True)),
-        n_nobody_responsible=none,
-        n_twice=Count("pk", filter=owner_problem & Q(nobody_responsible=True)))
-    nobody = unstaffed.order_by().annotate(key=Value("nobody")).values("key").annotate(
-        n_owner_left=none, n_owner_silent=none, n_nobody_responsible=Count("pk"), n_twice=none)
-    rows = owners.values_list(*columns).union(nobody.values_list(*columns), all=True)
-    counts = dict(zip(columns, map(sum, zip(*rows, strict=True)), strict=True))
+    flagged = rows.filter(flagged=True).annotate(key=Value("flagged")).values("key").annotate(
+        n_owner_left=Count("owner_left", filter=Q(owner_left=True)),
+        n_owner_silent=none,
+        n_nobody_responsible=Count("unstaffed", filter=Q(unstaffed=True)),
+        n_twice=Count("owner_left", filter=Q(owner_left=True, unstaffed=True)))
+    silent = (rows.filter(live=True, owner_left=False, quiet_since__lt=cutoff)
+              .annotate(key=Value("silent")).values("key").annotate(
+                  n_owner_left=none, n_owner_silent=Count("quiet_since"),
+                  n_nobody_responsible=none,
+                  n_twice=Count("unstaffed", filter=Q(unstaffed=True))))
+    counted = flagged.values_list(*columns).union(silent.values_list(*columns), all=True)
+    counts = dict(zip(columns, map(sum, zip(*counted, strict=True)), strict=True))
     return ([(key, label, counts[f"n_{key}"]) for key, label in OWNERSHIP_PROBLEMS],
             sum(counts[f"n_{key}"] for key, _ in OWNERSHIP_PROBLEMS) - counts["n_twice"])

@@ -54,25 +54,33 @@ def direct_nobody_responsible() -> set[int]:
 
 
 def direct_owners_seen() -> dict[int, tuple]:
-    """Each initiative's (owner since, owner seen at), computed directly: since is its
-    latest handover, else its creation; seen is the later of that and the owner's last word."""
+    """Each initiative's stored row, computed directly: (owner since, owner seen at, live,
+    flagged, owner left, nobody Responsible, quiet since). Since is its latest handover,
+    else its creation; seen is the later of that and the owner's last word; flagged is the
+    owner left or nobody Responsible; quiet since is the later of seen and the creation."""
     words = direct_last_words()
+    unstaffed = direct_nobody_responsible()
     handovers = dict(Activity.objects.filter(kind=Activity.Kind.OWNER_CHANGED)
                      .values("initiative").annotate(at=Max("at")).values_list("initiative", "at"))
-    seen = {}
-    for pk, owner, created in Initiative.objects.values_list("pk", "owner", "created_at"):
+    rows = {}
+    for pk, owner, active, created, stage in Initiative.objects.values_list(
+            "pk", "owner", "owner__is_active", "created_at", "stage"):
         since = handovers.get(pk, created)
-        seen[pk] = (since, max(words.get(owner, since), since))
-    return seen
+        seen = max(words.get(owner, since), since)
+        live = stage != Stage.RETIRED
+        left = live and not active
+        rows[pk] = (since, seen, live, left or pk in unstaffed, left, pk in unstaffed,
+                    max(seen, created))
+    return rows
 
 
 def assert_stored_equals_direct():
     assert dict(LastWord.objects.values_list("user", "at")) == direct_last_words()
     assert (set(NobodyResponsible.objects.values_list("initiative", flat=True))
             == direct_nobody_responsible())
-    assert ({pk: (since, at) for pk, since, at
-             in OwnerSeen.objects.values_list("initiative", "since", "at")}
-            == direct_owners_seen())
+    assert ({pk: row for pk, *row in OwnerSeen.objects.values_list(
+        "initiative", "since", "at", "live", "flagged", "owner_left", "unstaffed",
+        "quiet_since")} == {pk: list(row) for pk, row in direct_owners_seen().items()})
 
 
 @pytest.fixture
@@ -187,10 +195,11 @@ def test_the_stored_facts_follow_every_kind_of_write(people, initiative, tpm):
 
 
 def test_the_stored_facts_are_backfilled_by_the_migration(people, initiative):
-    """The migration fills both tables from what is there; emptying them and running its
-    backfill again gives back exactly what the triggers keep."""
+    """The migrations fill the tables from what is there; emptying them and running their
+    backfills again gives back exactly what the triggers keep (0021 fills ``OwnerSeen`` as
+    0020 did, with its problems)."""
     for name, tables in (("0016_ownership_stored", (LastWord, NobodyResponsible)),
-                         ("0020_owner_seen", (OwnerSeen,))):
+                         ("0021_owner_seen_problems", (OwnerSeen,))):
         for table in tables:
             table.objects.all().delete()
         migration = import_module(f"portfolio.migrations.{name}")
@@ -338,8 +347,8 @@ def test_the_stored_counts_count_each_problem_and_each_initiative_once(
     assert total == len(selectors.ownership_gaps(now=NOW, filters=filters))
 
 
-def _initiative_rows_read(sql: str) -> int:
-    """How many initiative rows PostgreSQL reads running ``sql`` (index scans forced where
+def _rows_read(sql: str, table: str) -> int:
+    """How many rows of ``table`` PostgreSQL reads running ``sql`` (index scans forced where
     one exists, as on a large portfolio: a small table is otherwise read whole)."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -349,31 +358,35 @@ def _initiative_rows_read(sql: str) -> int:
     while nodes:
         node = nodes.pop()
         nodes.extend(node.get("Plans", []))
-        if node.get("Relation Name") == "portfolio_initiative":
+        if node.get("Relation Name") == table:
             read += node["Actual Loops"] * (node["Actual Rows"]
                                             + node.get("Rows Removed by Filter", 0)
                                             + node.get("Rows Removed by Index Recheck", 0))
     return read
 
 
-def test_the_counts_read_the_initiatives_of_people_who_left_or_went_quiet_not_every_problem(
-        people, settings):
-    """Nobody Responsible is counted from its stored rows: counting never reads the
-    initiatives of owners who are still talking, however many lack a Responsible."""
+def test_the_counts_read_the_stored_problems_alone_never_an_initiative(people, settings):
+    """Counting reads the stored rows that have a problem, and nothing else: no initiative,
+    not the rows of owners who are still talking and have someone Responsible."""
     settings.OWNER_SILENT_DAYS = 21
-    gone, talker = people["ana"], people["cy"]
+    gone, quiet, talker = people["ana"], people["ben"], people["cy"]
     helper = UserFactory(username="helper", roles=["pm"])
-    for owner in [gone] + [talker] * 8:
-        created = services.initiative_create(actor=owner, owner=owner, now=days_ago(1),
+    for owner, staffed in [(gone, True), (quiet, True)] + [(talker, False)] * 3 + [
+            (talker, True)] * 5:
+        created = services.initiative_create(actor=owner, owner=owner, now=days_ago(40),
                                              title="Initiative", team=TeamFactory())
         Initiative.objects.filter(pk=created.pk).update(stage=Stage.PILOT)
-    Stakeholder.objects.create(initiative=Initiative.objects.get(owner=gone), user=helper,
-                               role="R")
+        if staffed:
+            Stakeholder.objects.create(initiative=created, user=helper, role="R")
+    services.activity_record(initiative=Initiative.objects.filter(owner=talker).first(),
+                             kind=Activity.Kind.UPDATE_POSTED, actor=talker, now=days_ago(1))
     get_user_model().objects.filter(pk=gone.pk).update(is_active=False)
 
     with CaptureQueriesContext(connection) as queries:
         counts, total = selectors.ownership_page_counts(now=NOW)
 
-    assert ([count for _, _, count in counts], total) == ([1, 0, 8], 9)
+    assert ([count for _, _, count in counts], total) == ([1, 1, 3], 5)
     assert len(queries.captured_queries) == 1
-    assert _initiative_rows_read(queries.captured_queries[0]["sql"]) == 1
+    sql = queries.captured_queries[0]["sql"]
+    assert _rows_read(sql, "portfolio_initiative") == 0
+    assert _rows_read(sql, "portfolio_ownerseen") == 5, "one stored row per problem"
