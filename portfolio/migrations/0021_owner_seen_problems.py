@@ -4,9 +4,9 @@
 The ownership page's counts flagged every initiative of the people who left or went
 quiet, joining initiatives, owners and stored rows: some 2,000 initiatives read at
 100,000, growing with the portfolio. With the problems on the stored row itself, the
-counts are two index-only reads of the rows that have one (``selectors.ownership_counts``):
-the flagged rows (owner left, nobody Responsible), and the live rows of active owners quiet
-since before the cutoff (``quiet_since``: the later of when the owner was last seen and
+counts (``selectors.ownership_page_counts``) are two index-only reads of the rows that
+have one: the flagged rows (owner left, nobody Responsible), and the live rows of active
+owners quiet since before the cutoff (``quiet_since``: the later of when the owner was last seen and
 the creation; an owner is silent exactly when it is before the cutoff).
 
 The same triggers as migration 0020 keep the new columns: the row function recomputes

@@ -53,8 +53,8 @@ class OwnerSeen(models.Model):
     The ownership page reads its rows in ``at`` order (``selectors.OwnershipGaps``):
     ``live`` (not retired) and ``flagged`` (live, and its owner left or nobody is
     Responsible: a problem whatever the date) say which, since an owner is silent exactly
-    when ``at`` is before the cutoff. Its counts (``selectors.ownership_counts``) read the
-    problems themselves: ``owner_left`` and ``unstaffed`` (nobody Responsible), each of a
+    when ``at`` is before the cutoff. Its counts (``selectors.ownership_page_counts``) read
+    the problems themselves: ``owner_left`` and ``unstaffed`` (nobody Responsible), each of a
     live initiative, and ``quiet_since``, the later of ``at`` and the creation (the owner
     of a live initiative who has not left is silent exactly when it is before the cutoff)
     (``migrations/0021_owner_seen_problems``)."""
