@@ -501,8 +501,8 @@ def owner_last_word(owner_ref) -> tuple[QuerySet, QuerySet, Greatest]:
 
 def ownership_stored() -> bool:
     """Whether the database keeps ``LastWord``, ``NobodyResponsible`` and ``OwnerSeen``
-    (PostgreSQL's triggers, migrations 0016 and 0020); elsewhere ownership health computes
-    them directly."""
+    (PostgreSQL's triggers, migrations 0016, 0020 and 0021); elsewhere ownership health
+    computes them directly."""
     return connection.vendor == "postgresql"
 
 
@@ -684,13 +684,13 @@ class OwnershipGaps:
     Where ``OwnerSeen`` is stored (``ownership_stored``) and the page names no filter, the
     problems in the page's order are, exactly, the live initiatives whose owner was last
     seen before the silence cutoff (each has a problem: the owner left, is silent, or
-    nobody is Responsible; an initiative created since the cutoff is silent only if
-    flagged), then the flagged ones (owner left, nobody Responsible) seen since. Rows
-    ``start`` to ``stop`` are among the first ``stop`` of each: one query reads those ids
-    from the indexes ``ownerseen_live`` and ``ownerseen_flagged`` (a ``UNION ALL`` of two
-    ``LIMIT``s, ordered), a second the page's rows with their flags. Elsewhere (a filter,
-    SQLite) a page is a slice of ``ownership_gaps``. ``count`` is the page's total
-    (``ownership_page_counts``)."""
+    nobody is Responsible; but one created since the cutoff, whose ``quiet_since`` is
+    not before it, only if flagged), then the flagged ones (owner left, nobody
+    Responsible) seen since. Rows ``start`` to ``stop`` are among the first ``stop`` of
+    each: one query reads those ids from the indexes ``ownerseen_live`` and
+    ``ownerseen_flagged`` (a ``UNION ALL`` of two ``LIMIT``s, ordered), a second the
+    page's rows with their flags. Elsewhere (a filter, SQLite) a page is a slice of
+    ``ownership_gaps``. ``count`` is the page's total (``ownership_page_counts``)."""
 
     def __init__(self, *, now: datetime, filters: dict, count: int):
         self.now, self.filters, self._count = now, filters, count
@@ -710,7 +710,8 @@ class OwnershipGaps:
             return []
         cutoff = _silent_cutoff(self.now, None)
         seen = OwnerSeen.objects.order_by("at", "initiative").values_list("at", "initiative")
-        before = seen.filter(Q(flagged=True) | Q(initiative__created_at__lt=cutoff),
+        # Seen before the cutoff, the owner quiet since before it too (created before it).
+        before = seen.filter(Q(flagged=True) | Q(quiet_since__lt=cutoff),
                              live=True, at__lt=cutoff)
         since = seen.filter(flagged=True, at__gte=cutoff)
         ids = [pk for _, pk in before[:stop].union(since[:stop], all=True)

@@ -1,4 +1,4 @@
-"""The stored facts ownership health reads (migrations 0016 and 0020: ``LastWord``,
+"""The stored facts ownership health reads (migrations 0016, 0020 and 0021: ``LastWord``,
 ``NobodyResponsible``, ``OwnerSeen``, kept by PostgreSQL triggers) equal the direct
 computation after every kind of write, and the ownership page shows the same rows, order
 and counts read either way (``selectors.ownership_stored``)."""
